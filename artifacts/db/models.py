@@ -1,0 +1,126 @@
+"""Tables of the artifact core (SQLAlchemy Core; Alembic owns the schema).
+
+One row per artifact in ``artifacts`` holds what every type has (identity,
+owner, visibility, status, version, timestamps and a ``revision`` counter
+used for compare-and-swap updates).  Type-declared fields live in
+``artifact_properties`` as typed rows so that any field can be filtered and
+sorted in SQL with an index; tags, blobs and members have their own tables.
+
+Names and widths follow Glance's schema where the meaning is the same, so a
+migrated Glance database fits without truncation.
+"""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+artifacts = sa.Table(
+    "artifacts", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("type_name", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("visibility", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("protected", sa.Boolean, nullable=False, default=False),
+    sa.Column("hidden", sa.Boolean, nullable=False, default=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    # Semantic version in sortable parts.
+    sa.Column("version_major", sa.Integer, nullable=False, default=0),
+    sa.Column("version_minor", sa.Integer, nullable=False, default=0),
+    sa.Column("version_patch", sa.Integer, nullable=False, default=0),
+    sa.Column("version_prerelease", sa.String(255), nullable=False,
+              default=""),
+    sa.Column("version_build", sa.String(255), nullable=False, default=""),
+    # Bumped by every committed change; updates are conditional on it.
+    sa.Column("revision", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("deleted_at", sa.DateTime),
+    sa.Index(None, "type_name", "deleted", "created_at", "id"),
+    sa.Index(None, "owner"),
+    sa.Index(None, "visibility"),
+    sa.Index(None, "status"),
+    sa.Index(None, "name"),
+    sa.Index(None, "updated_at"),
+)
+
+artifact_properties = sa.Table(
+    "artifact_properties", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              primary_key=True, autoincrement=True),
+    sa.Column("artifact_id", sa.String(36),
+              sa.ForeignKey("artifacts.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    # Item position for list fields, item key for dict fields.
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.Column("item_key", sa.String(255), nullable=False, default=""),
+    # Exactly one of the value columns is used, by the field's kind.
+    # Strings up to 255 characters go to string_value (indexed); longer
+    # ones to text_value.
+    sa.Column("string_value", sa.String(255)),
+    sa.Column("text_value", sa.Text),
+    sa.Column("int_value", sa.BigInteger),
+    sa.Column("numeric_value", sa.Float),
+    sa.Column("bool_value", sa.Boolean),
+    sa.UniqueConstraint("artifact_id", "name", "position", "item_key"),
+    sa.Index(None, "name", "string_value"),
+    sa.Index(None, "name", "int_value"),
+)
+
+artifact_tags = sa.Table(
+    "artifact_tags", metadata,
+    sa.Column("artifact_id", sa.String(36),
+              sa.ForeignKey("artifacts.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("value", sa.String(255), primary_key=True),
+    sa.Index(None, "value"),
+)
+
+artifact_blobs = sa.Table(
+    "artifact_blobs", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              primary_key=True, autoincrement=True),
+    sa.Column("artifact_id", sa.String(36),
+              sa.ForeignKey("artifacts.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("field", sa.String(64), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    # sha1 of field/path/position while the blob is live; NULL once it is
+    # pending_delete, so a new blob can take the slot while the old data
+    # waits for removal (NULLs never collide in a unique index).
+    sa.Column("slot", sa.String(40)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("md5", sa.String(32)),
+    sa.Column("sha1", sa.String(40)),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("sha512", sa.String(128)),
+    sa.Column("store", sa.String(255)),
+    sa.Column("location", sa.Text),
+    sa.Column("location_metadata", sa.Text, nullable=False, default="{}"),
+    sa.Column("external", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("artifact_id", "slot"),
+    sa.Index(None, "status"),
+)
+
+artifact_members = sa.Table(
+    "artifact_members", metadata,
+    sa.Column("artifact_id", sa.String(36),
+              sa.ForeignKey("artifacts.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("member", sa.String(255), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index(None, "member", "status"),
+)

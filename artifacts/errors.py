@@ -1,0 +1,67 @@
+"""The core's error vocabulary.
+
+Every failure the engine reports is one of these; each HTTP face renders them
+in its own wire format (``glance_compat.errors`` renders them the way WebOb
+renders Glance's exceptions).  ``message`` is the text a person reads, so it
+must say what was wrong and, where possible, how to fix it.
+"""
+
+
+class ArtifactError(Exception):
+    """Base class.  ``status`` is the HTTP status a face should use."""
+
+    status = 500
+
+    def __init__(self, message="", **headers):
+        super().__init__(message)
+        self.message = message
+        self.headers = headers
+
+
+class Invalid(ArtifactError):
+    status = 400
+
+
+class Unauthorized(ArtifactError):
+    status = 401
+
+
+class Forbidden(ArtifactError):
+    status = 403
+
+
+class NotFound(ArtifactError):
+    status = 404
+
+
+class MethodNotAllowed(ArtifactError):
+    status = 405
+
+
+class Conflict(ArtifactError):
+    status = 409
+
+
+class Gone(ArtifactError):
+    status = 410
+
+
+class RequestTooLarge(ArtifactError):
+    """Over a size cap or a quota (413)."""
+
+    status = 413
+
+
+QuotaExceeded = RequestTooLarge
+
+
+class UnsupportedMediaType(ArtifactError):
+    status = 415
+
+
+class RangeNotSatisfiable(ArtifactError):
+    status = 416
+
+
+class StoreUnavailable(ArtifactError):
+    status = 503

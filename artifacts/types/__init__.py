@@ -1,0 +1,23 @@
+"""Registry of artifact types: each is one declarative module here."""
+
+_TYPES = {}
+
+
+def register(artifact_type):
+    _TYPES[artifact_type.name] = artifact_type
+    return artifact_type
+
+
+def get(name):
+    _load_builtin()
+    return _TYPES[name]
+
+
+def all_types():
+    _load_builtin()
+    return dict(_TYPES)
+
+
+def _load_builtin():
+    if "images" not in _TYPES:
+        from artifacts.types import images  # noqa: F401  (registers)

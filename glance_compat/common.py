@@ -1,0 +1,76 @@
+"""Request helpers shared by the Image API v2 views."""
+
+import dataclasses
+import http
+import json
+
+import flask
+
+from artifacts import errors
+
+
+@dataclasses.dataclass
+class Settings:
+    """What the facade reads from configuration, resolved once."""
+
+    show_multiple_locations: bool = False
+    show_image_direct_url: bool = False
+    limit_param_default: int = 25
+    api_limit_max: int = 1000
+    image_size_cap: int = 1099511627776
+    enabled_import_methods: tuple = ()
+    custom_property_names: frozenset = frozenset()
+
+
+def services():
+    """(engine, images type, settings, schemas) of the running app."""
+    ext = flask.current_app.extensions["glare"]
+    return ext["engine"], ext["images"], ext["settings"], ext["schemas"]
+
+
+def context():
+    return flask.request.environ["glare.context"]
+
+
+def json_body():
+    """The JSON body, with Glance's messages for what is wrong with it."""
+    data = flask.request.get_data(cache=False)
+    if not data:
+        raise errors.Invalid("Body expected in request.")
+    try:
+        body = json.loads(data)
+    except ValueError:
+        raise errors.Invalid("Malformed JSON in request body.")
+    if not isinstance(body, (list, dict)):
+        raise errors.Invalid("Unexpected body type. Expected list/dict.")
+    return body
+
+
+def reject_body():
+    """Routes that take no body answer 400 to one, as Glance does."""
+    req = flask.request
+    if (req.content_length or 0) > 0 or (
+            req.method in ("POST", "PUT", "PATCH")
+            and "chunked" in req.headers.get("Transfer-Encoding", "")):
+        raise errors.Invalid("A body is not expected with this request.")
+
+
+def status_line(code):
+    """'201 Created', not werkzeug's '201 CREATED' (Glance's reason case)."""
+    return "%d %s" % (code, http.HTTPStatus(code).phrase)
+
+
+def json_response(body_bytes, status=200, headers=None):
+    resp = flask.Response(body_bytes, status=status_line(status),
+                          content_type="application/json")
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def no_content():
+    # WebOb adds this Content-Type to Glance's empty 204s.
+    resp = flask.Response(b"", status=status_line(204))
+    resp.headers["Content-Type"] = "text/html; charset=UTF-8"
+    resp.headers["Content-Length"] = "0"
+    return resp

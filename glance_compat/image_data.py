@@ -1,0 +1,141 @@
+"""Image API v2: PUT/GET /v2/images/{id}/file, streamed both ways.
+
+Uploads are read from the WSGI input in 1 MiB blocks (chunked or with a
+Content-Length) and handed to the engine as an iterator; the engine hashes
+and stores them as they come, so memory stays flat whatever the size.
+Downloads hand the store's file to the server's ``wsgi.file_wrapper`` so a
+filesystem image is sent with sendfile; Range requests seek instead of
+reading and discarding.
+"""
+
+import re
+
+import flask
+from werkzeug.wsgi import FileWrapper
+
+from artifacts import errors
+from glance_compat.common import (context, no_content, reject_body, services,
+                                  status_line)
+
+bp = flask.Blueprint("glance_image_data", __name__)
+
+BLOCK = 1024 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_LEGACY_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+class ClientDisconnected(errors.Invalid):
+    """The client sent fewer bytes than it announced."""
+
+
+def _body_chunks(environ, content_length):
+    stream = environ["wsgi.input"]
+    remaining = content_length
+    while remaining is None or remaining > 0:
+        size = BLOCK if remaining is None else min(BLOCK, remaining)
+        chunk = stream.read(size)
+        if not chunk:
+            break
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
+    if remaining:
+        raise ClientDisconnected(
+            "The request body ended %d bytes before its Content-Length; the "
+            "upload was discarded." % remaining)
+
+
+@bp.route("/v2/images/<image_id>/file", methods=["PUT"])
+def upload(image_id):
+    engine, atype, settings, _ = services()
+    req = flask.request
+    if req.mimetype != "application/octet-stream":
+        raise errors.UnsupportedMediaType(
+            "The request media type %s is not supported by this server. "
+            "Image data must be sent as application/octet-stream."
+            % (req.mimetype or "(none)"))
+    length = req.content_length
+    chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+    if length is not None and length > settings.image_size_cap \
+            and not chunked:
+        raise errors.RequestTooLarge("The incoming image is too large: The "
+                                     "provided image is too large.")
+    environ = req.environ
+    if chunked:
+        length = None
+    engine.upload(context(), atype, image_id, _body_chunks(environ, length))
+    return no_content()
+
+
+def _parse_range(header, size):
+    """(start, end inclusive) or None, with Glance's errors."""
+    if "," in header:
+        raise errors.Invalid("Requests with multiple ranges are not "
+                             "supported in Glance. You may make multiple "
+                             "single-range requests instead.")
+    match = _RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        raise errors.RangeNotSatisfiable("Invalid Range header.")
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise errors.RangeNotSatisfiable("Invalid Range header.")
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if end < start:
+        raise errors.RangeNotSatisfiable("Invalid Range header.")
+    if start >= size:
+        raise errors.RangeNotSatisfiable(
+            "Invalid start position in Range header. Start position MUST be "
+            "in the inclusive range [0, %d]." % (size - 1))
+    return start, min(end, size - 1)
+
+
+def _requested_range(headers, size):
+    if headers.get("Range"):
+        return _parse_range(headers["Range"], size)
+    legacy = headers.get("Content-Range")
+    if legacy:
+        match = _LEGACY_RANGE.match(legacy.strip())
+        if not match:
+            raise errors.RangeNotSatisfiable("Invalid Range header.")
+        start, end = int(match.group(1)), int(match.group(2))
+        if start >= size or end < start:
+            raise errors.RangeNotSatisfiable(
+                "Invalid start position in Range header. Start position "
+                "MUST be in the inclusive range [0, %d]." % (size - 1))
+        return start, min(end, size - 1)
+    return None
+
+
+@bp.route("/v2/images/<image_id>/file", methods=["GET"])
+def download(image_id):
+    engine, atype, _, _ = services()
+    reject_body()
+    image, blob = engine.open_data(context(), atype, image_id)
+    if blob is None:
+        resp = flask.Response(status=status_line(204))
+        resp.headers.pop("Content-Type", None)
+        return resp
+    size = blob["size"]
+    wanted = _requested_range(flask.request.headers, size) if size else None
+    offset, length = (wanted[0], wanted[1] - wanted[0] + 1) if wanted \
+        else (0, size)
+    reader = engine.store.open(blob["location"], offset=offset,
+                               length=length)
+    environ = flask.request.environ
+    wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
+    body = wrapper(reader, BLOCK)
+    resp = flask.Response(body, status=status_line(206 if wanted else 200),
+                          direct_passthrough=True)
+    resp.headers["Content-Type"] = "application/octet-stream"
+    resp.headers["Content-Length"] = str(length)
+    checksum = image["properties"].get("checksum")
+    if checksum:
+        resp.headers["Content-MD5"] = checksum
+    if wanted:
+        resp.headers["Content-Range"] = "bytes %d-%d/%d" % (wanted[0],
+                                                            wanted[1], size)
+    return resp

@@ -1,0 +1,159 @@
+"""Image API v2: image records, tags and actions (thin views over the engine).
+
+Each view parses the Glance request, calls one engine operation and renders
+the Glance response; all rules live in the engine and the ``images`` type.
+"""
+
+import flask
+
+from artifacts import errors
+from glance_compat import listing, patch
+from glance_compat.common import (context, json_body, json_response,
+                                  no_content, reject_body, services)
+from glance_compat.serialize import dumps, image_view
+
+bp = flask.Blueprint("glance_images", __name__)
+
+CREATE_ATTRS = {"id", "name", "visibility", "protected", "os_hidden",
+                "owner", "min_ram", "min_disk", "disk_format",
+                "container_format", "tags"}
+
+
+def _render(image):
+    _, _, settings, _ = services()
+    return image_view(image, settings, context().is_admin)
+
+
+@bp.route("/v2/images", methods=["POST"])
+def create():
+    engine, atype, settings, schemas = services()
+    body = json_body()
+    if not isinstance(body, dict):
+        raise errors.Invalid("Unexpected body type. Expected list/dict.")
+    for key in body:
+        if key == "locations":
+            raise patch.forbidden("Attribute 'locations' is reserved.")
+        patch.check_attribute(key)
+    schemas.validate_image(body)
+    values = {"properties": {}}
+    for key, value in body.items():
+        if key in ("min_ram", "min_disk") and isinstance(value, int) \
+                and value < 0:
+            raise errors.Invalid("Invalid value '%s' for parameter '%s': "
+                                 "Cannot be a negative value" % (value, key))
+        if key == "id":
+            continue
+        elif key == "os_hidden":
+            values["hidden"] = value
+        elif key == "tags":
+            values["tags"] = value
+        elif key == "owner":
+            values["owner"] = value or None
+        elif key in ("name", "visibility", "protected"):
+            values[key] = value
+        else:
+            if len(key) > 255:
+                raise errors.Invalid("Custom property should not be greater "
+                                     "than 255 characters.")
+            values["properties"][key] = value
+    image = engine.create(context(), atype, values,
+                          artifact_id=body.get("id"))
+    headers = {"Location": flask.request.host_url.rstrip("/")
+               + flask.request.script_root + "/v2/images/" + image["id"]}
+    if settings.enabled_import_methods:
+        headers["OpenStack-image-import-methods"] = ",".join(
+            settings.enabled_import_methods)
+    return json_response(dumps(_render(image)), 201, headers)
+
+
+@bp.route("/v2/images", methods=["GET"])
+def index():
+    engine, atype, settings, _ = services()
+    reject_body()
+    args = flask.request.args
+    req = listing.parse(args, context(), settings)
+    images = engine.list(context(), atype, req.scope, req.filters, req.sort,
+                         req.limit, req.marker)
+    first, nxt = listing.links(args, images, req.limit)
+    body = {"images": [_render(i) for i in images], "first": first,
+            "schema": "/v2/schemas/images"}
+    if nxt:
+        body["next"] = nxt
+    return json_response(dumps(body))
+
+
+@bp.route("/v2/images/<image_id>", methods=["GET"])
+def show(image_id):
+    engine, atype, _, _ = services()
+    reject_body()
+    return json_response(dumps(_render(engine.get(context(), atype,
+                                                  image_id))))
+
+
+@bp.route("/v2/images/<image_id>", methods=["PATCH"])
+def update(image_id):
+    engine, atype, settings, schemas = services()
+    media_type = flask.request.mimetype
+    if media_type not in (patch.MEDIA_V21, patch.MEDIA_V20):
+        raise errors.UnsupportedMediaType(
+            "Image PATCH expects Content-Type one of: %s"
+            % patch.ACCEPT_PATCH, **{"Accept-Patch": patch.ACCEPT_PATCH})
+    changes = patch.parse(json_body(), media_type)
+    image = engine.update(context(), atype, image_id, lambda img: patch.apply(
+        img, changes, media_type, schemas, settings))
+    return json_response(dumps(_render(image)))
+
+
+@bp.route("/v2/images/<image_id>", methods=["DELETE"])
+def delete(image_id):
+    engine, atype, _, _ = services()
+    reject_body()
+    engine.delete(context(), atype, image_id)
+    return no_content()
+
+
+@bp.route("/v2/images/<image_id>/tags/<path:tag>", methods=["PUT"])
+def add_tag(image_id, tag):
+    engine, atype, _, _ = services()
+    reject_body()
+    if len(tag) > 255:
+        raise errors.Invalid("Provided object does not match schema 'image':"
+                             " '%s' is too long" % tag)
+    try:
+        engine.update(context(), atype, image_id,
+                      lambda img: img["tags"].add(tag))
+    except errors.QuotaExceeded as exc:
+        raise errors.QuotaExceeded("Image tag limit exceeded for image %s: "
+                                   "%s" % (image_id, exc.message))
+    return no_content()
+
+
+@bp.route("/v2/images/<image_id>/tags/<path:tag>", methods=["DELETE"])
+def delete_tag(image_id, tag):
+    engine, atype, _, _ = services()
+    reject_body()
+
+    def remove(img):
+        if tag not in img["tags"]:
+            raise errors.NotFound()
+        img["tags"].discard(tag)
+    engine.update(context(), atype, image_id, remove)
+    return no_content()
+
+
+@bp.route("/v2/images/<image_id>/actions/deactivate", methods=["POST"])
+def deactivate(image_id):
+    engine, atype, _, _ = services()
+    reject_body()
+    engine.change_status(context(), atype, image_id, "deactivate", "active",
+                         "deactivated")
+    return no_content()
+
+
+@bp.route("/v2/images/<image_id>/actions/reactivate", methods=["POST"])
+def reactivate(image_id):
+    engine, atype, _, _ = services()
+    reject_body()
+    engine.change_status(context(), atype, image_id, "reactivate",
+                         "deactivated", "active")
+    return no_content()

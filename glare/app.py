@@ -1,0 +1,153 @@
+"""The app factory: one Flask app, the Glance face, and the WSGI filters.
+
+The request path, outermost first (as in Glance's paste pipeline)::
+
+    RequestId → Healthcheck → VersionNegotiation → auth (keystone or
+    trusted headers) → Flask (glance_compat blueprints)
+
+Version negotiation sits before authentication so version documents need no
+token; the request id wraps everything so every response carries one.
+"""
+
+import logging
+
+import flask
+import sqlalchemy as sa
+from werkzeug import exceptions as wz
+
+from artifacts import errors, types
+from artifacts.db.session import make_engine
+from artifacts.engine import Engine, Limits
+from artifacts.policy import Enforcer
+from artifacts.stores import create as create_store
+from artifacts.types.image_policies import RULES as IMAGE_RULES
+from glance_compat import errors as glance_errors
+from glance_compat import image_data, images, members
+from glance_compat import schemas as glance_schemas
+from glance_compat.common import Settings
+from glance_compat.versions import VersionNegotiation
+from glare import auth, middleware
+
+LOG = logging.getLogger(__name__)
+
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}
+
+
+def build_engine(conf):
+    """The artifact engine for this configuration (no HTTP involved)."""
+    db_engine = make_engine(conf.database.connection,
+                            pool_size=conf.database.max_pool_size,
+                            sqlite_busy_timeout=conf.database
+                            .sqlite_busy_timeout)
+    store = create_store("filesystem", conf.glance_store.default_store, {
+        "datadir": conf.glance_store.filesystem_store_datadir})
+    limits = Limits(max_blob_size=conf.image_size_cap,
+                    max_properties=conf.image_property_quota,
+                    max_tags=conf.image_tag_quota,
+                    max_members=conf.image_member_quota,
+                    hashing_algorithm=conf.hashing_algorithm,
+                    delayed_delete=conf.delayed_delete,
+                    stale_upload_seconds=conf.glare.stale_upload_seconds)
+    return Engine(db_engine, store, Enforcer(conf, IMAGE_RULES), limits)
+
+
+def create_flask_app(conf, engine):
+    app = flask.Flask("glare")
+    app.url_map.strict_slashes = True
+    schemas = glance_schemas.init_app(app, conf)
+    settings = Settings(
+        show_multiple_locations=conf.show_multiple_locations,
+        show_image_direct_url=conf.show_image_direct_url,
+        limit_param_default=conf.limit_param_default,
+        api_limit_max=conf.api_limit_max,
+        image_size_cap=conf.image_size_cap,
+        enabled_import_methods=tuple(conf.enabled_import_methods),
+        custom_property_names=frozenset(schemas.custom_property_names))
+    app.extensions["glare"] = {"engine": engine,
+                               "images": types.get("images"),
+                               "settings": settings, "schemas": schemas}
+    for bp in (images.bp, image_data.bp, members.bp):
+        app.register_blueprint(bp)
+    app.before_request(_reject_unmapped_methods)
+    app.register_error_handler(errors.ArtifactError, _artifact_error)
+    app.register_error_handler(wz.HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _reject_unmapped_methods():
+    """Glance maps neither HEAD nor OPTIONS: both are 405 with Allow."""
+    req = flask.request
+    if req.method in ("HEAD", "OPTIONS"):
+        raise wz.MethodNotAllowed()
+
+
+def _allowed(environ):
+    adapter = flask.current_app.url_map.bind_to_environ(environ)
+    methods = adapter.allowed_methods()
+    order = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return [m for m in order if m in methods]
+
+
+def _artifact_error(exc):
+    if exc.status >= 500:
+        LOG.error("%s: %s", type(exc).__name__, exc.message)
+    return glance_errors.flask_error_response(exc)
+
+
+def _http_error(exc):
+    environ = flask.request.environ
+    code = exc.code or 500
+    headers = {}
+    if code == 405:
+        allowed = _allowed(environ)
+        if not allowed:
+            code = 404
+        else:
+            headers["Allow"] = ", ".join(allowed)
+    status, hdrs, body = glance_errors.error_response(
+        environ, code, headers=headers)
+    return flask.Response(body, status=status, headers=hdrs)
+
+
+def _unexpected_error(exc):
+    LOG.exception("Unexpected error handling %s %s", flask.request.method,
+                  flask.request.path)
+    status, hdrs, body = glance_errors.error_response(
+        flask.request.environ, 500,
+        explanation="The server has either erred or is incapable of "
+                    "performing the requested operation.")
+    return flask.Response(body, status=status, headers=hdrs)
+
+
+class NotImplementedMethods:
+    """Methods outside Glance's set get 501 before any routing."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "")
+        if method not in KNOWN_METHODS and method != "OPTIONS":
+            status, headers, body = glance_errors.error_response(
+                environ, 501)
+            start_response(status, headers)
+            return [body]
+        return self.app(environ, start_response)
+
+
+def create_app(conf, engine=None):
+    """The complete WSGI application for a loaded configuration."""
+    engine = engine or build_engine(conf)
+    flask_app = create_flask_app(conf, engine)
+    wsgi = auth.wrap(flask_app.wsgi_app, conf)
+    wsgi = VersionNegotiation(wsgi, conf)
+    wsgi = NotImplementedMethods(wsgi)
+    wsgi = middleware.Healthcheck(wsgi, db_check=lambda: _ping(engine))
+    wsgi = middleware.RequestId(wsgi)
+    return wsgi
+
+
+def _ping(engine):
+    with engine.db.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))

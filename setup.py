@@ -1,0 +1,40 @@
+"""Glare: an artifact repository with a Glance Image API v2 face."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="glare",
+    version="0.1.0",
+    description="Artifact repository with an OpenStack Glance v2 API",
+    python_requires=">=3.11",
+    packages=find_packages(include=["glare*", "artifacts*", "glance_compat*",
+                                    "migrate_from_glance*", "conformance*"]),
+    include_package_data=True,
+    package_data={"artifacts.db": ["migrations/*.py", "migrations/*.mako",
+                                   "migrations/versions/*.py"]},
+    install_requires=[
+        "flask>=3.0",
+        "flask-smorest>=0.44",
+        "marshmallow>=3.20",
+        "sqlalchemy>=2.0",
+        "alembic>=1.13",
+        "jsonschema>=4.0",
+        # WebOb renders error bodies byte-for-byte as Glance's WebOb does.
+        "webob>=1.8",
+        "oslo.config>=9.0",
+        "oslo.policy>=4.0",
+        "gunicorn>=22.0",
+    ],
+    extras_require={
+        "postgres": ["psycopg2-binary>=2.9"],
+        "mysql": ["pymysql>=1.1"],
+        "s3": ["boto3>=1.34"],
+        "keystone": ["keystonemiddleware>=10.0"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "requests-mock>=1.11",
+                 "requests>=2.31", "python-glanceclient>=4.0",
+                 "openstacksdk>=3.0", "warlock>=2.0",
+                 "keystonemiddleware>=10.0", "psycopg2-binary>=2.9",
+                 "pymysql>=1.1"],
+    },
+    entry_points={"console_scripts": ["glare = glare.cli:main"]},
+)
