@@ -1,0 +1,298 @@
+"""Identity: the token map, embedded mode and keystone mode."""
+
+import datetime
+import json
+import types
+
+import pytest
+import requests_mock
+import webob
+
+from glare import auth, config
+
+PROJECT = "4f5b2c1a9d8e4f7a8b6c5d4e3f2a1b0c"
+
+
+def seen_app(environ, start_response):
+    """Echo the context the middleware built."""
+    ctx = environ.get("glare.context")
+    body = json.dumps({
+        "project_id": ctx.project_id, "user_id": ctx.user_id,
+        "roles": list(ctx.roles), "service_roles": list(ctx.service_roles),
+        "request_id": ctx.request_id, "auth_token": ctx.auth_token,
+        "is_admin": ctx.is_admin}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def call(app, headers=None, environ=None):
+    req = webob.Request.blank("/v2/images", headers=headers or {})
+    if environ:
+        req.environ.update(environ)
+    return req.get_response(app)
+
+
+# -- parse_token_map ---------------------------------------------------------
+
+def test_parse_token_map():
+    parsed = auth.parse_token_map(
+        "TOK=PROJECT:USER:Admin, member;TOK2=P2:U2:reader;")
+    assert parsed == {"TOK": ("PROJECT", "USER", ("admin", "member")),
+                      "TOK2": ("P2", "U2", ("reader",))}
+    assert auth.parse_token_map("") == {}
+    assert auth.parse_token_map(" ; ") == {}
+
+
+@pytest.mark.parametrize("text", [
+    "TOK", "TOK=P:U", "TOK=P:U:r:x", "=P:U:r", "TOK=:U:r", "TOK=P::r",
+    "A=P:U:r;A=P:U:r"])
+def test_parse_token_map_rejects_malformed(text):
+    with pytest.raises(config.ConfigError) as info:
+        auth.parse_token_map(text)
+    assert "[noauth] token_map" in str(info.value)
+
+
+def test_malformed_token_map_fails_at_wrap():
+    conf = config.load(overrides={"noauth.token_map": "oops"})
+    with pytest.raises(config.ConfigError):
+        auth.wrap(seen_app, conf)
+
+
+# -- embedded mode -----------------------------------------------------------
+
+@pytest.fixture
+def embedded():
+    conf = config.load(overrides={
+        "noauth.token_map": "tok-a=proj-a:user-a:Member,reader;"
+                            "tok-r=proj-r:user-r:reader"})
+    return auth.wrap(seen_app, conf)
+
+
+def test_default_identity_is_admin(embedded):
+    body = call(embedded, {"X-Auth-Token": "x"}).json
+    assert body["project_id"] == "glare-project"
+    assert body["user_id"] == "glare-user"
+    assert body["roles"] == ["admin", "member", "reader"]
+    assert body["is_admin"] is True
+    assert body["auth_token"] == "x"
+
+
+def test_token_map_identity(embedded):
+    body = call(embedded, {"X-Auth-Token": "tok-a"}).json
+    assert (body["project_id"], body["user_id"]) == ("proj-a", "user-a")
+    assert body["roles"] == ["member", "reader"]
+    assert body["is_admin"] is False
+    body = call(embedded, {"X-Auth-Token": "tok-r"}).json
+    assert body["roles"] == ["reader"]
+
+
+def test_confirmed_headers_are_trusted_in_embedded_mode(embedded):
+    body = call(embedded, {
+        "X-Identity-Status": "Confirmed", "X-Tenant-Id": "t1",
+        "X-User-Id": "u1", "X-Roles": " Reader ,member,,",
+        "X-Service-Roles": "service", "X-Auth-Token": "tok-a"}).json
+    assert body["project_id"] == "t1"
+    assert body["user_id"] == "u1"
+    assert body["roles"] == ["reader", "member"]
+    assert body["service_roles"] == ["service"]
+    body = call(embedded, {"X-Identity-Status": "Confirmed",
+                           "X-Project-Id": "p1", "X-Tenant-Id": "t1"}).json
+    assert body["project_id"] == "p1"
+
+
+def test_unconfirmed_headers_are_ignored(embedded):
+    body = call(embedded, {"X-Identity-Status": "Invalid",
+                           "X-Project-Id": "p1", "X-Roles": "admin",
+                           "X-Auth-Token": "tok-r"}).json
+    assert body["project_id"] == "proj-r"
+    assert body["roles"] == ["reader"]
+
+
+def test_request_id_comes_from_environ(embedded):
+    body = call(embedded, environ={"openstack.request_id": "req-abc"}).json
+    assert body["request_id"] == "req-abc"
+    # Without the RequestId middleware one is made up.
+    assert call(embedded).json["request_id"].startswith("req-")
+
+
+def test_unknown_flavor_is_a_config_error():
+    # config.load already refuses it; wrap must not trust its caller.
+    conf = types.SimpleNamespace(
+        paste_deploy=types.SimpleNamespace(flavor="keystone+caching"))
+    with pytest.raises(config.ConfigError):
+        auth.wrap(seen_app, conf)
+
+
+# -- keystone mode -----------------------------------------------------------
+
+KEYSTONE = "http://keystone.test:5000"
+
+
+@pytest.fixture
+def keystone_tokens(monkeypatch):
+    """Token id -> token body, served instead of asking Keystone.
+
+    The same substitution keystonemiddleware.fixture.AuthTokenFixture
+    makes (it replaces AuthProtocol.fetch_token), without needing the
+    ``fixtures`` package.
+    """
+    from keystonemiddleware import auth_token
+    from keystonemiddleware.auth_token import _exceptions
+
+    tokens = {}
+
+    def fetch_token(self, token, **kwargs):
+        if token in tokens:
+            return tokens[token]
+        raise _exceptions.InvalidToken()
+
+    monkeypatch.setattr(auth_token.AuthProtocol, "fetch_token", fetch_token)
+    return tokens
+
+
+def v3_token(project_id, roles, user_id="user-1", expires=None):
+    """A Keystone v3 token validation body (what GET /v3/auth/tokens says).
+
+    Built by hand: keystoneauth1.fixture would need the ``fixtures``
+    package.
+    """
+    now = datetime.datetime.now(datetime.timezone.utc)
+    expires = expires or now + datetime.timedelta(hours=1)
+    domain = {"id": "default", "name": "Default"}
+    return {"token": {
+        "methods": ["password"],
+        "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+        "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+        "user": {"id": user_id, "name": "alice", "domain": domain},
+        "project": {"id": project_id, "name": "demo", "domain": domain},
+        "roles": [{"id": "r-" + r, "name": r} for r in roles],
+        "catalog": [],
+    }}
+
+
+@pytest.fixture
+def keystone_app(tmp_path, keystone_tokens):
+    conf_file = tmp_path / "glare.conf"
+    conf_file.write_text(
+        "[paste_deploy]\nflavor = keystone\n"
+        "[keystone_authtoken]\n"
+        "www_authenticate_uri = %s\n"
+        "auth_url = %s\n"
+        "auth_type = password\n"
+        "username = glance\npassword = secret\nproject_name = service\n"
+        "user_domain_name = Default\nproject_domain_name = Default\n"
+        "memcached_servers =\n" % (KEYSTONE, KEYSTONE))
+    conf = config.load(str(conf_file))
+    app = auth.wrap(seen_app, conf)
+    # Nothing may reach the network: an unexpected call fails the test.
+    with requests_mock.Mocker():
+        yield app
+
+
+def test_keystone_valid_token(keystone_app, keystone_tokens):
+    keystone_tokens["good"] = v3_token(PROJECT, ["Member", "reader"])
+    resp = call(keystone_app, {"X-Auth-Token": "good"},
+                environ={"openstack.request_id": "req-1"})
+    assert resp.status_int == 200
+    body = resp.json
+    assert body["project_id"] == PROJECT
+    assert body["user_id"] == "user-1"
+    assert sorted(body["roles"]) == ["member", "reader"]
+    assert body["is_admin"] is False
+    assert body["request_id"] == "req-1"
+
+
+def test_keystone_invalid_token_is_401(keystone_app):
+    resp = call(keystone_app, {"X-Auth-Token": "bad"})
+    assert resp.status_int == 401
+    assert resp.headers["Content-Type"] == "text/plain; charset=UTF-8"
+    assert resp.body.startswith(
+        b"401 Unauthorized\n\nThis server could not verify that you are "
+        b"authorized to access the document you requested.")
+    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="%s"' % KEYSTONE
+
+
+def test_keystone_missing_token_is_401_json(keystone_app):
+    resp = call(keystone_app, {"Accept": "application/json"})
+    assert resp.status_int == 401
+    assert resp.json["title"] == "Unauthorized"
+    assert "WWW-Authenticate" in resp.headers
+
+
+def test_keystone_expired_token_is_401(keystone_app, keystone_tokens):
+    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
+        hours=1)
+    keystone_tokens["old"] = v3_token(PROJECT, ["admin"], expires=past)
+    assert call(keystone_app, {"X-Auth-Token": "old"}).status_int == 401
+
+
+def test_keystone_spoofed_headers_not_trusted(keystone_app, keystone_tokens):
+    spoof = {"X-Identity-Status": "Confirmed", "X-Project-Id": "evil",
+             "X-Tenant-Id": "evil", "X-User-Id": "evil", "X-Roles": "admin"}
+    resp = call(keystone_app, dict(spoof, **{"X-Auth-Token": "bad"}))
+    assert resp.status_int == 401
+    # With a valid reader token the spoofed admin role is dropped.
+    keystone_tokens["reader"] = v3_token(PROJECT, ["reader"])
+    body = call(keystone_app, dict(spoof, **{"X-Auth-Token": "reader"})).json
+    assert body["project_id"] == PROJECT
+    assert body["roles"] == ["reader"]
+    assert body["is_admin"] is False
+
+
+def test_keystone_end_to_end_with_a_mocked_keystone(tmp_path):
+    """No shortcut: auth_token discovers Keystone, gets its own service
+    token and validates the caller's token over (mocked) HTTP, all
+    configured from [keystone_authtoken] in our config file."""
+    conf_file = tmp_path / "glare.conf"
+    conf_file.write_text(
+        "[paste_deploy]\nflavor = keystone\n"
+        "[keystone_authtoken]\n"
+        "www_authenticate_uri = %s\nauth_url = %s/v3\nauth_type = password\n"
+        "username = glance\npassword = secret\nproject_name = service\n"
+        "user_domain_name = Default\nproject_domain_name = Default\n"
+        % (KEYSTONE, KEYSTONE))
+    app = auth.wrap(seen_app, config.load(str(conf_file)))
+    own_token = v3_token("service-project", ["admin", "service"])
+    own_token["token"]["catalog"] = [{
+        "type": "identity", "name": "keystone",
+        "endpoints": [{"id": i, "interface": i, "region": "RegionOne",
+                       "url": KEYSTONE + "/v3"}
+                      for i in ("public", "internal", "admin")]}]
+    version = {"version": {"id": "v3.14", "status": "stable",
+                           "media-types": [],
+                           "links": [{"rel": "self",
+                                      "href": KEYSTONE + "/v3/"}]}}
+    valid = {"user-tok": v3_token(PROJECT, ["member", "reader"]),
+             "svc-tok": v3_token("nova-project", ["service"],
+                                 user_id="nova")}
+
+    def validate(request, context):
+        body = valid.get(request.headers.get("X-Subject-Token"))
+        if body is None:
+            context.status_code = 404
+            return {"error": {"code": 404, "message": "Not found"}}
+        return body
+
+    with requests_mock.Mocker() as mock:
+        mock.get(KEYSTONE + "/v3", json=version)
+        mock.post(KEYSTONE + "/v3/auth/tokens", json=own_token,
+                  status_code=201, headers={"X-Subject-Token": "glance-tok"})
+        mock.get(KEYSTONE + "/v3/auth/tokens", json=validate)
+
+        body = call(app, {"X-Auth-Token": "user-tok",
+                          "X-Service-Token": "svc-tok"}).json
+        assert body["project_id"] == PROJECT
+        assert body["roles"] == ["member", "reader"]
+        assert body["service_roles"] == ["service"]
+
+        resp = call(app, {"X-Auth-Token": "forged",
+                          "X-Identity-Status": "Confirmed",
+                          "X-Roles": "admin"})
+        assert resp.status_int == 401
+        assert resp.headers["WWW-Authenticate"] == (
+            'Keystone uri="%s"' % KEYSTONE)
+        validated = [h.headers.get("X-Subject-Token")
+                     for h in mock.request_history if h.method == "GET"
+                     and h.path == "/v3/auth/tokens"]
+        assert "forged" in validated
