@@ -33,7 +33,14 @@ def _body_chunks(environ, content_length):
     remaining = content_length
     while remaining is None or remaining > 0:
         size = BLOCK if remaining is None else min(BLOCK, remaining)
-        chunk = stream.read(size)
+        try:
+            chunk = stream.read(size)
+        except Exception as exc:  # noqa: BLE001 - server-specific errors
+            # gunicorn raises its own errors (NoMoreData, bad chunk) when
+            # a chunked body is cut off: the client went away mid-upload.
+            raise ClientDisconnected("The request body could not be read "
+                                     "(%s); the upload was discarded."
+                                     % type(exc).__name__) from exc
         if not chunk:
             break
         if remaining is not None:
