@@ -22,7 +22,7 @@ from artifacts.policy import Enforcer
 from artifacts.stores import create as create_store
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
-from glance_compat import image_data, images, members
+from glance_compat import image_data, images, info, members
 from glance_compat import schemas as glance_schemas
 from glance_compat.common import Settings
 from glance_compat.versions import VersionNegotiation
@@ -66,7 +66,7 @@ def create_flask_app(conf, engine):
     app.extensions["glare"] = {"engine": engine,
                                "images": types.get("images"),
                                "settings": settings, "schemas": schemas}
-    for bp in (images.bp, image_data.bp, members.bp):
+    for bp in (images.bp, image_data.bp, members.bp, info.bp):
         app.register_blueprint(bp)
     app.before_request(_reject_unmapped_methods)
     app.register_error_handler(errors.ArtifactError, _artifact_error)
