@@ -48,6 +48,9 @@ def run(conf, config_path=None):
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "glare-api",
+        # gunicorn's control socket lives at one fixed path per user, so two
+        # Glare servers on a host would share (and delete) it; we don't use it.
+        "control_socket_disable": True,
     }
     LOG.info("Glare listening on http://%s", options["bind"])
     print("Glare listening on http://%s (%d workers)"
