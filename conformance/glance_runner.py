@@ -1,0 +1,317 @@
+"""Run a REAL OpenStack Glance locally, so the conformance suite has a reference.
+
+Glance runs the way a small deployment would run it, only without Keystone:
+
+* SQLite database, schema made by Glance's own ``glance-manage db_sync``;
+* the filesystem store under the work directory (single store, no cache);
+* served by uWSGI on 127.0.0.1 (``http-socket``, two processes), with the
+  chunked-input limit raised: glanceclient and Tempest upload with
+  ``Transfer-Encoding: chunked`` in 1 MiB / 64 KiB chunks, and uWSGI's
+  default limit per chunk (1 MB) would cut glanceclient's uploads;
+* ``schema-image.json`` (the deployment's custom image properties) is the
+  one Glare loads by default, as an operator would install it for both;
+* a paste pipeline of our own where Glance's stock ``context`` filter stands
+  where ``authtoken context`` stands in the ``keystone`` flavor.  That filter
+  trusts ``X-Project-Id``/``X-User-Id``/``X-Roles`` when the request carries
+  ``X-Identity-Status: Confirmed`` (what keystonemiddleware would have set),
+  so the suite can act as several projects and roles.  Policies are Glance's
+  defaults (new defaults, scope enforcement on).
+
+Usage as a module (``with glance_server(workdir, port) as url: ...``) or as a
+command::
+
+    python -m conformance.glance_runner --port 9393 --workdir /tmp/g
+    python -m conformance.glance_runner --port 9393 --workdir /tmp/g \
+        -- pytest conformance --endpoint {url} --server-kind glance
+
+Without a command it serves until interrupted; with one (after ``--``) it
+runs the command with ``{url}`` replaced, stops Glance and exits with the
+command's status.
+"""
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_VENV = os.path.join(ROOT, ".cache", "glance-venv")
+SCHEMA_IMAGE = os.path.join(ROOT, "schemas", "schema-image.json")
+# Glance's own default for [DEFAULT] enabled_import_methods.
+GLANCE_DEFAULT_IMPORT_METHODS = ("glance-direct", "web-download",
+                                 "copy-image")
+
+GLANCE_API_CONF = """\
+[DEFAULT]
+debug = false
+log_file = {workdir}/glance-api.log
+# Glance's defaults, written out: interoperable import is on.
+enabled_import_methods = {import_methods}
+node_staging_uri = file://{workdir}/staging
+# Needed by the staging housekeeping when several workers serve.
+worker_self_reference_url = {url}
+public_endpoint =
+show_image_direct_url = false
+show_multiple_locations = false
+
+[database]
+connection = sqlite:///{workdir}/glance.sqlite
+
+[glance_store]
+stores = file,http
+default_store = file
+filesystem_store_datadir = {workdir}/images/
+
+[paste_deploy]
+config_file = {workdir}/etc/glance-api-paste.ini
+flavor = conformance
+
+[oslo_policy]
+# Glance's shipped defaults, spelled out so nothing else decides them.
+enforce_new_defaults = true
+enforce_scope = true
+
+[oslo_concurrency]
+lock_path = {workdir}/locks
+
+[wsgi]
+task_pool_threads = 4
+"""
+
+# The stock ``glance-api`` composites; the ``conformance`` flavor is the
+# keystone flavor with ``authtoken`` (and the no-op osprofiler) left out.
+GLANCE_API_PASTE = """\
+[composite:glance-api-conformance]
+paste.composite_factory = glance.api:root_app_factory
+/: api
+/healthcheck: healthcheck
+
+[composite:api]
+paste.composite_factory = glance.api:pipeline_factory
+conformance = cors http_proxy_to_wsgi versionnegotiation context rootapp
+
+[composite:rootapp]
+paste.composite_factory = glance.api:root_app_factory
+/: apiversions
+/v2: apiv2app
+
+[app:apiversions]
+paste.app_factory = glance.api.versions:create_resource
+
+[app:apiv2app]
+paste.app_factory = glance.api.v2.router:API.factory
+
+[app:healthcheck]
+paste.app_factory = oslo_middleware:Healthcheck.app_factory
+backends = disable_by_file
+disable_by_file_path = {workdir}/healthcheck_disable
+
+[filter:versionnegotiation]
+paste.filter_factory = glance.api.middleware.version_negotiation:VersionNegotiationFilter.factory
+
+[filter:context]
+paste.filter_factory = glance.api.middleware.context:ContextMiddleware.factory
+
+[filter:cors]
+paste.filter_factory =  oslo_middleware.cors:filter_factory
+oslo_config_project = glance
+oslo_config_program = glance-api
+
+[filter:http_proxy_to_wsgi]
+paste.filter_factory = oslo_middleware:HTTPProxyToWSGI.factory
+"""
+
+
+class GlanceError(RuntimeError):
+    """Glance could not be set up or did not start."""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def venv_ok(venv=DEFAULT_VENV):
+    """True when ``venv`` has Glance and uWSGI installed."""
+    return all(os.access(os.path.join(venv, "bin", name), os.X_OK)
+               for name in ("python", "glance-manage", "uwsgi"))
+
+
+def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS):
+    """Write glance-api.conf and the paste ini under ``workdir/etc``."""
+    workdir = os.path.abspath(workdir)
+    etc = os.path.join(workdir, "etc")
+    for sub in ("etc", "images", "staging", "locks"):
+        os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+    values = {"workdir": workdir, "url": "http://127.0.0.1:%d" % port,
+              "import_methods": "[%s]" % ",".join(import_methods)}
+    conf = os.path.join(etc, "glance-api.conf")
+    with open(conf, "w") as f:
+        f.write(GLANCE_API_CONF.format(**values))
+    with open(os.path.join(etc, "glance-api-paste.ini"), "w") as f:
+        f.write(GLANCE_API_PASTE.format(**values))
+    # A deployment installs schema-image.json next to glance-api.conf (the
+    # wheel does not ship it).  Give Glance the same custom properties
+    # Glare loads by default, so both servers describe the same schema.
+    shutil.copyfile(SCHEMA_IMAGE, os.path.join(etc, "schema-image.json"))
+    return conf
+
+
+def db_sync(venv, conf, log):
+    """Glance's own schema migrations on the SQLite file."""
+    with open(log, "a") as out:
+        done = subprocess.run(
+            [os.path.join(venv, "bin", "glance-manage"), "--config-file",
+             conf, "db_sync"], stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode:
+        with open(log) as f:
+            raise GlanceError("glance-manage db_sync failed:\n" + f.read())
+
+
+def uwsgi_command(venv, port, workdir, processes=2):
+    # The WSGI script Glance ships (pbr entry point ``glance-wsgi-api``) is
+    # the module glance.wsgi.api, whose ``application`` calls
+    # glance.common.wsgi_app.init_app().
+    return [
+        os.path.join(venv, "bin", "uwsgi"),
+        "--http-socket", "127.0.0.1:%d" % port,
+        "--module", "glance.wsgi.api:application",
+        "--virtualenv", venv,
+        "--master", "--processes", str(processes), "--threads", "4",
+        "--enable-threads", "--lazy-apps", "--need-app", "--die-on-term",
+        "--buffer-size", "65535",
+        # Each chunk of a chunked upload may be this large (default 1 MB).
+        "--chunked-input-limit", str(64 * 1024 * 1024),
+        "--chunked-input-timeout", "60",
+        "--add-header", "Connection: close",
+        "--hook-master-start", "unix_signal:15 gracefully_kill_them_all",
+        "--env", "OS_GLANCE_CONFIG_DIR=%s" % os.path.join(workdir, "etc"),
+        "--logto", os.path.join(workdir, "uwsgi.log"),
+    ]
+
+
+def wait_ready(url, proc, log, timeout=90):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/versions", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            text = ""
+            if os.path.exists(log):
+                with open(log) as f:
+                    text = f.read()[-6000:]
+            raise GlanceError("Glance did not start on %s:\n%s" % (url, text))
+        time.sleep(0.3)
+
+
+def stop(proc, timeout=20):
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextlib.contextmanager
+def glance_server(workdir, port=None, venv=DEFAULT_VENV,
+                  import_methods=GLANCE_DEFAULT_IMPORT_METHODS):
+    """Set up and run Glance until the block ends; yields its base URL."""
+    if not venv_ok(venv):
+        raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
+                          "creates it)" % venv)
+    port = port or free_port()
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise GlanceError("port %d is not free: %s" % (port, exc))
+    workdir = os.path.abspath(workdir)
+    conf = write_config(workdir, port, import_methods)
+    setup_log = os.path.join(workdir, "setup.log")
+    db_sync(venv, conf, setup_log)
+    url = "http://127.0.0.1:%d" % port
+    with open(os.path.join(workdir, "uwsgi.out"), "w") as out:
+        proc = subprocess.Popen(uwsgi_command(venv, port, workdir),
+                                cwd=workdir, stdout=out,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        wait_ready(url, proc, os.path.join(workdir, "uwsgi.log"))
+        yield url
+    finally:
+        stop(proc)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, command = argv[:cut], argv[cut + 1:]
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.glance_runner",
+        description="Run a real Glance (SQLite, file store, uWSGI, no "
+                    "Keystone) on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0,
+                        help="port to listen on (default: a free one)")
+    parser.add_argument("--workdir", required=True,
+                        help="directory for config, database and images")
+    parser.add_argument("--venv", default=DEFAULT_VENV,
+                        help="virtualenv with glance and uwsgi")
+    parser.add_argument("--import-methods",
+                        default=",".join(GLANCE_DEFAULT_IMPORT_METHODS),
+                        help="[DEFAULT] enabled_import_methods")
+    args = parser.parse_args(argv)
+    methods = tuple(m for m in args.import_methods.split(",") if m)
+    # SIGTERM (make, CI, kill) must still stop uWSGI: turn it into an
+    # exception so the context manager's cleanup runs.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with glance_server(args.workdir, args.port or None, args.venv,
+                           methods) as url:
+            print("Glance is serving on %s (logs in %s)" % (url,
+                                                            args.workdir),
+                  flush=True)
+            if command:
+                return subprocess.call([c.replace("{url}", url)
+                                        for c in command])
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+    except Terminated:
+        return 143
+    except GlanceError as exc:
+        print("glance_runner: %s" % exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
