@@ -33,14 +33,12 @@ def create():
     for key in body:
         if key == "locations":
             raise patch.forbidden("Attribute 'locations' is reserved.")
-        patch.check_attribute(key)
+        if key != "id":  # read-only in PATCH, but settable at create
+            patch.check_attribute(key)
     schemas.validate_image(body)
     values = {"properties": {}}
     for key, value in body.items():
-        if key in ("min_ram", "min_disk") and isinstance(value, int) \
-                and value < 0:
-            raise errors.Invalid("Invalid value '%s' for parameter '%s': "
-                                 "Cannot be a negative value" % (value, key))
+        patch.check_int_attribute(key, value)
         if key == "id":
             continue
         elif key == "os_hidden":

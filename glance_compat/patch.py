@@ -32,6 +32,23 @@ PROPERTY_ATTRS = {"min_ram", "min_disk", "disk_format", "container_format"}
 BASE = set(ROW_ATTRS) | PROPERTY_ATTRS | {"tags", "locations"} | READ_ONLY
 
 
+# The largest integer the database stores (properties are BIGINT columns).
+MAX_INT = 2 ** 63 - 1
+
+
+def check_int_attribute(name, value):
+    """400 for a min_ram/min_disk the database cannot (or must not) hold."""
+    if name not in ("min_ram", "min_disk") or not isinstance(value, int):
+        return
+    if value < 0:
+        raise errors.Invalid("Invalid value '%s' for parameter '%s': Cannot "
+                             "be a negative value" % (value, name))
+    if value > MAX_INT:
+        raise errors.Invalid("Invalid value '%s' for parameter '%s': Must "
+                             "not be greater than %d" % (value, name,
+                                                         MAX_INT))
+
+
 def forbidden(message):
     exc = errors.Forbidden(message)
     exc.detail_form = True
@@ -152,10 +169,7 @@ def _set_base(artifact, name, value):
             artifact["properties"].get(name) != value:
         raise forbidden("Attribute %s can be only replaced for a queued "
                         "image." % name)
-    if name in ("min_ram", "min_disk") and isinstance(value, int) \
-            and value < 0:
-        raise errors.Invalid("Invalid value '%s' for parameter '%s': Cannot "
-                             "be a negative value" % (value, name))
+    check_int_attribute(name, value)
     if name == "owner" and value == "":
         value = None
     if name in ROW_ATTRS:

@@ -129,10 +129,13 @@ class VersionNegotiation(object):
 
     def __call__(self, environ, start_response):
         req = webob.Request(environ)
-        path = req.path_info
+        # The raw WSGI path (PEP 3333: bytes decoded as latin-1), not WebOb's
+        # UTF-8-decoded ``path_info``: that text, written back into
+        # PATH_INFO below, broke every non-ASCII path (500) downstream.
+        path = environ.get("PATH_INFO", "")
         if self._exempt(path):
             return self.app(environ, start_response)
-        if req.path_info_peek() == "versions":
+        if _pop_segment(path)[0] == "versions":
             return self._document(req, 200)(environ, start_response)
 
         # Same precedence as Glance: a vendor media type in Accept wins and

@@ -1,0 +1,67 @@
+"""Small helpers shared by the integration tests (not a test module)."""
+
+import hashlib
+import uuid
+
+import requests
+
+ADMIN = {"X-Auth-Token": "x"}
+IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
+
+
+def project_headers(project, user=None, roles="member,reader"):
+    """Trusted identity headers acting as ``project`` (non-admin)."""
+    return {"X-Identity-Status": "Confirmed", "X-Project-Id": project,
+            "X-User-Id": user or "user-" + project, "X-Roles": roles}
+
+
+def unique(prefix="img"):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+def create_image(url, headers=None, session=None, **body):
+    body.setdefault("disk_format", "raw")
+    body.setdefault("container_format", "bare")
+    resp = (session or requests).post(url + "/v2/images", json=body,
+                                      headers=headers or ADMIN, timeout=30)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def upload(url, image_id, data, headers=None):
+    resp = requests.put(
+        url + "/v2/images/%s/file" % image_id, data=data,
+        headers=dict(headers or ADMIN,
+                     **{"Content-Type": "application/octet-stream"}),
+        timeout=60)
+    return resp
+
+
+def get_image(url, image_id, headers=None):
+    return requests.get(url + "/v2/images/%s" % image_id,
+                        headers=headers or ADMIN, timeout=30)
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def sha512(data):
+    return hashlib.sha512(data).hexdigest()
+
+
+def data_files(datadir, image_id=None):
+    """Regular files in the store's data directory (temp dir excluded),
+    optionally only those whose name contains ``image_id``."""
+    found = []
+    for path in datadir.rglob("*"):
+        if not path.is_file() or ".tmp" in path.relative_to(datadir).parts:
+            continue
+        if image_id is None or image_id in str(path.relative_to(datadir)):
+            found.append(path)
+    return found
+
+
+def temp_files(datadir):
+    tmp = datadir / ".tmp"
+    return [p for p in tmp.rglob("*") if p.is_file()] if tmp.exists() else []
