@@ -506,11 +506,13 @@ def test_delete_during_upload(server):
     assert _wait_for(lambda: temp_files(server.datadir) == [], timeout=5)
 
 
-def test_upload_over_size_cap(tmp_path):
-    """A separate server with ``image_size_cap = 1000`` (SQLite)."""
+def test_operator_limits(tmp_path):
+    """A separate SQLite server with ``image_size_cap = 1000`` and a tiny
+    ``api_limit_max``: uploads over the cap are 413 and leave nothing
+    behind; a huge ``limit`` is clamped to ``api_limit_max``."""
     db_url = "sqlite:///%s" % (tmp_path / "cap.sqlite")
-    with glare_server(tmp_path, db_url,
-                      extra_conf="image_size_cap = 1000") as srv:
+    conf = "image_size_cap = 1000\napi_limit_max = 3\nlimit_param_default = 2"
+    with glare_server(tmp_path, db_url, extra_conf=conf) as srv:
         # Content-Length over the cap: refused before reading the body.
         image = create_image(srv.url, name="capped")
         resp = check_error(upload(srv.url, image["id"], b"x" * 2000), 413)
@@ -527,6 +529,25 @@ def test_upload_over_size_cap(tmp_path):
         # Exactly at the cap is fine.
         assert upload(srv.url, image["id"], b"z" * 1000).status_code == 204
         assert get_image(srv.url, image["id"]).json()["size"] == 1000
+
+        for i in range(4):
+            create_image(srv.url, name="page-%d" % i)
+        url = srv.url + "/v2/images"
+        default = requests.get(url, headers=ADMIN, timeout=30).json()
+        assert len(default["images"]) == 2 and "next" in default
+        for limit in (4, 1000, 10 ** 12):
+            page = requests.get(url, params={"limit": limit}, headers=ADMIN,
+                                timeout=30)
+            assert page.status_code == 200
+            assert len(page.json()["images"]) == 3
+            assert "next" in page.json()
+        everything, next_url = [], "/v2/images?limit=100"
+        while next_url:
+            body = requests.get(srv.url + next_url, headers=ADMIN,
+                                timeout=30).json()
+            everything += [i["id"] for i in body["images"]]
+            next_url = body.get("next")
+        assert len(everything) == len(set(everything)) == 5
 
 
 # -------------------------------------------------------------- download

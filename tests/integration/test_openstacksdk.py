@@ -131,7 +131,7 @@ def test_create_from_file_and_find(conn, tmp_path):
     assert out.read_bytes() == data
 
 
-def test_images_paging(conn):
+def test_images_paging(conn, server):
     tag = unique("page")
     names = ["%s-%d" % (tag, i) for i in range(7)]
     ids = {}
@@ -143,6 +143,10 @@ def test_images_paging(conn):
     listed = list(conn.image.images(tag=tag, limit=2, sort="name:asc"))
     assert [i.name for i in listed] == names
     assert [i.id for i in listed] == [ids[n] for n in names]
+    # The pages really were separate requests, each after the previous
+    # page's last image.
+    for name in names[1:6:2]:
+        assert _wait_for_log(server, "marker=%s" % ids[name])
 
     by_key = list(conn.image.images(tag=tag, limit=3, sort_key="name",
                                     sort_dir="desc"))
