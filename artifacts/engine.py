@@ -188,10 +188,12 @@ class Engine:
 
     def _check_quotas(self, atype, artifact, old=None):
         limits = self.limits
-        extra = [k for k in artifact["properties"]
-                 if k not in atype.fields and not k.startswith("os_glance")]
-        old_extra = [k for k in (old or {}).get("properties", {})
-                     if k not in atype.fields]
+
+        def counted(props):
+            return [k for k in props
+                    if k not in atype.fields and not k.startswith("os_glance")]
+        extra = counted(artifact["properties"])
+        old_extra = counted((old or {}).get("properties", {}))
         if limits.max_properties >= 0 and len(extra) > limits.max_properties \
                 and len(extra) > len(old_extra):
             raise errors.QuotaExceeded(

@@ -80,18 +80,46 @@ def _sort(args):
     return [(k, d, SORT_KINDS.get(k, "string")) for k, d in result]
 
 
+def _check_quotes(text):
+    """Glance's rule for quotes in ``in:`` lists: a quote (not escaped with
+    a backslash) opens only at the start of a value and closes only at its
+    end, and every opened quote is closed."""
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch != '"' or (i and text[i - 1] == "\\"):
+            continue
+        if not quoted and i and text[i - 1] != ",":
+            raise errors.Invalid("Invalid filter value %s. There is no comma "
+                                 "before opening quotation mark." % text)
+        if quoted and i + 1 < len(text) and text[i + 1] != ",":
+            raise errors.Invalid("Invalid filter value %s. There is no comma "
+                                 "after closing quotation mark." % text)
+        quoted = not quoted
+    if quoted:
+        raise errors.Invalid("Invalid filter value %s. The quote is not "
+                             "closed." % text)
+
+
 def split_in_values(text):
-    """``a,"b,c",d`` -> ['a', 'b,c', 'd'] (double quotes protect commas)."""
-    values, current, quoted = [], [], False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            values.append("".join(current))
-            current = []
+    """``a,"b,c",d`` -> ['a', 'b,c', 'd'] (double quotes protect commas).
+
+    As in Glance, a trailing comma adds no empty value and an empty list is
+    empty; malformed quoting is a 400.
+    """
+    _check_quotes(text)
+    values, i, n = [], 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            end = i + 1
+            while text[end] != '"' or text[end - 1] == "\\":
+                end += 1
+            values.append(text[i + 1:end])
+            i = end + 2                  # past the quote and its comma
         else:
-            current.append(ch)
-    values.append("".join(current))
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            values.append(text[i:end])
+            i = end + 1
     return values
 
 
@@ -105,33 +133,39 @@ def _in_filter(key, raw):
     return Filter(key, "in", split_in_values(rest))
 
 
+def _parse_time(value):
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _time_filter(key, raw):
-    op, sep, rest = raw.partition(":")
-    if sep and op in TIME_OPS:
-        value = rest
-    elif sep and not _looks_like_time(raw):
-        raise errors.Invalid("Unable to filter on a unknown operator.")
-    else:
-        op, value = "eq", raw
+    # As Glance: a whole ISO 8601 value means eq; otherwise "op:time", where
+    # a bad time is reported before an unknown operator.
+    bad_format = errors.Invalid('Bad "%s" query filter format. Use ISO 8601 '
+                                'DateTime notation.' % key)
     try:
-        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        op, when = "eq", _parse_time(raw)
     except ValueError:
-        raise errors.Invalid('Bad "%s" query filter format. Use ISO 8601 '
-                             'DateTime notation.' % key)
+        op, sep, value = raw.partition(":")
+        if not sep:
+            raise bad_format
+        try:
+            when = _parse_time(value)
+        except ValueError:
+            raise bad_format
+    if op not in TIME_OPS:
+        raise errors.Invalid("Unable to filter on a unknown operator.")
     if when.tzinfo is not None:
         when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return Filter(key, op, when, "datetime")
 
 
-def _looks_like_time(raw):
-    return raw[:4].isdigit()
-
-
-def _bool_filter(key, raw, column):
-    if raw.lower() not in ("true", "false"):
+def _bool_filter(key, raw, column, ignore_case=False):
+    # Glance lower-cases os_hidden but compares protected as given.
+    value = raw.lower() if ignore_case else raw
+    if value not in ("true", "false"):
         raise errors.Invalid("Invalid value '%s' for '%s' filter. Valid "
-                             "values are 'true' or 'false'." % (raw, key))
-    return Filter(column, "eq", raw.lower() == "true", "boolean")
+                             "values are 'true' or 'false'." % (value, key))
+    return Filter(column, "eq", value == "true", "boolean")
 
 
 def _int_value(raw, message):
@@ -149,7 +183,8 @@ def parse(args, ctx, settings):
         raise errors.Invalid("Invalid status: %s" % member_status)
     sort = _sort(args)
     visibility = None
-    filters = [Filter("tag", "eq", t, "tag") for t in args.getlist("tag")]
+    filters = [Filter("tag", "eq", t.strip(), "tag")
+               for t in args.getlist("tag")]
     hidden_seen = False
     for key in args:
         if key in POPPED:
@@ -161,7 +196,8 @@ def parse(args, ctx, settings):
             visibility = raw
         elif key == "os_hidden":
             hidden_seen = True
-            filters.append(_bool_filter(key, raw, "hidden"))
+            filters.append(_bool_filter(key, raw, "hidden",
+                                        ignore_case=True))
         elif key == "protected":
             filters.append(_bool_filter(key, raw, "protected"))
         elif key in IN_FIELDS:

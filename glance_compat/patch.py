@@ -10,6 +10,7 @@ failing operation leaves nothing half-applied).
 """
 
 import collections
+import re
 
 from artifacts import errors
 
@@ -30,6 +31,9 @@ ROW_ATTRS = {"name": "name", "visibility": "visibility",
              "owner": "owner"}
 PROPERTY_ATTRS = {"min_ram", "min_disk", "disk_format", "container_format"}
 BASE = set(ROW_ATTRS) | PROPERTY_ATTRS | {"tags", "locations"} | READ_ONLY
+# Pointer depth per operation where it is not 1 (/locations/<index>).
+PATH_DEPTH = {"locations": {"add": 2, "remove": 2, "replace": 1}}
+LOCATION_VERBS = {"add": "add", "remove": "remove", "replace": "update"}
 
 
 # The largest integer the database stores (properties are BIGINT columns).
@@ -61,29 +65,36 @@ def conflict(message):
     return exc
 
 
-def check_attribute(name):
-    """403 for attributes no client may set (create and PATCH alike)."""
+def check_attribute(name, reserved_as_detail=True):
+    """403 for attributes no client may set (create and PATCH alike).
+
+    Glance words both cases alike everywhere but renders them differently:
+    read-only always as the explanation; reserved as a detail at create
+    (its request deserializer passes the text positionally) and as the
+    explanation in PATCH (``reserved_as_detail=False``).
+    """
     if name in READ_ONLY:
-        raise forbidden("Attribute '%s' is read-only." % name)
+        raise errors.Forbidden("Attribute '%s' is read-only." % name)
     if name in RESERVED or name.startswith("os_glance"):
-        raise forbidden("Attribute '%s' is reserved." % name)
+        message = "Attribute '%s' is reserved." % name
+        raise forbidden(message) if reserved_as_detail \
+            else errors.Forbidden(message)
 
 
 def _decode_pointer(path):
+    """The pointer's segments, with Glance's checks and messages."""
     if not isinstance(path, str) or not path.startswith("/"):
         raise errors.Invalid("Pointer `%s` does not start with \"/\"."
                              % path)
-    parts = path[1:].split("/")
-    if any(p == "" for p in parts):
+    if re.search(r"/\s*/", path[1:]):
         raise errors.Invalid("Pointer `%s` contains adjacent \"/\"." % path)
-    decoded = []
-    for part in parts:
-        stripped = part.replace("~0", "").replace("~1", "")
-        if "~" in stripped:
-            raise errors.Invalid("Pointer `%s` contains \"~\" not part of"
-                                 " a recognized escape sequence." % path)
-        decoded.append(part.replace("~1", "/").replace("~0", "~").strip())
-    return decoded
+    if len(path) > 1 and path.endswith("/"):
+        raise errors.Invalid("Pointer `%s` end with \"/\"." % path)
+    if re.search("~[^01]", path) or path.endswith("~"):
+        raise errors.Invalid("Pointer `%s` contains \"~\" not part of"
+                             " a recognized escape sequence." % path)
+    return [part.replace("~1", "/").replace("~0", "~").strip()
+            for part in path.lstrip("/").split("/")]
 
 
 def parse(body, media_type):
@@ -111,18 +122,20 @@ def parse(body, media_type):
         else:
             present = [o for o in OPS if o in raw]
             if len(present) != 1:
-                raise errors.Invalid("Operation objects must contain exactly "
-                                     "one member named \"add\", \"remove\", "
-                                     "or \"replace\".")
+                raise errors.Invalid("Operation objects must contain %s "
+                                     "member named \"add\", \"remove\", "
+                                     "or \"replace\"." % (
+                                         "only one" if present
+                                         else "exactly one"))
             op = present[0]
             path = raw[op]
         parts = _decode_pointer(path)
+        if len(parts) != PATH_DEPTH.get(parts[0], {}).get(op, 1):
+            raise errors.Invalid("Invalid JSON pointer for this resource: "
+                                 "'/%s'" % "/".join(parts))
         if op in ("add", "replace") and "value" not in raw:
             raise errors.Invalid('Operation "%s" requires a member named '
                                  '"value".' % op)
-        if len(parts) != 1:
-            raise errors.Invalid("Invalid JSON pointer for this resource: "
-                                 "'/%s'" % "/".join(parts))
         changes.append(Change(op, parts[0], raw.get("value")))
     return changes
 
@@ -132,13 +145,15 @@ def apply(artifact, changes, media_type, schemas, settings):
     props = artifact["properties"]
     for change in changes:
         name, value = change.name, change.value
-        check_attribute(name)
+        check_attribute(name, reserved_as_detail=False)
         if name == "locations":
-            raise forbidden("It's not allowed to %s locations if locations "
-                            "are invisible." % ("remove" if change.op ==
-                                                "remove" else "add")
-                            if not settings.show_multiple_locations else
-                            "Location changes are not supported yet.")
+            if change.op == "replace" and not value:
+                raise forbidden("Cannot set locations to empty list.")
+            if settings.show_multiple_locations:
+                raise forbidden("Location changes are not supported yet.")
+            raise errors.Forbidden(
+                "It's not allowed to %s locations if locations are "
+                "invisible." % LOCATION_VERBS[change.op])
         if change.op == "remove":
             if name in BASE:
                 raise forbidden("Property %s may not be removed." % name)
@@ -147,6 +162,11 @@ def apply(artifact, changes, media_type, schemas, settings):
             del props[name]
             continue
         schemas.validate_image({name: value})
+        # The v2.0 dialect's add never replaces: base attributes always
+        # exist, extra properties when set.
+        if change.op == "add" and media_type == MEDIA_V20 and (
+                name in BASE or name in props):
+            raise conflict("Property %s already present." % name)
         if name in BASE:
             _set_base(artifact, name, value)
             continue
@@ -155,8 +175,6 @@ def apply(artifact, changes, media_type, schemas, settings):
                                  "than 255 characters.")
         if change.op == "replace" and name not in props:
             raise conflict("Property %s does not exist." % name)
-        if change.op == "add" and media_type == MEDIA_V20 and name in props:
-            raise conflict("Property %s already present." % name)
         props[name] = value
 
 
@@ -164,11 +182,11 @@ def _set_base(artifact, name, value):
     if name == "tags":
         artifact["tags"] = set(value)
         return
+    # Glance refuses even a replace with the value the image already has.
     if name in ("disk_format", "container_format") and \
-            artifact["status"] not in ("queued", "importing") and \
-            artifact["properties"].get(name) != value:
-        raise forbidden("Attribute %s can be only replaced for a queued "
-                        "image." % name)
+            artifact["status"] not in ("queued", "importing"):
+        raise errors.Forbidden("Attribute %s can be only replaced for a "
+                               "queued image." % name)
     check_int_attribute(name, value)
     if name == "owner" and value == "":
         value = None

@@ -15,6 +15,10 @@ BASE_ORDER_1 = ("name", "disk_format", "container_format", "visibility",
                 "min_ram", "min_disk", "owner", "os_hidden", "os_hash_algo",
                 "os_hash_value", "id", "created_at", "updated_at")
 
+# Internal bookkeeping Glance never shows (its serializer's
+# _hidden_properties); every other os_glance_* property is shown.
+HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host")
+
 # Fields of the images type that are Glance base attributes.
 TYPE_FIELDS = ("disk_format", "container_format", "size", "virtual_size",
                "checksum", "min_ram", "min_disk", "os_hash_algo",
@@ -31,7 +35,7 @@ def image_view(artifact, settings, is_admin=False):
     out = {}
     custom = settings.custom_property_names
     for key, value in props.items():
-        if key in TYPE_FIELDS:
+        if key in TYPE_FIELDS or key in HIDDEN_PROPERTIES:
             continue
         if value is None and key not in custom:
             value = ""
