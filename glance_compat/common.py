@@ -32,9 +32,21 @@ def context():
     return flask.request.environ["glare.context"]
 
 
+# JSON documents (image records, patches) are small; a bigger body is a
+# mistake or an attack and must not be buffered.
+MAX_JSON_BODY = 1024 * 1024
+
+
 def json_body():
     """The JSON body, with Glance's messages for what is wrong with it."""
-    data = flask.request.get_data(cache=False)
+    req = flask.request
+    if (req.content_length or 0) > MAX_JSON_BODY:
+        raise errors.RequestTooLarge("The request body is larger than %d "
+                                     "bytes." % MAX_JSON_BODY)
+    data = req.stream.read(MAX_JSON_BODY + 1)
+    if len(data) > MAX_JSON_BODY:
+        raise errors.RequestTooLarge("The request body is larger than %d "
+                                     "bytes." % MAX_JSON_BODY)
     if not data:
         raise errors.Invalid("Body expected in request.")
     try:
@@ -43,7 +55,24 @@ def json_body():
         raise errors.Invalid("Malformed JSON in request body.")
     if not isinstance(body, (list, dict)):
         raise errors.Invalid("Unexpected body type. Expected list/dict.")
+    _reject_nul(body)
     return body
+
+
+def _reject_nul(value):
+    """NUL cannot be stored in PostgreSQL text and is never meaningful in
+    image metadata: refuse it everywhere, the same way on every database."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise errors.Invalid("Null characters (\\u0000) are not allowed "
+                                 "in strings.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key)
+            _reject_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _reject_nul(item)
 
 
 def reject_body():

@@ -168,11 +168,18 @@ def _bool_filter(key, raw, column, ignore_case=False):
     return Filter(column, "eq", value == "true", "boolean")
 
 
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
+
+
 def _int_value(raw, message):
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise errors.Invalid(message)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise errors.Invalid("Integer filter value %s is out of range "
+                             "(-2^63 .. 2^63-1)." % raw)
+    return value
 
 
 def parse(args, ctx, settings):

@@ -76,10 +76,18 @@ def create_flask_app(conf, engine):
 
 
 def _reject_unmapped_methods():
-    """Glance maps neither HEAD nor OPTIONS: both are 405 with Allow."""
+    """Glance maps neither HEAD nor OPTIONS: both are 405 with Allow.
+
+    NUL in a path or query value is refused here once for every route (it
+    cannot be stored in PostgreSQL and is never a valid id, tag or filter).
+    """
     req = flask.request
     if req.method in ("HEAD", "OPTIONS"):
         raise wz.MethodNotAllowed()
+    if "\x00" in req.path or any("\x00" in k or "\x00" in v
+                                 for k, v in req.args.items(multi=True)):
+        raise errors.Invalid("Null characters are not allowed in request "
+                             "URLs.")
 
 
 def _allowed(environ):

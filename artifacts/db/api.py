@@ -67,14 +67,25 @@ def _value_columns(value):
     return cols
 
 
+# ``position`` says what a property row is: 0 a scalar, 1..n the items of a
+# list, DICT_ITEM an item of a dict (keyed by ``item_key``, which may be
+# ""), EMPTY a marker row for an empty list ("[]") or dict ("{}").
+DICT_ITEM = -1
+EMPTY = -2
+
+
 def property_rows(artifact_id, name, value):
     """Rows that store ``value`` (scalar, list or dict) under ``name``."""
+    if isinstance(value, (list, tuple, dict)) and not value:
+        return [dict(artifact_id=artifact_id, name=name, position=EMPTY,
+                     item_key="{}" if isinstance(value, dict) else "[]",
+                     **_value_columns(None))]
     if isinstance(value, (list, tuple)):
         return [dict(artifact_id=artifact_id, name=name, position=i + 1,
                      item_key="", **_value_columns(v))
                 for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return [dict(artifact_id=artifact_id, name=name, position=0,
+        return [dict(artifact_id=artifact_id, name=name, position=DICT_ITEM,
                      item_key=str(k), **_value_columns(v))
                 for k, v in value.items()]
     return [dict(artifact_id=artifact_id, name=name, position=0, item_key="",
@@ -94,10 +105,12 @@ def _assemble_properties(rows):
     props = {}
     for row in rows:
         value = _row_value(row)
-        if row.position:
-            props.setdefault(row.name, []).append((row.position, value))
-        elif row.item_key:
+        if row.position == EMPTY:
+            props[row.name] = {} if row.item_key == "{}" else []
+        elif row.position == DICT_ITEM:
             props.setdefault(row.name, {})[row.item_key] = value
+        elif row.position:
+            props.setdefault(row.name, []).append((row.position, value))
         else:
             props[row.name] = value
     for name, value in props.items():

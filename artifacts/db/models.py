@@ -11,6 +11,7 @@ migrated Glance database fits without truncation.
 """
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -65,9 +66,11 @@ artifact_properties = sa.Table(
     # Strings up to 255 characters go to string_value (indexed); longer
     # ones to text_value.
     sa.Column("string_value", sa.String(255)),
-    sa.Column("text_value", sa.Text),
+    # TEXT is 64 KiB on MySQL/MariaDB; long values must not become 500s.
+    sa.Column("text_value", sa.Text().with_variant(mysql.LONGTEXT(),
+                                                     "mysql")),
     sa.Column("int_value", sa.BigInteger),
-    sa.Column("numeric_value", sa.Float),
+    sa.Column("numeric_value", sa.Double),
     sa.Column("bool_value", sa.Boolean),
     sa.UniqueConstraint("artifact_id", "name", "position", "item_key"),
     sa.Index(None, "name", "string_value"),

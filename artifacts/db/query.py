@@ -79,7 +79,6 @@ def _visibility_clause(scope):
         clause = sa.or_(
             A.c.visibility.in_(["public", "community"]),
             A.c.owner == me,
-            A.c.owner.is_(None),
             sa.and_(A.c.visibility == "shared", member.exists()))
     if scope.visibility and scope.visibility != "all":
         clause = sa.and_(clause, A.c.visibility == scope.visibility)
@@ -93,8 +92,9 @@ def _visibility_clause(scope):
 def _property_filter(flt):
     column = _VALUE_COLUMN.get(flt.kind, "string_value")
     value_col = P.c[column]
+    # Scalars and list items (contains) match; dict items and markers don't.
     conds = [P.c.artifact_id == A.c.id, P.c.name == flt.key,
-             P.c.item_key == ""]
+             P.c.position >= 0]
     if flt.kind == "string":
         values = flt.value if flt.op == "in" else [flt.value]
         if any(v is not None and len(str(v)) > STRING_LIMIT

@@ -663,13 +663,6 @@ def test_public_community_and_ownerless_are_visible(eng, owner, other,
     assert eng.get(admin, IMAGES, private["id"])["id"] == private["id"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Engine.list returns every row list_ids finds, but Glance also checks "
-    "each listed image against the get_image policy: an owner-NULL private "
-    "image is listed (the DB rule 'owner NULL is visible') while GET of it "
-    "is a 404 (get_image denies a reader of another project).  Fixing it "
-    "needs list to filter by policy and report the DB row count for the "
-    "'next' link, which changes the engine/facade interface."))
 def test_list_shows_only_what_get_allows(eng, other, admin):
     ownerless = create(eng, admin, owner=None, visibility="private",
                        tags=["ownerless-private"])

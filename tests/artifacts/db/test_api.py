@@ -124,10 +124,6 @@ def test_strings_use_the_indexed_column_up_to_255_characters(engine):
     assert by_name["s256"].text_value == "s" * 256
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "An empty list or dict is stored as zero property rows, so it reads "
-    "back as absent: the row format cannot tell [] / {} from a missing "
-    "property."))
 def test_empty_list_and_dict_round_trip(engine):
     art = insert(engine, properties={"empty_list": [], "empty_dict": {}})
     got = fetch(engine, art["id"])
@@ -135,11 +131,6 @@ def test_empty_list_and_dict_round_trip(engine):
 
 
 def test_floats_keep_double_precision(engine, request):
-    if engine.dialect.name == "mysql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "artifact_properties.numeric_value is sa.Float(), which MySQL / "
-            "MariaDB create as single-precision FLOAT: 0.123456789 reads back "
-            "as 0.123457.  Needs sa.Double() in models.py plus a migration.")))
     values = {"a": 0.123456789, "b": 1234567.891, "c": -2.5e-300}
     art = insert(engine, properties=dict(values))
     assert fetch(engine, art["id"])["properties"] == values

@@ -100,12 +100,13 @@ def visible(engine, data, scope):
     return {names[i] for i in ids(engine, t, scope)}
 
 
-ALWAYS = {"private_mine", "public_other", "community_mine", "shared_mine",
-          "null_owner"}
+# A private image without owner is not listed to non-admins: Glance's DB
+# query would return it, but its per-image get_image policy check drops it.
+ALWAYS = {"private_mine", "public_other", "community_mine", "shared_mine"}
 
 
 @pytest.mark.parametrize("scope,expected", [
-    # Default list: own, public, owner NULL, shared+accepted; community
+    # Default list: own, public, shared+accepted; community
     # only when owned.
     (Scope(P1), ALWAYS | {"shared_accepted"}),
     (Scope(P1, member_status="pending"), ALWAYS | {"shared_pending"}),
@@ -122,14 +123,14 @@ ALWAYS = {"private_mine", "public_other", "community_mine", "shared_mine",
     (Scope(P1, visibility="shared"), {"shared_mine", "shared_accepted"}),
     (Scope(P1, visibility="shared", member_status="pending"),
      {"shared_mine", "shared_pending"}),
-    (Scope(P1, visibility="private"), {"private_mine", "null_owner"}),
+    (Scope(P1, visibility="private"), {"private_mine"}),
     (Scope(P1, visibility="public"), {"public_other"}),
     # The other project sees its own, the public one and what P1 shares
     # with it (pending: only with member_status pending).
     (Scope(P2),
      {"private_other", "public_other", "community_other",
       "shared_accepted", "shared_pending", "shared_rejected",
-      "shared_not_member", "private_with_member", "null_owner"}),
+      "shared_not_member", "private_with_member"}),
     (Scope(P2, member_status="pending", visibility="shared"),
      {"shared_accepted", "shared_pending", "shared_rejected",
       "shared_not_member", "shared_mine"}),

@@ -5,6 +5,7 @@ Revises:
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 
 revision = '0001'
@@ -88,9 +89,9 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('item_key', sa.String(length=255), nullable=False),
     sa.Column('string_value', sa.String(length=255), nullable=True),
-    sa.Column('text_value', sa.Text(), nullable=True),
+    sa.Column('text_value', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True),
     sa.Column('int_value', sa.BigInteger(), nullable=True),
-    sa.Column('numeric_value', sa.Float(), nullable=True),
+    sa.Column('numeric_value', sa.Double(), nullable=True),
     sa.Column('bool_value', sa.Boolean(), nullable=True),
     sa.ForeignKeyConstraint(['artifact_id'], ['artifacts.id'], name=op.f('fk_artifact_properties_artifact_id'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_artifact_properties')),
