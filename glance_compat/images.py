@@ -32,7 +32,8 @@ def create():
         raise errors.Invalid("Unexpected body type. Expected list/dict.")
     for key in body:
         if key == "locations":
-            raise patch.forbidden("Attribute 'locations' is reserved.")
+            # Glance's create passes this one as the explanation.
+            raise errors.Forbidden("Attribute 'locations' is reserved.")
         if key != "id":  # read-only in PATCH, but settable at create
             patch.check_attribute(key)
     schemas.validate_image(body)

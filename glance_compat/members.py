@@ -24,7 +24,11 @@ def create(image_id):
     if not isinstance(member, str) or len(member) > 255:
         raise errors.Invalid("Member must be a string of at most 255 "
                              "characters.")
-    row = engine.add_member(context(), atype, image_id, member)
+    try:
+        row = engine.add_member(context(), atype, image_id, member)
+    except errors.QuotaExceeded as exc:
+        raise errors.QuotaExceeded("Image member limit exceeded for image "
+                                   "%s: %s:" % (image_id, exc.message))
     return json_response(dumps(member_view(row)))
 
 
