@@ -1,5 +1,7 @@
 """Image API v2: image members (sharing), over the core's member rules."""
 
+import contextlib
+
 import flask
 
 from artifacts import errors
@@ -16,7 +18,10 @@ STATUSES = ("pending", "accepted", "rejected")
 def create(image_id):
     engine, atype, _, _ = services()
     body = json_body()
-    if not isinstance(body, dict) or "member" not in body:
+    if not isinstance(body, dict):
+        raise errors.Invalid('Expected a member in the form: '
+                             '{"member": "image_id"}')
+    if "member" not in body:
         raise errors.Invalid("Member to be added not specified")
     member = body["member"]
     if not member:
@@ -25,7 +30,8 @@ def create(image_id):
         raise errors.Invalid("Member must be a string of at most 255 "
                              "characters.")
     try:
-        row = engine.add_member(context(), atype, image_id, member)
+        with _image_lookup(image_id):
+            row = engine.add_member(context(), atype, image_id, member)
     except errors.QuotaExceeded as exc:
         raise errors.QuotaExceeded("Image member limit exceeded for image "
                                    "%s: %s:" % (image_id, exc.message))
@@ -36,7 +42,8 @@ def create(image_id):
 def index(image_id):
     engine, atype, _, _ = services()
     reject_body()
-    rows = engine.list_members(context(), atype, image_id)
+    with _image_lookup(image_id):
+        rows = engine.list_members(context(), atype, image_id)
     return json_response(dumps({"members": [member_view(r) for r in rows],
                                 "schema": "/v2/schemas/members"}))
 
@@ -45,7 +52,10 @@ def index(image_id):
 def show(image_id, member_id):
     engine, atype, _, _ = services()
     reject_body()
-    row = engine.get_member(context(), atype, image_id, member_id)
+    _shared_image(image_id, errors.NotFound("Only shared images have "
+                                            "members."))
+    with _member_lookup(image_id, member_id):
+        row = engine.get_member(context(), atype, image_id, member_id)
     return json_response(dumps(member_view(row)))
 
 
@@ -53,11 +63,20 @@ def show(image_id, member_id):
 def update(image_id, member_id):
     engine, atype, _, _ = services()
     body = json_body()
-    status = body.get("status") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        raise errors.Invalid('Expected a status in the form: '
+                             '{"status": "status"}')
+    if "status" not in body:
+        raise errors.Invalid("Status not specified")
+    status = body["status"]
+    _shared_image(image_id, errors.Forbidden(
+        "Not allowed to update members for image %s." % image_id))
     if status not in STATUSES:
         raise errors.Invalid('Incorrect request: Status must be "pending", '
                              '"accepted" or "rejected".')
-    row = engine.update_member(context(), atype, image_id, member_id, status)
+    with _member_lookup(image_id, member_id):
+        row = engine.update_member(context(), atype, image_id, member_id,
+                                   status)
     return json_response(dumps(member_view(row)))
 
 
@@ -65,5 +84,41 @@ def update(image_id, member_id):
 def delete(image_id, member_id):
     engine, atype, _, _ = services()
     reject_body()
-    engine.delete_member(context(), atype, image_id, member_id)
+    _shared_image(image_id, errors.Forbidden(
+        "Not allowed to delete members for image %s." % image_id))
+    with _member_lookup(image_id, member_id):
+        engine.delete_member(context(), atype, image_id, member_id)
     return no_content()
+
+
+@contextlib.contextmanager
+def _image_lookup(image_id):
+    """Glance's member views word an invisible image their own way."""
+    try:
+        yield
+    except errors.NotFound:
+        raise errors.NotFound("Image %s not found." % image_id)
+
+
+@contextlib.contextmanager
+def _member_lookup(image_id, member_id):
+    """Once the image is known, a NotFound is about the membership."""
+    try:
+        yield
+    except errors.NotFound:
+        raise errors.NotFound("%s not found in the member list of the image "
+                              "%s." % (member_id, image_id))
+
+
+def _shared_image(image_id, refusal):
+    """The (visible) image; ``refusal`` unless it is shared.
+
+    Glance keeps the memberships of an image that stops being shared but
+    puts them out of reach: GET of one is 404, PUT and DELETE are 403.
+    """
+    engine, atype, _, _ = services()
+    with _image_lookup(image_id):
+        image = engine.get(context(), atype, image_id)
+    if image["visibility"] != "shared":
+        raise refusal
+    return image
