@@ -329,28 +329,46 @@ class Engine:
         The status goes initial → saving → active; on any failure the data is
         discarded and the status returns to the initial one.
         """
+        self._receive(ctx, atype, artifact_id, chunks, field=field,
+                      key=artifact_id if atype.name == "images" else
+                      "%s/%s" % (artifact_id, uuid.uuid4().hex),
+                      via="saving", to=atype.active_status, record=True)
+
+    def stage(self, ctx, atype, artifact_id, chunks, field="staging"):
+        """Receive data to be imported later (Glance's ``glance-direct``).
+
+        initial → uploading, where it stays until ``import_staged``; only
+        the size is recorded now, as Glance does.
+        """
+        self._receive(ctx, atype, artifact_id, chunks, field=field,
+                      key="staging/%s" % artifact_id, via="uploading",
+                      to="uploading", record=False)
+
+    def _receive(self, ctx, atype, artifact_id, chunks, field, key, via, to,
+                 record):
         artifact, membership = self._fetch(ctx, atype, artifact_id)
         self.enforcer.enforce(ctx, atype.rule("upload"),
                               self._target(artifact, ctx, membership))
-        initial, saving = atype.initial_status, "saving"
+        initial = atype.initial_status
         status = artifact["status"]
-        if status == saving and self._stale(artifact):
+        if status == via == "saving" and self._stale(artifact):
             LOG.warning("Upload to %s %s stalled since %s; resetting it",
                         atype.noun, artifact_id, artifact["updated_at"])
             transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, saving, initial))
+                c, artifact_id, via, initial))
             status = initial
         if status != initial:
             raise errors.Conflict("%s status transition from %s to %s is "
                                   "not allowed" % (atype.noun.capitalize(),
-                                                   status, saving))
-        for hook in atype.hooks.get("pre_upload", ()):
-            hook(ctx, artifact)
+                                                   status, via))
+        if record:
+            for hook in atype.hooks.get("pre_upload", ()):
+                hook(ctx, artifact)
         if not transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, initial, saving)):
+                c, artifact_id, initial, via)):
             raise errors.Conflict("%s status transition from %s to %s is not "
                                   "allowed" % (atype.noun.capitalize(),
-                                               "saving", saving))
+                                               via, via))
         algorithm = self.limits.hashing_algorithm
         algorithms = ("md5",) if algorithm == "md5" else ("md5", algorithm)
         beat = {"at": time.monotonic()}
@@ -360,26 +378,23 @@ class Engine:
                 beat["at"] = time.monotonic()
                 transaction(self.db, lambda c: c.execute(
                     db.A.update().where(db.A.c.id == artifact_id,
-                                        db.A.c.status == saving)
+                                        db.A.c.status == via)
                     .values(updated_at=db.utcnow())))
-        key = "%s/%s" % (artifact_id, uuid.uuid4().hex) \
-            if atype.name != "images" else artifact_id
         try:
             result = streaming.write_stream(
                 self.store, key, chunks, algorithms=algorithms,
                 max_size=self.limits.max_blob_size, on_chunk=heartbeat)
         except BaseException:
             transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, saving, initial))
+                c, artifact_id, via, initial))
             raise
-        values = {}
-        for hook in atype.hooks.get("post_upload", ()):
-            values.update(hook(ctx, artifact, result=result,
-                               algorithm=algorithm) or {})
+        if record:
+            values = self._data_values(ctx, atype, artifact, result)
+        else:
+            values = {"size": result.size}
 
         def finish(conn):
-            if not db.set_status(conn, artifact_id, saving,
-                                 atype.active_status):
+            if not db.set_status(conn, artifact_id, via, to):
                 return False
             db.set_properties(conn, artifact_id, values)
             db.insert_blob(conn, artifact_id, field, {
@@ -396,7 +411,7 @@ class Engine:
         except BaseException:
             self.store.delete(result.location)
             transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, saving, initial))
+                c, artifact_id, via, initial))
             raise
         if not done:
             self.store.delete(result.location)
@@ -404,8 +419,61 @@ class Engine:
                               "may have been deleted during the upload."
                               % (atype.noun.capitalize(), artifact_id,
                                  atype.noun))
-        LOG.info("Uploaded %d bytes to %s %s", result.size, atype.noun,
-                 artifact_id)
+        LOG.info("Received %d bytes for %s %s (%s)", result.size, atype.noun,
+                 artifact_id, field)
+
+    def _data_values(self, ctx, atype, artifact, result):
+        values = {}
+        for hook in atype.hooks.get("post_upload", ()):
+            values.update(hook(ctx, artifact, result=result,
+                               algorithm=self.limits.hashing_algorithm) or {})
+        return values
+
+    def import_staged(self, ctx, atype, artifact_id, staged="staging",
+                      field="image"):
+        """Make staged data the artifact's data: uploading → importing →
+        active.  The bytes were hashed while they were staged, so this is
+        a metadata change, not a copy."""
+        artifact, membership = self._fetch(ctx, atype, artifact_id)
+        self.enforcer.enforce(ctx, atype.rule("update"),
+                              self._target(artifact, ctx, membership))
+        blobs = [b for b in artifact["blobs"] if b["field"] == staged]
+        if artifact["status"] != "uploading" or not blobs:
+            raise errors.Conflict("%s needs to be staged before "
+                                  "'glance-direct' method can be used"
+                                  % atype.noun.capitalize())
+        for name in ("container_format", "disk_format"):
+            if name in atype.fields and not artifact["properties"].get(name):
+                raise errors.Conflict("'%s' needs to be set before import"
+                                      % name)
+        blob = blobs[0]
+        if not transaction(self.db, lambda c: db.set_status(
+                c, artifact_id, "uploading", "importing")):
+            raise errors.Conflict("New operation on %s '%s' is not permitted "
+                                  "as prior operation is still in progress"
+                                  % (atype.noun, artifact_id))
+        result = streaming.WriteResult(
+            location=blob["location"], size=blob["size"],
+            digests={a: blob[a] for a in ("md5", "sha1", "sha256", "sha512")
+                     if blob[a]})
+        try:
+            values = self._data_values(ctx, atype, artifact, result)
+        except BaseException:
+            transaction(self.db, lambda c: db.set_status(
+                c, artifact_id, "importing", "uploading"))
+            raise
+
+        def finish(conn):
+            if not db.set_status(conn, artifact_id, "importing",
+                                 atype.active_status):
+                return False
+            db.set_properties(conn, artifact_id, values)
+            db.move_blob(conn, blob["id"], field)
+            return True
+        if not transaction(self.db, finish):
+            raise errors.Gone("%s %s was deleted during the import."
+                              % (atype.noun.capitalize(), artifact_id))
+        LOG.info("Imported staged data into %s %s", atype.noun, artifact_id)
 
     def _stale(self, artifact):
         age = datetime.datetime.utcnow() - artifact["updated_at"]

@@ -54,7 +54,16 @@ def _body_chunks(environ, content_length):
 
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
 def upload(image_id):
-    engine, atype, settings, _ = services()
+    engine, atype, _, _ = services()
+    engine.upload(context(), atype, image_id, request_chunks())
+    return no_content()
+
+
+def request_chunks():
+    """The request body as an iterator of blocks, after Glance's checks
+    (octet-stream only; a Content-Length over the size cap is refused before
+    a byte is read)."""
+    _, _, settings, _ = services()
     req = flask.request
     if req.mimetype != "application/octet-stream":
         raise errors.UnsupportedMediaType(
@@ -67,11 +76,7 @@ def upload(image_id):
             and not chunked:
         raise errors.RequestTooLarge("The incoming image is too large: The "
                                      "provided image is too large.")
-    environ = req.environ
-    if chunked:
-        length = None
-    engine.upload(context(), atype, image_id, _body_chunks(environ, length))
-    return no_content()
+    return _body_chunks(req.environ, None if chunked else length)
 
 
 def _parse_range(header, size):

@@ -22,10 +22,10 @@ from artifacts.policy import Enforcer
 from artifacts.stores import create as create_store
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
-from glance_compat import image_data, images, info, members
+from glance_compat import image_data, images, imports, info, members
 from glance_compat import schemas as glance_schemas
 from glance_compat.common import Settings
-from glance_compat.versions import VersionNegotiation
+from glance_compat.versions import GLARE_FEATURES, VersionNegotiation
 from glare import auth, middleware
 
 LOG = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ def create_flask_app(conf, engine):
     app.extensions["glare"] = {"engine": engine,
                                "images": types.get("images"),
                                "settings": settings, "schemas": schemas}
-    for bp in (images.bp, image_data.bp, members.bp, info.bp):
+    for bp in (images.bp, image_data.bp, imports.bp, members.bp,
+               info.bp):
         app.register_blueprint(bp)
     app.before_request(_reject_unmapped_methods)
     app.register_error_handler(errors.ArtifactError, _artifact_error)
@@ -149,7 +150,10 @@ def create_app(conf, engine=None):
     engine = engine or build_engine(conf)
     flask_app = create_flask_app(conf, engine)
     wsgi = auth.wrap(flask_app.wsgi_app, conf)
-    wsgi = VersionNegotiation(wsgi, conf)
+    features = set(GLARE_FEATURES)
+    if conf.enabled_import_methods:
+        features.add("interoperable-import")
+    wsgi = VersionNegotiation(wsgi, conf, features=frozenset(features))
     wsgi = NotImplementedMethods(wsgi)
     wsgi = middleware.Healthcheck(wsgi, db_check=lambda: _ping(engine))
     wsgi = middleware.RequestId(wsgi)

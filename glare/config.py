@@ -39,9 +39,9 @@ default_opts = [
                help="Largest page size a list request may ask for."),
     cfg.StrOpt("public_endpoint",
                help="Public URL of this service, used in version documents."),
-    cfg.ListOpt("enabled_import_methods", default=[],
-                help="Import methods offered; none is implemented yet, so "
-                     "the default is empty."),
+    cfg.ListOpt("enabled_import_methods", default=["glance-direct"],
+                help="Import methods offered (only glance-direct is "
+                     "implemented)."),
     cfg.StrOpt("hashing_algorithm", default="sha512",
                choices=["sha512", "sha384", "sha256", "sha1", "md5"],
                help="Algorithm of os_hash_value."),
@@ -162,6 +162,11 @@ def _validate(conf):
             "[DEFAULT] limit_param_default (%d) must not exceed "
             "[DEFAULT] api_limit_max (%d)."
             % (conf.limit_param_default, conf.api_limit_max))
+    unknown = set(conf.enabled_import_methods) - {"glance-direct"}
+    if unknown:
+        raise ConfigError(
+            "[DEFAULT] enabled_import_methods: %s not supported; Glare "
+            "implements only glance-direct." % ", ".join(sorted(unknown)))
     if not conf.image_format.disk_formats:
         raise ConfigError("[image_format] disk_formats must not be empty.")
     if not conf.image_format.container_formats:

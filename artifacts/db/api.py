@@ -316,6 +316,14 @@ def insert_blob(conn, artifact_id, field, blob, path="", position=0,
     conn.execute(artifact_blobs.insert().values(**values))
 
 
+def move_blob(conn, blob_id, field, path="", position=0):
+    """Give a live blob another field (staged data becoming the data)."""
+    conn.execute(artifact_blobs.update().where(
+        artifact_blobs.c.id == blob_id).values(
+        field=field, path=path, position=position,
+        slot=blob_slot(field, path, position), updated_at=utcnow()))
+
+
 def retire_blobs(conn, artifact_id, field=None):
     """Mark live blobs pending_delete (freeing their slot); return them."""
     B = artifact_blobs
