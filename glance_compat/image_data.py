@@ -79,6 +79,14 @@ def request_chunks():
     return _body_chunks(req.environ, None if chunked else length)
 
 
+def _unsatisfiable(message):
+    """Glance's 416s carry the message as a detail after WebOb's generic
+    'The Range requested is not available.'."""
+    exc = errors.RangeNotSatisfiable(message)
+    exc.detail_form = True
+    return exc
+
+
 def _parse_range(header, size):
     """(start, end inclusive) or None, with Glance's errors."""
     if "," in header:
@@ -87,19 +95,19 @@ def _parse_range(header, size):
                              "single-range requests instead.")
     match = _RANGE.match(header.strip())
     if not match or match.groups() == ("", ""):
-        raise errors.RangeNotSatisfiable("Invalid Range header.")
+        raise _unsatisfiable("Invalid Range header.")
     first, last = match.groups()
     if first == "":
         length = int(last)
         if length == 0:
-            raise errors.RangeNotSatisfiable("Invalid Range header.")
+            raise _unsatisfiable("Invalid Range header.")
         return max(size - length, 0), size - 1
     start = int(first)
     end = int(last) if last else size - 1
     if end < start:
-        raise errors.RangeNotSatisfiable("Invalid Range header.")
+        raise _unsatisfiable("Invalid Range header.")
     if start >= size:
-        raise errors.RangeNotSatisfiable(
+        raise _unsatisfiable(
             "Invalid start position in Range header. Start position MUST be "
             "in the inclusive range [0, %d]." % (size - 1))
     return start, min(end, size - 1)
@@ -112,10 +120,10 @@ def _requested_range(headers, size):
     if legacy:
         match = _LEGACY_RANGE.match(legacy.strip())
         if not match:
-            raise errors.RangeNotSatisfiable("Invalid Range header.")
+            raise _unsatisfiable("Invalid Range header.")
         start, end = int(match.group(1)), int(match.group(2))
         if start >= size or end < start:
-            raise errors.RangeNotSatisfiable(
+            raise _unsatisfiable(
                 "Invalid start position in Range header. Start position "
                 "MUST be in the inclusive range [0, %d]." % (size - 1))
         return start, min(end, size - 1)
