@@ -17,7 +17,6 @@ Locking without lost updates:
 """
 
 import copy
-import datetime
 import logging
 import time
 import uuid
@@ -28,12 +27,12 @@ from artifacts import errors
 from artifacts.db import api as db
 from artifacts.db import query as dbq
 from artifacts.db.session import read, transaction
-from artifacts.stores import streaming
+from artifacts.sharing import Sharing
+from artifacts.uploads import Uploads
 
 LOG = logging.getLogger(__name__)
 
 CAS_RETRIES = 50
-HEARTBEAT_SECONDS = 30
 
 
 class Limits:
@@ -51,7 +50,10 @@ class Limits:
         self.stale_upload_seconds = stale_upload_seconds
 
 
-class Engine:
+class Engine(Uploads, Sharing):
+    """Artifact operations; data and member operations live in
+    ``artifacts.uploads`` and ``artifacts.sharing``."""
+
     def __init__(self, db_engine, store, enforcer, limits=None):
         self.db = db_engine
         self.store = store
@@ -320,263 +322,6 @@ class Engine:
             total += len(rows)
             if len(rows) < batch:
                 return total
-
-    # ------------------------------------------------------------------ data
-
-    def upload(self, ctx, atype, artifact_id, chunks, field="image"):
-        """Stream ``chunks`` into the artifact's blob field.
-
-        The status goes initial → saving → active; on any failure the data is
-        discarded and the status returns to the initial one.
-        """
-        self._receive(ctx, atype, artifact_id, chunks, field=field,
-                      key=artifact_id if atype.name == "images" else
-                      "%s/%s" % (artifact_id, uuid.uuid4().hex),
-                      via="saving", to=atype.active_status, record=True)
-
-    def stage(self, ctx, atype, artifact_id, chunks, field="staging"):
-        """Receive data to be imported later (Glance's ``glance-direct``).
-
-        initial → uploading, where it stays until ``import_staged``; only
-        the size is recorded now, as Glance does.
-        """
-        self._receive(ctx, atype, artifact_id, chunks, field=field,
-                      key="staging/%s" % artifact_id, via="uploading",
-                      to="uploading", record=False)
-
-    def _receive(self, ctx, atype, artifact_id, chunks, field, key, via, to,
-                 record):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        self.enforcer.enforce(ctx, atype.rule("upload"),
-                              self._target(artifact, ctx, membership))
-        initial = atype.initial_status
-        status = artifact["status"]
-        if status == via == "saving" and self._stale(artifact):
-            LOG.warning("Upload to %s %s stalled since %s; resetting it",
-                        atype.noun, artifact_id, artifact["updated_at"])
-            transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, via, initial))
-            status = initial
-        if status != initial:
-            raise errors.Conflict("%s status transition from %s to %s is "
-                                  "not allowed" % (atype.noun.capitalize(),
-                                                   status, via))
-        if record:
-            for hook in atype.hooks.get("pre_upload", ()):
-                hook(ctx, artifact)
-        if not transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, initial, via)):
-            raise errors.Conflict("%s status transition from %s to %s is not "
-                                  "allowed" % (atype.noun.capitalize(),
-                                               via, via))
-        algorithm = self.limits.hashing_algorithm
-        algorithms = ("md5",) if algorithm == "md5" else ("md5", algorithm)
-        beat = {"at": time.monotonic()}
-
-        def heartbeat(_total):
-            if time.monotonic() - beat["at"] > HEARTBEAT_SECONDS:
-                beat["at"] = time.monotonic()
-                transaction(self.db, lambda c: c.execute(
-                    db.A.update().where(db.A.c.id == artifact_id,
-                                        db.A.c.status == via)
-                    .values(updated_at=db.utcnow())))
-        try:
-            result = streaming.write_stream(
-                self.store, key, chunks, algorithms=algorithms,
-                max_size=self.limits.max_blob_size, on_chunk=heartbeat)
-        except BaseException:
-            transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, via, initial))
-            raise
-        if record:
-            values = self._data_values(ctx, atype, artifact, result)
-        else:
-            values = {"size": result.size}
-
-        def finish(conn):
-            if not db.set_status(conn, artifact_id, via, to):
-                return False
-            db.set_properties(conn, artifact_id, values)
-            db.insert_blob(conn, artifact_id, field, {
-                "status": "active", "size": result.size,
-                "md5": result.digests.get("md5"),
-                "sha512": result.digests.get("sha512"),
-                "sha256": result.digests.get("sha256"),
-                "sha1": result.digests.get("sha1"),
-                "store": self.store.name, "location": result.location,
-                "location_metadata": "{}", "external": False})
-            return True
-        try:
-            done = transaction(self.db, finish)
-        except BaseException:
-            self.store.delete(result.location)
-            transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, via, initial))
-            raise
-        if not done:
-            self.store.delete(result.location)
-            raise errors.Gone("%s %s could not be found after upload. The %s "
-                              "may have been deleted during the upload."
-                              % (atype.noun.capitalize(), artifact_id,
-                                 atype.noun))
-        LOG.info("Received %d bytes for %s %s (%s)", result.size, atype.noun,
-                 artifact_id, field)
-
-    def _data_values(self, ctx, atype, artifact, result):
-        values = {}
-        for hook in atype.hooks.get("post_upload", ()):
-            values.update(hook(ctx, artifact, result=result,
-                               algorithm=self.limits.hashing_algorithm) or {})
-        return values
-
-    def import_staged(self, ctx, atype, artifact_id, staged="staging",
-                      field="image"):
-        """Make staged data the artifact's data: uploading → importing →
-        active.  The bytes were hashed while they were staged, so this is
-        a metadata change, not a copy."""
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        self.enforcer.enforce(ctx, atype.rule("update"),
-                              self._target(artifact, ctx, membership))
-        blobs = [b for b in artifact["blobs"] if b["field"] == staged]
-        if artifact["status"] != "uploading" or not blobs:
-            raise errors.Conflict("%s needs to be staged before "
-                                  "'glance-direct' method can be used"
-                                  % atype.noun.capitalize())
-        for name in ("container_format", "disk_format"):
-            if name in atype.fields and not artifact["properties"].get(name):
-                raise errors.Conflict("'%s' needs to be set before import"
-                                      % name)
-        blob = blobs[0]
-        if not transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, "uploading", "importing")):
-            raise errors.Conflict("New operation on %s '%s' is not permitted "
-                                  "as prior operation is still in progress"
-                                  % (atype.noun, artifact_id))
-        result = streaming.WriteResult(
-            location=blob["location"], size=blob["size"],
-            digests={a: blob[a] for a in ("md5", "sha1", "sha256", "sha512")
-                     if blob[a]})
-        try:
-            values = self._data_values(ctx, atype, artifact, result)
-        except BaseException:
-            transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, "importing", "uploading"))
-            raise
-
-        def finish(conn):
-            if not db.set_status(conn, artifact_id, "importing",
-                                 atype.active_status):
-                return False
-            db.set_properties(conn, artifact_id, values)
-            db.move_blob(conn, blob["id"], field)
-            return True
-        if not transaction(self.db, finish):
-            raise errors.Gone("%s %s was deleted during the import."
-                              % (atype.noun.capitalize(), artifact_id))
-        LOG.info("Imported staged data into %s %s", atype.noun, artifact_id)
-
-    def _stale(self, artifact):
-        age = datetime.datetime.utcnow() - artifact["updated_at"]
-        return age.total_seconds() > self.limits.stale_upload_seconds
-
-    def open_data(self, ctx, atype, artifact_id, field="image"):
-        """(artifact, blob or None) for a download the caller may make."""
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        self.enforcer.enforce(ctx, atype.rule("download"),
-                              self._target(artifact, ctx, membership))
-        if artifact["status"] == "deactivated" and not ctx.is_admin:
-            raise errors.Forbidden("The requested %s has been deactivated. "
-                                   "%s data download is forbidden."
-                                   % (atype.noun, atype.noun.capitalize()))
-        blobs = [b for b in artifact["blobs"] if b["field"] == field
-                 and b["status"] == "active"]
-        return artifact, (blobs[0] if blobs else None)
-
-    # ---------------------------------------------------------------- members
-
-    def _shared_artifact(self, ctx, atype, artifact_id, rule, message):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        target = self._target(artifact, ctx, membership)
-        if artifact["visibility"] != "shared":
-            raise errors.Forbidden(message % artifact_id)
-        return artifact, membership, target
-
-    def add_member(self, ctx, atype, artifact_id, member):
-        artifact, _, target = self._shared_artifact(
-            ctx, atype, artifact_id, "add_member",
-            "Not allowed to create members for %s %%s." % atype.noun)
-        self.enforcer.enforce(ctx, atype.rule("add_member"), target)
-
-        def run(conn):
-            if db.members(conn, artifact_id, member):
-                raise errors.Conflict("Member %s is duplicated for %s %s"
-                                      % (member, atype.noun, artifact_id))
-            limit = self.limits.max_members
-            if limit >= 0 and db.count_members(conn, artifact_id) >= limit:
-                raise errors.QuotaExceeded(
-                    "The limit has been exceeded on the number of allowed "
-                    "%s members for this %s. Attempted: %d, Maximum: %d"
-                    % (atype.noun, atype.noun, limit + 1, limit))
-            db.insert_member(conn, artifact_id, member)
-            return db.members(conn, artifact_id, member)[0]
-        try:
-            return transaction(self.db, run)
-        except sa.exc.IntegrityError:
-            raise errors.Conflict("Member %s is duplicated for %s %s"
-                                  % (member, atype.noun, artifact_id))
-
-    def list_members(self, ctx, atype, artifact_id):
-        artifact, membership, target = self._shared_artifact(
-            ctx, atype, artifact_id, "get_members",
-            "Not allowed to list members for %s %%s: Only shared %ss have "
-            "members." % (atype.noun, atype.noun))
-        self.enforcer.enforce(ctx, atype.rule("get_members"), target)
-        if ctx.is_admin or artifact["owner"] == ctx.project_id:
-            return read(self.db, lambda c: db.members(c, artifact_id))
-        return read(self.db, lambda c: db.members(c, artifact_id,
-                                                  ctx.project_id))
-
-    def get_member(self, ctx, atype, artifact_id, member):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        target = self._target(artifact, ctx, membership)
-        rows = read(self.db, lambda c: db.members(c, artifact_id, member))
-        allowed = ctx.is_admin or artifact["owner"] == ctx.project_id or \
-            member == ctx.project_id
-        if not rows or not allowed or not self.enforcer.check(
-                ctx, atype.rule("get_member"), target):
-            raise errors.NotFound("%s %s not found."
-                                  % (atype.noun.capitalize(), artifact_id))
-        return rows[0]
-
-    def update_member(self, ctx, atype, artifact_id, member, status):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        rows = read(self.db, lambda c: db.members(c, artifact_id, member))
-        if not rows:
-            raise errors.NotFound("%s %s not found."
-                                  % (atype.noun.capitalize(), artifact_id))
-        target = dict(self._target(artifact, ctx, membership),
-                      member_id=member)
-        self.enforcer.enforce(ctx, atype.rule("modify_member"), target)
-        if member != ctx.project_id and not ctx.is_admin:
-            raise errors.Forbidden("You are not authorized to complete "
-                                   "modify_member action.")
-        transaction(self.db, lambda c: db.update_member(c, artifact_id,
-                                                        member, status))
-        return read(self.db, lambda c: db.members(c, artifact_id, member))[0]
-
-    def delete_member(self, ctx, atype, artifact_id, member):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        target = self._target(artifact, ctx, membership)
-        rows = read(self.db, lambda c: db.members(c, artifact_id, member))
-        if not rows:
-            raise errors.NotFound("%s %s not found."
-                                  % (atype.noun.capitalize(), artifact_id))
-        self.enforcer.enforce(ctx, atype.rule("delete_member"), target)
-        if artifact["owner"] != ctx.project_id and not ctx.is_admin:
-            raise errors.Forbidden("You are not authorized to complete "
-                                   "delete_member action.")
-        transaction(self.db, lambda c: db.delete_member(c, artifact_id,
-                                                        member))
 
 
 def _plausible_id(artifact_id):

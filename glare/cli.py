@@ -34,9 +34,13 @@ def cmd_db_upgrade(args):
 def cmd_scrub(args):
     conf = _conf(args)
     logs.setup(conf)
+    from artifacts import types
     from glare.app import build_engine
-    done = build_engine(conf).scrub()
-    print("Removed data of %d deleted blobs" % done)
+    engine = build_engine(conf)
+    reset = engine.reset_stale_uploads(types.all_types().values())
+    done = engine.scrub()
+    print("Reset %d stalled uploads; removed data of %d deleted blobs"
+          % (reset, done))
 
 
 def main(argv=None):

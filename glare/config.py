@@ -92,7 +92,7 @@ glare_opts = [
     cfg.StrOpt("schema_image_file", default="",
                help="Glance's schema-image.json with custom properties; "
                     "empty uses the copy shipped in schemas/."),
-    cfg.IntOpt("stale_upload_seconds", default=3600, min=60,
+    cfg.IntOpt("stale_upload_seconds", default=600, min=60,
                help="An upload with no progress for this long is "
                     "considered dead and its image reset to queued."),
 ]

@@ -30,12 +30,23 @@ class _Server(BaseApplication):
 
 
 def run(conf, config_path=None):
-    from artifacts.stores import create
-    store = create("filesystem", conf.glance_store.default_store,
-                   {"datadir": conf.glance_store.filesystem_store_datadir})
-    cleanup = getattr(store, "cleanup_stale_temp", None)
+    from artifacts import types
+    from artifacts.db import migrate
+    from glare.app import build_engine
+    engine = build_engine(conf)
+    current, head = migrate.current(engine.db), migrate.head()
+    if current != head:
+        raise SystemExit(
+            "glare: the database at [database] connection is at schema "
+            "revision %s, this Glare needs %s: run `glare db upgrade` first."
+            % (current, head))
+    # Leftovers of uploads cut off by a crash: partial files and images
+    # stuck in "saving" with no heartbeat.
+    cleanup = getattr(engine.store, "cleanup_stale_temp", None)
     if cleanup:
         cleanup(conf.glare.stale_upload_seconds)
+    engine.reset_stale_uploads(types.all_types().values())
+    engine.db.dispose()
     options = {
         "bind": "%s:%d" % (conf.bind_host, conf.bind_port),
         "workers": conf.workers,

@@ -510,6 +510,18 @@ def test_stale_saving_upload_is_reset(make_engine_with, owner):
     assert got["properties"]["size"] == 10
 
 
+def test_reset_stale_uploads(make_engine_with, owner):
+    eng = make_engine_with(stale_upload_seconds=60)
+    live, dead = create_raw(eng, owner), create_raw(eng, owner)
+    set_row(eng.db, live["id"], status="saving", updated_at=db_api.utcnow())
+    set_row(eng.db, dead["id"], status="saving",
+            updated_at=db_api.utcnow() - datetime.timedelta(seconds=120))
+    assert eng.reset_stale_uploads([IMAGES]) == 1
+    assert eng.get(owner, IMAGES, live["id"])["status"] == "saving"
+    assert eng.get(owner, IMAGES, dead["id"])["status"] == "queued"
+    assert eng.reset_stale_uploads([IMAGES]) == 0
+
+
 # --------------------------------------------------------------------- delete
 
 def test_delete_removes_the_data(eng, owner, datadir):
