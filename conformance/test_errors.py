@@ -585,4 +585,16 @@ def test_no_content_responses_are_empty(member):
                  member.delete("/v2/images/" + image["id"])):
         assert resp.status_code == 204
         assert resp.content == b""
-        assert resp.headers.get("Content-Length", "0") == "0"
+
+
+@pytest.mark.glance_deviation(
+    "Glance (WebOb behind uWSGI) sends Content-Length: 0 on its 204s; RFC "
+    "9110 section 8.6 says a server must not send Content-Length in a 204")
+def test_no_content_responses_have_no_content_length(member):
+    """Correct behaviour (RFC 9110 8.6): a 204 carries no Content-Length."""
+    image = member.create_image(disk_format="raw", container_format="bare")
+    for resp in (member.put("/v2/images/%s/tags/t" % image["id"]),
+                 member.upload(image["id"], b"abc"),
+                 member.delete("/v2/images/" + image["id"])):
+        assert resp.status_code == 204
+        assert "Content-Length" not in resp.headers
