@@ -45,3 +45,46 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+# ---------------------------------------------------------------------------
+# Conformance: the same Glance v2 checks against Glare and a real Glance
+# (conformance/, docs/compatibility.md).  Any endpoint:
+#   $(BIN)/glare conformance --url http://host:9292 [--server-kind glance]
+
+GLANCE_VENV ?= .cache/glance-venv
+GLANCE_SPEC ?= glance==33.0.0
+CONFORMANCE_RESULTS := .cache/conformance
+
+.PHONY: conformance conformance-glance glance-venv compatibility-doc \
+	compatibility-check
+
+# Glare with its defaults on a fresh SQLite database, then the suite.
+conformance: $(STAMP)
+	$(BIN)/python -m conformance.run glare -- -q $(PYTEST_ARGS)
+
+# Real Glance in its own venv (cached under .cache/), served by uWSGI.
+glance-venv:
+	@if test -x $(GLANCE_VENV)/bin/glance-manage && \
+	    test -x $(GLANCE_VENV)/bin/uwsgi; then :; else \
+	  test -x $(GLANCE_VENV)/bin/python || $(PYTHON) -m venv $(GLANCE_VENV); \
+	  $(GLANCE_VENV)/bin/pip install -q --upgrade pip && \
+	  $(GLANCE_VENV)/bin/pip install -q '$(GLANCE_SPEC)' uwsgi; fi
+
+conformance-glance: $(STAMP) glance-venv
+	$(BIN)/python -m conformance.run glance --venv $(GLANCE_VENV) \
+	  -- -q $(PYTEST_ARGS)
+
+# Run both sides and regenerate docs/compatibility.md from their results.
+compatibility-doc: $(STAMP) glance-venv
+	mkdir -p $(CONFORMANCE_RESULTS)
+	$(BIN)/python -m conformance.run glance --venv $(GLANCE_VENV) \
+	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glance.xml
+	$(BIN)/python -m conformance.run glare \
+	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glare.xml
+	$(BIN)/python -m conformance.report \
+	  --glance $(CONFORMANCE_RESULTS)/glance.xml \
+	  --glare $(CONFORMANCE_RESULTS)/glare.xml --output docs/compatibility.md
+
+# The committed document still lists every check with its current status.
+compatibility-check: $(STAMP)
+	$(BIN)/python -m conformance.report --check docs/compatibility.md

@@ -236,6 +236,7 @@ def stop(proc, timeout=20):
 def glance_server(workdir, port=None, venv=DEFAULT_VENV,
                   import_methods=GLANCE_DEFAULT_IMPORT_METHODS):
     """Set up and run Glance until the block ends; yields its base URL."""
+    venv = os.path.abspath(venv)
     if not venv_ok(venv):
         raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
                           "creates it)" % venv)

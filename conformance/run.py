@@ -1,0 +1,154 @@
+"""Run the conformance suite against Glare, a real Glance, or any URL.
+
+::
+
+    python -m conformance.run glare  [-- PYTEST ARGS]   # make conformance
+    python -m conformance.run glance [-- PYTEST ARGS]   # make conformance-glance
+    python -m conformance.run url http://host:9292 [--server-kind glance]
+
+``glare`` starts ``glare serve`` (gunicorn, 2 workers) on a fresh SQLite
+database and filesystem store in a temporary directory, with Glare's
+default configuration; ``glance`` starts a real Glance the same way (see
+``conformance.glance_runner``).  Both stop the server afterwards and exit
+with pytest's status.
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from conformance import glance_runner
+
+ROOT = glance_runner.ROOT
+SUITE = os.path.join(ROOT, "conformance")
+
+
+def pytest_command(url, kind="glare", extra=(), python=None):
+    """The pytest command line that runs the suite against ``url``."""
+    return [python or sys.executable, "-m", "pytest", SUITE,
+            "--endpoint", url, "--server-kind", kind,
+            "-p", "no:cacheprovider", "--rootdir", ROOT] + list(extra)
+
+
+def run_suite(url, kind="glare", extra=(), **kwargs):
+    """Run the suite in a subprocess; returns its exit status."""
+    started = time.time()
+    status = subprocess.call(pytest_command(url, kind, extra), cwd=ROOT,
+                             **kwargs)
+    print("conformance (%s at %s): exit %d in %.1f s"
+          % (kind, url, status, time.time() - started), flush=True)
+    return status
+
+
+GLARE_CONF = """\
+[DEFAULT]
+bind_host = 127.0.0.1
+bind_port = {port}
+workers = 2
+log_file = {workdir}/glare.log
+
+[database]
+connection = sqlite:///{workdir}/glare.sqlite
+
+[glance_store]
+filesystem_store_datadir = {workdir}/images
+"""
+
+
+@contextlib.contextmanager
+def glare_server(workdir, port=None, python=None):
+    """``glare serve`` on a fresh SQLite database; yields its URL."""
+    python = python or sys.executable
+    port = port or glance_runner.free_port()
+    workdir = os.path.abspath(workdir)
+    os.makedirs(workdir, exist_ok=True)
+    conf = os.path.join(workdir, "glare.conf")
+    with open(conf, "w") as f:
+        f.write(GLARE_CONF.format(port=port, workdir=workdir))
+    glare = [python, "-m", "glare.cli", "--config", conf]
+    subprocess.run(glare + ["db", "upgrade"], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    out_path = os.path.join(workdir, "server.out")
+    with open(out_path, "w") as out:
+        proc = subprocess.Popen(glare + ["serve"], cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    url = "http://127.0.0.1:%d" % port
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthcheck",
+                                            timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                with open(out_path) as f:
+                    raise RuntimeError("Glare did not start:\n" + f.read())
+            time.sleep(0.2)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1:]
+    parser = argparse.ArgumentParser(prog="python -m conformance.run")
+    sub = parser.add_subparsers(dest="target", required=True)
+    sub.add_parser("glare", help="start Glare (SQLite) and run the suite")
+    g = sub.add_parser("glance", help="start a real Glance and run the suite")
+    g.add_argument("--venv", default=glance_runner.DEFAULT_VENV)
+    u = sub.add_parser("url", help="run the suite against a running server")
+    u.add_argument("url")
+    u.add_argument("--server-kind", default="glare",
+                   choices=("glare", "glance"))
+    for p in sub.choices.values():
+        p.add_argument("--workdir", default=None,
+                       help="keep server files here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if args.target == "url":
+        return run_suite(args.url, args.server_kind, extra)
+    signal.signal(signal.SIGTERM, glance_runner._terminate)
+    with contextlib.ExitStack() as stack:
+        workdir = args.workdir or stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="conformance-%s-"
+                                        % args.target))
+        started = time.time()
+        try:
+            if args.target == "glare":
+                url = stack.enter_context(glare_server(workdir))
+            else:
+                url = stack.enter_context(glance_runner.glance_server(
+                    workdir, venv=args.venv))
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            print("conformance: %s" % exc, file=sys.stderr)
+            return 2
+        print("%s is serving on %s (started in %.1f s)"
+              % (args.target, url, time.time() - started), flush=True)
+        try:
+            return run_suite(url, args.target, extra)
+        except glance_runner.Terminated:
+            return 143
+
+
+if __name__ == "__main__":
+    sys.exit(main())

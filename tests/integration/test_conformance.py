@@ -1,0 +1,100 @@
+"""The conformance suite (conformance/) as part of ``make test``.
+
+* Against Glare on every run: a real ``glare serve`` on SQLite, the whole
+  suite in a subprocess; it must pass (expected failures are the ones the
+  suite marks) and actually run its tests.  Its results must also be what
+  docs/compatibility.md says for Glare.
+* Against a real Glance when its virtualenv is there (``make
+  conformance-glance`` builds it under .cache/).  In CI (``CI=true``) a
+  missing venv is built first, within ``GLARE_GLANCE_VENV_TIMEOUT`` seconds
+  (default 900); if that fails or takes too long the Glance side is skipped,
+  never failed.
+* docs/compatibility.md lists every check of the suite with its current
+  docstring and status (no server needed).
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conformance import glance_runner, report, run
+
+pytestmark = pytest.mark.integration
+
+ROOT = run.ROOT
+MIN_TESTS = 300
+
+
+def _run(url, kind, junit):
+    done = subprocess.run(
+        run.pytest_command(url, kind, ["-q", "--junitxml", str(junit)]),
+        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    return done
+
+
+def _outcomes(junit):
+    results = report.parse_junit(str(junit))
+    total = {}
+    for counter in results.values():
+        for outcome, n in counter.items():
+            total[outcome] = total.get(outcome, 0) + n
+    return results, total
+
+
+def _assert_clean(done, junit):
+    tail = (done.stdout + done.stderr)[-4000:]
+    assert done.returncode == 0, tail
+    results, total = _outcomes(junit)
+    assert total.get("pass", 0) >= MIN_TESTS, (total, tail)
+    assert not total.get("FAIL"), tail
+    return results
+
+
+def test_compatibility_doc_lists_every_check():
+    """docs/compatibility.md has a row per test, with its current docstring
+    and the status its markers imply."""
+    problems = report.check(report.DOC)
+    assert not problems, "\n".join(
+        problems + ["regenerate with: make compatibility-doc"])
+
+
+def test_conformance_against_glare(tmp_path):
+    with run.glare_server(tmp_path / "glare") as url:
+        junit = tmp_path / "glare.xml"
+        done = _run(url, "glare", junit)
+    results = _assert_clean(done, junit)
+    problems = report.check(report.DOC, glare=results)
+    assert not problems, "\n".join(
+        problems + ["regenerate with: make compatibility-doc"])
+
+
+def _glance_venv():
+    venv = glance_runner.DEFAULT_VENV
+    if glance_runner.venv_ok(venv):
+        return venv
+    if not os.environ.get("CI"):
+        pytest.skip("no Glance venv in %s (make conformance-glance builds "
+                    "it)" % venv)
+    timeout = int(os.environ.get("GLARE_GLANCE_VENV_TIMEOUT", "900"))
+    try:
+        subprocess.run(["make", "glance-venv", "PYTHON=%s" % sys.executable],
+                       cwd=ROOT, check=True, timeout=timeout,
+                       capture_output=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        pytest.skip("the Glance venv could not be built in time: %s" % exc)
+    if not glance_runner.venv_ok(venv):
+        pytest.skip("the Glance venv is incomplete after building it")
+    return venv
+
+
+def test_conformance_against_real_glance(tmp_path):
+    venv = _glance_venv()
+    with glance_runner.glance_server(tmp_path / "glance", venv=venv) as url:
+        junit = tmp_path / "glance.xml"
+        done = _run(url, "glance", junit)
+    results = _assert_clean(done, junit)
+    problems = report.check(report.DOC, glance=results)
+    assert not problems, "\n".join(
+        problems + ["regenerate with: make compatibility-doc"])
