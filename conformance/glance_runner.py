@@ -1,4 +1,4 @@
-"""Run a REAL OpenStack Glance locally, so the conformance suite has a reference.
+"""Run a REAL OpenStack Glance locally: the conformance suite's reference.
 
 Glance runs the way a small deployment would run it, only without Keystone:
 

@@ -300,7 +300,9 @@ def status_of(test, glance, glare):
 
 
 def _esc(text):
-    return text.replace("|", "\\|")
+    """Table-cell safe: no column breaks, no text taken for HTML tags."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace("|", "\\|"))
 
 
 def _route_tests(tests, patterns):

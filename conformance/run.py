@@ -2,8 +2,8 @@
 
 ::
 
-    python -m conformance.run glare  [-- PYTEST ARGS]   # make conformance
-    python -m conformance.run glance [-- PYTEST ARGS]   # make conformance-glance
+    python -m conformance.run glare  [-- PYTEST ARGS]  # make conformance
+    python -m conformance.run glance [-- PYTEST ARGS]  # conformance-glance
     python -m conformance.run url http://host:9292 [--server-kind glance]
 
 ``glare`` starts ``glare serve`` (gunicorn, 2 workers) on a fresh SQLite

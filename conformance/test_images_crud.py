@@ -110,6 +110,13 @@ def test_create_duplicate_tags_collapse(member):
     assert sorted(image["tags"]) == ["x", "y"]
 
 
+@pytest.mark.parametrize("tags", [["t" * 256], [1], "a-string", None])
+def test_bad_tags_at_create_is_400(member, tags):
+    """Glance: tags must be a list of strings of at most 255 characters
+    (400 otherwise)."""
+    assert member.create_image_raw({"tags": tags}).status_code == 400
+
+
 def test_extra_properties_are_strings(member):
     """Glance: extra properties are stored and returned as strings, as
     top-level keys; dotted keys, colons and empty strings are accepted

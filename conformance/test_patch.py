@@ -159,8 +159,8 @@ def test_remove_base_attribute_is_403(member, attr):
     """Glance: base attributes cannot be removed (403 'Property X may not
     be removed.')."""
     image = member.create_image()
-    assert _patch(member, image["id"], [{"op": "remove", "path": "/" + attr}]) \
-        .status_code == 403
+    resp = _patch(member, image["id"], [{"op": "remove", "path": "/" + attr}])
+    assert resp.status_code == 403
 
 
 def test_readd_removed_property(member):
