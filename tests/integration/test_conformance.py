@@ -25,6 +25,8 @@ pytestmark = pytest.mark.integration
 
 ROOT = run.ROOT
 MIN_TESTS = 300
+REGENERATE = ("regenerate with: make compatibility-doc (or make "
+              "compatibility-doc-glare when only Glare changed)")
 
 
 def _run(url, kind, junit):
@@ -57,7 +59,7 @@ def test_compatibility_doc_lists_every_check():
     and the status its markers imply."""
     problems = report.check(report.DOC)
     assert not problems, "\n".join(
-        problems + ["regenerate with: make compatibility-doc"])
+        problems + [REGENERATE])
 
 
 def test_conformance_against_glare(tmp_path):
@@ -67,7 +69,7 @@ def test_conformance_against_glare(tmp_path):
     results = _assert_clean(done, junit)
     problems = report.check(report.DOC, glare=results)
     assert not problems, "\n".join(
-        problems + ["regenerate with: make compatibility-doc"])
+        problems + [REGENERATE])
 
 
 def _glance_venv():
@@ -97,4 +99,4 @@ def test_conformance_against_real_glance(tmp_path):
     results = _assert_clean(done, junit)
     problems = report.check(report.DOC, glance=results)
     assert not problems, "\n".join(
-        problems + ["regenerate with: make compatibility-doc"])
+        problems + [REGENERATE])
