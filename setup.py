@@ -23,6 +23,9 @@ setup(
         "webob>=1.8",
         "oslo.config>=9.0",
         "oslo.policy>=4.0",
+        # Glance's own CORS and proxy-header filters, so [cors] and
+        # [oslo_middleware] options mean what they mean in glance-api.conf.
+        "oslo.middleware>=6.0",
         "gunicorn>=22.0",
     ],
     extras_require={

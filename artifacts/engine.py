@@ -144,7 +144,8 @@ class Engine(Uploads, Sharing):
         owner = values.get("owner", ctx.project_id)
         if owner != ctx.project_id and not ctx.is_admin:
             raise errors.Forbidden("You are not permitted to create %ss "
-                                   "owned by '%s'." % (atype.noun, owner))
+                                   "owned by '%s'" % (atype.noun, owner)
+                                   ).as_detail()
         visibility = values.get("visibility") or atype.default_visibility
         target = {"project_id": owner, "owner": owner,
                   "visibility": visibility, "member_id": None}
@@ -236,7 +237,8 @@ class Engine(Uploads, Sharing):
 
     def _validate_change(self, ctx, atype, old, new, target):
         if new["owner"] != old["owner"] and not ctx.is_admin:
-            raise errors.Forbidden("Owner can't be updated by non admin.")
+            raise errors.Forbidden("Owner can't be updated by non admin."
+                                   ).as_detail()
         if new["visibility"] != old["visibility"]:
             self._check_visibility_policy(ctx, atype, new["visibility"],
                                           target)

@@ -16,6 +16,14 @@ class ArtifactError(Exception):
         super().__init__(message)
         self.message = message
         self.headers = headers
+        # Faces may show the message either as the whole explanation or as
+        # a detail after their generic sentence for the status (WebOb's two
+        # forms); the raiser says which one its message is.
+        self.detail_form = False
+
+    def as_detail(self):
+        self.detail_form = True
+        return self
 
 
 class Invalid(ArtifactError):

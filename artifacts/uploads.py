@@ -71,6 +71,9 @@ class Uploads:
         algorithm = self.limits.hashing_algorithm
         algorithms = ("md5",) if algorithm == "md5" else ("md5", algorithm)
         beat = {"at": time.monotonic()}
+        states = []
+        if record:
+            chunks, states = self._filter(ctx, atype, artifact, chunks)
 
         def heartbeat(_total):
             if time.monotonic() - beat["at"] > HEARTBEAT_SECONDS:
@@ -87,10 +90,15 @@ class Uploads:
             transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, via, initial))
             raise
-        if record:
-            values = self._data_values(ctx, atype, artifact, result)
-        else:
-            values = {"size": result.size}
+        try:
+            values = self._data_values(ctx, atype, artifact, result, states) \
+                if record else {"size": result.size}
+        except BaseException:
+            # A hook refused the data (e.g. its format): nothing may stay.
+            self.store.delete(result.location)
+            transaction(self.db, lambda c: db.set_status(
+                c, artifact_id, via, initial))
+            raise
 
         def finish(conn):
             if not db.set_status(conn, artifact_id, via, to):
@@ -121,18 +129,41 @@ class Uploads:
         LOG.info("Received %d bytes for %s %s (%s)", result.size, atype.noun,
                  artifact_id, field)
 
-    def _data_values(self, ctx, atype, artifact, result):
+    def _filter(self, ctx, atype, artifact, chunks):
+        """Pass the stream through the type's upload filters (which may
+        observe or transform it); returns (chunks, their states)."""
+        states = []
+        for hook in atype.hooks.get("upload_filter", ()):
+            chunks, state = hook(ctx, artifact, chunks)
+            states.append(state)
+        return chunks, states
+
+    def _data_values(self, ctx, atype, artifact, result, states=()):
         values = {}
         for hook in atype.hooks.get("post_upload", ()):
             values.update(hook(ctx, artifact, result=result,
-                               algorithm=self.limits.hashing_algorithm) or {})
+                               algorithm=self.limits.hashing_algorithm,
+                               states=states) or {})
         return values
 
+    def _inspect_stored(self, ctx, atype, artifact, location):
+        """Run the upload filters over data already in the store."""
+        reader = self.store.open(location)
+        try:
+            chunks, states = self._filter(ctx, atype, artifact,
+                                          iter(lambda: reader.read(1 << 20),
+                                               b""))
+            for _ in chunks:
+                pass
+        finally:
+            reader.close()
+        return states
+
     def import_staged(self, ctx, atype, artifact_id, staged="staging",
-                      field="image"):
+                      field="image", properties=None):
         """Make staged data the artifact's data: uploading → importing →
         active.  The bytes were hashed while they were staged, so this is
-        a metadata change, not a copy."""
+        a metadata change, not a copy.  ``properties`` are set with it."""
         artifact, membership = self._fetch(ctx, atype, artifact_id)
         self.enforcer.enforce(ctx, atype.rule("update"),
                               self._target(artifact, ctx, membership))
@@ -156,7 +187,20 @@ class Uploads:
             digests={a: blob[a] for a in ("md5", "sha1", "sha256", "sha512")
                      if blob[a]})
         try:
-            values = self._data_values(ctx, atype, artifact, result)
+            states = self._inspect_stored(ctx, atype, artifact,
+                                          blob["location"])
+            values = dict(properties or {}, **self._data_values(
+                ctx, atype, artifact, result, states))
+        except errors.ArtifactError:
+            # The staged data is refused: drop it, the image is queued again
+            # (as after a failed import in Glance) and can be staged anew.
+            def reset(conn):
+                db.set_status(conn, artifact_id, "importing",
+                              atype.initial_status)
+                db.set_properties(conn, artifact_id, {"size": None})
+                return db.retire_blobs(conn, artifact_id, staged)
+            self._remove_data(transaction(self.db, reset))
+            raise
         except BaseException:
             transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, "importing", "uploading"))

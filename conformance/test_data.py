@@ -11,10 +11,6 @@ from conformance.client import unique
 DATA = b"0123456789"
 
 
-NO_INSPECTION = ("Glare does not inspect uploaded data yet (no format "
-                 "inspector behind artifacts/types/images.py record_data): "
-                 "no virtual_size from disk headers, no 415 on a format "
-                 "mismatch")
 
 
 def _file(image_id):
@@ -169,7 +165,6 @@ def test_upload_by_reader_is_403(member, reader):
     assert member.show(image["id"])["status"] == "queued"
 
 
-@pytest.mark.glare_not_yet(NO_INSPECTION)
 def test_qcow2_virtual_size_from_header(member):
     """Glance: for a bare container the data is inspected and virtual_size
     is the disk's virtual size read from its qcow2 header."""
@@ -181,7 +176,6 @@ def test_qcow2_virtual_size_from_header(member):
     assert shown["virtual_size"] == 1 << 30
 
 
-@pytest.mark.glare_not_yet(NO_INSPECTION)
 def test_format_mismatch_is_415(member):
     """Glance: data whose inspected format is not the declared disk_format
     (qcow2 declared, raw bytes sent, bare container) is refused with 415
@@ -191,7 +185,6 @@ def test_format_mismatch_is_415(member):
     assert member.show(image["id"])["status"] == "queued"
 
 
-@pytest.mark.glare_not_yet(NO_INSPECTION)
 @pytest.mark.glance_deviation(
     "After refusing data for a format mismatch Glance resets the image to "
     "queued but keeps the stored bytes, the location, checksum and "

@@ -237,10 +237,6 @@ def test_duplicate_id_body(member):
                             % image["id"]))
 
 
-@pytest.mark.glare_not_yet(
-    "artifacts/engine.py words it 'You are not permitted to create images "
-    "owned by 'zzz'.' as the explanation; Glance's text has no final period "
-    "and is a detail after 'Access was denied to this resource.'")
 def test_create_owner_refused_body(member):
     """Glance: 403 'You are not permitted to create images owned by
     '<owner>'.'."""
@@ -294,10 +290,6 @@ def test_patch_bodies(member):
            plain(400, 'Operation "add" requires a member named "value".'))
 
 
-@pytest.mark.glare_not_yet(
-    "artifacts/engine.py raises \"Owner can't be updated by non admin.\" "
-    "as the explanation; Glance passes it positionally, so WebOb prints "
-    "it as a detail after 'Access was denied to this resource.'")
 def test_owner_change_refused_body(member):
     """Glance: 403 with "Owner can't be updated by non admin." as a
     detail."""
@@ -485,11 +477,6 @@ def test_wrong_method_body(member):
                          "allowed for this resource. \n\n ")
 
 
-@pytest.mark.glare_not_yet(
-    "Glare answers any method outside GET/HEAD/POST/PUT/DELETE/PATCH with "
-    "501 before routing (glare/app.py NotImplementedMethods); Glance's "
-    "router gives 405 with Allow on a known path and the version filter "
-    "answers /versions whatever the method")
 @pytest.mark.parametrize("method,path,status", [
     ("TRACE", "/v2/images", 405), ("PROPFIND", "/v2/images/%s", 405),
     ("TRACE", "/versions", 200)])
@@ -514,9 +501,6 @@ def test_unknown_path_is_404(member):
     assert member.get("/v2/images/%s/nothing" % UNKNOWN).status_code == 404
 
 
-@pytest.mark.glare_not_yet(
-    "Glare has no CORS middleware in front (glare/app.py): OPTIONS is "
-    "refused with 405 by the router")
 def test_options_answered_by_cors_layer(member):
     """Glance: the stock pipeline starts with oslo.middleware's CORS filter,
     which answers OPTIONS with 200 and an empty body before routing."""

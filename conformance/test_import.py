@@ -137,10 +137,6 @@ def test_glance_direct_import(member, discovery):
     assert member.get("/v2/images/%s/file" % image["id"]).content == DATA
 
 
-@pytest.mark.glare_not_yet(
-    "Glare's import does not record Glance's "
-    "os_glance_importing_to_stores and os_glance_failed_import properties "
-    "(Tempest's copy-image test waits on the last two)")
 def test_import_progress_properties(member, discovery):
     """Glance: after an import the image shows os_glance_importing_to_stores
     and os_glance_failed_import as empty strings (they stay after the

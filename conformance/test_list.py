@@ -147,10 +147,6 @@ def test_default_order_is_created_at_desc(cat):
     assert stamps == sorted(stamps, reverse=True)
 
 
-@pytest.mark.glare_not_yet(
-    "Glare stores created_at at second precision (artifacts/db/api.py "
-    "utcnow drops microseconds), so images created within one second fall "
-    "back to the id tie-breaker instead of creation order")
 def test_default_order_is_creation_order_within_a_second(member):
     """Glance: created_at is stored with sub-second precision, so the
     default list (created_at desc) is exact reverse creation order even for

@@ -59,7 +59,11 @@ def import_image(image_id):
         raise errors.Conflict("Image with status active cannot be target "
                               "for import")
     if name == GLANCE_DIRECT:
-        engine.import_staged(ctx, atype, image_id)
+        # Glance leaves its import progress properties behind, empty, and
+        # clients (Tempest, Nova's copy polling) read them.
+        engine.import_staged(ctx, atype, image_id, properties={
+            "os_glance_importing_to_stores": "",
+            "os_glance_failed_import": ""})
     resp = flask.Response(b"", status=status_line(202))
     resp.headers["Content-Type"] = "text/html; charset=UTF-8"
     return resp

@@ -13,6 +13,8 @@ import logging
 
 import flask
 import sqlalchemy as sa
+from oslo_middleware import cors
+from oslo_middleware.http_proxy_to_wsgi import HTTPProxyToWSGI
 from werkzeug import exceptions as wz
 
 from artifacts import errors, types
@@ -108,6 +110,9 @@ def _http_error(exc):
     environ = flask.request.environ
     code = exc.code or 500
     headers = {}
+    if code == 404 and flask.request.method not in KNOWN_METHODS:
+        # Glance: a method it does not know, on a path it does not route.
+        code = 501
     if code == 405:
         allowed = _allowed(environ)
         if not allowed:
@@ -129,22 +134,6 @@ def _unexpected_error(exc):
     return flask.Response(body, status=status, headers=hdrs)
 
 
-class NotImplementedMethods:
-    """Methods outside Glance's set get 501 before any routing."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        method = environ.get("REQUEST_METHOD", "")
-        if method not in KNOWN_METHODS and method != "OPTIONS":
-            status, headers, body = glance_errors.error_response(
-                environ, 501)
-            start_response(status, headers)
-            return [body]
-        return self.app(environ, start_response)
-
-
 def create_app(conf, engine=None):
     """The complete WSGI application for a loaded configuration."""
     engine = engine or build_engine(conf)
@@ -154,7 +143,10 @@ def create_app(conf, engine=None):
     if conf.enabled_import_methods:
         features.add("interoperable-import")
     wsgi = VersionNegotiation(wsgi, conf, features=frozenset(features))
-    wsgi = NotImplementedMethods(wsgi)
+    # As in Glance's pipeline: CORS first (it also answers OPTIONS), then
+    # the proxy-header parsing that fixes scheme and host behind a proxy.
+    wsgi = HTTPProxyToWSGI(wsgi, conf)
+    wsgi = cors.CORS(wsgi, conf)
     wsgi = middleware.Healthcheck(wsgi, db_check=lambda: _ping(engine))
     wsgi = middleware.RequestId(wsgi)
     return wsgi

@@ -98,6 +98,18 @@ glare_opts = [
 ]
 
 
+# Glance's CORS defaults: the headers its clients send and read.
+CORS_DEFAULTS = dict(
+    allow_headers=["Content-MD5", "X-Image-Meta-Checksum", "X-Storage-Token",
+                   "Accept-Encoding", "X-Auth-Token", "X-Identity-Status",
+                   "X-Roles", "X-Service-Catalog", "X-User-Id", "X-Tenant-Id",
+                   "X-OpenStack-Request-ID"],
+    expose_headers=["X-Image-Meta-Checksum", "X-Auth-Token",
+                    "X-Subject-Token", "X-Service-Token",
+                    "X-OpenStack-Request-ID"],
+    allow_methods=["GET", "PUT", "POST", "DELETE", "PATCH"])
+
+
 def register_opts(conf):
     conf.register_opts(default_opts)
     conf.register_opts(database_opts, group="database")
@@ -108,6 +120,8 @@ def register_opts(conf):
     conf.register_opts(glare_opts, group="glare")
     from oslo_policy import opts as policy_opts
     policy_opts.set_defaults(conf)
+    from oslo_middleware import cors
+    cors.set_defaults(**CORS_DEFAULTS)
 
 
 class ConfigError(Exception):

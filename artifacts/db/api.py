@@ -40,8 +40,9 @@ _IN_CHUNK = 500
 
 
 def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(
-        tzinfo=None, microsecond=0)
+    """Naive UTC with microseconds: creation order must survive in lists
+    of images made within one second (responses show whole seconds)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------- properties

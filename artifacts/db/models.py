@@ -13,6 +13,10 @@ migrated Glance database fits without truncation.
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+# Microsecond timestamps on every database (MySQL's DATETIME keeps whole
+# seconds unless told otherwise).
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -40,9 +44,9 @@ artifacts = sa.Table(
     sa.Column("version_build", sa.String(255), nullable=False, default=""),
     # Bumped by every committed change; updates are conditional on it.
     sa.Column("revision", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Column("deleted_at", sa.DateTime),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("deleted_at", Timestamp),
     sa.Index(None, "type_name", "deleted", "created_at", "id"),
     sa.Index(None, "owner"),
     sa.Index(None, "visibility"),
@@ -110,8 +114,8 @@ artifact_blobs = sa.Table(
     sa.Column("location", sa.Text),
     sa.Column("location_metadata", sa.Text, nullable=False, default="{}"),
     sa.Column("external", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
     sa.UniqueConstraint("artifact_id", "slot"),
     sa.Index(None, "status"),
 )
@@ -123,7 +127,7 @@ artifact_members = sa.Table(
               primary_key=True),
     sa.Column("member", sa.String(255), primary_key=True),
     sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
     sa.Index(None, "member", "status"),
 )

@@ -7,7 +7,7 @@ Glance row keeps every status (a ``killed`` image stays ``killed``).
 """
 
 from artifacts import errors
-from artifacts.types import register
+from artifacts.types import image_format, register
 from artifacts.types.base import ArtifactType, Field
 
 
@@ -24,15 +24,25 @@ def require_formats(ctx, artifact, **_):
                              % missing[0])
 
 
-def record_data(ctx, artifact, result, algorithm, **_):
-    """System fields that describe the uploaded data."""
+def inspect_stream(ctx, artifact, chunks, **_):
+    """Upload filter: inspect the disk format of ``bare`` images while the
+    bytes stream (other containers are not inspected, as in Glance)."""
+    if artifact["properties"].get("container_format") != "bare":
+        return chunks, None
+    wrapper = image_format.wrap(chunks)
+    return wrapper, wrapper
+
+
+def record_data(ctx, artifact, result, algorithm, states=(), **_):
+    """System fields that describe the uploaded data; refuses data whose
+    inspected format contradicts disk_format (the engine then discards
+    it)."""
     props = artifact["properties"]
     virtual_size = None
-    # Without format inspection only raw data has a known virtual size
-    # (its size); Glance likewise leaves it null when it cannot tell.
-    if (props.get("disk_format") == "raw"
-            and props.get("container_format") == "bare"):
-        virtual_size = result.size
+    for state in states:
+        if state is not None:
+            virtual_size = image_format.virtual_size(
+                state, props.get("disk_format"))
     return {"size": result.size, "checksum": result.digests["md5"],
             "os_hash_algo": algorithm,
             "os_hash_value": result.digests[algorithm],
@@ -88,5 +98,7 @@ IMAGES = register(ArtifactType(
         "get_member": "get_member", "get_members": "get_members",
         "modify_member": "modify_member",
     },
-    hooks={"pre_upload": [require_formats], "post_upload": [record_data]},
+    hooks={"pre_upload": [require_formats],
+           "upload_filter": [inspect_stream],
+           "post_upload": [record_data]},
 ))

@@ -4,6 +4,7 @@ and the real policy enforcer (Glance's default rules)."""
 import datetime
 import hashlib
 import os
+import struct
 import uuid
 
 import pytest
@@ -408,12 +409,71 @@ def test_upload_happy_path(eng, owner, datadir):
     assert opened["location"] == blob["location"]
 
 
-def test_upload_of_non_raw_data_has_no_virtual_size(eng, owner):
+def _qcow2(virtual_size=1 << 30, length=4 * 65536, backing=False):
+    """A minimal qcow2 (v2) of ``virtual_size``, optionally naming a backing
+    file (which the safety checks must refuse)."""
+    bf_offset, bf_size = (0x200, 8) if backing else (0, 0)
+    header = b"QFI\xfb" + struct.pack(
+        ">IQIIQIIQQIIQ", 2, bf_offset, bf_size, 16, virtual_size, 0, 1,
+        0x30000, 0x10000, 1, 0, 0)
+    data = bytearray(header + b"\0" * (length - len(header)))
+    if backing:
+        data[0x200:0x208] = b"/etc/pw\0"
+    return bytes(data)
+
+
+def test_qcow2_virtual_size_comes_from_its_header(eng, owner, datadir):
     art = create(eng, owner, properties={"disk_format": "qcow2",
+                                         "container_format": "bare"})
+    data = _qcow2(virtual_size=5 << 30)
+    eng.upload(owner, IMAGES, art["id"], [data[:1000], data[1000:]])
+    props = eng.get(owner, IMAGES, art["id"])["properties"]
+    assert props["size"] == len(data)
+    assert props["virtual_size"] == 5 << 30
+
+
+@pytest.mark.parametrize("declared,data", [
+    ("qcow2", DATA * 1000),                 # raw bytes declared as qcow2
+    ("vmdk", _qcow2()),                     # qcow2 bytes declared as vmdk
+    ("qcow2", _qcow2(backing=True)),        # fails the safety checks
+])
+def test_refused_data_leaves_nothing_behind(eng, owner, datadir, declared,
+                                            data):
+    art = create(eng, owner, properties={"disk_format": declared,
+                                         "container_format": "bare"})
+    with pytest.raises(errors.UnsupportedMediaType):
+        eng.upload(owner, IMAGES, art["id"], [data])
+    got = eng.get(owner, IMAGES, art["id"])
+    assert got["status"] == "queued" and got["blobs"] == []
+    assert got["properties"].get("size") is None
+    assert got["properties"].get("checksum") is None
+    assert data_files(datadir) == []
+    # Correct data is accepted afterwards.
+    if declared == "qcow2":
+        eng.upload(owner, IMAGES, art["id"], [_qcow2()])
+        assert eng.get(owner, IMAGES, art["id"])["status"] == "active"
+
+
+def test_raw_may_hold_anything_and_other_containers_are_not_inspected(
+        eng, owner):
+    raw = create(eng, owner, properties={"disk_format": "raw",
+                                         "container_format": "bare"})
+    data = _qcow2(virtual_size=5 << 30)
+    eng.upload(owner, IMAGES, raw["id"], [data])
+    assert eng.get(owner, IMAGES, raw["id"])["properties"][
+        "virtual_size"] == len(data)
+    ovf = create(eng, owner, properties={"disk_format": "qcow2",
+                                         "container_format": "ovf"})
+    eng.upload(owner, IMAGES, ovf["id"], [DATA])
+    props = eng.get(owner, IMAGES, ovf["id"])["properties"]
+    assert props["size"] == 10 and props.get("virtual_size") is None
+
+
+def test_ami_accepts_uninspectable_data_without_virtual_size(eng, owner):
+    art = create(eng, owner, properties={"disk_format": "ami",
                                          "container_format": "bare"})
     eng.upload(owner, IMAGES, art["id"], [DATA])
     props = eng.get(owner, IMAGES, art["id"])["properties"]
-    assert props["size"] == 10
     assert props.get("virtual_size") is None
 
 

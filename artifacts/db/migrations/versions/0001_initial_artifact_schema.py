@@ -31,9 +31,9 @@ def upgrade():
     sa.Column('version_prerelease', sa.String(length=255), nullable=False),
     sa.Column('version_build', sa.String(length=255), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('deleted_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_artifacts'))
     )
     with op.batch_alter_table('artifacts', schema=None) as batch_op:
@@ -61,8 +61,8 @@ def upgrade():
     sa.Column('location', sa.Text(), nullable=True),
     sa.Column('location_metadata', sa.Text(), nullable=False),
     sa.Column('external', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['artifact_id'], ['artifacts.id'], name=op.f('fk_artifact_blobs_artifact_id'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_artifact_blobs')),
     sa.UniqueConstraint('artifact_id', 'slot', name=op.f('uq_artifact_blobs_artifact_id_slot'))
@@ -74,8 +74,8 @@ def upgrade():
     sa.Column('artifact_id', sa.String(length=36), nullable=False),
     sa.Column('member', sa.String(length=255), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['artifact_id'], ['artifacts.id'], name=op.f('fk_artifact_members_artifact_id'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('artifact_id', 'member', name=op.f('pk_artifact_members'))
     )
