@@ -37,7 +37,10 @@ setup(
                  "requests>=2.31", "python-glanceclient>=4.0",
                  "openstacksdk>=3.0", "warlock>=2.0",
                  "keystonemiddleware>=10.0", "psycopg2-binary>=2.9",
-                 "pymysql>=1.1"],
+                 "pymysql>=1.1",
+                 # The s3 store's tests run against a real S3-protocol
+                 # server on 127.0.0.1: moto in server mode.
+                 "boto3>=1.34", "moto[server]>=5.0"],
     },
     entry_points={"console_scripts": ["glare = glare.cli:main"]},
 )

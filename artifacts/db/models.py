@@ -131,3 +131,39 @@ artifact_members = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Index(None, "member", "status"),
 )
+
+# -- the "database" blob store (artifacts.stores.database) -------------------
+# One row per stored object; its bytes are rows of store_chunks.  ``slot`` is
+# the sha256 of the object's key while it is committed and NULL while it is
+# being uploaded or deleted, so the unique index lets exactly one committed
+# object hold a key (NULLs never collide).  AUTOINCREMENT on SQLite: an id
+# (the location glare-db://<id>) is never reused for another object.
+store_objects = sa.Table(
+    "store_objects", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              primary_key=True, autoincrement=True),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("slot", sa.String(64)),
+    sa.Column("size", sa.BigInteger, nullable=False, default=0),
+    sa.Column("chunk_size", sa.Integer, nullable=False),
+    sa.Column("committed", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    # Touched by every chunk a writer stores: stale-upload cleanup uses it.
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("slot"),
+    sa.Index(None, "committed", "updated_at"),
+    sqlite_autoincrement=True,
+)
+
+store_chunks = sa.Table(
+    "store_chunks", metadata,
+    sa.Column("object_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              sa.ForeignKey("store_objects.id", ondelete="CASCADE"),
+              primary_key=True),
+    # Chunk number: bytes [seq * chunk_size, (seq + 1) * chunk_size).
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    # BLOB is 64 KiB on MySQL/MariaDB; chunks are up to 8 MiB.
+    sa.Column("data", sa.LargeBinary().with_variant(mysql.LONGBLOB(),
+                                                      "mysql"),
+              nullable=False),
+)

@@ -49,7 +49,8 @@ def register(kind, factory):
 
 
 def create(kind, name, options):
-    """Build a store by driver kind (``filesystem``, ...) with its options."""
+    """Build a store by driver kind (``filesystem``, ``s3``, ``database``,
+    or any registered one) with its options."""
     _load_builtin()
     try:
         factory = _DRIVERS[kind]
@@ -83,6 +84,35 @@ def check_key(key):
     return key
 
 
+# Built-in drivers whose module is imported only when a store of that kind
+# is created, so their dependencies (boto3 for s3) are needed only then.
+_LAZY_BUILTIN = {
+    "s3": ("artifacts.stores.s3", "glare[s3]"),
+    "database": ("artifacts.stores.database", None),
+}
+
+
+def _lazy_factory(kind, module, extra):
+    def factory(name, options):
+        import importlib
+
+        try:
+            importlib.import_module(module)  # registers the real factory
+        except ImportError as exc:
+            raise errors.Invalid(
+                "Store %r of kind %r cannot be used: %s%s"
+                % (name, kind, exc,
+                   "; install %s" % extra if extra else ""))
+        real = _DRIVERS[kind]
+        if real is factory:
+            raise errors.Invalid("Store driver %r did not register." % kind)
+        return real(name, options)
+    return factory
+
+
 def _load_builtin():
     if "filesystem" not in _DRIVERS:
         from artifacts.stores import filesystem  # noqa: F401  (registers)
+    for kind, (module, extra) in _LAZY_BUILTIN.items():
+        if kind not in _DRIVERS:
+            _DRIVERS[kind] = _lazy_factory(kind, module, extra)

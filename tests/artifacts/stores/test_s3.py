@@ -1,0 +1,413 @@
+"""S3Store: the shared conformance suite against a real S3-protocol server
+(moto in server mode on 127.0.0.1, one per module, a fresh bucket per test),
+plus S3 specifics: single PUT vs multipart, part buffering, aborts, prefix
+and location confinement, ranged GETs."""
+
+import gc
+import logging
+import os
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+
+pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
+
+from artifacts import errors  # noqa: E402
+from artifacts import stores  # noqa: E402
+from artifacts.stores.s3 import MIN_PART_SIZE, S3Store  # noqa: E402
+from artifacts.stores.streaming import write_stream  # noqa: E402
+
+from tests.artifacts.stores.conformance import *  # noqa: F401,F403,E402
+from tests.artifacts.stores.conformance import (  # noqa: E402
+    MiB, _failing_stream, _get, _pattern, _put)
+
+CREDENTIALS = {"access_key": "AKIAGLARETESTKEY", "secret_key": "glare-test-secret"}
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+
+
+def _serialize_moto_writes():
+    """moto checks ``If-None-Match: *`` and then stores the object as two
+    steps, while its server threads run concurrently; real S3 decides a
+    conditional write atomically.  One lock around moto's object writes (PUT,
+    and POST which completes multipart uploads) makes the fake faithful, so
+    the one-winner test checks our driver and not moto's race."""
+    from moto.s3.responses import S3Response
+
+    lock = threading.Lock()
+    saved = {}
+    for name in ("put_object", "_key_response_post"):
+        original = getattr(S3Response, name)
+        saved[name] = original
+
+        def locked(self, *args, __original=original, **kwargs):
+            with lock:
+                return __original(self, *args, **kwargs)
+        setattr(S3Response, name, locked)
+
+    def restore():
+        for name, original in saved.items():
+            setattr(S3Response, name, original)
+    return restore
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    restore = _serialize_moto_writes()
+    # Port 0: the OS picks a free port, no race with other test workers.
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0,
+                                            verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield "http://%s:%d" % (host, port)
+    finally:
+        server.stop()
+        restore()
+
+
+@pytest.fixture(scope="module")
+def admin(s3_endpoint):
+    """A raw boto3 client: looks at the server without trusting the
+    driver."""
+    import boto3
+    return boto3.client(
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+        aws_access_key_id=CREDENTIALS["access_key"],
+        aws_secret_access_key=CREDENTIALS["secret_key"])
+
+
+@pytest.fixture
+def bucket(admin):
+    name = "glare-test-%s" % uuid.uuid4().hex[:16]
+    admin.create_bucket(Bucket=name)
+    yield name
+    # Free the fake server's memory (it keeps objects in RAM).
+    for upload in admin.list_multipart_uploads(Bucket=name).get(
+            "Uploads", ()):
+        admin.abort_multipart_upload(Bucket=name, Key=upload["Key"],
+                                     UploadId=upload["UploadId"])
+    for page in admin.get_paginator("list_objects_v2").paginate(Bucket=name):
+        for obj in page.get("Contents", ()):
+            admin.delete_object(Bucket=name, Key=obj["Key"])
+    admin.delete_bucket(Bucket=name)
+
+
+@pytest.fixture
+def make_store(s3_endpoint, bucket):
+    def make(**options):
+        options.setdefault("endpoint_url", s3_endpoint)
+        options.setdefault("bucket", bucket)
+        # The smallest part S3 allows, so multi-MiB conformance objects
+        # exercise multipart uploads too.
+        options.setdefault("chunk_size", MIN_PART_SIZE)
+        for key, value in CREDENTIALS.items():
+            options.setdefault(key, value)
+        return S3Store("s3test", options)
+    return make
+
+
+def _uploads(admin, bucket):
+    return admin.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+
+@pytest.fixture
+def backend_contents(admin, bucket):
+    def contents():
+        found = []
+        for page in admin.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket):
+            found.extend(obj["Key"] for obj in page.get("Contents", ()))
+        found.extend("%s (multipart upload %s)" % (u["Key"], u["UploadId"])
+                     for u in _uploads(admin, bucket))
+        return sorted(found)
+    return contents
+
+
+def _etag(admin, bucket, key):
+    return admin.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+
+
+# -- registry and options -------------------------------------------------------
+
+def test_registered_as_s3(s3_endpoint, bucket):
+    s = stores.create("s3", "s3a", dict(CREDENTIALS, bucket=bucket,
+                                        endpoint_url=s3_endpoint))
+    assert isinstance(s, S3Store)
+    info = s.describe()
+    assert info["kind"] == "s3" and info["bucket"] == bucket
+    assert info["chunk_size"] == 64 * MiB
+    assert info["large_object_size"] == 100 * MiB
+    # Never the credentials.
+    assert CREDENTIALS["secret_key"] not in repr(info)
+    assert CREDENTIALS["access_key"] not in repr(info)
+
+
+def test_boto3_is_imported_only_when_s3_is_used(tmp_path):
+    code = (
+        "import sys\n"
+        "from artifacts import stores\n"
+        "stores.create('filesystem', 'fs', {'datadir': %r})\n"
+        "assert 'boto3' not in sys.modules, 'boto3 imported'\n"
+        "assert 'artifacts.stores.s3' not in sys.modules\n"
+        "assert {'s3', 'database', 'filesystem'} <= set(stores._DRIVERS)\n"
+        % str(tmp_path / "d"))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_missing_boto3_is_a_clear_invalid():
+    code = (
+        "import sys\n"
+        "sys.modules['boto3'] = None  # as if not installed\n"
+        "from artifacts import errors, stores\n"
+        "try:\n"
+        "    stores.create('s3', 's3x', {'bucket': 'some-bucket'})\n"
+        "except errors.Invalid as exc:\n"
+        "    assert 'glare[s3]' in exc.message, exc.message\n"
+        "else:\n"
+        "    raise AssertionError('no error')\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("options", [
+    {"bucket": None},
+    {"bucket": "a/b"},
+    {"chunk_size": MIN_PART_SIZE - 1},
+    {"chunk_size": 6 * 1024 ** 3},
+    {"large_object_size": -1},
+    {"addressing_style": "sideways"},
+    {"prefix": "../up"},
+], ids=["no-bucket", "slash-bucket", "small-part", "huge-part",
+        "negative-large", "style", "prefix-dotdot"])
+def test_bad_options_are_invalid(make_store, options):
+    with pytest.raises(errors.Invalid):
+        make_store(**options)
+
+
+# -- single PUT or multipart ----------------------------------------------------------
+
+def test_small_object_is_a_single_put(make_store, admin, bucket):
+    s = make_store()
+    w = s.writer("small")
+    w.write(_pattern(MIN_PART_SIZE))     # exactly one part: still one PUT
+    assert not w.multipart
+    assert _uploads(admin, bucket) == []
+    w.commit()
+    assert "-" not in _etag(admin, bucket, "small")
+
+
+def test_large_object_uses_multipart_with_bounded_buffer(make_store, admin,
+                                                         bucket):
+    s = make_store(chunk_size=MIN_PART_SIZE)
+    data = _pattern(12 * MiB + 3)
+    w = s.writer("big/object")
+    for i in range(0, len(data), 300 * 1024):
+        w.write(data[i:i + 300 * 1024])
+        # Never more than one part held in memory.
+        assert len(w._buf) <= MIN_PART_SIZE
+    assert w.multipart
+    assert len(_uploads(admin, bucket)) == 1   # in progress, invisible
+    assert admin.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    loc = w.commit()
+    # A multipart ETag is "<md5 of the part md5s>-<number of parts>".
+    assert _etag(admin, bucket, "big/object").endswith("-3")
+    assert _uploads(admin, bucket) == []
+    assert _get(s, loc) == data
+    assert _get(s, loc, 5 * MiB - 2, 10) == data[5 * MiB - 2:5 * MiB + 8]
+
+
+def test_over_large_object_size_is_multipart_even_within_one_part(
+        make_store, admin, bucket):
+    s = make_store(chunk_size=MIN_PART_SIZE, large_object_size=MiB)
+    w = s.writer("mid")
+    w.write(_pattern(2 * MiB))
+    loc = w.commit()
+    assert _etag(admin, bucket, "mid").endswith("-1")
+    assert _get(s, loc) == _pattern(2 * MiB)
+
+
+def test_cancel_aborts_the_multipart_upload(make_store, admin, bucket,
+                                            backend_contents):
+    s = make_store()
+    w = s.writer("cancel/me")
+    w.write(_pattern(11 * MiB))
+    assert w.multipart and len(_uploads(admin, bucket)) == 1
+    w.cancel()
+    assert _uploads(admin, bucket) == []
+    assert backend_contents() == []
+
+
+def test_abandoned_multipart_writer_is_aborted(make_store, admin, bucket):
+    s = make_store()
+    w = s.writer("abandoned/big")
+    w.write(_pattern(11 * MiB))
+    assert len(_uploads(admin, bucket)) == 1
+    del w
+    gc.collect()
+    assert _uploads(admin, bucket) == []
+
+
+def test_failure_mid_multipart_stream_leaves_nothing(make_store, admin, bucket,
+                                                     backend_contents):
+    s = make_store()
+    with pytest.raises(OSError):
+        write_stream(s, "doomed", _failing_stream(OSError("gone"),
+                                                  after=12 * MiB))
+    assert _uploads(admin, bucket) == []
+    assert backend_contents() == []
+
+
+def test_multipart_commit_on_existing_key_conflicts_and_aborts(
+        make_store, admin, bucket, backend_contents):
+    s = make_store()
+    loc = _put(s, "taken", b"original")
+    w = s.writer("taken")
+    w.write(_pattern(11 * MiB))
+    assert w.multipart
+    with pytest.raises(errors.Conflict):
+        w.commit()
+    assert _uploads(admin, bucket) == []
+    assert _get(s, loc) == b"original"
+    assert backend_contents() == ["taken"]
+
+
+@pytest.mark.parametrize("size", [10, 11 * MiB], ids=["put", "multipart"])
+def test_retried_final_request_is_not_a_conflict(make_store, admin, bucket,
+                                                 size):
+    """botocore may resend a final request whose first attempt succeeded
+    (the answer was lost); its If-None-Match then fails on our own object,
+    which must not turn into a Conflict (nor an abort)."""
+    s = make_store()
+    for name in ("put_object", "complete_multipart_upload"):
+        real = getattr(s.client, name)
+
+        def twice(__real=real, **kwargs):
+            __real(**kwargs)
+            return __real(**kwargs)
+        setattr(s.client, name, twice)
+    data = _pattern(size)
+    loc = _put(s, "retried", data)
+    assert _get(make_store(), loc) == data
+    assert _uploads(admin, bucket) == []
+    # A real competitor still conflicts.
+    with pytest.raises(errors.Conflict):
+        _put(make_store(), "retried", data)
+
+
+def test_without_conditional_writes_a_head_check_conflicts(make_store):
+    s = make_store(conditional_writes=False)
+    loc = _put(s, "once", b"first")
+    with pytest.raises(errors.Conflict):
+        _put(s, "once", b"second")
+    assert _get(s, loc) == b"first"
+
+
+def test_abort_stale_uploads(make_store, admin, bucket):
+    s = make_store()
+    admin.create_multipart_upload(Bucket=bucket, Key="crashed")
+    assert s.pending_uploads() and s.pending_uploads()[0][0] == "crashed"
+    # moto reports every upload as initiated in 2010, so "recent" can only
+    # be shown with an age larger than that.
+    assert s.abort_stale_uploads(60 * 365 * 86400) == 0
+    assert s.abort_stale_uploads(0) == 1
+    assert s.pending_uploads() == []
+
+
+# -- locations ----------------------------------------------------------------------
+
+def test_location_form_and_prefix(make_store, admin, bucket):
+    s = make_store(prefix="glare/images/")
+    loc = _put(s, "6f0ad2d5/file", b"img")
+    assert loc == "s3://%s/glare/images/6f0ad2d5/file" % bucket
+    assert loc == s.location_for("6f0ad2d5/file")
+    body = admin.get_object(Bucket=bucket, Key="glare/images/6f0ad2d5/file")
+    assert body["Body"].read() == b"img"
+    # Another store instance (another process) reads it from the location.
+    assert _get(make_store(prefix="glare/images"), loc) == b"img"
+
+
+def test_key_too_long_with_prefix_is_invalid(make_store):
+    s = make_store(prefix="p")
+    with pytest.raises(errors.Invalid):
+        s.writer("x" * 1023)
+    s.writer("x" * 1022).cancel()
+
+
+def test_locations_outside_bucket_or_prefix_are_forbidden(make_store, admin,
+                                                          bucket):
+    admin.put_object(Bucket=bucket, Key="other/secret", Body=b"secret")
+    s = make_store(prefix="mine")
+    for loc in ("s3://%s/other/secret" % bucket, "s3://another-bucket/k",
+                "s3://%s/mine/" % bucket, "s3://%s/mine" % bucket):
+        with pytest.raises(errors.Forbidden):
+            s.open(loc)
+        with pytest.raises(errors.Forbidden):
+            s.delete(loc)
+        with pytest.raises(errors.Forbidden):
+            s.exists(loc)
+    assert admin.get_object(Bucket=bucket, Key="other/secret")
+
+
+@pytest.mark.parametrize("location", [
+    "file:///etc/passwd", "s3://", "s3://bucket", "s3://bucket/",
+    "s3:/bucket/key", "glare-db://1", None,
+])
+def test_malformed_location_is_invalid(store, location):
+    with pytest.raises(errors.Invalid):
+        store.open(location)
+
+
+# -- reads ----------------------------------------------------------------------------
+
+def test_ranged_open_sends_one_range_get_and_streams(make_store):
+    s = make_store()
+    data = _pattern(3 * MiB)
+    loc = _put(s, "ranged", data)
+    sent = []
+    s.client.meta.events.register(
+        "before-send.s3", lambda request, **kw: sent.append(
+            (request.method, request.headers.get("Range"))))
+    reader = s.open(loc, 100, 50)
+    assert sent == [("GET", b"bytes=100-149")] or \
+        sent == [("GET", "bytes=100-149")]
+    assert (reader.size, reader.length) == (len(data), 50)
+    assert reader.read() == data[100:150]
+    reader.close()
+    sent.clear()
+    reader = s.open(loc, MiB)
+    assert [m for m, _ in sent] == ["GET"]
+    # The body is streamed: the first read returns before the rest is
+    # consumed from the socket.
+    assert reader.read(10) == data[MiB:MiB + 10]
+    assert not reader._body._raw_stream.isclosed()
+    reader.close()
+    assert reader.closed
+    with pytest.raises(ValueError):
+        reader.read(1)
+
+
+def test_reader_iterates_and_context_manager(make_store):
+    s = make_store()
+    data = _pattern(2 * MiB + 5)
+    loc = _put(s, "it", data)
+    with s.open(loc, 7) as reader:
+        assert b"".join(reader) == data[7:]
+
+
+def test_unreachable_server_is_store_unavailable(bucket):
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = S3Store("down", dict(CREDENTIALS, bucket=bucket, max_attempts=1,
+                             connect_timeout=1,
+                             endpoint_url="http://127.0.0.1:%d" % port))
+    with pytest.raises(errors.StoreUnavailable):
+        s.open("s3://%s/k" % bucket)
+    with pytest.raises(errors.StoreUnavailable):
+        write_stream(s, "k", [b"data"])
