@@ -167,3 +167,20 @@ store_chunks = sa.Table(
                                                       "mysql"),
               nullable=False),
 )
+
+# -- locks serializing work on one artifact (artifacts.locking) --------------
+# One row per held lock.  ``lock_key`` is the sha256 hex of the logical key
+# (fixed width, the same bytes on every database whatever its collation);
+# ``holder`` is a uuid4 hex per acquisition, so a holder whose lease expired
+# and was taken over can neither release nor renew the new holder's lock.
+# Times are the database's clock (UTC), never a worker's.
+artifact_locks = sa.Table(
+    "artifact_locks", metadata,
+    sa.Column("lock_key", sa.String(255), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("acquired_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    # What holds it ("update", "upload", ...), shown in the 409 message.
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Index(None, "expires_at"),
+)

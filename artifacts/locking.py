@@ -1,0 +1,327 @@
+"""Locks held in the database, serializing work on one artifact.
+
+Updates, uploads, activation and deletion of one artifact must not
+interleave, whichever worker or host serves them.  The lock is a row of
+``artifact_locks``, so every process that shares the database shares the
+lock::
+
+    locks = Locks(engine, lease_seconds=30, wait_seconds=5)
+    with locks.hold(("image", image_id), operation="upload") as lease:
+        for chunk in data:
+            ...
+            lease.renew_if_due()      # long operations keep the lease alive
+        lease.ensure()                # 409 if the lease was lost meanwhile
+
+How it works
+------------
+* Acquire: read the row; if there is none, ``INSERT`` it (a primary-key
+  conflict means another request got there first: the lock is held); if its
+  lease has expired, take it over with ``UPDATE ... WHERE lock_key = :k AND
+  expires_at < now`` (exactly one of several racing takers matches).  Every
+  step is a short transaction of its own, committed before ``hold`` returns,
+  never part of the caller's transaction.  Polls of a held lock are reads.
+* Wait: a held lock is polled every ``poll`` seconds (jittered ±50 % so
+  waiters do not move in lockstep) for up to ``wait_seconds``; then
+  :class:`Locked`, an ``errors.Conflict`` (409): "Image <id> is locked by
+  another operation (upload); try again."  Never a silent lost update.
+* Release: ``DELETE ... WHERE lock_key = :k AND holder = :me``.  The holder
+  is a new uuid4 hex per acquisition, so a worker whose lease expired and
+  was taken over cannot delete (or renew) its successor's lock.
+* Crashed worker: its row stays until ``expires_at``; the next acquirer
+  takes it over after that.  ``purge_expired()`` deletes rows nobody came
+  back for (e.g. of artifacts that are gone), for ``glare scrub``.
+* Lease: a holder that works longer than ``lease_seconds`` must call
+  :meth:`Lease.renew` (or :meth:`Lease.renew_if_due` per chunk); ``renew``
+  returns False once the lease was lost (expired and taken over by someone
+  else), and :meth:`Lease.ensure` turns that into a 409 before the holder
+  commits anything.  The lock is a lease, not a mutex: a worker frozen for
+  longer than the lease loses it.  The artifact row's compare-and-swap
+  ``revision`` stays in place underneath, so even then no update is lost.
+
+Clock
+-----
+``acquired_at``/``expires_at`` are computed *by the database*, in UTC, from
+one timestamp per statement (PostgreSQL ``statement_timestamp()``,
+MariaDB/MySQL ``UTC_TIMESTAMP(6)``, SQLite ``'now'``), and expiry is
+compared against that same clock in the same statement.  Workers on hosts
+whose clocks disagree therefore still agree on when a lease expires; only
+durations (the wait deadline, renewal cadence) use the worker's monotonic
+clock, where skew does not matter.  (SQLite's clock is the host's, but an
+SQLite database is only ever shared by processes of one host.)
+
+Locks are not re-entrant: a request that holds a key and asks for it again
+waits for itself and gets 409.
+"""
+
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from artifacts import errors
+from artifacts.db import session
+from artifacts.db.models import artifact_locks as L
+
+LOG = logging.getLogger(__name__)
+
+OPERATION_WIDTH = 64
+
+
+class Locked(errors.Conflict):
+    """The lock stayed held by another operation for the whole wait."""
+
+    def __init__(self, message, key=None, operation=None, held_by=None):
+        super().__init__(message)
+        self.key = key
+        self.operation = operation
+        self.held_by = held_by     # the holder's operation, when known
+
+
+class LeaseLost(errors.Conflict):
+    """The lease expired and another operation took the lock over."""
+
+
+def lock_key(key):
+    """The ``artifact_locks.lock_key`` of a logical key: sha256 hex of its
+    canonical JSON (a string, or a tuple/list of strings such as
+    ``("image", image_id)``).  Fixed width, and the same on every database
+    whatever the collation (MariaDB's default one ignores case)."""
+    if isinstance(key, (tuple, list)):
+        canonical = json.dumps([str(part) for part in key],
+                               ensure_ascii=False, separators=(",", ":"))
+    else:
+        canonical = json.dumps(str(key), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def describe(key):
+    """What a person reads for ``key``: ("image", id) → "Image <id>"."""
+    if isinstance(key, (tuple, list)):
+        parts = [str(part) for part in key]
+        if parts:
+            parts[0] = parts[0][:1].upper() + parts[0][1:]
+        return " ".join(parts)
+    return str(key)
+
+
+# ------------------------------------------------------------ database clock
+
+def _now(dialect_name, plus=0.0):
+    """UTC now on the database's clock (plus ``plus`` seconds), evaluated
+    once per statement, as a naive timestamp comparable with the columns."""
+    seconds = float(plus)            # formatted into SQL: digits only
+    if dialect_name == "postgresql":
+        sql = "(statement_timestamp() AT TIME ZONE 'UTC')"
+        if seconds:
+            sql = "(%s + interval '%.6f seconds')" % (sql, seconds)
+    elif dialect_name in ("mysql", "mariadb"):
+        sql = "UTC_TIMESTAMP(6)"
+        if seconds:
+            sql = "TIMESTAMPADD(MICROSECOND, %d, %s)" % (
+                round(seconds * 1e6), sql)
+    elif dialect_name == "sqlite":
+        # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff';
+        # strftime's %f has milliseconds, padded to the same width so that
+        # the text comparison orders correctly.
+        sql = ("(strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '%+.6f seconds')"
+               " || '000')" % seconds)
+    else:
+        raise NotImplementedError("No lock clock for %s" % dialect_name)
+    return sa.literal_column(sql, L.c.expires_at.type)
+
+
+class Lease:
+    """One acquisition of a lock; returned by :meth:`Locks.acquire` and
+    yielded by :meth:`Locks.hold`."""
+
+    def __init__(self, locks, key, operation, holder):
+        self.locks = locks
+        self.key = key
+        self.lock_key = lock_key(key)
+        self.operation = operation
+        self.holder = holder
+        self.lost = False
+        self.released = False
+        self._renewed = time.monotonic()
+
+    @property
+    def held(self):
+        return not (self.lost or self.released)
+
+    def renew(self):
+        """Extend the lease to ``lease_seconds`` from now (database clock).
+
+        True while the lock is still this lease's; False once it was lost
+        (expired and taken over, or released), after which ``lost`` is set
+        and the caller must not commit work that relied on the lock.  A
+        lease that expired but that nobody took over is still ours: nobody
+        else can have worked under it, so renewing it is safe.
+        """
+        if not self.held:
+            return False
+        locks = self.locks
+        now_plus = _now(locks.dialect, locks.lease_seconds)
+
+        def run(conn):
+            return conn.execute(
+                L.update()
+                .where(L.c.lock_key == self.lock_key,
+                       L.c.holder == self.holder)
+                .values(expires_at=now_plus)).rowcount
+        if session.transaction(locks.engine, run) != 1:
+            self.lost = True
+            LOG.warning("Lost the lock on %s (%s): its lease expired and "
+                        "another operation took it over",
+                        describe(self.key), self.operation)
+            return False
+        self._renewed = time.monotonic()
+        return True
+
+    def renew_if_due(self, fraction=1 / 3.0):
+        """Renew once ``fraction`` of the lease has passed since the last
+        renewal (cheap to call per chunk); returns ``held``."""
+        if self.held and (time.monotonic() - self._renewed
+                          >= self.locks.lease_seconds * fraction):
+            self.renew()
+        return self.held
+
+    def ensure(self):
+        """Renew, or raise :class:`LeaseLost` (409) if the lock was lost:
+        call it right before committing the result of a long operation."""
+        if not self.renew():
+            raise LeaseLost("%s was changed by another operation while this "
+                            "%s was running (its lock expired); try again."
+                            % (describe(self.key), self.operation))
+
+    def release(self):
+        """Delete the lock row if it is still ours; True if it was.  Safe
+        to call twice.  A database error is logged, not raised: the lease
+        then simply expires."""
+        if self.released:
+            return False
+        self.released = True
+
+        def run(conn):
+            return conn.execute(
+                L.delete().where(L.c.lock_key == self.lock_key,
+                                 L.c.holder == self.holder)).rowcount
+        try:
+            mine = session.transaction(self.locks.engine, run) == 1
+        except sa.exc.SQLAlchemyError:
+            LOG.exception("Could not release the lock on %s; it expires in "
+                          "at most %ss", describe(self.key),
+                          self.locks.lease_seconds)
+            return False
+        if not mine:
+            self.lost = True
+            LOG.warning("The lock on %s (%s) had expired and was taken over "
+                        "before it was released", describe(self.key),
+                        self.operation)
+        return mine
+
+    def __repr__(self):
+        return "<Lease %s %s holder=%s%s>" % (
+            describe(self.key), self.operation, self.holder,
+            " lost" if self.lost else "")
+
+
+class Locks:
+    """Lock service on ``db_engine`` (a ``session.make_engine`` engine
+    whose schema has ``artifact_locks``).  Thread-safe; share one."""
+
+    def __init__(self, db_engine, lease_seconds=30, wait_seconds=5,
+                 poll=0.05):
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        self.engine = db_engine
+        self.dialect = db_engine.dialect.name
+        self.lease_seconds = float(lease_seconds)
+        self.wait_seconds = float(wait_seconds)
+        self.poll = float(poll)
+        _now(self.dialect)           # fail early on an unsupported database
+
+    @contextlib.contextmanager
+    def hold(self, key, operation="update", wait_seconds=None):
+        """Hold the lock on ``key`` for the block; yields the :class:`Lease`.
+
+        Raises :class:`Locked` (409) if it stays held by another operation
+        for ``wait_seconds`` (default: the service's).  Released on exit,
+        whether the block succeeded or raised.
+        """
+        lease = self.acquire(key, operation, wait_seconds)
+        try:
+            yield lease
+        finally:
+            lease.release()
+
+    def acquire(self, key, operation="update", wait_seconds=None):
+        """Take the lock on ``key`` (waiting as ``hold`` does) and return
+        its :class:`Lease`; the caller must ``release()`` it."""
+        operation = str(operation)[:OPERATION_WIDTH]
+        wait = self.wait_seconds if wait_seconds is None else wait_seconds
+        deadline = time.monotonic() + max(0.0, wait)
+        k = lock_key(key)
+        while True:
+            holder = uuid.uuid4().hex
+            acquired, held_by = self._attempt(k, holder, operation)
+            if acquired:
+                LOG.debug("Locked %s for %s (holder %s)", describe(key),
+                          operation, holder)
+                return Lease(self, key, operation, holder)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(remaining, self.poll * random.uniform(0.5, 1.5)))
+        LOG.info("Gave up waiting %.2fs for the lock on %s (held by %s)",
+                 wait, describe(key), held_by or "another operation")
+        raise Locked("%s is locked by another operation%s; try again."
+                     % (describe(key),
+                        " (%s)" % held_by if held_by else ""),
+                     key=key, operation=operation, held_by=held_by)
+
+    def _attempt(self, k, holder, operation):
+        """One try: (acquired, operation of the current holder or None)."""
+        now = _now(self.dialect)
+        expired = sa.case((L.c.expires_at < now, 1), else_=0)
+        row = session.read(self.engine, lambda conn: conn.execute(
+            sa.select(L.c.holder, L.c.operation, expired.label("expired"))
+            .where(L.c.lock_key == k)).first())
+        if row is not None and not row.expired:
+            return False, row.operation
+        values = {"holder": holder, "operation": operation,
+                  "acquired_at": now,
+                  "expires_at": _now(self.dialect, self.lease_seconds)}
+        if row is None:
+            def insert(conn):
+                conn.execute(L.insert().values(lock_key=k, **values))
+            try:
+                session.transaction(self.engine, insert)
+            except sa.exc.IntegrityError:
+                return False, None          # another request inserted first
+            return True, None
+
+        def take_over(conn):
+            return conn.execute(
+                L.update().where(L.c.lock_key == k, L.c.expires_at < now)
+                .values(**values)).rowcount
+        if session.transaction(self.engine, take_over) == 1:
+            LOG.warning("Took over the expired lock %s of holder %s (%s), "
+                        "presumably left by a crashed worker, for %s",
+                        k, row.holder, row.operation, operation)
+            return True, None
+        return False, row.operation
+
+    def purge_expired(self, grace_seconds=0):
+        """Delete locks expired for more than ``grace_seconds`` (rows of
+        crashed workers that nobody came back for); returns how many."""
+        cutoff = _now(self.dialect, -float(grace_seconds))
+
+        def run(conn):
+            return conn.execute(
+                L.delete().where(L.c.expires_at < cutoff)).rowcount
+        return session.transaction(self.engine, run)
