@@ -21,11 +21,14 @@ import logging
 import time
 import uuid
 
+import hashlib
+
 import sqlalchemy as sa
 
-from artifacts import errors
+from artifacts import errors, versions
 from artifacts.db import api as db
 from artifacts.db import query as dbq
+from artifacts.blobs import Blobs
 from artifacts.db.session import read, transaction
 from artifacts.sharing import Sharing
 from artifacts.uploads import Uploads
@@ -50,9 +53,10 @@ class Limits:
         self.stale_upload_seconds = stale_upload_seconds
 
 
-class Engine(Uploads, Sharing):
+class Engine(Uploads, Blobs, Sharing):
     """Artifact operations; data and member operations live in
-    ``artifacts.uploads`` and ``artifacts.sharing``."""
+    ``artifacts.uploads`` (images), ``artifacts.blobs`` (blob and folder
+    fields) and ``artifacts.sharing``."""
 
     def __init__(self, db_engine, store, enforcer, limits=None):
         self.db = db_engine
@@ -154,18 +158,26 @@ class Engine(Uploads, Sharing):
         now = db.utcnow()
         props = {n: f.default for n, f in atype.fields.items()
                  if f.default is not None and not f.is_data}
-        props.update(values.get("properties", {}))
+        given = values.get("properties", {})
+        for name in given:
+            fdef = atype.field(name)
+            if fdef is not None and (fdef.system or fdef.is_data):
+                raise errors.Forbidden("Field '%s' is read-only; it is set "
+                                       "by the service." % name)
+        props.update(given)
+        self._validate_properties(atype, props)
         artifact = {
             "id": artifact_id or str(uuid.uuid4()), "type_name": atype.name,
             "name": values.get("name"), "owner": owner,
             "visibility": visibility, "status": atype.initial_status,
             "protected": bool(values.get("protected", False)),
             "hidden": bool(values.get("hidden", False)),
-            "version": values.get("version") or (0, 0, 0, "", ""),
+            "version": versions.parse(values.get("version") or "0.0.0"),
             "created_at": now, "updated_at": now, "deleted_at": None,
             "properties": props, "tags": set(values.get("tags", ())),
             "revision": 0, "blobs": [], "deleted": False,
         }
+        _set_version_keys(atype, artifact)
         self._check_quotas(atype, artifact)
 
         def run(conn):
@@ -177,11 +189,27 @@ class Engine(Uploads, Sharing):
         try:
             transaction(self.db, run)
         except sa.exc.IntegrityError:
-            raise errors.Conflict("%s ID %s already exists!"
-                                  % (atype.noun.capitalize(), artifact["id"]))
+            raise _duplicate(atype, artifact)
         LOG.info("Created %s %s (owner %s)", atype.noun, artifact["id"],
                  owner)
         return artifact
+
+    def _validate_properties(self, atype, props, old=None):
+        """Declared fields against their declaration; undeclared ones only
+        where the type takes free-form properties."""
+        for name, value in props.items():
+            if old is not None and name in old and old[name] == value:
+                continue
+            fdef = atype.field(name)
+            if fdef is None:
+                if not atype.extra_properties:
+                    raise errors.Invalid(
+                        "%s has no field '%s'; its fields are: %s."
+                        % (atype.name, name, ", ".join(sorted(
+                            n for n, f in atype.fields.items()
+                            if not f.is_data))))
+            elif not fdef.is_data:
+                fdef.validate(name, value)
 
     def _check_visibility_policy(self, ctx, atype, visibility, target):
         if visibility == "public":
@@ -229,7 +257,12 @@ class Engine(Uploads, Sharing):
             self._validate_change(ctx, atype, old, new, target)
             if _same(old, new):
                 return old
-            if transaction(self.db, lambda conn: db.update(conn, old, new)):
+            try:
+                saved = transaction(self.db,
+                                    lambda conn: db.update(conn, old, new))
+            except sa.exc.IntegrityError:
+                raise _duplicate(atype, new)
+            if saved:
                 return new
             time.sleep(0.001)
         raise errors.Conflict("The %s was changed by too many concurrent "
@@ -242,11 +275,27 @@ class Engine(Uploads, Sharing):
         if new["visibility"] != old["visibility"]:
             self._check_visibility_policy(ctx, atype, new["visibility"],
                                           target)
+        frozen = old["status"] != atype.initial_status and \
+            atype.initial_status == "drafted"
         for name, fdef in atype.fields.items():
             if new["properties"].get(name) != old["properties"].get(name):
-                if fdef.system:
+                if fdef.system or fdef.is_data:
                     raise errors.Forbidden("Attribute '%s' is read-only."
                                            % name)
+                if frozen and not fdef.mutable:
+                    raise errors.Forbidden(
+                        "Field '%s' cannot change once the %s is %s."
+                        % (name, atype.noun, old["status"]))
+        if frozen and (new["name"] != old["name"]
+                       or new["version"] != old["version"]):
+            raise errors.Forbidden("Name and version cannot change once the "
+                                   "%s is %s." % (atype.noun, old["status"]))
+        self._validate_properties(atype, new["properties"],
+                                  old["properties"])
+        if new["version"] != old["version"] and \
+                not isinstance(new["version"], tuple):
+            new["version"] = versions.parse(new["version"])
+        _set_version_keys(atype, new)
         self._check_quotas(atype, new, old)
 
     # ------------------------------------------------------------- lifecycle
@@ -272,6 +321,38 @@ class Engine(Uploads, Sharing):
             raise errors.Conflict("The %s changed status while it was being "
                                   "%sd; try again." % (atype.noun, operation))
 
+    def activate(self, ctx, atype, artifact_id):
+        """drafted → active, once every required field and blob is there
+        and no upload is running; the artifact is immutable afterwards
+        except for its ``mutable`` fields."""
+        artifact, membership = self._fetch(ctx, atype, artifact_id)
+        self.enforcer.enforce(ctx, atype.rule("activate"),
+                              self._target(artifact, ctx, membership))
+        if artifact["status"] == atype.active_status:
+            return artifact
+        if not atype.may_move(artifact["status"], atype.active_status) or \
+                artifact["status"] != atype.initial_status:
+            raise errors.Conflict("A %s in status %s cannot be activated."
+                                  % (atype.noun, artifact["status"]))
+        present = {b["field"] for b in artifact["blobs"]
+                   if b["status"] == "active"}
+        missing = [n for n, f in atype.fields.items()
+                   if f.required_on_activate and (
+                       n not in present if f.is_data
+                       else artifact["properties"].get(n) is None)]
+        if missing:
+            raise errors.Invalid("Cannot activate: required field(s) %s "
+                                 "not set." % ", ".join(sorted(missing)))
+        if self._uploads_in_progress(artifact_id):
+            raise errors.Conflict("Cannot activate while an upload into the "
+                                  "%s is in progress." % atype.noun)
+        if not transaction(self.db, lambda conn: db.set_status(
+                conn, artifact_id, artifact["status"],
+                atype.active_status)):
+            raise errors.Conflict("The %s changed status while it was being "
+                                  "activated; try again." % atype.noun)
+        return self.get(ctx, atype, artifact_id)
+
     def delete(self, ctx, atype, artifact_id):
         artifact, membership = self._fetch(ctx, atype, artifact_id)
         self.enforcer.enforce(ctx, atype.rule("delete"),
@@ -291,7 +372,7 @@ class Engine(Uploads, Sharing):
                                       % (atype.noun, artifact_id))
             conn.execute(db.A.update().where(db.A.c.id == artifact_id).values(
                 status=status, deleted=True, deleted_at=now, updated_at=now,
-                revision=db.A.c.revision + 1))
+                unique_key=None, revision=db.A.c.revision + 1))
             return db.retire_blobs(conn, artifact_id)
         retired = transaction(self.db, run)
         LOG.info("Deleted %s %s", atype.noun, artifact_id)
@@ -302,7 +383,7 @@ class Engine(Uploads, Sharing):
         """Delete retired blobs' data; rows stay pending_delete on failure
         so that ``glare scrub`` can finish the job."""
         for blob in blobs:
-            if blob["external"]:
+            if blob["external"] or not blob["location"]:
                 transaction(self.db, lambda c: db.forget_blob(c, blob["id"]))
                 continue
             try:
@@ -324,6 +405,25 @@ class Engine(Uploads, Sharing):
             total += len(rows)
             if len(rows) < batch:
                 return total
+
+
+def _set_version_keys(atype, artifact):
+    """version_sort always; unique_key for live artifacts of versioned
+    types (NULL never collides, so deleted ones free their name)."""
+    artifact["version_sort"] = versions.sort_key(artifact["version"])
+    artifact["unique_key"] = None
+    if atype.versioned and not artifact.get("deleted"):
+        identity = "\x00".join([atype.name, artifact["owner"] or "",
+                                 artifact["name"] or "",
+                                 artifact["version_sort"]])
+        artifact["unique_key"] = hashlib.sha256(
+            identity.encode("utf-8")).hexdigest()
+
+
+def _duplicate(atype, artifact):
+    return errors.Conflict(
+        "A %s named %r with version %s already exists in this project."
+        % (atype.noun, artifact["name"], versions.render(artifact["version"])))
 
 
 def _plausible_id(artifact_id):

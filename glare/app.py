@@ -22,6 +22,7 @@ from artifacts.db.session import make_engine
 from artifacts.engine import Engine, Limits
 from artifacts.policy import Enforcer
 from artifacts.stores import create as create_store
+from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
 from glance_compat import image_data, images, imports, info, members
@@ -50,7 +51,8 @@ def build_engine(conf):
                     hashing_algorithm=conf.hashing_algorithm,
                     delayed_delete=conf.delayed_delete,
                     stale_upload_seconds=conf.glare.stale_upload_seconds)
-    return Engine(db_engine, store, Enforcer(conf, IMAGE_RULES), limits)
+    return Engine(db_engine, store,
+                  Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits)
 
 
 def create_flask_app(conf, engine):

@@ -33,6 +33,7 @@ COLUMNS = {
     "visibility": A.c.visibility, "status": A.c.status,
     "protected": A.c.protected, "hidden": A.c.hidden,
     "created_at": A.c.created_at, "updated_at": A.c.updated_at,
+    "version": A.c.version_sort,
 }
 
 STRING_LIMIT = 255
@@ -132,6 +133,7 @@ def _artifact_from_row(row):
         "version": (m["version_major"], m["version_minor"],
                     m["version_patch"], m["version_prerelease"],
                     m["version_build"]),
+        "version_sort": m["version_sort"], "unique_key": m["unique_key"],
         "revision": m["revision"], "created_at": m["created_at"],
         "updated_at": m["updated_at"], "deleted_at": m["deleted_at"],
         "properties": {}, "tags": set(), "blobs": [],
@@ -206,6 +208,8 @@ def insert(conn, artifact):
         deleted=False, version_major=version[0], version_minor=version[1],
         version_patch=version[2], version_prerelease=version[3],
         version_build=version[4], revision=0,
+        version_sort=artifact.get("version_sort", ""),
+        unique_key=artifact.get("unique_key"),
         created_at=artifact["created_at"],
         updated_at=artifact["updated_at"]))
     rows = []
@@ -230,7 +234,8 @@ def update(conn, old, new, now=None):
     now = now or utcnow()
     columns = {}
     for key in ("name", "owner", "visibility", "status", "protected",
-                "hidden", "deleted", "deleted_at"):
+                "hidden", "deleted", "deleted_at", "version_sort",
+                "unique_key"):
         if new.get(key) != old.get(key):
             columns[key] = new.get(key)
     if new.get("version") != old.get("version"):

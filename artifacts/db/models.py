@@ -42,6 +42,15 @@ artifacts = sa.Table(
     sa.Column("version_prerelease", sa.String(255), nullable=False,
               default=""),
     sa.Column("version_build", sa.String(255), nullable=False, default=""),
+    # Byte-ordered semver precedence (artifacts.versions.sort_key): latest,
+    # sort and range filters on versions are plain indexed SQL.
+    sa.Column("version_sort", sa.String(300).with_variant(
+        mysql.VARCHAR(300, collation="utf8mb4_bin"), "mysql"),
+        nullable=False, default=""),
+    # sha256 of (type, owner, name, version) for live artifacts of
+    # versioned types, NULL otherwise: the database itself refuses a second
+    # live artifact with the same name and version in a project.
+    sa.Column("unique_key", sa.String(64)),
     # Bumped by every committed change; updates are conditional on it.
     sa.Column("revision", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", Timestamp, nullable=False),
@@ -53,6 +62,8 @@ artifacts = sa.Table(
     sa.Index(None, "status"),
     sa.Index(None, "name"),
     sa.Index(None, "updated_at"),
+    sa.Index(None, "type_name", "name", "version_sort"),
+    sa.UniqueConstraint("unique_key"),
 )
 
 artifact_properties = sa.Table(

@@ -20,4 +20,5 @@ def all_types():
 
 def _load_builtin():
     if "images" not in _TYPES:
-        from artifacts.types import images  # noqa: F401  (registers)
+        # Importing a type module registers its types.
+        from artifacts.types import files, heat, images, tosca  # noqa: F401

@@ -7,7 +7,10 @@ policy rule of each operation and run the hooks.
 """
 
 import dataclasses
+import re
 import typing
+
+from artifacts import errors
 
 KINDS = ("string", "integer", "numeric", "boolean", "list", "dict", "blob",
          "folder", "link", "link_list")
@@ -28,7 +31,12 @@ class Field:
     min_value: int | None = None
     max_value: int | None = None
     allowed: tuple | None = None
+    pattern: str | None = None    # regex a string (or each item) must match
     item_kind: str = "string"     # for list and dict fields
+    max_items: int | None = None  # list/dict/link_list length, folder files
+    max_size: int | None = None   # bytes: a blob, or a folder's total
+    link_type: str | None = None  # link targets must be of this type
+    description: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -37,6 +45,74 @@ class Field:
     @property
     def is_data(self):
         return self.kind in ("blob", "folder")
+
+    def validate(self, name, value):
+        """Raise Invalid (naming the field and the rule) unless ``value``
+        is acceptable for this field; returns the value."""
+        if value is None:
+            if not self.nullable:
+                raise errors.Invalid("Field '%s' may not be null." % name)
+            return value
+        if self.kind in ("list", "link_list"):
+            if not isinstance(value, list):
+                raise errors.Invalid("Field '%s' must be a list." % name)
+            self._check_count(name, value)
+            item = "string" if self.kind == "link_list" else self.item_kind
+            for element in value:
+                _check_scalar(name, item, element, self)
+            return value
+        if self.kind == "dict":
+            if not isinstance(value, dict):
+                raise errors.Invalid("Field '%s' must be an object." % name)
+            self._check_count(name, value)
+            for key, element in value.items():
+                if not isinstance(key, str) or not key or len(key) > 255:
+                    raise errors.Invalid("Field '%s' has an invalid key %r "
+                                         "(1 to 255 characters)."
+                                         % (name, key))
+                _check_scalar(name, self.item_kind, element, self)
+            return value
+        if self.kind == "link":
+            _check_scalar(name, "string", value, self)
+            return value
+        _check_scalar(name, self.kind, value, self)
+        return value
+
+    def _check_count(self, name, value):
+        if self.max_items is not None and len(value) > self.max_items:
+            raise errors.Invalid("Field '%s' has %d items; at most %d are "
+                                 "allowed." % (name, len(value),
+                                               self.max_items))
+
+
+_PY_TYPES = {"string": str, "integer": int, "numeric": (int, float),
+             "boolean": bool}
+
+
+def _check_scalar(name, kind, value, field):
+    expected = _PY_TYPES[kind]
+    if isinstance(value, bool) and kind != "boolean" or \
+            not isinstance(value, expected):
+        raise errors.Invalid("Field '%s' must be of type %s, not %r."
+                             % (name, kind, value))
+    if field.allowed is not None and value not in field.allowed:
+        raise errors.Invalid("Field '%s' must be one of: %s."
+                             % (name, ", ".join(map(str, field.allowed))))
+    if kind == "string":
+        if field.max_length is not None and len(value) > field.max_length:
+            raise errors.Invalid("Field '%s' is longer than %d characters."
+                                 % (name, field.max_length))
+        if field.pattern is not None and not re.fullmatch(field.pattern,
+                                                          value):
+            raise errors.Invalid("Field '%s' does not match the pattern %s."
+                                 % (name, field.pattern))
+    elif kind in ("integer", "numeric"):
+        if field.min_value is not None and value < field.min_value:
+            raise errors.Invalid("Field '%s' must be at least %s."
+                                 % (name, field.min_value))
+        if field.max_value is not None and value > field.max_value:
+            raise errors.Invalid("Field '%s' must be at most %s."
+                                 % (name, field.max_value))
 
 
 @dataclasses.dataclass
@@ -61,6 +137,12 @@ class ArtifactType:
     # how messages name one artifact of this type ("image")
     noun: str = "artifact"
 
+    # (type, owner, name, version) is unique, by a database constraint
+    versioned: bool = False
+    # store id from configuration; None: the default store
+    store: str | None = None
+    description: str = ""
+
     def field(self, name):
         return self.fields.get(name)
 
@@ -73,3 +155,36 @@ class ArtifactType:
     def rule(self, operation):
         return self.policy_rules.get(operation, "%s:%s" % (self.name,
                                                            operation))
+
+
+# The lifecycle every artifact type has unless it declares its own (images
+# keep Glance's): drafted → active ⇄ deactivated; deletion is not a status
+# users set but an operation.
+GENERIC_STATUSES = ("drafted", "active", "deactivated", "deleted")
+GENERIC_TRANSITIONS = {
+    "drafted": {"active", "deleted"},
+    "active": {"deactivated", "deleted"},
+    "deactivated": {"active", "deleted"},
+    "deleted": set(),
+}
+
+
+def artifact_type(name, fields, **kwargs):
+    """A type with the generic lifecycle, policy rules ``artifact:<op>``
+    and unique versions: what a new type plugin normally wants."""
+    kwargs.setdefault("statuses", GENERIC_STATUSES)
+    kwargs.setdefault("initial_status", "drafted")
+    kwargs.setdefault("transitions", GENERIC_TRANSITIONS)
+    kwargs.setdefault("default_visibility", "private")
+    kwargs.setdefault("versioned", True)
+    kwargs.setdefault("noun", name.rstrip("s").replace("_", " "))
+    kwargs.setdefault("policy_rules", {
+        op: "artifact:%s" % op for op in GENERIC_OPERATIONS})
+    return ArtifactType(name=name, fields=fields, **kwargs)
+
+
+GENERIC_OPERATIONS = (
+    "create", "list", "get", "update", "delete", "upload", "download",
+    "activate", "deactivate", "reactivate", "publicize", "communitize",
+    "add_member", "delete_member", "get_member", "get_members",
+    "modify_member")

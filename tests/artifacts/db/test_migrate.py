@@ -29,7 +29,10 @@ def fresh(request, tmp_path_factory):
 
 
 def test_head_is_a_single_known_revision():
-    assert migrate.head() == "0001"
+    # One linear history: get_current_head raises if the script directory
+    # has branched (two migrations claiming the same parent).
+    head = migrate.head()
+    assert head is not None and head.isdigit() and len(head) == 4
 
 
 def test_empty_database_has_no_revision(fresh):

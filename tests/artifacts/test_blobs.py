@@ -1,0 +1,160 @@
+"""Generic artifact types: versions, lifecycle, blobs and folders."""
+
+import concurrent.futures
+import threading
+
+import pytest
+
+from artifacts import errors, stores, types
+from artifacts.context import RequestContext
+from artifacts.db import migrate
+from artifacts.db.session import make_engine
+from artifacts.engine import Engine, Limits
+from artifacts.policy import Enforcer
+from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
+from artifacts.types.image_policies import RULES as IMAGE_RULES
+from glare import config
+from tests.conftest import database_url, selected_databases
+
+HEAT = types.get("heat_templates")
+FILES = types.get("files")
+
+
+@pytest.fixture(scope="module", params=selected_databases())
+def eng(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("blobs-%s" % request.param)
+    with database_url(request.param, tmp) as url:
+        db = make_engine(url)
+        migrate.upgrade(db)
+        store = stores.create("filesystem", "fs", {"datadir": str(tmp / "d")})
+        yield Engine(db, store, Enforcer(config.load(),
+                                         IMAGE_RULES + ARTIFACT_RULES),
+                     Limits(max_blob_size=10 << 20))
+        db.dispose()
+
+
+def ctx(project="p1", roles=("member", "reader")):
+    return RequestContext(project_id=project, user_id="u-" + project,
+                          roles=roles)
+
+
+def data_files(eng):
+    root = eng.store.datadir
+    import os
+    return [os.path.join(d, f) for d, _, fs in os.walk(root)
+            if ".tmp" not in d for f in fs]
+
+
+def new_heat(eng, name, version="1.0.0", c=None, **props):
+    return eng.create(c or ctx(), HEAT, {"name": name, "version": version,
+                                         "properties": props})
+
+
+def test_name_and_version_are_unique_per_project(eng):
+    first = new_heat(eng, "stack-a", "1.0.0")
+    with pytest.raises(errors.Conflict):
+        new_heat(eng, "stack-a", "1.0.0")
+    # Build metadata does not make another version; another project may.
+    with pytest.raises(errors.Conflict):
+        new_heat(eng, "stack-a", "1.0.0+b7")
+    new_heat(eng, "stack-a", "1.0.0", c=ctx("p2"))
+    new_heat(eng, "stack-a", "1.0.1")
+    # Deleting frees the name and version.
+    eng.delete(ctx(), HEAT, first["id"])
+    new_heat(eng, "stack-a", "1.0.0")
+
+
+def test_concurrent_creates_of_one_version_one_wins(eng):
+    results = []
+
+    def attempt():
+        try:
+            new_heat(eng, "race", "2.0.0")
+            results.append("ok")
+        except errors.Conflict:
+            results.append("conflict")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for _ in range(8):
+            pool.submit(attempt)
+    assert sorted(results) == ["conflict"] * 7 + ["ok"]
+
+
+def test_fields_are_validated(eng):
+    with pytest.raises(errors.Invalid):
+        new_heat(eng, "bad", default_envs="not a dict")
+    with pytest.raises(errors.Invalid):
+        new_heat(eng, "bad", unknown_field="x")
+    with pytest.raises(errors.Invalid):
+        new_heat(eng, "bad", version="v1")
+    with pytest.raises(errors.Forbidden):
+        new_heat(eng, "bad", template="not data")
+
+
+def test_blob_upload_activate_and_freeze(eng):
+    art = new_heat(eng, "life", description="d")
+    with pytest.raises(errors.Invalid):
+        eng.activate(ctx(), HEAT, art["id"])       # template missing
+    eng.upload_blob(ctx(), HEAT, art["id"], "template", [b"heat: 1"])
+    _, blob = eng.open_blob(ctx(), HEAT, art["id"], "template")
+    assert blob["size"] == 7 and blob["sha256"]
+    # Re-upload while drafted replaces the data without leaking the old.
+    before = len(data_files(eng))
+    eng.upload_blob(ctx(), HEAT, art["id"], "template", [b"heat: 2"])
+    assert len(data_files(eng)) == before
+    active = eng.activate(ctx(), HEAT, art["id"])
+    assert active["status"] == "active"
+    with pytest.raises(errors.Forbidden):
+        eng.upload_blob(ctx(), HEAT, art["id"], "template", [b"x"])
+    with pytest.raises(errors.Forbidden):
+        eng.update(ctx(), HEAT, art["id"],
+                   lambda a: a.update(name="renamed"))
+    # description is mutable after activation.
+    eng.update(ctx(), HEAT, art["id"], lambda a: a["properties"].update(
+        description="new"))
+
+
+def test_folder_files_and_path_safety(eng):
+    art = eng.create(ctx(), FILES, {"name": "folder", "version": "1.0.0"})
+    eng.upload_blob(ctx(), FILES, art["id"], "files", [b"a"], path="x/y.txt")
+    eng.upload_blob(ctx(), FILES, art["id"], "files", [b"bb"], path="z")
+    _, blob = eng.open_blob(ctx(), FILES, art["id"], "files", "x/y.txt")
+    assert blob["size"] == 1
+    for bad in ("../etc/passwd", "/abs", "a/../b", "a\x00b", "a//b",
+                "a/" * 40 + "f", "x" * 2000, ""):
+        with pytest.raises(errors.Invalid):
+            eng.upload_blob(ctx(), FILES, art["id"], "files", [b"x"],
+                            path=bad)
+    eng.delete_blob(ctx(), FILES, art["id"], "files", "z")
+    with pytest.raises(errors.NotFound):
+        eng.open_blob(ctx(), FILES, art["id"], "files", "z")
+
+
+def test_one_of_concurrent_uploads_into_a_blob_wins(eng):
+    art = eng.create(ctx(), FILES, {"name": "race-blob", "version": "1.0.0"})
+    gate = threading.Event()
+    outcomes = []
+
+    def slow_chunks():
+        yield b"x" * 1024
+        gate.wait(5)
+        yield b"y" * 1024
+
+    def upload():
+        try:
+            eng.upload_blob(ctx(), FILES, art["id"], "file", slow_chunks())
+            outcomes.append("ok")
+        except errors.Conflict:
+            outcomes.append("conflict")
+            gate.set()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for _ in range(4):
+            pool.submit(upload)
+    assert sorted(outcomes) == ["conflict"] * 3 + ["ok"]
+
+
+def test_other_projects_cannot_see_private_artifacts(eng):
+    art = new_heat(eng, "private-one")
+    with pytest.raises(errors.NotFound):
+        eng.get(ctx("p9"), HEAT, art["id"])
+    with pytest.raises(errors.NotFound):
+        eng.upload_blob(ctx("p9"), HEAT, art["id"], "template", [b"x"])
