@@ -117,6 +117,12 @@ class Blobs:
             row = db.get(conn, artifact_id, atype.name)
             if row is None:
                 return None
+            if row["status"] != atype.initial_status and not (
+                    fdef.mutable and row["status"] == atype.active_status):
+                # Activated while the bytes were streaming: too late.
+                raise errors.Conflict(
+                    "The %s became %s during the upload; field '%s' can no "
+                    "longer change." % (atype.noun, row["status"], field))
             retired = [dict(r._mapping) for r in conn.execute(
                 sa.select(B).where(B.c.artifact_id == artifact_id,
                                    B.c.slot == db.blob_slot(field, path)))]
@@ -136,7 +142,8 @@ class Blobs:
                          .values(updated_at=db.utcnow()))
             return retired
         try:
-            retired = transaction(self.db, finish)
+            with self._locked(atype, artifact_id, "upload"):
+                retired = transaction(self.db, finish)
         except BaseException:
             self.store.delete(result.location)
             transaction(self.db, lambda c: db.forget_blob(c, claim))

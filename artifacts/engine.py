@@ -30,6 +30,7 @@ from artifacts.db import api as db
 from artifacts.db import query as dbq
 from artifacts.blobs import Blobs
 from artifacts.db.session import read, transaction
+from artifacts.locking import Locks
 from artifacts.sharing import Sharing
 from artifacts.uploads import Uploads
 
@@ -58,11 +59,18 @@ class Engine(Uploads, Blobs, Sharing):
     ``artifacts.uploads`` (images), ``artifacts.blobs`` (blob and folder
     fields) and ``artifacts.sharing``."""
 
-    def __init__(self, db_engine, store, enforcer, limits=None):
+    def __init__(self, db_engine, store, enforcer, limits=None, locks=None):
         self.db = db_engine
         self.store = store
         self.enforcer = enforcer
         self.limits = limits or Limits()
+        self.locks = locks or Locks(db_engine)
+
+    def _locked(self, atype, artifact_id, operation):
+        """Hold the artifact's database lock: changes of one artifact are
+        serialized across workers and hosts; a request that cannot get it
+        within a few seconds gets 409."""
+        return self.locks.hold((atype.noun, artifact_id), operation)
 
     # ------------------------------------------------------------ visibility
 
@@ -242,6 +250,10 @@ class Engine(Uploads, Blobs, Sharing):
     # ----------------------------------------------------------------- update
 
     def update(self, ctx, atype, artifact_id, mutate, rule="update"):
+        with self._locked(atype, artifact_id, "update"):
+            return self._update_locked(ctx, atype, artifact_id, mutate, rule)
+
+    def _update_locked(self, ctx, atype, artifact_id, mutate, rule):
         """Apply ``mutate(artifact)`` (in place) and save, without lost updates.
 
         ``mutate`` is called on a fresh copy each time the compare-and-swap
@@ -302,6 +314,13 @@ class Engine(Uploads, Blobs, Sharing):
 
     def change_status(self, ctx, atype, artifact_id, operation, source,
                       target_status):
+        with self._locked(atype, artifact_id, operation):
+            return self._change_status_locked(ctx, atype, artifact_id,
+                                              operation, source,
+                                              target_status)
+
+    def _change_status_locked(self, ctx, atype, artifact_id, operation,
+                              source, target_status):
         """deactivate / reactivate: ``source`` → ``target_status``.
 
         Already in ``target_status`` is a no-op; anything else is 403.
@@ -322,6 +341,10 @@ class Engine(Uploads, Blobs, Sharing):
                                   "%sd; try again." % (atype.noun, operation))
 
     def activate(self, ctx, atype, artifact_id):
+        with self._locked(atype, artifact_id, "activate"):
+            return self._activate_locked(ctx, atype, artifact_id)
+
+    def _activate_locked(self, ctx, atype, artifact_id):
         """drafted → active, once every required field and blob is there
         and no upload is running; the artifact is immutable afterwards
         except for its ``mutable`` fields."""
@@ -354,6 +377,10 @@ class Engine(Uploads, Blobs, Sharing):
         return self.get(ctx, atype, artifact_id)
 
     def delete(self, ctx, atype, artifact_id):
+        with self._locked(atype, artifact_id, "delete"):
+            return self._delete_locked(ctx, atype, artifact_id)
+
+    def _delete_locked(self, ctx, atype, artifact_id):
         artifact, membership = self._fetch(ctx, atype, artifact_id)
         self.enforcer.enforce(ctx, atype.rule("delete"),
                               self._target(artifact, ctx, membership))

@@ -63,8 +63,10 @@ class Uploads:
         if record:
             for hook in atype.hooks.get("pre_upload", ()):
                 hook(ctx, artifact)
-        if not transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, initial, via)):
+        with self._locked(atype, artifact_id, "upload"):
+            started = transaction(self.db, lambda c: db.set_status(
+                c, artifact_id, initial, via))
+        if not started:
             raise errors.Conflict("%s status transition from %s to %s is not "
                                   "allowed" % (atype.noun.capitalize(),
                                                via, via))
@@ -114,7 +116,8 @@ class Uploads:
                 "location_metadata": "{}", "external": False})
             return True
         try:
-            done = transaction(self.db, finish)
+            with self._locked(atype, artifact_id, "upload"):
+                done = transaction(self.db, finish)
         except BaseException:
             self.store.delete(result.location)
             transaction(self.db, lambda c: db.set_status(

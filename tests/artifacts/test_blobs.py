@@ -10,6 +10,7 @@ from artifacts.context import RequestContext
 from artifacts.db import migrate
 from artifacts.db.session import make_engine
 from artifacts.engine import Engine, Limits
+from artifacts.locking import Locks
 from artifacts.policy import Enforcer
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
@@ -29,7 +30,8 @@ def eng(request, tmp_path_factory):
         store = stores.create("filesystem", "fs", {"datadir": str(tmp / "d")})
         yield Engine(db, store, Enforcer(config.load(),
                                          IMAGE_RULES + ARTIFACT_RULES),
-                     Limits(max_blob_size=10 << 20))
+                     Limits(max_blob_size=10 << 20),
+                     locks=Locks(db, wait_seconds=0.3))
         db.dispose()
 
 
@@ -158,3 +160,17 @@ def test_other_projects_cannot_see_private_artifacts(eng):
         eng.get(ctx("p9"), HEAT, art["id"])
     with pytest.raises(errors.NotFound):
         eng.upload_blob(ctx("p9"), HEAT, art["id"], "template", [b"x"])
+
+
+def test_a_held_lock_makes_changes_wait_then_409(eng):
+    art = new_heat(eng, "locked-one")
+    with eng.locks.hold((HEAT.noun, art["id"]), operation="upload"):
+        with pytest.raises(errors.Conflict) as err:
+            eng.update(ctx(), HEAT, art["id"],
+                       lambda a: a["properties"].update(description="x"))
+        assert "locked by another operation (upload)" in err.value.message
+        with pytest.raises(errors.Conflict):
+            eng.delete(ctx(), HEAT, art["id"])
+    # Released: the same change now goes through.
+    eng.update(ctx(), HEAT, art["id"],
+               lambda a: a["properties"].update(description="x"))
