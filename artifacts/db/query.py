@@ -8,7 +8,8 @@ Callers describe what they want with plain data:
 * ``filters`` is a list of ``Filter(key, op, value, kind)``: ``key`` is an
   ``artifacts`` column or a property name, ``op`` one of eq, neq, in, gt,
   gte, lt, lte, ``kind`` the property's value kind (string, integer,
-  numeric, boolean) or ``"tag"``;
+  numeric, boolean) or ``"tag"``; ``LATEST`` (kind ``"latest"``) keeps,
+  of each name, only the highest version (see ``_latest_clause``);
 * ``sort`` is a list of ``(key, direction, kind)``.
 
 Paging is keyset-based on the sort keys plus ``created_at`` and ``id`` as
@@ -19,6 +20,7 @@ sort as ``''`` / ``0`` on every database, as in Glance.
 import dataclasses
 
 import sqlalchemy as sa
+from sqlalchemy.sql import util as sql_util
 
 from artifacts.db.api import COLUMNS, STRING_LIMIT
 from artifacts.db.models import (artifact_members, artifact_properties,
@@ -47,6 +49,11 @@ class Filter:
     op: str
     value: object
     kind: str = "string"
+
+
+# ``version=latest``: of each (type, name, owner), only the rows holding the
+# highest version that the rest of the query lets through.
+LATEST = Filter("version", "latest", None, kind="latest")
 
 
 def _compare(expr, op, value):
@@ -146,18 +153,26 @@ def _with_tiebreakers(sort):
 
 
 def list_ids(conn, type_name, scope, filters=(), sort=(), limit=25,
-             marker_id=None, hidden_statuses=()):
-    """Ids of one page of artifacts, in order."""
+             marker_id=None, hidden_statuses=(), type_names=None):
+    """Ids of one page of artifacts, in order.
+
+    ``type_names`` (a list) lists artifacts of any of these types instead
+    of ``type_name`` alone (``GET /artifacts/all``).
+    """
     sort = _with_tiebreakers(sort)
     exprs, joins = _sort_expressions(sort)
     source = A
     for alias, cond in joins:
         source = source.outerjoin(alias, cond)
-    where = [A.c.type_name == type_name, A.c.deleted == sa.false(),
+    type_clause = A.c.type_name == type_name if type_names is None \
+        else A.c.type_name.in_(list(type_names))
+    where = [type_clause, A.c.deleted == sa.false(),
              _visibility_clause(scope)]
     if hidden_statuses:
         where.append(A.c.status.not_in(list(hidden_statuses)))
-    where.extend(_filter_clause(f) for f in filters)
+    where.extend(_filter_clause(f) for f in filters if f.kind != "latest")
+    if any(f.kind == "latest" for f in filters):
+        where.append(_latest_clause(where))
     if marker_id is not None:
         marker_values = conn.execute(
             sa.select(*[e for e, _ in exprs]).select_from(source).where(
@@ -178,3 +193,25 @@ def _after_marker(exprs, values):
         beyond = expr > values[i] if direction == "asc" else expr < values[i]
         alternatives.append(sa.and_(*equal, beyond))
     return sa.or_(*alternatives)
+
+
+def _latest_clause(where):
+    """Rows whose version is the highest among the rows of the same type,
+    name and owner that ``where`` (visibility, statuses, the other filters)
+    lets through: a correlated ``max(version_sort)`` on an alias of the
+    table, so it is one indexed query on every database.
+
+    Grouping by owner as well as name keeps one project's series from
+    hiding another's (each project's "foo" has its own latest), which is
+    also the scope versions are unique in.
+    """
+    other = A.alias("latest_of")
+    adapt = sql_util.ClauseAdapter(other).traverse
+    highest = (sa.select(sa.func.max(other.c.version_sort))
+               .where(other.c.type_name == A.c.type_name,
+                      other.c.name == A.c.name,
+                      sa.func.coalesce(other.c.owner, "")
+                      == sa.func.coalesce(A.c.owner, ""),
+                      *[adapt(clause) for clause in where])
+               .correlate(A).scalar_subquery())
+    return A.c.version_sort == highest
