@@ -94,6 +94,7 @@ class Blobs:
                 % (field, atype.noun, status))
         limit = self._size_limit(fdef, artifact, field, path)
         claim = self._claim(artifact_id, field, path)
+        store = self.store_for(atype)
         key = "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex)
         beat = {"at": time.monotonic()}
 
@@ -105,7 +106,7 @@ class Blobs:
                         updated_at=db.utcnow())))
         try:
             result = streaming.write_stream(
-                self.store, key, chunks, algorithms=BLOB_DIGESTS,
+                store, key, chunks, algorithms=BLOB_DIGESTS,
                 max_size=limit, on_chunk=heartbeat,
                 too_large_message="The data is larger than field '%s' "
                                   "allows (%s bytes)." % (field, limit))
@@ -136,7 +137,7 @@ class Blobs:
                 size=result.size, md5=result.digests.get("md5"),
                 sha1=result.digests.get("sha1"),
                 sha256=result.digests.get("sha256"),
-                store=self.store.name, location=result.location,
+                store=store.name, location=result.location,
                 updated_at=db.utcnow()))
             conn.execute(db.A.update().where(db.A.c.id == artifact_id)
                          .values(updated_at=db.utcnow()))
@@ -145,11 +146,11 @@ class Blobs:
             with self._locked(atype, artifact_id, "upload"):
                 retired = transaction(self.db, finish)
         except BaseException:
-            self.store.delete(result.location)
+            store.delete(result.location)
             transaction(self.db, lambda c: db.forget_blob(c, claim))
             raise
         if retired is None:
-            self.store.delete(result.location)
+            store.delete(result.location)
             transaction(self.db, lambda c: db.forget_blob(c, claim))
             raise errors.Gone("%s %s was deleted during the upload."
                               % (atype.noun.capitalize(), artifact_id))

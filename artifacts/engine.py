@@ -59,12 +59,33 @@ class Engine(Uploads, Blobs, Sharing):
     ``artifacts.uploads`` (images), ``artifacts.blobs`` (blob and folder
     fields) and ``artifacts.sharing``."""
 
-    def __init__(self, db_engine, store, enforcer, limits=None, locks=None):
+    def __init__(self, db_engine, store, enforcer, limits=None, locks=None,
+                 stores=None, type_stores=None):
+        """``store`` is the default store; ``stores`` maps every configured
+        store id to its driver (blobs remember the id they were written
+        to) and ``type_stores`` maps a type name to the store id new data
+        of that type goes to."""
         self.db = db_engine
         self.store = store
+        self.stores = dict(stores or {})
+        self.stores.setdefault(store.name, store)
+        self.type_stores = dict(type_stores or {})
         self.enforcer = enforcer
         self.limits = limits or Limits()
         self.locks = locks or Locks(db_engine)
+
+    def store_for(self, atype):
+        """The store new data of ``atype`` is written to."""
+        return self.stores[self.type_stores.get(atype.name, self.store.name)]
+
+    def store_of(self, blob):
+        """The store holding ``blob``'s data."""
+        try:
+            return self.stores[blob["store"] or self.store.name]
+        except KeyError:
+            raise errors.StoreUnavailable(
+                "The data is in store '%s', which is not configured here."
+                % blob["store"])
 
     def _locked(self, atype, artifact_id, operation):
         """Hold the artifact's database lock: changes of one artifact are
@@ -142,6 +163,34 @@ class Engine(Uploads, Blobs, Sharing):
                                          % (atype.noun, marker))
             ids = dbq.list_ids(conn, atype.name, scope, filters, sort, limit,
                                marker, atype.unlisted_statuses)
+            return db.fetch_many(conn, ids)
+        return read(self.db, run)
+
+    def list_types(self, ctx, atypes, scope, filters=(), sort=(), limit=25,
+                   marker=None):
+        """One page of artifacts of any of ``atypes`` the caller may list
+        (``GET /artifacts/all``); ``marker`` must be visible (else 400)."""
+        allowed = [t for t in atypes if self.enforcer.check(
+            ctx, t.rule("list"), {"project_id": ctx.project_id,
+                                  "owner": ctx.project_id})]
+        if not allowed:
+            return []
+        by_name = {t.name: t for t in allowed}
+
+        def run(conn):
+            if marker is not None:
+                row = db.get(conn, marker) if _plausible_id(marker) else None
+                try:
+                    if row is None or row["type_name"] not in by_name:
+                        raise errors.NotFound()
+                    self._load(conn, by_name[row["type_name"]], marker, ctx)
+                except errors.NotFound:
+                    raise errors.Invalid("No artifact found with ID %s"
+                                         % marker)
+            hidden = sorted({s for t in allowed
+                             for s in t.unlisted_statuses})
+            ids = dbq.list_ids(conn, None, scope, filters, sort, limit,
+                               marker, hidden, type_names=sorted(by_name))
             return db.fetch_many(conn, ids)
         return read(self.db, run)
 
@@ -414,7 +463,7 @@ class Engine(Uploads, Blobs, Sharing):
                 transaction(self.db, lambda c: db.forget_blob(c, blob["id"]))
                 continue
             try:
-                self.store.delete(blob["location"])
+                self.store_of(blob).delete(blob["location"])
             except Exception:  # noqa: BLE001 - the scrubber retries
                 LOG.exception("Could not delete data at %s; left for scrub",
                               blob["location"])

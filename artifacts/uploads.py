@@ -84,9 +84,10 @@ class Uploads:
                     db.A.update().where(db.A.c.id == artifact_id,
                                         db.A.c.status == via)
                     .values(updated_at=db.utcnow())))
+        store = self.store_for(atype)
         try:
             result = streaming.write_stream(
-                self.store, key, chunks, algorithms=algorithms,
+                store, key, chunks, algorithms=algorithms,
                 max_size=self.limits.max_blob_size, on_chunk=heartbeat)
         except BaseException:
             transaction(self.db, lambda c: db.set_status(
@@ -97,7 +98,7 @@ class Uploads:
                 if record else {"size": result.size}
         except BaseException:
             # A hook refused the data (e.g. its format): nothing may stay.
-            self.store.delete(result.location)
+            store.delete(result.location)
             transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, via, initial))
             raise
@@ -112,19 +113,19 @@ class Uploads:
                 "sha512": result.digests.get("sha512"),
                 "sha256": result.digests.get("sha256"),
                 "sha1": result.digests.get("sha1"),
-                "store": self.store.name, "location": result.location,
+                "store": store.name, "location": result.location,
                 "location_metadata": "{}", "external": False})
             return True
         try:
             with self._locked(atype, artifact_id, "upload"):
                 done = transaction(self.db, finish)
         except BaseException:
-            self.store.delete(result.location)
+            store.delete(result.location)
             transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, via, initial))
             raise
         if not done:
-            self.store.delete(result.location)
+            store.delete(result.location)
             raise errors.Gone("%s %s could not be found after upload. The %s "
                               "may have been deleted during the upload."
                               % (atype.noun.capitalize(), artifact_id,
@@ -149,9 +150,9 @@ class Uploads:
                                states=states) or {})
         return values
 
-    def _inspect_stored(self, ctx, atype, artifact, location):
+    def _inspect_stored(self, ctx, atype, artifact, blob):
         """Run the upload filters over data already in the store."""
-        reader = self.store.open(location)
+        reader = self.store_of(blob).open(blob["location"])
         try:
             chunks, states = self._filter(ctx, atype, artifact,
                                           iter(lambda: reader.read(1 << 20),
@@ -190,8 +191,7 @@ class Uploads:
             digests={a: blob[a] for a in ("md5", "sha1", "sha256", "sha512")
                      if blob[a]})
         try:
-            states = self._inspect_stored(ctx, atype, artifact,
-                                          blob["location"])
+            states = self._inspect_stored(ctx, atype, artifact, blob)
             values = dict(properties or {}, **self._data_values(
                 ctx, atype, artifact, result, states))
         except errors.ArtifactError:

@@ -143,7 +143,7 @@ def download(image_id):
     wanted = _requested_range(flask.request.headers, size) if size else None
     offset, length = (wanted[0], wanted[1] - wanted[0] + 1) if wanted \
         else (0, size)
-    reader = engine.store.open(blob["location"], offset=offset,
+    reader = engine.store_of(blob).open(blob["location"], offset=offset,
                                length=length)
     environ = flask.request.environ
     wrapper = environ.get("wsgi.file_wrapper", FileWrapper)

@@ -21,7 +21,6 @@ from artifacts import errors, types
 from artifacts.db.session import make_engine
 from artifacts.engine import Engine, Limits
 from artifacts.policy import Enforcer
-from artifacts.stores import create as create_store
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
@@ -30,6 +29,7 @@ from glance_compat import schemas as glance_schemas
 from glance_compat.common import Settings
 from glance_compat.versions import GLARE_FEATURES, VersionNegotiation
 from glare import auth, middleware
+from glare import stores as glare_stores
 
 LOG = logging.getLogger(__name__)
 
@@ -42,8 +42,7 @@ def build_engine(conf):
                             pool_size=conf.database.max_pool_size,
                             sqlite_busy_timeout=conf.database
                             .sqlite_busy_timeout)
-    store = create_store("filesystem", conf.glance_store.default_store, {
-        "datadir": conf.glance_store.filesystem_store_datadir})
+    store, stores, type_stores = glare_stores.build(conf, db_engine)
     limits = Limits(max_blob_size=conf.image_size_cap,
                     max_properties=conf.image_property_quota,
                     max_tags=conf.image_tag_quota,
@@ -52,7 +51,8 @@ def build_engine(conf):
                     delayed_delete=conf.delayed_delete,
                     stale_upload_seconds=conf.glare.stale_upload_seconds)
     return Engine(db_engine, store,
-                  Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits)
+                  Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
+                  stores=stores, type_stores=type_stores)
 
 
 def create_flask_app(conf, engine):

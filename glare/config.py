@@ -92,6 +92,10 @@ glare_opts = [
     cfg.StrOpt("schema_image_file", default="",
                help="Glance's schema-image.json with custom properties; "
                     "empty uses the copy shipped in schemas/."),
+    cfg.DictOpt("type_stores", default={},
+                help="TYPE:STORE_ID,... : the store each artifact type's new "
+                     "data goes to; stores are [store:<id>] sections (see "
+                     "glare/stores.py).  Unlisted types use default_store."),
     cfg.IntOpt("stale_upload_seconds", default=600, min=60,
                help="An upload with no progress for this long is "
                     "considered dead and its image reset to queued."),
