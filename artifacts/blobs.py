@@ -113,6 +113,18 @@ class Blobs:
         except BaseException:
             transaction(self.db, lambda c: db.forget_blob(c, claim))
             raise
+        try:
+            # Hooks may validate the data and derive more files from it
+            # (vnf_packages unpacks its CSAR into a folder); a refusal
+            # leaves nothing stored.
+            derived = []
+            for hook in atype.hooks.get("blob_uploaded", ()):
+                derived.extend(hook(ctx, artifact, field=field, path=path,
+                                    result=result, store=store) or ())
+        except BaseException:
+            store.delete(result.location)
+            transaction(self.db, lambda c: db.forget_blob(c, claim))
+            raise
 
         def finish(conn):
             row = db.get(conn, artifact_id, atype.name)
@@ -139,6 +151,18 @@ class Blobs:
                 sha256=result.digests.get("sha256"),
                 store=store.name, location=result.location,
                 updated_at=db.utcnow()))
+            for derived_field in {d[0] for d in derived}:
+                retired.extend(db.retire_blobs(conn, artifact_id,
+                                               derived_field))
+            for derived_field, derived_path, made in derived:
+                db.insert_blob(conn, artifact_id, derived_field, {
+                    "status": "active", "size": made.size,
+                    "md5": made.digests.get("md5"),
+                    "sha1": made.digests.get("sha1"),
+                    "sha256": made.digests.get("sha256"),
+                    "store": store.name, "location": made.location,
+                    "location_metadata": "{}", "external": False},
+                    path=derived_path)
             conn.execute(db.A.update().where(db.A.c.id == artifact_id)
                          .values(updated_at=db.utcnow()))
             return retired
@@ -146,11 +170,13 @@ class Blobs:
             with self._locked(atype, artifact_id, "upload"):
                 retired = transaction(self.db, finish)
         except BaseException:
-            store.delete(result.location)
+            for made in [result] + [d[2] for d in derived]:
+                store.delete(made.location)
             transaction(self.db, lambda c: db.forget_blob(c, claim))
             raise
         if retired is None:
-            store.delete(result.location)
+            for made in [result] + [d[2] for d in derived]:
+                store.delete(made.location)
             transaction(self.db, lambda c: db.forget_blob(c, claim))
             raise errors.Gone("%s %s was deleted during the upload."
                               % (atype.noun.capitalize(), artifact_id))

@@ -1,5 +1,12 @@
 """TOSCA templates and VNF packages (CSAR archives, unpacked on upload)."""
 
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+
+from artifacts import archive
 from artifacts.types import register
 from artifacts.types.base import Field, artifact_type
 
@@ -13,6 +20,39 @@ TOSCA_TEMPLATES = register(artifact_type("tosca_templates", {
                       max_size=10 * MIB),
 }, noun="TOSCA template", description="A TOSCA service template."))
 
+@contextlib.contextmanager
+def _seekable(store, location):
+    """The stored package as a seekable file: the file itself when the
+    store has one, else a temporary copy (zip needs random access)."""
+    reader = store.open(location)
+    try:
+        fileno = getattr(reader, "fileno", None)
+        if fileno is not None:
+            with os.fdopen(os.dup(fileno()), "rb") as f:
+                f.seek(0)
+                yield f
+            return
+        with tempfile.TemporaryFile() as f:
+            shutil.copyfileobj(reader, f, 1 << 20)
+            f.seek(0)
+            yield f
+    finally:
+        reader.close()
+
+
+def unpack_package(ctx, artifact, field, result, store, **_):
+    """blob_uploaded hook: check the CSAR and unpack it into ``contents``
+    (bounded: member count, sizes, ratio, path safety — see
+    artifacts/archive.py); refused archives leave nothing stored."""
+    if field != "package":
+        return []
+    prefix = "%s/contents/%s" % (artifact["id"], uuid.uuid4().hex)
+    with _seekable(store, result.location) as source:
+        files = archive.unpack_zip(source, store, prefix,
+                                   check=archive.validate_csar)
+    return [("contents", f.path, f) for f in files]
+
+
 VNF_PACKAGES = register(artifact_type("vnf_packages", {
     "description": Field("string", max_length=4096),
     "provider": Field("string", max_length=255, sortable=True),
@@ -24,4 +64,5 @@ VNF_PACKAGES = register(artifact_type("vnf_packages", {
     # Filled from the package by the unpack hook; read-only for users.
     "contents": Field("folder", system=True, max_items=10000,
                       max_size=4096 * MIB),
-}, noun="VNF package", description="An ETSI NFV VNF package (CSAR)."))
+}, noun="VNF package", description="An ETSI NFV VNF package (CSAR).",
+    hooks={"blob_uploaded": [unpack_package]}))

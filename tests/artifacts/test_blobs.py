@@ -147,7 +147,10 @@ def test_one_of_concurrent_uploads_into_a_blob_wins(eng):
             outcomes.append("ok")
         except errors.Conflict:
             outcomes.append("conflict")
-            gate.set()
+            # The first upload holds its claim until all others were
+            # refused (a later, sequential upload would rightly succeed).
+            if outcomes.count("conflict") == 3:
+                gate.set()
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         for _ in range(4):
             pool.submit(upload)
@@ -174,3 +177,60 @@ def test_a_held_lock_makes_changes_wait_then_409(eng):
     # Released: the same change now goes through.
     eng.update(ctx(), HEAT, art["id"],
                lambda a: a["properties"].update(description="x"))
+
+
+# ------------------------------------------------------------ vnf packages
+
+def _zip(members):
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+VNF = types.get("vnf_packages")
+
+
+def test_vnf_package_is_unpacked_into_contents(eng):
+    art = eng.create(ctx(), VNF, {"name": "vnf", "version": "1.0.0"})
+    package = _zip({"TOSCA-Metadata/TOSCA.meta":
+                    "TOSCA-Meta-File-Version: 1.0\n"
+                    "Entry-Definitions: Definitions/vnfd.yaml\n",
+                    "Definitions/vnfd.yaml": "tosca_definitions_version: x\n",
+                    "Files/images/readme.txt": "hello"})
+    eng.upload_blob(ctx(), VNF, art["id"], "package", [package])
+    got = eng.get(ctx(), VNF, art["id"])
+    paths = sorted(b["path"] for b in got["blobs"] if b["field"] == "contents")
+    assert paths == ["Definitions/vnfd.yaml", "Files/images/readme.txt",
+                     "TOSCA-Metadata/TOSCA.meta"]
+    _, blob = eng.open_blob(ctx(), VNF, art["id"], "contents",
+                            "Files/images/readme.txt")
+    reader = eng.store_of(blob).open(blob["location"])
+    assert reader.read(100) == b"hello"
+    reader.close()
+    # A new package replaces the old contents without leaking them.
+    before = len(data_files(eng))
+    eng.upload_blob(ctx(), VNF, art["id"], "package", [package])
+    assert len(data_files(eng)) == before
+    # Users cannot write the derived folder themselves.
+    with pytest.raises(errors.Forbidden):
+        eng.upload_blob(ctx(), VNF, art["id"], "contents", [b"x"], path="a")
+
+
+@pytest.mark.parametrize("members", [
+    {"../evil.yaml": "x"},
+    {"Definitions/a.yaml": "x", "b.yaml": "y", "c.yaml": "z"},  # no entry
+    {"TOSCA-Metadata/TOSCA.meta": "Entry-Definitions: missing.yaml\n"},
+])
+def test_bad_vnf_packages_leave_nothing(eng, members):
+    import uuid
+    art = eng.create(ctx(), VNF, {"name": "bad-" + uuid.uuid4().hex,
+                                  "version": "1.0.0"})
+    before = len(data_files(eng))
+    with pytest.raises(errors.Invalid):
+        eng.upload_blob(ctx(), VNF, art["id"], "package", [_zip(members)])
+    assert len(data_files(eng)) == before
+    assert eng.get(ctx(), VNF, art["id"])["blobs"] == []
