@@ -21,7 +21,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from artifacts import errors
+from artifacts import errors, external
 from artifacts.db import api as db
 from artifacts.db.models import artifact_blobs
 from artifacts.db.session import read, transaction
@@ -208,6 +208,49 @@ class Blobs:
                                   "request; try again when it has finished."
                                   % (field, " path '%s'" % path if path
                                      else ""))
+
+    def register_external(self, ctx, atype, artifact_id, field, url, path="",
+                          size=None, digests=None):
+        """Make ``url`` the data of a blob (or folder path) without copying
+        it; checked against the operator's policy and never fetched by
+        Glare (downloads redirect), so it cannot be used for SSRF."""
+        fdef = self._data_field(atype, field, path, for_write=True)
+        external.check_url(url, self.external_policy)
+        digests = external.check_digests(digests)
+        if size is not None and (not isinstance(size, int)
+                                 or isinstance(size, bool) or size < 0):
+            raise errors.Invalid("size must be a non-negative integer.")
+        artifact, membership = self._fetch(ctx, atype, artifact_id)
+        self.enforcer.enforce(ctx, atype.rule("upload"),
+                              self._target(artifact, ctx, membership))
+
+        def run(conn):
+            row = db.get(conn, artifact_id, atype.name)
+            if row is None:
+                raise errors.NotFound("No %s found with ID %s"
+                                      % (atype.noun, artifact_id))
+            if row["status"] != atype.initial_status and not (
+                    fdef.mutable and row["status"] == atype.active_status):
+                raise errors.Forbidden(
+                    "Field '%s' cannot change once the %s is %s."
+                    % (field, atype.noun, row["status"]))
+            retired = [dict(r._mapping) for r in conn.execute(
+                sa.select(B).where(B.c.artifact_id == artifact_id,
+                                   B.c.slot == db.blob_slot(field, path)))]
+            if retired:
+                conn.execute(B.update().where(
+                    B.c.id.in_([r["id"] for r in retired])).values(
+                    slot=None, status="pending_delete",
+                    updated_at=db.utcnow()))
+            db.insert_blob(conn, artifact_id, field, dict(
+                status="active", size=size, store=None, location=url,
+                location_metadata="{}", external=True,
+                **{a: digests.get(a) for a in BLOB_DIGESTS}), path=path)
+            return retired
+        with self._locked(atype, artifact_id, "upload"):
+            retired = transaction(self.db, run)
+        self._remove_data(retired)
+        return self.get(ctx, atype, artifact_id)
 
     def open_blob(self, ctx, atype, artifact_id, field, path=""):
         """(artifact, blob row) of a file the caller may download."""

@@ -25,7 +25,7 @@ import hashlib
 
 import sqlalchemy as sa
 
-from artifacts import errors, versions
+from artifacts import errors, external, versions
 from artifacts.db import api as db
 from artifacts.db import query as dbq
 from artifacts.blobs import Blobs
@@ -73,6 +73,7 @@ class Engine(Uploads, Blobs, Sharing):
         self.enforcer = enforcer
         self.limits = limits or Limits()
         self.locks = locks or Locks(db_engine)
+        self.external_policy = external.Policy()
 
     def store_for(self, atype):
         """The store new data of ``atype`` is written to."""

@@ -17,7 +17,7 @@ from oslo_middleware import cors
 from oslo_middleware.http_proxy_to_wsgi import HTTPProxyToWSGI
 from werkzeug import exceptions as wz
 
-from artifacts import errors, types
+from artifacts import errors, external, types
 from artifacts.db.session import make_engine
 from artifacts.engine import Engine, Limits
 from artifacts.policy import Enforcer
@@ -50,9 +50,17 @@ def build_engine(conf):
                     hashing_algorithm=conf.hashing_algorithm,
                     delayed_delete=conf.delayed_delete,
                     stale_upload_seconds=conf.glare.stale_upload_seconds)
-    return Engine(db_engine, store,
-                  Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
-                  stores=stores, type_stores=type_stores)
+    engine = Engine(db_engine, store,
+                    Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
+                    stores=stores, type_stores=type_stores)
+    engine.external_policy = external.Policy(
+        allowed_schemes=tuple(s.lower() for s in
+                              conf.glare.external_allowed_schemes),
+        allowed_hosts=tuple(h.lower() for h in
+                            conf.glare.external_allowed_hosts),
+        denied_hosts=tuple(h.lower() for h in
+                           conf.glare.external_denied_hosts))
+    return engine
 
 
 def create_flask_app(conf, engine):

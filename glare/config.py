@@ -96,6 +96,15 @@ glare_opts = [
                 help="TYPE:STORE_ID,... : the store each artifact type's new "
                      "data goes to; stores are [store:<id>] sections (see "
                      "glare/stores.py).  Unlisted types use default_store."),
+    cfg.ListOpt("external_allowed_schemes", default=["https", "http"],
+                help="URL schemes an external blob may use."),
+    cfg.ListOpt("external_allowed_hosts", default=[],
+                help="If set, external blobs may only point at these hosts "
+                     "(and their subdomains)."),
+    cfg.ListOpt("external_denied_hosts", default=[],
+                help="Hosts (and subdomains) external blobs may not point "
+                     "at; private and loopback addresses are always "
+                     "refused."),
     cfg.IntOpt("stale_upload_seconds", default=600, min=60,
                help="An upload with no progress for this long is "
                     "considered dead and its image reset to queued."),
