@@ -297,6 +297,20 @@ class Blobs:
                                      field, "/" + path if path else ""))
         self._remove_data(retired)
 
+    def drop_stale_claims(self):
+        """Forget blob uploads that stopped heartbeating (a crashed worker):
+        their claim no longer blocks the blob, and activation is possible
+        again.  Their partial data never became visible (stores commit at
+        the end); stores clean their own leftovers."""
+        cutoff = db.utcnow() - datetime.timedelta(
+            seconds=self.limits.stale_upload_seconds)
+        count = transaction(self.db, lambda c: c.execute(
+            B.delete().where(B.c.status == "saving",
+                             B.c.updated_at < cutoff)).rowcount)
+        if count:
+            LOG.warning("Dropped %d stalled blob upload(s)", count)
+        return count
+
     def _uploads_in_progress(self, artifact_id):
         return read(self.db, lambda c: c.execute(
             sa.select(sa.func.count()).select_from(B).where(

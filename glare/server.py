@@ -46,6 +46,7 @@ def run(conf, config_path=None):
     if cleanup:
         cleanup(conf.glare.stale_upload_seconds)
     engine.reset_stale_uploads(types.all_types().values())
+    engine.drop_stale_claims()
     engine.db.dispose()
     options = {
         "bind": "%s:%d" % (conf.bind_host, conf.bind_port),

@@ -234,3 +234,21 @@ def test_bad_vnf_packages_leave_nothing(eng, members):
         eng.upload_blob(ctx(), VNF, art["id"], "package", [_zip(members)])
     assert len(data_files(eng)) == before
     assert eng.get(ctx(), VNF, art["id"])["blobs"] == []
+
+
+def test_a_stalled_blob_upload_is_repaired(eng):
+    import datetime
+    from artifacts.db import api as db_api
+    from artifacts.db.models import artifact_blobs
+    art = eng.create(ctx(), FILES, {"name": "stalled", "version": "1.0.0"})
+    claim = eng._claim(art["id"], "file", "")          # a worker died here
+    with pytest.raises(errors.Conflict):
+        eng.upload_blob(ctx(), FILES, art["id"], "file", [b"x"])
+    old = db_api.utcnow() - datetime.timedelta(
+        seconds=eng.limits.stale_upload_seconds + 5)
+    with eng.db.begin() as conn:
+        conn.execute(artifact_blobs.update().where(
+            artifact_blobs.c.id == claim).values(updated_at=old))
+    assert eng.drop_stale_claims() == 1
+    eng.upload_blob(ctx(), FILES, art["id"], "file", [b"x"])
+    eng.activate(ctx(), FILES, art["id"])
