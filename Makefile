@@ -64,12 +64,17 @@ conformance: $(STAMP)
 	$(BIN)/python -m conformance.run glare -- -q $(PYTEST_ARGS)
 
 # Real Glance in its own venv (cached under .cache/), served by uWSGI.
+# The database drivers let it run on PostgreSQL/MariaDB (make bench-glance);
+# Glance's own requirements do not pull them in.
 glance-venv:
 	@if test -x $(GLANCE_VENV)/bin/glance-manage && \
-	    test -x $(GLANCE_VENV)/bin/uwsgi; then :; else \
+	    test -x $(GLANCE_VENV)/bin/uwsgi && \
+	    $(GLANCE_VENV)/bin/python -c 'import pymysql, psycopg2' \
+	      2>/dev/null; then :; else \
 	  test -x $(GLANCE_VENV)/bin/python || $(PYTHON) -m venv $(GLANCE_VENV); \
 	  $(GLANCE_VENV)/bin/pip install -q --upgrade pip && \
-	  $(GLANCE_VENV)/bin/pip install -q '$(GLANCE_SPEC)' uwsgi; fi
+	  $(GLANCE_VENV)/bin/pip install -q '$(GLANCE_SPEC)' uwsgi \
+	    pymysql psycopg2-binary; fi
 
 conformance-glance: $(STAMP) glance-venv
 	$(BIN)/python -m conformance.run glance --venv $(GLANCE_VENV) \
@@ -97,3 +102,21 @@ compatibility-doc-glare: $(STAMP)
 	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glare.xml
 	$(BIN)/python -m conformance.report --keep-glance \
 	  --glare $(CONFORMANCE_RESULTS)/glare.xml --output docs/compatibility.md
+
+# ---------------------------------------------------------------------------
+# Performance against real Glance (bench/compare.py, docs/performance.md):
+# for each database kind, a fresh database + real Glance (uWSGI) + bench/run.py,
+# then a fresh database + Glare + the same bench/run.py, BENCH_REPEAT times
+# alternating; prints medians, ratios and targets.  Every run's JSON goes to
+# .cache/bench/.  E.g.  make bench-glance BENCH_DB=sqlite,mysql BENCH_REPEAT=3
+
+BENCH_DB ?= sqlite
+BENCH_REPEAT ?= 1
+BENCH_SIZE ?= 1G
+BENCH_ARGS ?=
+
+.PHONY: bench-glance
+bench-glance: $(STAMP) glance-venv
+	$(BIN)/python bench/compare.py --db $(BENCH_DB) --repeat $(BENCH_REPEAT) \
+	  --size $(BENCH_SIZE) --glance-venv $(GLANCE_VENV) \
+	  --out .cache/bench $(if $(BENCH_ARGS),-- $(BENCH_ARGS))

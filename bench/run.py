@@ -97,9 +97,10 @@ def fmt(value, spec="%.1f"):
 class Client:
     """One keep-alive ``requests.Session`` per thread, shared settings."""
 
-    def __init__(self, url, token, timeout):
+    def __init__(self, url, token, timeout, headers=None):
         self.base = url.rstrip("/")
         self.token = token
+        self.headers = dict(headers or {})
         self.timeout = timeout
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -112,6 +113,7 @@ class Client:
         if s is None:
             s = requests.Session()
             s.headers["X-Auth-Token"] = self.token
+            s.headers.update(self.headers)
             self._local.session = s
             with self._lock:
                 self._sessions.append(s)
@@ -588,6 +590,26 @@ def scan_log(path, limit=20):
                        and "Booting worker" not in ln][:limit]}
 
 
+def merge_scans(scans):
+    """One ``scan_log`` result for several log files."""
+    if len(scans) == 1:
+        return scans[0]
+    out = {"lines": 0, "matches": collections.Counter(), "worker_boots": 0,
+           "first_traceback": None, "sample": []}
+    for scan in scans:
+        if "error" in scan:
+            out.setdefault("errors", []).append(scan["error"])
+            continue
+        out["lines"] += scan["lines"]
+        out["matches"].update(scan["matches"])
+        out["worker_boots"] += scan["worker_boots"]
+        out["first_traceback"] = out["first_traceback"] \
+            or scan["first_traceback"]
+        out["sample"].extend(scan["sample"])
+    out["matches"] = dict(out["matches"])
+    return out
+
+
 def git_commit():
     try:
         return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
@@ -628,12 +650,25 @@ def parse_args(argv):
                        "it afterwards")
     where.add_argument("--token", default="x",
                        help="X-Auth-Token to send (default: x)")
+    where.add_argument("--database", help="kind of database behind --url "
+                       "(sqlite, postgresql, mysql), recorded in the output")
+    where.add_argument("--header", action="append", default=[],
+                       metavar="'NAME: VALUE'",
+                       help="extra header sent on every request "
+                       "(repeatable)")
+    where.add_argument("--identity-headers", action="store_true",
+                       help="send the trusted admin identity "
+                       "(X-Identity-Status: Confirmed, X-Project-Id, "
+                       "X-User-Id, X-Roles: %s): what real Glance under "
+                       "conformance/glance_runner.py needs; Glare accepts "
+                       "it too" % IDENTITY_ROLES)
     where.add_argument("--server-pid", type=int,
                        help="master pid of a running server, for the memory "
                        "figures (default: found by --url's port, else the "
                        "only 'glare serve' process tree)")
-    where.add_argument("--server-log", help="log file of a running server to "
-                       "scan for errors afterwards")
+    where.add_argument("--server-log", action="append", default=[],
+                       help="log file of a running server to scan for "
+                       "errors afterwards (repeatable)")
     where.add_argument("--server-conf", default="",
                        help="extra [DEFAULT] lines for a started Glare, e.g. "
                        "'worker_threads = 8' (\\n separates lines)")
@@ -689,12 +724,34 @@ def parse_args(argv):
         p.error("unknown scenarios: %s" % ", ".join(sorted(unknown)))
     if args.size <= 0 or args.block_size <= 0:
         p.error("--size and --block-size must be positive")
+    args.headers = {}
+    if args.identity_headers:
+        args.headers.update(identity_headers())
+    for text in args.header:
+        name, sep, value = text.partition(":")
+        if not sep or not name.strip():
+            p.error("--header wants 'Name: value', got %r" % text)
+        args.headers[name.strip()] = value.strip()
     return args
+
+
+IDENTITY_ROLES = "admin,member,reader"
+
+
+def identity_headers(project_id=None, user_id=None):
+    """The trusted identity headers of an admin (a fresh project and user
+    per run unless given): what keystonemiddleware would have set, and what
+    the Glance runner's paste pipeline trusts."""
+    return {"X-Identity-Status": "Confirmed",
+            "X-Project-Id": project_id or "bench-project-%s"
+            % uuid.uuid4().hex[:12],
+            "X-User-Id": user_id or "bench-user-%s" % uuid.uuid4().hex[:12],
+            "X-Roles": IDENTITY_ROLES}
 
 
 def run(args, url, server):
     run_id = uuid.uuid4().hex[:8]
-    client = Client(url, args.token, args.timeout)
+    client = Client(url, args.token, args.timeout, args.headers)
     summary = {
         "meta": {"url": url, "database": server.get("database"),
                  "started_by_bench": server.get("started", False),
@@ -706,6 +763,7 @@ def run(args, url, server):
                  "glare_commit": git_commit(),
                  "command": " ".join([os.path.relpath(sys.argv[0])]
                                      + sys.argv[1:]),
+                 "headers": args.headers,
                  "server_master_pid": server.get("master_pid"),
                  "server_found_by": server.get("found_by")},
     }
@@ -755,9 +813,10 @@ def server_health(server, summary, args):
         health["alive"] = health["exit_code"] is None
     elif server.get("master_pid"):
         health["alive"] = procs.alive(server["master_pid"])
-    log = server.get("log") or args.server_log
-    if log:
-        health["log"] = scan_log(log)
+    logs = [server["log"]] if server.get("log") else args.server_log
+    if logs:
+        health["log"] = merge_scans([scan_log(log) for log in logs])
+    log = bool(logs)
     summary["server"] = health
     scan = health.get("log", {})
     boots = scan.get("worker_boots", 0)
@@ -811,7 +870,8 @@ def main(argv=None):
             url = args.url
             port = urllib.parse.urlsplit(url).port or 80
             pid, how = procs.discover(port, args.server_pid)
-            server = {"master_pid": pid, "found_by": how}
+            server = {"master_pid": pid, "found_by": how,
+                      "database": args.database}
             if pid is None and not args.no_memory:
                 print("memory      not measured: %s" % how)
         summary = run(args, url, server)

@@ -2,7 +2,10 @@
 
 Glance runs the way a small deployment would run it, only without Keystone:
 
-* SQLite database, schema made by Glance's own ``glance-manage db_sync``;
+* SQLite database by default (``--db-url``/``db_url``: any SQLAlchemy URL
+  Glance's oslo.db accepts, e.g. ``mysql+pymysql://...`` or
+  ``postgresql+psycopg2://...`` for the benchmark), schema made by Glance's
+  own ``glance-manage db_sync``;
 * the filesystem store under the work directory (single store, no cache);
 * served by uWSGI on 127.0.0.1 (``http-socket``, two processes), with the
   chunked-input limit raised: glanceclient and Tempest upload with
@@ -17,10 +20,12 @@ Glance runs the way a small deployment would run it, only without Keystone:
   so the suite can act as several projects and roles.  Policies are Glance's
   defaults (new defaults, scope enforcement on).
 
-Usage as a module (``with glance_server(workdir, port) as url: ...``) or as a
-command::
+Usage as a module (``with glance_server(workdir, port) as url: ...``;
+``glance_process`` yields the process and log paths too) or as a command::
 
     python -m conformance.glance_runner --port 9393 --workdir /tmp/g
+    python -m conformance.glance_runner --port 9393 --workdir /tmp/g \
+        --db-url mysql+pymysql://root@127.0.0.1:3306/glance_db
     python -m conformance.glance_runner --port 9393 --workdir /tmp/g \
         -- pytest conformance --endpoint {url} --server-kind glance
 
@@ -62,7 +67,7 @@ show_image_direct_url = false
 show_multiple_locations = false
 
 [database]
-connection = sqlite:///{workdir}/glance.sqlite
+connection = {db_url}
 
 [glance_store]
 stores = file,http
@@ -145,14 +150,23 @@ def venv_ok(venv=DEFAULT_VENV):
                for name in ("python", "glance-manage", "uwsgi"))
 
 
-def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS):
+def default_db_url(workdir):
+    return "sqlite:///%s" % os.path.join(os.path.abspath(workdir),
+                                         "glance.sqlite")
+
+
+def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
+                 db_url=None):
     """Write glance-api.conf and the paste ini under ``workdir/etc``."""
     workdir = os.path.abspath(workdir)
     etc = os.path.join(workdir, "etc")
     for sub in ("etc", "images", "staging", "locks"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
     values = {"workdir": workdir, "url": "http://127.0.0.1:%d" % port,
-              "import_methods": "[%s]" % ",".join(import_methods)}
+              "import_methods": "[%s]" % ",".join(import_methods),
+              # oslo.config interpolates "$name": escape a literal "$".
+              "db_url": (db_url or default_db_url(workdir)).replace("$",
+                                                                    "$$")}
     conf = os.path.join(etc, "glance-api.conf")
     with open(conf, "w") as f:
         f.write(GLANCE_API_CONF.format(**values))
@@ -166,7 +180,7 @@ def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS):
 
 
 def db_sync(venv, conf, log):
-    """Glance's own schema migrations on the SQLite file."""
+    """Glance's own schema migrations on its (empty) database."""
     with open(log, "a") as out:
         done = subprocess.run(
             [os.path.join(venv, "bin", "glance-manage"), "--config-file",
@@ -232,10 +246,36 @@ def stop(proc, timeout=20):
         proc.wait()
 
 
+class Running:
+    """A started Glance: ``url``, the uWSGI master ``process`` (its workers
+    are its children), ``workdir`` and the log files."""
+
+    def __init__(self, url, process, workdir, db_url):
+        self.url = url
+        self.process = process
+        self.workdir = workdir
+        self.db_url = db_url
+        self.api_log = os.path.join(workdir, "glance-api.log")
+        self.uwsgi_log = os.path.join(workdir, "uwsgi.log")
+
+
 @contextlib.contextmanager
 def glance_server(workdir, port=None, venv=DEFAULT_VENV,
-                  import_methods=GLANCE_DEFAULT_IMPORT_METHODS):
-    """Set up and run Glance until the block ends; yields its base URL."""
+                  import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None):
+    """Set up and run Glance until the block ends; yields its base URL.
+
+    ``db_url`` is the ``[database] connection`` (an empty database Glance's
+    ``db_sync`` fills; default: a SQLite file in ``workdir``)."""
+    with glance_process(workdir, port, venv, import_methods,
+                        db_url) as running:
+        yield running.url
+
+
+@contextlib.contextmanager
+def glance_process(workdir, port=None, venv=DEFAULT_VENV,
+                   import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
+                   processes=2):
+    """Like ``glance_server`` but yields a ``Running``."""
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
         raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
@@ -247,18 +287,19 @@ def glance_server(workdir, port=None, venv=DEFAULT_VENV,
         except OSError as exc:
             raise GlanceError("port %d is not free: %s" % (port, exc))
     workdir = os.path.abspath(workdir)
-    conf = write_config(workdir, port, import_methods)
+    conf = write_config(workdir, port, import_methods, db_url)
     setup_log = os.path.join(workdir, "setup.log")
     db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port
     with open(os.path.join(workdir, "uwsgi.out"), "w") as out:
-        proc = subprocess.Popen(uwsgi_command(venv, port, workdir),
+        proc = subprocess.Popen(uwsgi_command(venv, port, workdir,
+                                              processes),
                                 cwd=workdir, stdout=out,
                                 stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
         wait_ready(url, proc, os.path.join(workdir, "uwsgi.log"))
-        yield url
+        yield Running(url, proc, workdir, db_url or default_db_url(workdir))
     finally:
         stop(proc)
 
@@ -279,14 +320,19 @@ def main(argv=None):
         argv, command = argv[:cut], argv[cut + 1:]
     parser = argparse.ArgumentParser(
         prog="python -m conformance.glance_runner",
-        description="Run a real Glance (SQLite, file store, uWSGI, no "
-                    "Keystone) on 127.0.0.1.")
+        description="Run a real Glance (SQLite or --db-url, file store, "
+                    "uWSGI, no Keystone) on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0,
                         help="port to listen on (default: a free one)")
     parser.add_argument("--workdir", required=True,
                         help="directory for config, database and images")
     parser.add_argument("--venv", default=DEFAULT_VENV,
                         help="virtualenv with glance and uwsgi")
+    parser.add_argument("--db-url", default=None,
+                        help="[database] connection: an existing, empty "
+                        "database (default: sqlite file in --workdir)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="uWSGI worker processes (2)")
     parser.add_argument("--import-methods",
                         default=",".join(GLANCE_DEFAULT_IMPORT_METHODS),
                         help="[DEFAULT] enabled_import_methods")
@@ -296,11 +342,11 @@ def main(argv=None):
     # exception so the context manager's cleanup runs.
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        with glance_server(args.workdir, args.port or None, args.venv,
-                           methods) as url:
-            print("Glance is serving on %s (logs in %s)" % (url,
-                                                            args.workdir),
-                  flush=True)
+        with glance_process(args.workdir, args.port or None, args.venv,
+                            methods, args.db_url, args.processes) as running:
+            url = running.url
+            print("Glance is serving on %s (uWSGI master pid %d, logs in %s)"
+                  % (url, running.process.pid, args.workdir), flush=True)
             if command:
                 return subprocess.call([c.replace("{url}", url)
                                         for c in command])
