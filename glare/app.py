@@ -3,7 +3,8 @@
 The request path, outermost first (as in Glance's paste pipeline)::
 
     RequestId → Healthcheck → VersionNegotiation → auth (keystone or
-    trusted headers) → Flask (glance_compat blueprints)
+    trusted headers) → Flask (glance_compat blueprints; the Artifact API's
+    under /artifacts, see artifacts.api)
 
 Version negotiation sits before authentication so version documents need no
 token; the request id wraps everything so every response carries one.
@@ -17,6 +18,7 @@ from oslo_middleware import cors
 from oslo_middleware.http_proxy_to_wsgi import HTTPProxyToWSGI
 from werkzeug import exceptions as wz
 
+from artifacts import api as artifact_api
 from artifacts import errors, external, types
 from artifacts.db.session import make_engine
 from artifacts.engine import Engine, Limits
@@ -81,6 +83,7 @@ def create_flask_app(conf, engine):
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
                info.bp):
         app.register_blueprint(bp)
+    artifact_api.init_app(app, conf, engine)
     app.before_request(_reject_unmapped_methods)
     app.register_error_handler(errors.ArtifactError, _artifact_error)
     app.register_error_handler(wz.HTTPException, _http_error)
@@ -111,12 +114,16 @@ def _allowed(environ):
 
 
 def _artifact_error(exc):
+    if artifact_api.owns(flask.request.path):
+        return artifact_api.render_error(exc)
     if exc.status >= 500:
         LOG.error("%s: %s", type(exc).__name__, exc.message)
     return glance_errors.flask_error_response(exc)
 
 
 def _http_error(exc):
+    if artifact_api.owns(flask.request.path):
+        return artifact_api.render_error(exc)
     environ = flask.request.environ
     code = exc.code or 500
     headers = {}
@@ -135,6 +142,8 @@ def _http_error(exc):
 
 
 def _unexpected_error(exc):
+    if artifact_api.owns(flask.request.path):
+        return artifact_api.render_error(exc)
     LOG.exception("Unexpected error handling %s %s", flask.request.method,
                   flask.request.path)
     status, hdrs, body = glance_errors.error_response(

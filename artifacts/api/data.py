@@ -1,0 +1,249 @@
+"""``/artifacts/{type}/{id}/{field}[/{path}]``: the data of blob and folder
+fields, streamed both ways.
+
+Uploads (``PUT``, ``application/octet-stream``, chunked or with a
+Content-Length) are read from the WSGI input in 1 MiB blocks and handed to
+``engine.upload_blob`` as an iterator: hashed and stored as they come,
+never buffered.  Downloads hand the store's reader to the server's
+``wsgi.file_wrapper`` (sendfile for a filesystem store); a Range request
+opens the reader at the offset instead of reading and discarding.  Folder
+paths are whatever follows the field in the URL; the engine refuses
+hostile ones (``..``, absolute, NUL, too long or deep) before storing a
+byte.
+"""
+
+import re
+
+import flask
+from werkzeug.routing import BaseConverter
+from werkzeug.wsgi import FileWrapper
+
+from artifacts import errors
+from artifacts.api import common, models, render
+from artifacts.api.artifacts import ID_PARAMETER, type_parameter
+from artifacts.api.common import Blueprint, context, engine
+
+blp = Blueprint("artifact_data", __name__, url_prefix="/artifacts",
+                description="Upload, download and delete the data of blob "
+                            "and folder fields.")
+
+BLOCK = 1024 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class AnyPathConverter(BaseConverter):
+    """Everything after the field, slashes included (even leading or
+    doubled ones): the engine's path rule decides, not the router."""
+
+    regex = ".*"
+    part_isolating = False
+    weight = 200
+
+
+def path_schema(_converter):
+    return {"type": "string"}
+
+
+FIELD_PARAMETER = {"in": "path", "name": "field", "required": True,
+                   "description": "A blob or folder field of the type",
+                   "schema": {"type": "string"}}
+PATH_PARAMETER = {"in": "path", "name": "path", "required": True,
+                  "description": "A file's path inside a folder field",
+                  "schema": {"type": "string"}}
+BLOB = "/<type_name>/<artifact_id>/<field>"
+FILE = BLOB + "/<anypath:path>"
+PARAMETERS = [type_parameter(), ID_PARAMETER, FIELD_PARAMETER]
+OCTETS = {"content": {"application/octet-stream": {
+    "schema": {"type": "string", "format": "binary"}}}}
+
+
+@blp.url_value_preprocessor
+def _resolve_type(endpoint, values):
+    if values and "type_name" in values:
+        values["atype"] = common.artifact_type(values.pop("type_name"))
+
+
+class ClientDisconnected(errors.Invalid):
+    """The client sent fewer bytes than it announced."""
+
+
+def _body_chunks(environ, content_length):
+    stream = environ["wsgi.input"]
+    remaining = content_length
+    while remaining is None or remaining > 0:
+        size = BLOCK if remaining is None else min(BLOCK, remaining)
+        try:
+            chunk = stream.read(size)
+        except Exception as exc:  # noqa: BLE001 - server-specific errors
+            raise ClientDisconnected("The request body could not be read "
+                                     "(%s); the upload was discarded."
+                                     % type(exc).__name__) from exc
+        if not chunk:
+            break
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
+    if remaining:
+        raise ClientDisconnected(
+            "The request body ended %d bytes before its Content-Length; the "
+            "upload was discarded." % remaining)
+
+
+def _request_chunks(atype, field):
+    req = flask.request
+    if req.mimetype != "application/octet-stream":
+        raise errors.UnsupportedMediaType(
+            "The request media type %s is not supported here; send the "
+            "data as application/octet-stream."
+            % (req.mimetype or "(none)"))
+    chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+    length = None if chunked else req.content_length
+    fdef = atype.field(field)
+    caps = [c for c in (engine().limits.max_blob_size,
+                        fdef.max_size if fdef is not None and
+                        fdef.kind == "blob" else None) if c is not None]
+    if length is not None and caps and length > min(caps):
+        raise errors.RequestTooLarge(
+            "The data (%d bytes) is larger than field '%s' allows (%d "
+            "bytes)." % (length, field, min(caps)))
+    return _body_chunks(req.environ, 0 if length is None and not chunked
+                        else length)
+
+
+def _upload(atype, artifact_id, field, path=""):
+    chunks = _request_chunks(atype, field)
+    art = engine().upload_blob(context(), atype, artifact_id, field, chunks,
+                               path=path)
+    return render.json_response(render.artifact(atype, art))
+
+
+@blp.route(BLOB, methods=["PUT"], endpoint="upload_blob",
+           parameters=PARAMETERS)
+@blp.doc(requestBody=OCTETS)
+@blp.response(200, models.Artifact)
+def upload_blob(atype, artifact_id, field):
+    """Upload a blob field's data (replaces what it held)."""
+    return _upload(atype, artifact_id, field)
+
+
+@blp.route(FILE, methods=["PUT"], endpoint="upload_file",
+           parameters=PARAMETERS + [PATH_PARAMETER])
+@blp.doc(requestBody=OCTETS)
+@blp.response(200, models.Artifact)
+def upload_file(atype, artifact_id, field, path):
+    """Upload one file of a folder field, at ``path`` (nested paths allowed;
+    no '..', absolute paths or NUL)."""
+    return _upload(atype, artifact_id, field, path)
+
+
+# --------------------------------------------------------------- download
+
+def _unsatisfiable(message, size):
+    return errors.RangeNotSatisfiable(message, Content_Range="bytes */%d"
+                                      % size)
+
+
+def _parse_range(header, size):
+    """(start, end inclusive) of a single ``bytes=`` range, or 416."""
+    match = _RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        raise _unsatisfiable("Range %r is not a single byte range "
+                             "(bytes=START-[END] or bytes=-SUFFIX)."
+                             % header[:100], size)
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0 or size == 0:
+            raise _unsatisfiable("Range %s selects no bytes of %d."
+                                 % (header, size), size)
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if end < start:
+        raise _unsatisfiable("Range %s ends before it starts." % header,
+                             size)
+    if start >= size:
+        raise _unsatisfiable("Range %s starts at or after the end of the "
+                             "data (%d bytes)." % (header, size), size)
+    return start, min(end, size - 1)
+
+
+def _download(atype, artifact_id, field, path=""):
+    common.reject_body()
+    _, blob = engine().open_blob(context(), atype, artifact_id, field, path)
+    size = blob["size"] or 0
+    etag = blob["sha256"] or blob["md5"]
+    headers = flask.request.headers
+    if etag and headers.get("If-None-Match") in ('"%s"' % etag, "*"):
+        resp = flask.Response(status=render.status_line(304))
+        resp.headers["ETag"] = '"%s"' % etag
+        return resp
+    wanted = None
+    if headers.get("Range"):
+        if_range = headers.get("If-Range")
+        if not if_range or (etag and if_range == '"%s"' % etag):
+            wanted = _parse_range(headers["Range"], size)
+    offset, length = (wanted[0], wanted[1] - wanted[0] + 1) if wanted \
+        else (0, size)
+    reader = engine().store.open(blob["location"], offset=offset,
+                                 length=length)
+    environ = flask.request.environ
+    wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
+    resp = flask.Response(wrapper(reader, BLOCK),
+                          status=render.status_line(206 if wanted
+                                                    else 200),
+                          direct_passthrough=True)
+    resp.headers["Content-Type"] = "application/octet-stream"
+    resp.headers["Content-Length"] = str(length)
+    resp.headers["Accept-Ranges"] = "bytes"
+    if etag:
+        resp.headers["ETag"] = '"%s"' % etag
+    if blob["md5"] and not wanted:
+        resp.headers["Content-MD5"] = blob["md5"]
+    if wanted:
+        resp.headers["Content-Range"] = "bytes %d-%d/%d" % (wanted[0],
+                                                            wanted[1], size)
+    return resp
+
+
+DOWNLOAD = {"200": {"description": "The data",
+                    **OCTETS},
+            "206": {"description": "The requested range", **OCTETS}}
+
+
+@blp.route(BLOB, methods=["GET"], endpoint="download_blob",
+           parameters=PARAMETERS)
+@blp.doc(responses=DOWNLOAD)
+def download_blob(atype, artifact_id, field):
+    """Download a blob field's data (Range supported)."""
+    return _download(atype, artifact_id, field)
+
+
+@blp.route(FILE, methods=["GET"], endpoint="download_file",
+           parameters=PARAMETERS + [PATH_PARAMETER])
+@blp.doc(responses=DOWNLOAD)
+def download_file(atype, artifact_id, field, path):
+    """Download one file of a folder field (Range supported)."""
+    return _download(atype, artifact_id, field, path)
+
+
+# ----------------------------------------------------------------- delete
+
+@blp.route(BLOB, methods=["DELETE"], endpoint="delete_blob",
+           parameters=PARAMETERS)
+@blp.response(204)
+def delete_blob(atype, artifact_id, field):
+    """Remove a blob field's data (drafted artifacts, or mutable fields)."""
+    common.reject_body()
+    engine().delete_blob(context(), atype, artifact_id, field)
+    return render.no_content()
+
+
+@blp.route(FILE, methods=["DELETE"], endpoint="delete_file",
+           parameters=PARAMETERS + [PATH_PARAMETER])
+@blp.response(204)
+def delete_file(atype, artifact_id, field, path):
+    """Remove one file of a folder field."""
+    common.reject_body()
+    engine().delete_blob(context(), atype, artifact_id, field, path)
+    return render.no_content()
