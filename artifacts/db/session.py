@@ -23,6 +23,12 @@ from sqlalchemy import event, exc
 LOG = logging.getLogger(__name__)
 
 MAX_RETRIES = 10
+# SQLite plans queries well only with statistics (sqlite_stat1); without
+# them a filtered list of 100,000 rows took 400 ms instead of 1 ms.  Each
+# process refreshes them, bounded by analysis_limit (~10 ms), after its
+# first write and then every ANALYZE_EVERY write transactions.
+ANALYZE_EVERY = 500
+_WRITES = {}
 
 
 def make_engine(url, pool_size=10, sqlite_busy_timeout=30):
@@ -89,6 +95,20 @@ def _is_transient(err):
     return False
 
 
+def _maybe_analyze(engine):
+    count = _WRITES.get(id(engine), 0) + 1
+    _WRITES[id(engine)] = count
+    if count % ANALYZE_EVERY != 1:
+        return
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    except exc.OperationalError as err:   # busy: next time
+        LOG.debug("Skipped ANALYZE: %s", err)
+
+
 def transaction(engine, fn, write=True):
     """Run ``fn(conn)`` in one transaction, retrying transient conflicts."""
     for attempt in range(MAX_RETRIES):
@@ -97,7 +117,10 @@ def transaction(engine, fn, write=True):
                 if write:
                     conn = conn.execution_options(glare_write=True)
                 with conn.begin():
-                    return fn(conn)
+                    result = fn(conn)
+            if write and engine.dialect.name == "sqlite":
+                _maybe_analyze(engine)
+            return result
         except exc.OperationalError as err:
             if not _is_transient(err) or attempt == MAX_RETRIES - 1:
                 raise
