@@ -25,6 +25,7 @@ from artifacts import errors, external
 from artifacts.db import api as db
 from artifacts.db.models import artifact_blobs
 from artifacts.db.session import read, transaction
+from artifacts.quotas import releases_reservations
 from artifacts.stores import check_key, streaming
 
 LOG = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Blobs:
             limit = room if limit is None else min(limit, room)
         return limit
 
+    @releases_reservations
     def upload_blob(self, ctx, atype, artifact_id, field, chunks, path=""):
         """Stream ``chunks`` into a blob field or a folder path."""
         fdef = self._data_field(atype, field, path, for_write=True)
@@ -93,6 +95,7 @@ class Blobs:
                 "Field '%s' cannot change once the %s is %s."
                 % (field, atype.noun, status))
         limit = self._size_limit(fdef, artifact, field, path)
+        meter = self.quotas.meter(atype, artifact)
         claim = self._claim(artifact_id, field, path)
         store = self.store_for(atype)
         key = "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex)
@@ -107,7 +110,7 @@ class Blobs:
         try:
             result = streaming.write_stream(
                 store, key, chunks, algorithms=BLOB_DIGESTS,
-                max_size=limit, on_chunk=heartbeat,
+                max_size=limit, on_chunk=meter.wrap(heartbeat),
                 too_large_message="The data is larger than field '%s' "
                                   "allows (%s bytes)." % (field, limit))
         except BaseException:
@@ -165,6 +168,7 @@ class Blobs:
                     path=derived_path)
             conn.execute(db.A.update().where(db.A.c.id == artifact_id)
                          .values(updated_at=db.utcnow()))
+            meter.settle(conn, unmetered=sum(d[2].size for d in derived))
             return retired
         try:
             with self._locked(atype, artifact_id, "upload"):

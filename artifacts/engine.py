@@ -31,6 +31,7 @@ from artifacts.db import query as dbq
 from artifacts.blobs import Blobs
 from artifacts.db.session import read, transaction
 from artifacts.locking import Locks
+from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
 from artifacts.uploads import Uploads
 
@@ -44,7 +45,8 @@ class Limits:
 
     def __init__(self, max_blob_size=None, max_properties=-1, max_tags=-1,
                  max_members=-1, hashing_algorithm="sha512",
-                 delayed_delete=False, stale_upload_seconds=3600):
+                 delayed_delete=False, stale_upload_seconds=3600,
+                 quota_defaults=None):
         self.max_blob_size = max_blob_size
         self.max_properties = max_properties
         self.max_tags = max_tags
@@ -52,6 +54,8 @@ class Limits:
         self.hashing_algorithm = hashing_algorithm
         self.delayed_delete = delayed_delete
         self.stale_upload_seconds = stale_upload_seconds
+        # Per-project quotas' defaults (artifacts.quotas.QuotaDefaults).
+        self.quota_defaults = quota_defaults
 
 
 class Engine(Uploads, Blobs, Sharing):
@@ -73,6 +77,7 @@ class Engine(Uploads, Blobs, Sharing):
         self.enforcer = enforcer
         self.limits = limits or Limits()
         self.locks = locks or Locks(db_engine)
+        self.quotas = Quotas(db_engine, self.limits.quota_defaults)
         self.external_policy = external.Policy()
 
     def store_for(self, atype):
@@ -243,6 +248,7 @@ class Engine(Uploads, Blobs, Sharing):
                 raise errors.Conflict("%s ID %s already exists!"
                                       % (atype.noun.capitalize(),
                                          artifact["id"]))
+            self.quotas.check_create(conn, atype, owner)
             db.insert(conn, artifact)
         try:
             transaction(self.db, run)

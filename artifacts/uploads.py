@@ -14,6 +14,7 @@ import uuid
 from artifacts import errors
 from artifacts.db import api as db
 from artifacts.db.session import transaction
+from artifacts.quotas import releases_reservations
 from artifacts.stores import streaming
 
 LOG = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Uploads:
                       key="staging/%s" % artifact_id, via="uploading",
                       to="uploading", record=False)
 
+    @releases_reservations
     def _receive(self, ctx, atype, artifact_id, chunks, field, key, via, to,
                  record):
         artifact, membership = self._fetch(ctx, atype, artifact_id)
@@ -63,6 +65,7 @@ class Uploads:
         if record:
             for hook in atype.hooks.get("pre_upload", ()):
                 hook(ctx, artifact)
+        meter = self.quotas.meter(atype, artifact)
         with self._locked(atype, artifact_id, "upload"):
             started = transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, initial, via))
@@ -88,7 +91,8 @@ class Uploads:
         try:
             result = streaming.write_stream(
                 store, key, chunks, algorithms=algorithms,
-                max_size=self.limits.max_blob_size, on_chunk=heartbeat)
+                max_size=self.limits.max_blob_size,
+                on_chunk=meter.wrap(heartbeat))
         except BaseException:
             transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, via, initial))
@@ -106,6 +110,7 @@ class Uploads:
         def finish(conn):
             if not db.set_status(conn, artifact_id, via, to):
                 return False
+            meter.settle(conn)
             db.set_properties(conn, artifact_id, values)
             db.insert_blob(conn, artifact_id, field, {
                 "status": "active", "size": result.size,

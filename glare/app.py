@@ -23,6 +23,7 @@ from artifacts import errors, external, types
 from artifacts.db.session import make_engine
 from artifacts.engine import Engine, Limits
 from artifacts.policy import Enforcer
+from artifacts.quotas import QuotaDefaults
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
@@ -51,7 +52,8 @@ def build_engine(conf):
                     max_members=conf.image_member_quota,
                     hashing_algorithm=conf.hashing_algorithm,
                     delayed_delete=conf.delayed_delete,
-                    stale_upload_seconds=conf.glare.stale_upload_seconds)
+                    stale_upload_seconds=conf.glare.stale_upload_seconds,
+                    quota_defaults=QuotaDefaults.from_conf(conf))
     engine = Engine(db_engine, store,
                     Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
                     stores=stores, type_stores=type_stores)
@@ -83,7 +85,9 @@ def create_flask_app(conf, engine):
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
                info.bp):
         app.register_blueprint(bp)
-    artifact_api.init_app(app, conf, engine)
+    api = artifact_api.init_app(app, conf, engine)
+    from artifacts.api import quotas as quotas_api
+    api.register_blueprint(quotas_api.bp)
     app.before_request(_reject_unmapped_methods)
     app.register_error_handler(errors.ArtifactError, _artifact_error)
     app.register_error_handler(wz.HTTPException, _http_error)

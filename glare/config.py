@@ -111,6 +111,30 @@ glare_opts = [
 ]
 
 
+# Per-project quotas (artifacts.quotas): defaults an admin can override per
+# project (and per project and type) at run time through the Artifact API
+# (PUT /artifacts/quotas).  -1 is unlimited.
+_QUOTA_HELP = {
+    "artifact_count": "live artifacts",
+    "stored_bytes": "bytes of stored data",
+    "uploading_bytes": "bytes being uploaded at once",
+}
+_PER_TYPE = cfg.types.Dict(value_type=cfg.types.Integer(
+    min=-1, max=9223372036854775807))
+quota_opts = [
+    cfg.IntOpt(name, default=-1, min=-1, max=9223372036854775807,
+               help="Default limit of a project's %s over all artifact "
+                    "types; -1 is unlimited." % what)
+    for name, what in _QUOTA_HELP.items()
+] + [
+    cfg.Opt("type_" + name, type=_PER_TYPE, default={},
+            help="TYPE:N,... : default limit of a project's %s of each "
+                 "listed artifact type (e.g. images:1073741824); -1 or "
+                 "unlisted is unlimited." % what)
+    for name, what in _QUOTA_HELP.items()
+]
+
+
 # Glance's CORS defaults: the headers its clients send and read.
 CORS_DEFAULTS = dict(
     allow_headers=["Content-MD5", "X-Image-Meta-Checksum", "X-Storage-Token",
@@ -131,6 +155,7 @@ def register_opts(conf):
     conf.register_opts(noauth_opts, group="noauth")
     conf.register_opts(image_format_opts, group="image_format")
     conf.register_opts(glare_opts, group="glare")
+    conf.register_opts(quota_opts, group="quotas")
     from oslo_policy import opts as policy_opts
     policy_opts.set_defaults(conf)
     from oslo_middleware import cors
@@ -176,7 +201,8 @@ def _validate(conf):
                              ("paste_deploy", paste_deploy_opts),
                              ("noauth", noauth_opts),
                              ("image_format", image_format_opts),
-                             ("glare", glare_opts)]:
+                             ("glare", glare_opts),
+                             ("quotas", quota_opts)]:
         group = conf if group_name is None else conf[group_name]
         for opt in opts:
             try:

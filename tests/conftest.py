@@ -78,11 +78,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(path, db_url, datadir, port, extra=""):
+def write_config(path, db_url, datadir, port, extra="", sections=""):
+    """``extra`` goes under [DEFAULT]; ``sections`` (whole sections, raw
+    INI text) is appended at the end."""
     path.write_text(
         "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = %d\nworkers = 2\n"
         "%s\n[database]\nconnection = %s\n[glance_store]\n"
-        "filesystem_store_datadir = %s\n" % (port, extra, db_url, datadir))
+        "filesystem_store_datadir = %s\n%s" % (port, extra, db_url, datadir,
+                                               sections))
     return str(path)
 
 
@@ -101,12 +104,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def glare_server(tmp_path, db_url, extra_conf=""):
+def glare_server(tmp_path, db_url, extra_conf="", extra_sections=""):
     """Run a real Glare (gunicorn, 2 workers) until the block ends."""
     port = free_port()
     datadir = tmp_path / "images"
     config = write_config(tmp_path / "glare.conf", db_url, datadir, port,
-                          extra_conf)
+                          extra_conf, extra_sections)
     glare = [sys.executable, "-m", "glare.cli", "--config", config]
     subprocess.run(glare + ["db", "upgrade"], check=True, cwd=ROOT,
                    capture_output=True)

@@ -195,3 +195,43 @@ artifact_locks = sa.Table(
     sa.Column("operation", sa.String(64), nullable=False),
     sa.Index(None, "expires_at"),
 )
+
+# -- per-project quotas (artifacts.quotas) ------------------------------------
+# Overrides an admin sets at run time; the defaults come from [quotas] in
+# the configuration.  ``type_name`` '' is the project's total over all types.
+# ``value`` -1 is unlimited.
+artifact_quotas = sa.Table(
+    "artifact_quotas", metadata,
+    sa.Column("project_id", sa.String(255), primary_key=True),
+    sa.Column("type_name", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# Bytes an upload in progress has reserved against its project's byte
+# quotas; it grows in steps while the bytes stream and is dropped when the
+# blob becomes active (its size then counts as stored) or the upload fails.
+# ``expires_at`` (database clock) is renewed while the upload makes
+# progress, so a crashed worker's reservation stops counting by itself.
+upload_reservations = sa.Table(
+    "upload_reservations", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.String(255), nullable=False),
+    sa.Column("type_name", sa.String(64), nullable=False),
+    sa.Column("artifact_id", sa.String(36), nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Index(None, "project_id", "expires_at"),
+)
+
+# One row per project whose quotas were ever checked: every quota decision
+# of a project (create, reservation step, quota change) first updates its
+# row, so they run one at a time (a row lock on PostgreSQL and MariaDB, the
+# write lock on SQLite) and each sees what the previous one committed.
+quota_guards = sa.Table(
+    "quota_guards", metadata,
+    sa.Column("project_id", sa.String(255), primary_key=True),
+    sa.Column("serial", sa.BigInteger, nullable=False, default=0),
+)
