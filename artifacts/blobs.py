@@ -130,15 +130,17 @@ class Blobs:
             raise
 
         def finish(conn):
-            row = db.get(conn, artifact_id, atype.name)
+            row = conn.execute(sa.select(db.A.c.status).where(
+                db.A.c.id == artifact_id,
+                db.A.c.deleted == sa.false())).first()
             if row is None:
                 return None
-            if row["status"] != atype.initial_status and not (
-                    fdef.mutable and row["status"] == atype.active_status):
+            if row.status != atype.initial_status and not (
+                    fdef.mutable and row.status == atype.active_status):
                 # Activated while the bytes were streaming: too late.
                 raise errors.Conflict(
                     "The %s became %s during the upload; field '%s' can no "
-                    "longer change." % (atype.noun, row["status"], field))
+                    "longer change." % (atype.noun, row.status, field))
             retired = [dict(r._mapping) for r in conn.execute(
                 sa.select(B).where(B.c.artifact_id == artifact_id,
                                    B.c.slot == db.blob_slot(field, path)))]

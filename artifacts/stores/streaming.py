@@ -197,16 +197,29 @@ def write_stream(store, key, chunks, algorithms=("md5", "sha512"),
     workers = []
     total = 0
     try:
-        for name, hasher in hashers.items():
-            workers.append(_HashThread(name, hasher))
         for block in blocks(chunks, block_size, max_size, too_large_message):
+            first = total == 0
             total += len(block)
             if on_chunk is not None:
                 on_chunk(total)
-            for worker in workers:
-                worker.feed(block)
+            if first:
+                # Most objects are one block (templates, folder files):
+                # hash it here rather than paying for threads.  Threads
+                # start with the second block, when parallel hashing pays.
+                for hasher in hashers.values():
+                    hasher.update(block)
+            else:
+                if not workers:
+                    workers = [_HashThread(name, hasher)
+                               for name, hasher in hashers.items()]
+                for worker in workers:
+                    worker.feed(block)
             writer.write(block)
-        digests = {worker.name: worker.finish() for worker in workers}
+        if workers:
+            digests = {worker.name: worker.finish() for worker in workers}
+        else:
+            digests = {name: hasher.hexdigest()
+                       for name, hasher in hashers.items()}
         for name, value in expected.items():
             if digests[name] != value:
                 raise errors.Invalid(
