@@ -120,3 +120,20 @@ bench-glance: $(STAMP) glance-venv
 	$(BIN)/python bench/compare.py --db $(BENCH_DB) --repeat $(BENCH_REPEAT) \
 	  --size $(BENCH_SIZE) --glance-venv $(GLANCE_VENV) \
 	  --out .cache/bench $(if $(BENCH_ARGS),-- $(BENCH_ARGS))
+
+# ---------------------------------------------------------------------------
+# Fuzz the Artifact API: start Glare on a fresh SQLite database, seed a few
+# artifacts, and run schemathesis on /artifacts/openapi.json checking for
+# 5xx only (tests/integration/artifact_fuzz.py; a CI-sized run is part of
+# make test).  Against a running Glare:  make fuzz FUZZ_URL=http://host:9292
+# More cases:  make fuzz FUZZ_EXAMPLES=200 FUZZ_ARGS="--seed 1"
+
+FUZZ_URL ?=
+FUZZ_EXAMPLES ?= 20
+FUZZ_ARGS ?=
+
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.integration.artifact_fuzz \
+	  $(if $(FUZZ_URL),--url $(FUZZ_URL)) --max-examples $(FUZZ_EXAMPLES) \
+	  $(if $(FUZZ_ARGS),-- $(FUZZ_ARGS))

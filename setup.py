@@ -40,7 +40,10 @@ setup(
                  "pymysql>=1.1",
                  # The s3 store's tests run against a real S3-protocol
                  # server on 127.0.0.1: moto in server mode.
-                 "boto3>=1.34", "moto[server]>=5.0"],
+                 "boto3>=1.34", "moto[server]>=5.0",
+                 # Fuzzes the Artifact API from its OpenAPI document
+                 # (make fuzz, tests/integration/test_artifact_api.py).
+                 "schemathesis>=4.0"],
     },
     entry_points={"console_scripts": ["glare = glare.cli:main"]},
 )

@@ -101,6 +101,8 @@ def list_artifacts(_query, atype):
 def _create_values(atype, body):
     type_schema.validate(type_schema.input_validator(atype), body)
     values = {"name": body["name"], "properties": {}}
+    if "version" in body:
+        common.parse_version(body["version"])
     for key in ("version", "visibility", "tags"):
         if key in body:
             values[key] = body[key]

@@ -13,7 +13,7 @@ import flask
 import flask_smorest
 from webargs.flaskparser import FlaskParser
 
-from artifacts import errors, types
+from artifacts import errors, types, versions
 
 # JSON documents (artifacts, patches, members) are small; a bigger body is a
 # mistake or an attack and is refused without being buffered.
@@ -58,6 +58,25 @@ def url(path):
     return flask.request.script_root + path
 
 
+# The version columns hold 32-bit numbers and a sort key of at most 300
+# characters on every database; artifacts.versions.parse alone admits more
+# (up to 10-digit numbers, any number of pre-release identifiers).
+MAX_VERSION_PART = 2 ** 31 - 1
+MAX_SORT_KEY = 300
+
+
+def parse_version(text):
+    """``artifacts.versions.parse`` within what the database can hold."""
+    parsed = versions.parse(text)
+    if any(part > MAX_VERSION_PART for part in parsed[:3]):
+        raise errors.Invalid("Version %r has a number larger than %d."
+                             % (text, MAX_VERSION_PART))
+    if len(versions.sort_key(parsed)) > MAX_SORT_KEY:
+        raise errors.Invalid("Version %r has too many pre-release "
+                             "identifiers." % (text,))
+    return parsed
+
+
 # ------------------------------------------------------------------ bodies
 
 def _no_constants(name):
@@ -65,20 +84,26 @@ def _no_constants(name):
                          % name)
 
 
-def reject_nul(value):
-    """NUL cannot be stored in PostgreSQL text: refuse it everywhere, the
-    same way on every database."""
+def check_values(value):
+    """Refuse what no database stores the same way: NUL (PostgreSQL text
+    cannot hold it), lone UTF-16 surrogates (``"\\ud800"`` is valid JSON
+    but not encodable text) and non-finite numbers."""
     if isinstance(value, str):
         if "\x00" in value:
             raise errors.Invalid("Null characters (\\u0000) are not allowed "
                                  "in strings.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.Invalid("Strings must be valid Unicode text; lone "
+                                 "surrogates (\\ud800-\\udfff) are not.")
     elif isinstance(value, dict):
         for key, item in value.items():
-            reject_nul(key)
-            reject_nul(item)
+            check_values(key)
+            check_values(item)
     elif isinstance(value, list):
         for item in value:
-            reject_nul(item)
+            check_values(item)
     elif isinstance(value, float) and not math.isfinite(value):
         raise errors.Invalid("Numbers must be finite.")
 
@@ -104,7 +129,7 @@ def read_json(media_types=("application/json",)):
         body = json.loads(data, parse_constant=_no_constants)
     except (ValueError, RecursionError):
         raise errors.Invalid("Malformed JSON in request body.")
-    reject_nul(body)
+    check_values(body)
     return body
 
 

@@ -6,6 +6,8 @@ own status); an artifact the caller cannot see is 404.  The engine holds
 the rules (``artifact:add_member`` and friends).
 """
 
+import urllib.parse
+
 import flask
 
 from artifacts.api import common, models, render
@@ -16,7 +18,8 @@ blp = Blueprint("artifact_members", __name__, url_prefix="/artifacts",
                 description="Share artifacts with other projects.")
 
 MEMBERS = "/<type_name>/<artifact_id>/members"
-MEMBER = MEMBERS + "/<member>"
+# Any characters (a project id may hold a "/"), as the engine decides.
+MEMBER = MEMBERS + "/<anypath:member>"
 PARAMETERS = [type_parameter(), ID_PARAMETER]
 MEMBER_PARAMETER = {"in": "path", "name": "member", "required": True,
                     "description": "A project id",
@@ -55,7 +58,8 @@ def add_member(body, atype, artifact_id):
     return render.json_response(
         render.member(row), 201,
         {"Location": common.url("/artifacts/%s/%s/members/%s" % (
-            atype.name, artifact_id, body["member"]))})
+            atype.name, artifact_id,
+            urllib.parse.quote(body["member"], safe="")))})
 
 
 @blp.route(MEMBER, methods=["GET"], endpoint="show_member",

@@ -146,7 +146,11 @@ class MemberList(ma.Schema):
 
 class MemberCreate(ma.Schema):
     member = fields.String(required=True,
-                           validate=validate.Length(min=1, max=255),
+                           validate=[validate.Length(min=1, max=255),
+                                     validate.Regexp(
+                                         r"^[^\x00-\x1f\x7f]+$",
+                                         error="Project ids have no "
+                                               "control characters.")],
                            metadata={"description": "Project to share "
                                                     "with"})
 

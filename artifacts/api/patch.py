@@ -21,6 +21,7 @@ the artifact it is given.
 import copy
 
 from artifacts import errors, versions
+from artifacts.api.common import parse_version
 from artifacts.types import schema as type_schema
 
 TOP_LEVEL = ("name", "version", "visibility", "owner", "tags")
@@ -163,7 +164,7 @@ def mutator(atype, ops):
             apply(atype, doc, op)
         type_schema.validate(type_schema.input_validator(atype), doc)
         artifact["name"] = doc["name"]
-        artifact["version"] = versions.parse(doc["version"])
+        artifact["version"] = parse_version(doc["version"])
         artifact["visibility"] = doc["visibility"]
         artifact["owner"] = doc["owner"]
         artifact["tags"] = set(doc["tags"])

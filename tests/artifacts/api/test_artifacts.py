@@ -76,6 +76,9 @@ def test_unknown_type_is_404_before_the_body_is_read(api):
     ({"name": 7}, "name"),
     ({"name": "n", "version": "one"}, "version"),
     ({"name": "n", "version": "99999999999.0.0"}, "version"),
+    # Within semver and the parser's bounds, beyond the columns'.
+    ({"name": "n", "version": "2147483648.0.0"}, "version"),
+    ({"name": "n", "version": "0.0.0-" + "1." * 124 + "1"}, "version"),
     ({"name": "n", "visibility": "secret"}, "visibility"),
     ({"name": "n", "tags": "a"}, "tags"),
     ({"name": "n", "tags": ["x" * 256]}, "tags"),
@@ -140,6 +143,8 @@ def test_create_with_every_kind(api):
     (b'"name"', "application/json", 400),
     (b'{"name": "n", "x": NaN}', "application/json", 400),
     (b'{"name": "n\\u0000"}', "application/json", 400),
+    (b'{"name": "n\\ud800"}', "application/json", 400),
+    (b'{"name": "n", "tags": ["\\udfff"]}', "application/json", 400),
     (b"\xff\xfe", "application/json", 400),
     (b"[" * 100000, "application/json", 400),
     (b'{"name": "n"}', "text/plain", 415),

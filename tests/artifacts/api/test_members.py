@@ -66,6 +66,8 @@ def test_share_accept_list_and_revoke(api, shared):
     ({"member": ""}, 400),
     ({"member": "x" * 256}, 400),
     ({"member": 5}, 400),
+    ({"member": "a\nb"}, 400),
+    ({"member": "tab\there"}, 400),
     ({"status": "accepted"}, 400),
 ])
 def test_bad_member_bodies(shared, body, status):
@@ -78,6 +80,15 @@ def test_bad_status_bodies(api, shared, body):
     owner, _, path = shared
     owner.post(path + "/members", {"member": "m-x"})
     error(api.as_project("m-x").put_json(path + "/members/m-x", body), 400)
+
+
+def test_member_ids_are_quoted_in_links(shared):
+    owner, _, path = shared
+    added = owner.post(path + "/members", {"member": "a/b c?d"})
+    assert added.status_code == 201
+    assert added.headers["Location"].endswith("/members/a%2Fb%20c%3Fd")
+    shown = owner.get(path + "/members/a%2Fb%20c%3Fd")
+    assert shown.status_code == 200 and shown.json["member"] == "a/b c?d"
 
 
 def test_only_shared_artifacts_have_members(api):

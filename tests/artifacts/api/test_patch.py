@@ -101,6 +101,7 @@ def test_operations_apply_in_order_and_atomically(api, art):
     ([op("replace", "/name", None)], 400, "name"),
     ([op("replace", "/name", "x" * 256)], 400, "name"),
     ([op("replace", "/version", "1.x")], 400, "version"),
+    ([op("replace", "/version", "1.4294967296")], 400, "version"),
     ([op("replace", "/visibility", "everyone")], 400, "visibility"),
     ([op("add", "/tags/-", "x" * 256)], 400, "tags"),
     ([op("add", "/tags/-", 5)], 400, "tags"),
