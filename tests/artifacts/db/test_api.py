@@ -12,25 +12,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from artifacts.db import api, migrate, session
+from artifacts.db import api, session
 from artifacts.db.models import (artifact_blobs, artifact_properties,
                                  artifacts)
-from tests.conftest import database_url, selected_databases
 
 NOW = datetime.datetime(2024, 5, 1, 12, 0, 0)
 
 
-@pytest.fixture(scope="module", params=selected_databases())
-def engine(request, tmp_path_factory):
-    kind = request.param
-    tmp = tmp_path_factory.mktemp("db-api-%s" % kind)
-    with database_url(kind, tmp) as url:
-        eng = session.make_engine(url)
-        migrate.upgrade(eng)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
 
 
 def write(engine, fn):

@@ -6,26 +6,14 @@ import uuid
 
 import pytest
 
-from artifacts.db import api, migrate, session
+from artifacts.db import api, session
 from artifacts.db.query import Filter, Scope, list_ids
-from tests.conftest import database_url, selected_databases
 
 NOW = datetime.datetime(2024, 5, 1, 12, 0, 0)
 HOUR = datetime.timedelta(hours=1)
 P1, P2, ADMIN = "project-1", "project-2", "project-admin"
 
 
-@pytest.fixture(scope="module", params=selected_databases())
-def engine(request, tmp_path_factory):
-    kind = request.param
-    tmp = tmp_path_factory.mktemp("db-query-%s" % kind)
-    with database_url(kind, tmp) as url:
-        eng = session.make_engine(url)
-        migrate.upgrade(eng)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
 
 
 def make(type_name, **overrides):

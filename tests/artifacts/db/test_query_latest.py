@@ -7,25 +7,13 @@ import uuid
 import pytest
 
 from artifacts import versions
-from artifacts.db import api, migrate, session
+from artifacts.db import api, session
 from artifacts.db.query import LATEST, Filter, Scope, list_ids
-from tests.conftest import database_url, selected_databases
 
 NOW = datetime.datetime(2024, 5, 1, 12, 0, 0)
 P1, P2 = "project-1", "project-2"
 
 
-@pytest.fixture(scope="module", params=selected_databases())
-def engine(request, tmp_path_factory):
-    kind = request.param
-    tmp = tmp_path_factory.mktemp("db-latest-%s" % kind)
-    with database_url(kind, tmp) as url:
-        eng = session.make_engine(url)
-        migrate.upgrade(eng)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
 
 
 def make(type_name, name, version, owner=P1, visibility="private",

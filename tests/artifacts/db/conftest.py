@@ -1,0 +1,21 @@
+"""The database every test module here runs on: a fresh one of each kind of
+the matrix, its schema built by the migrations (never ``create_all``),
+shared by the module's tests."""
+
+import pytest
+
+from artifacts.db import migrate, session
+from tests.conftest import database_url, selected_databases
+
+
+@pytest.fixture(scope="module", params=selected_databases())
+def engine(request, tmp_path_factory):
+    kind = request.param
+    tmp = tmp_path_factory.mktemp("db-%s" % kind)
+    with database_url(kind, tmp) as url:
+        eng = session.make_engine(url)
+        migrate.upgrade(eng)
+        try:
+            yield eng
+        finally:
+            eng.dispose()
