@@ -58,6 +58,10 @@ FIGURES = [
      ("ratio>=", 1.5)),
     ("download", "download MiB/s", ("upload", "download_mib_s"), "higher",
      ("ratio>=", 1.2)),
+    ("upload_cpu", "server CPU s per GiB uploaded",
+     ("upload", "upload_server_cpu_s_per_gib"), "lower", None),
+    ("download_cpu", "server CPU s per GiB downloaded",
+     ("upload", "download_server_cpu_s_per_gib"), "lower", None),
     ("rss", "peak worker RSS while uploading, MiB",
      ("memory", "max_peak_mib"), "lower", ("glare<", 150)),
     ("creates", "serial creates/s", ("create", "images_per_s"), "higher",
@@ -237,7 +241,9 @@ def summarize(kind, runs):
              "glare": [r["json"] for r in runs if r["side"] == "glare"]}
     rows = []
     for key, label, path, better, target in FIGURES:
-        spec = {"create_p50": "%.2f", "list_page": "%d"}.get(key, "%.1f")
+        spec = {"create_p50": "%.2f", "list_page": "%d",
+                "upload_cpu": "%.2f",
+                "download_cpu": "%.2f"}.get(key, "%.1f")
         g_text, g_med = cell([dig(d, path) for d in sides["glance"]], spec)
         r_text, r_med = cell([dig(d, path) for d in sides["glare"]], spec)
         ratio = r_med / g_med if g_med and r_med is not None else None
@@ -267,6 +273,8 @@ def table(rows):
     out = ["| figure | Glance | Glare | Glare ÷ Glance | target | met? |",
            "|---|---|---|---|---|---|"]
     for row in rows:
+        if row["glance_median"] is None and row["glare_median"] is None:
+            continue   # a scenario that did not run
         out.append("| %s | %s | %s | %s | %s | %s |" % (
             row["figure"].strip(), row["glance"], row["glare"],
             "—" if row["ratio"] is None else "%.2f×" % row["ratio"],

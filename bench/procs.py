@@ -13,6 +13,7 @@ import threading
 import time
 
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def _read(path, mode="r"):
@@ -42,6 +43,15 @@ def alive(pid):
     if not stat:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of ``pid`` (all its threads), None if gone."""
+    stat = _read("/proc/%d/stat" % pid)
+    if not stat:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def rss_kib(pid):
@@ -169,10 +179,14 @@ class RssSampler:
             kib = rss_kib(pid)
             if kib is None:
                 continue
+            cpu = cpu_seconds(pid)
             w = self.workers.get(pid)
             if w is None:
                 w = self.workers[pid] = {"first": kib, "peak": kib,
-                                         "last": kib, "samples": 0}
+                                         "last": kib, "samples": 0,
+                                         "cpu_first": cpu, "cpu_last": cpu}
+            if cpu is not None:
+                w["cpu_last"] = cpu
             w["peak"] = max(w["peak"], kib)
             w["last"] = kib
             w["samples"] += 1
@@ -217,7 +231,18 @@ class RssSampler:
                            "end_mib": round(w["last"] / mib, 1),
                            "growth_mib": round((w["peak"] - w["first"]) / mib,
                                                1),
-                           "samples": w["samples"]}
+                           "samples": w["samples"],
+                           "cpu_s": _cpu_delta(w)}
                 for pid, w in sorted(self.workers.items())},
             "workers_gone": list(self.gone),
+            # CPU time the workers used between start() and stop(): what
+            # the work cost the server, whatever else the machine ran.
+            "workers_cpu_s": round(sum(_cpu_delta(w) or 0.0
+                                       for w in self.workers.values()), 2),
         }
+
+
+def _cpu_delta(w):
+    if w.get("cpu_first") is None or w.get("cpu_last") is None:
+        return None
+    return round(w["cpu_last"] - w["cpu_first"], 2)

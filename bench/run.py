@@ -201,6 +201,7 @@ def scenario_upload(client, args, server, run_id):
     sampler = _sampler(server, args)
     deadline = time.monotonic() + args.max_seconds
     sent = [0]
+    cpu0 = time.process_time()
     start = time.perf_counter()
     try:
         r = client.request(
@@ -213,9 +214,13 @@ def scenario_upload(client, args, server, run_id):
     except (requests.RequestException, OSError) as exc:
         put_status, put_body = None, "%s: %s" % (type(exc).__name__, exc)
     upload_s = time.perf_counter() - start
+    res["upload_client_cpu_s"] = round(time.process_time() - cpu0, 2)
     if sampler:
         sampler.stop()
         res["memory_upload"] = sampler.summary()
+        res["upload_server_cpu_s"] = res["memory_upload"]["workers_cpu_s"]
+        res["upload_server_cpu_s_per_gib"] = round(
+            res["upload_server_cpu_s"] * (1 << 30) / max(sent[0], 1), 2)
     res.update(upload_status=put_status, upload_seconds=round(upload_s, 3),
                upload_bytes_sent=sent[0],
                upload_mib_s=mib_s(sent[0], upload_s))
@@ -235,6 +240,7 @@ def scenario_upload(client, args, server, run_id):
 
     sampler = _sampler(server, args)
     got = 0
+    cpu0 = time.process_time()
     start = time.perf_counter()
     try:
         with client.request("GET", "/v2/images/%s/file" % image_id,
@@ -251,9 +257,14 @@ def scenario_upload(client, args, server, run_id):
     except requests.RequestException as exc:
         res["error"] = "download: %s: %s" % (type(exc).__name__, exc)
     download_s = time.perf_counter() - start
+    res["download_client_cpu_s"] = round(time.process_time() - cpu0, 2)
     if sampler:
         sampler.stop()
         res["memory_download"] = sampler.summary()
+        res["download_server_cpu_s"] = \
+            res["memory_download"]["workers_cpu_s"]
+        res["download_server_cpu_s_per_gib"] = round(
+            res["download_server_cpu_s"] * (1 << 30) / max(got, 1), 2)
     res.update(download_bytes=got, download_seconds=round(download_s, 3),
                download_mib_s=mib_s(got, download_s),
                download_complete=got == args.size)
@@ -273,6 +284,13 @@ def scenario_upload(client, args, server, run_id):
              ", sha512 %s" % ("OK" if res["os_hash_value_ok"] else "MISMATCH"),
              "" if res["download_complete"] else
              ", DOWNLOAD SHORT (%d of %d bytes)" % (got, args.size)))
+    print("cpu         server workers %s s up / %s s down (%s / %s s per "
+          "GiB); this client %.2f s up / %.2f s down"
+          % (fmt(res.get("upload_server_cpu_s"), "%.2f"),
+             fmt(res.get("download_server_cpu_s"), "%.2f"),
+             fmt(res.get("upload_server_cpu_s_per_gib"), "%.2f"),
+             fmt(res.get("download_server_cpu_s_per_gib"), "%.2f"),
+             res["upload_client_cpu_s"], res["download_client_cpu_s"]))
     return res
 
 
