@@ -40,7 +40,7 @@ class Api(flask_smorest.Api):
 
 
 def init_app(app, conf, engine):
-    from artifacts.api import artifacts, data, members, schemas
+    from artifacts.api import artifacts, data, members, models, schemas
 
     app.config.update({
         "API_TITLE": "Glare Artifact API",
@@ -64,6 +64,8 @@ def init_app(app, conf, engine):
                                 "{\"error\": {\"code\", \"title\", "
                                 "\"message\"}}."}})
     api.register_converter(data.AnyPathConverter, data.path_schema)
+    api.spec.components.schema("ExternalLocation",
+                                schema=models.ExternalLocation)
     for blp in (schemas.blp, artifacts.blp, data.blp, members.blp):
         api.register_blueprint(blp)
     return api

@@ -10,11 +10,18 @@ opens the reader at the offset instead of reading and discarding.  Folder
 paths are whatever follows the field in the URL; the engine refuses
 hostile ones (``..``, absolute, NUL, too long or deep) before storing a
 byte.
-"""
+
+External data: a PUT with ``Content-Type: %s`` and
+``{"url": ..., "size"?, "md5"?, "sha1"?, "sha256"?}`` registers a URL as
+the data (checked against the operator's policy, never fetched); its
+download answers ``302`` to that URL.
+""" % "application/vnd+openstack.glare-custom-location+json"
 
 import re
+import urllib.parse
 
 import flask
+import marshmallow as ma
 from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import FileWrapper
 
@@ -28,6 +35,7 @@ blp = Blueprint("artifact_data", __name__, url_prefix="/artifacts",
                             "and folder fields.")
 
 BLOCK = 1024 * 1024
+EXTERNAL = "application/vnd+openstack.glare-custom-location+json"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -55,6 +63,8 @@ FILE = BLOB + "/<anypath:path>"
 PARAMETERS = [type_parameter(), ID_PARAMETER, FIELD_PARAMETER]
 OCTETS = {"content": {"application/octet-stream": {
     "schema": {"type": "string", "format": "binary"}}}}
+UPLOAD_BODY = {"content": dict(OCTETS["content"], **{EXTERNAL: {
+    "schema": {"$ref": "#/components/schemas/ExternalLocation"}}})}
 
 
 @blp.url_value_preprocessor
@@ -94,8 +104,8 @@ def _request_chunks(atype, field):
     if req.mimetype != "application/octet-stream":
         raise errors.UnsupportedMediaType(
             "The request media type %s is not supported here; send the "
-            "data as application/octet-stream."
-            % (req.mimetype or "(none)"))
+            "data as application/octet-stream (or a URL as %s)."
+            % (req.mimetype or "(none)", EXTERNAL))
     chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
     length = None if chunked else req.content_length
     fdef = atype.field(field)
@@ -110,25 +120,49 @@ def _request_chunks(atype, field):
                         else length)
 
 
+def _external_location():
+    """The parsed body of an external-location PUT."""
+    try:
+        body = models.ExternalLocation().load(common.read_json((EXTERNAL,)))
+    except ma.ValidationError as exc:
+        raise errors.Invalid("Invalid external location: %s." % "; ".join(
+            "%s: %s" % (k, " ".join(v) if isinstance(v, list) else v)
+            for k, v in sorted(exc.messages.items())))
+    try:
+        urllib.parse.urlsplit(body["url"]).port
+    except ValueError as exc:
+        raise errors.Invalid("The external URL is malformed: %s." % exc)
+    return body
+
+
 def _upload(atype, artifact_id, field, path=""):
-    chunks = _request_chunks(atype, field)
-    art = engine().upload_blob(context(), atype, artifact_id, field, chunks,
-                               path=path)
+    if flask.request.mimetype == EXTERNAL:
+        body = _external_location()
+        art = engine().register_external(
+            context(), atype, artifact_id, field, body["url"], path=path,
+            size=body.get("size"),
+            digests={k: body[k] for k in ("md5", "sha1", "sha256")
+                     if k in body})
+    else:
+        chunks = _request_chunks(atype, field)
+        art = engine().upload_blob(context(), atype, artifact_id, field,
+                                   chunks, path=path)
     return render.json_response(render.artifact(atype, art))
 
 
 @blp.route(BLOB, methods=["PUT"], endpoint="upload_blob",
            parameters=PARAMETERS)
-@blp.doc(requestBody=OCTETS)
+@blp.doc(requestBody=UPLOAD_BODY)
 @blp.response(200, models.Artifact)
 def upload_blob(atype, artifact_id, field):
-    """Upload a blob field's data (replaces what it held)."""
+    """Upload a blob field's data (replaces what it held), or register a
+    URL as its data."""
     return _upload(atype, artifact_id, field)
 
 
 @blp.route(FILE, methods=["PUT"], endpoint="upload_file",
            parameters=PARAMETERS + [PATH_PARAMETER])
-@blp.doc(requestBody=OCTETS)
+@blp.doc(requestBody=UPLOAD_BODY)
 @blp.response(200, models.Artifact)
 def upload_file(atype, artifact_id, field, path):
     """Upload one file of a folder field, at ``path`` (nested paths allowed;
@@ -171,6 +205,10 @@ def _parse_range(header, size):
 def _download(atype, artifact_id, field, path=""):
     common.reject_body()
     _, blob = engine().open_blob(context(), atype, artifact_id, field, path)
+    if blob["external"]:
+        resp = flask.Response(status=render.status_line(302))
+        resp.headers["Location"] = blob["location"]
+        return resp
     size = blob["size"] or 0
     etag = blob["sha256"] or blob["md5"]
     headers = flask.request.headers
@@ -185,8 +223,8 @@ def _download(atype, artifact_id, field, path=""):
             wanted = _parse_range(headers["Range"], size)
     offset, length = (wanted[0], wanted[1] - wanted[0] + 1) if wanted \
         else (0, size)
-    reader = engine().store.open(blob["location"], offset=offset,
-                                 length=length)
+    reader = engine().store_of(blob).open(blob["location"], offset=offset,
+                                          length=length)
     environ = flask.request.environ
     wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
     resp = flask.Response(wrapper(reader, BLOCK),
@@ -208,7 +246,8 @@ def _download(atype, artifact_id, field, path=""):
 
 DOWNLOAD = {"200": {"description": "The data",
                     **OCTETS},
-            "206": {"description": "The requested range", **OCTETS}}
+            "206": {"description": "The requested range", **OCTETS},
+            "302": {"description": "External data: its URL"}}
 
 
 @blp.route(BLOB, methods=["GET"], endpoint="download_blob",

@@ -36,7 +36,22 @@ class Blob(ma.Schema):
     sha1 = fields.String(allow_none=True)
     sha256 = fields.String(allow_none=True)
     status = fields.String(validate=validate.OneOf(["saving", "active"]))
+    external = fields.Boolean()
     url = fields.String()
+
+
+class ExternalLocation(ma.Schema):
+    """A URL registered as a blob's data (never fetched by Glare)."""
+
+    url = fields.String(required=True, validate=[
+        validate.Length(min=1, max=2048),
+        validate.Regexp(r"^[^\x00-\x20\x7f]+$",
+                        error="URLs have no spaces or control characters.")])
+    size = fields.Integer(validate=validate.Range(min=0, max=2 ** 63 - 1),
+                          allow_none=True)
+    md5 = fields.String()
+    sha1 = fields.String()
+    sha256 = fields.String()
 
 
 class Artifact(ma.Schema):

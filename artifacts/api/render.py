@@ -2,8 +2,9 @@
 
 An artifact is its common fields (the version as a semver string), then
 every declared field of its type: blobs as ``{"size", "md5", "sha1",
-"sha256", "status", "url"}`` (``null`` before an upload), folders as
-``{path: blob}``.  ``url`` is where the data is downloaded from.
+"sha256", "status", "external", "url"}`` (``null`` before an upload),
+folders as ``{path: blob}``.  ``url`` is where the data is downloaded from
+(a redirect for external data).
 """
 
 import http
@@ -32,6 +33,7 @@ def data_url(artifact, field, path=""):
 def blob(artifact, row):
     return {"size": row["size"], "md5": row["md5"], "sha1": row["sha1"],
             "sha256": row["sha256"], "status": row["status"],
+            "external": bool(row["external"]),
             "url": data_url(artifact, row["field"], row["path"])}
 
 

@@ -56,9 +56,13 @@ def blob_schema():
             "sha1": {"type": ["string", "null"]},
             "sha256": {"type": ["string", "null"]},
             "status": {"type": "string", "enum": list(BLOB_STATUSES)},
+            "external": {"type": "boolean",
+                         "description": "A URL registered as the data; "
+                                        "downloads redirect to it."},
             "url": {"type": "string"},
         },
-        "required": ["size", "md5", "sha1", "sha256", "status", "url"],
+        "required": ["size", "md5", "sha1", "sha256", "status", "external",
+                     "url"],
         "additionalProperties": False,
     }
 

@@ -3,6 +3,7 @@ PUT/GET/DELETE /artifacts/{type}/{id}/{field}[/{path}]."""
 
 import hashlib
 import io
+import json
 import uuid
 
 import pytest
@@ -32,7 +33,8 @@ def test_blob_roundtrip(api, art):
     assert blob == {"size": 30, "md5": hashlib.md5(data).hexdigest(),
                     "sha1": hashlib.sha1(data).hexdigest(),
                     "sha256": hashlib.sha256(data).hexdigest(),
-                    "status": "active", "url": path_of(art, "/file")}
+                    "status": "active", "external": False,
+                    "url": path_of(art, "/file")}
     got = api.get(blob["url"])
     assert got.status_code == 200 and got.data == data
     assert got.headers["Content-Type"] == "application/octet-stream"
@@ -208,3 +210,57 @@ def test_delete_artifact_removes_its_data(api, glare, art):
     assert len(set(stored_files(glare.datadir)) - before) == 2
     assert api.delete(path_of(art)).status_code == 204
     assert set(stored_files(glare.datadir)) - before == set()
+
+
+EXTERNAL = "application/vnd+openstack.glare-custom-location+json"
+
+
+def put_external(api, path, body):
+    return api.open("PUT", path, data=json.dumps(body),
+                    content_type=EXTERNAL)
+
+
+def test_external_data_redirects(api, glare, art):
+    before = set(stored_files(glare.datadir))
+    url = "https://downloads.example.com/a.bin"
+    digest = "ab" * 32
+    resp = put_external(api, path_of(art, "/file"), {
+        "url": url, "size": 12, "sha256": digest})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    blob = resp.json["file"]
+    assert blob["external"] is True and blob["size"] == 12
+    assert blob["sha256"] == digest
+    got = api.get(path_of(art, "/file"))
+    assert got.status_code == 302 and got.headers["Location"] == url
+    # A folder file too; nothing is stored locally.
+    resp = put_external(api, path_of(art, "/tree/x/y"), {"url": url})
+    assert resp.json["tree"]["x/y"]["external"] is True
+    assert api.get(path_of(art, "/tree/x/y")).headers["Location"] == url
+    assert set(stored_files(glare.datadir)) == before
+    # Uploading data replaces the URL.
+    api.put_data(path_of(art, "/file"), b"local")
+    assert api.get(path_of(art, "/file")).data == b"local"
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"url": ""},
+    {"url": 5},
+    {"url": "ftp://example.com/x"},
+    {"url": "http://127.0.0.1/x"},
+    {"url": "http://localhost/x"},
+    {"url": "http://[::1]/x"},
+    {"url": "http://[abc/x"},
+    {"url": "http://example.com:99999/x"},
+    {"url": "http://example.com/a\nb"},
+    {"url": "http://example.com/a b"},
+    {"url": "http://user:pw@example.com/x"},
+    {"url": "https://example.com/" + "x" * 2048},
+    {"url": "https://example.com/x", "size": -1},
+    {"url": "https://example.com/x", "md5": "nothex"},
+    {"url": "https://example.com/x", "sha512": "00"},
+])
+def test_bad_external_locations(api, art, body):
+    resp = put_external(api, path_of(art, "/file"), body)
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert api.get(path_of(art)).json["file"] is None

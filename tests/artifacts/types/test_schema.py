@@ -80,7 +80,7 @@ def test_container_and_data_kinds():
     blob = p["blob"]
     assert blob["readOnly"] is True and blob["glareType"] == "Blob"
     assert set(blob["properties"]) == {"size", "md5", "sha1", "sha256",
-                                       "status", "url"}
+                                       "external", "status", "url"}
     assert blob["required_on_activate"] is True and blob["mutable"] is False
     folder = p["dir"]
     assert folder["readOnly"] is True and folder["maxProperties"] == 4
