@@ -98,6 +98,31 @@ def list_artifacts(_query, atype):
 
 # ------------------------------------------------------------------ create
 
+def _link(path, method, **extra):
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    params = {"type_name": "$request.path.type_name",
+              "artifact_id": "$response.body#/id"}
+    params.update(extra)
+    return {"operationRef": "#/paths/%s/%s" % (pointer, method),
+            "parameters": params}
+
+
+ONE_DOC = "/artifacts/{type_name}/{artifact_id}"
+# What a client (or a fuzzer's stateful phase) can do with a new artifact.
+CREATED_LINKS = {
+    "show": _link(ONE_DOC, "get"),
+    "patch": _link(ONE_DOC, "patch"),
+    "delete": _link(ONE_DOC, "delete"),
+    "activate": _link(ONE_DOC + "/actions/activate", "post"),
+    "publish": _link(ONE_DOC + "/actions/publish", "post"),
+    "upload": _link(ONE_DOC + "/{field}", "put"),
+    "download": _link(ONE_DOC + "/{field}", "get"),
+    "upload_file": _link(ONE_DOC + "/{field}/{path}", "put"),
+    "members": _link(ONE_DOC + "/members", "get"),
+    "add_member": _link(ONE_DOC + "/members", "post"),
+}
+
+
 def _create_values(atype, body):
     type_schema.validate(type_schema.input_validator(atype), body)
     values = {"name": body["name"], "properties": {}}
@@ -121,6 +146,7 @@ def _create_values(atype, body):
            parameters=[type_parameter(with_all=True)])
 @blp.arguments(models.ArtifactCreate, as_kwargs=False)
 @blp.response(201, models.Artifact)
+@blp.doc(responses={201: {"links": CREATED_LINKS}})
 @document_errors(400, 403, 404, 409, 413, 415)
 def create_artifact(body, atype):
     """Create an artifact (status drafted) from its metadata."""

@@ -68,6 +68,14 @@ def test_openapi_document(api):
     assert "all" in type_param["schema"]["enum"]
     assert {"limit", "marker", "sort", "version", "tags"} <= {
         p["name"] for p in listing["get"]["parameters"]}
+    # Links from a created artifact to what can be done with it.
+    links = listing["post"]["responses"]["201"]["links"]
+    assert links["show"]["parameters"]["artifact_id"] == \
+        "$response.body#/id"
+    for link in links.values():
+        ref = link["operationRef"].split("/")
+        path = ref[2].replace("~1", "/").replace("~0", "~")
+        assert ref[3] in paths[path], link
     # Errors are documented with the API's one error format.
     error = doc["components"]["schemas"]["Error"]
     assert error["properties"]["error"]
