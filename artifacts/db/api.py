@@ -145,14 +145,18 @@ def _chunks(ids):
         yield ids[i:i + _IN_CHUNK]
 
 
-def fetch_many(conn, ids, with_blobs=True):
-    """Artifacts with these ids, in the order given, with their details."""
+def fetch_many(conn, ids, with_blobs=True, rows=None):
+    """Artifacts with these ids, in the order given, with their details
+    (``rows``: their ``artifacts`` rows when the caller already has them)."""
     if not ids:
         return []
     found = {}
-    for part in _chunks(ids):
-        for row in conn.execute(sa.select(A).where(A.c.id.in_(part))):
-            found[row.id] = _artifact_from_row(row)
+    if rows is not None:
+        found = {row.id: _artifact_from_row(row) for row in rows}
+    else:
+        for part in _chunks(ids):
+            for row in conn.execute(sa.select(A).where(A.c.id.in_(part))):
+                found[row.id] = _artifact_from_row(row)
     ids = [i for i in ids if i in found]
     rows_by_id = {}
     for part in _chunks(ids):
@@ -178,16 +182,21 @@ def fetch_many(conn, ids, with_blobs=True):
     return [found[i] for i in ids]
 
 
-def get(conn, artifact_id, type_name=None, include_deleted=False):
-    query = sa.select(A.c.id).where(A.c.id == artifact_id)
+def get(conn, artifact_id, type_name=None, include_deleted=False,
+        details=True):
+    """One artifact, or None; ``details=False`` skips its properties, tags
+    and blobs (one statement instead of four)."""
+    query = sa.select(A).where(A.c.id == artifact_id)
     if type_name:
         query = query.where(A.c.type_name == type_name)
     if not include_deleted:
         query = query.where(A.c.deleted == sa.false())
-    if conn.execute(query).first() is None:
+    row = conn.execute(query).first()
+    if row is None:
         return None
-    result = fetch_many(conn, [artifact_id])
-    return result[0] if result else None
+    if not details:
+        return _artifact_from_row(row)
+    return fetch_many(conn, [artifact_id], rows=[row])[0]
 
 
 def exists(conn, artifact_id):
