@@ -11,11 +11,12 @@ paths are whatever follows the field in the URL; the engine refuses
 hostile ones (``..``, absolute, NUL, too long or deep) before storing a
 byte.
 
-External data: a PUT with ``Content-Type: %s`` and
-``{"url": ..., "size"?, "md5"?, "sha1"?, "sha256"?}`` registers a URL as
-the data (checked against the operator's policy, never fetched); its
-download answers ``302`` to that URL.
-""" % "application/vnd+openstack.glare-custom-location+json"
+External data: a PUT with ``Content-Type:
+application/vnd+openstack.glare-custom-location+json`` and ``{"url": ...,
+"size"?, "md5"?, "sha1"?, "sha256"?}`` registers a URL as the data
+(checked against the operator's policy, never fetched); its download
+answers ``302`` to that URL.
+"""
 
 import re
 import urllib.parse
@@ -180,10 +181,11 @@ def _unsatisfiable(message, size):
 def _parse_range(header, size):
     """(start, end inclusive) of a single ``bytes=`` range, or 416."""
     match = _RANGE.match(header.strip())
+    header = header[:100]
     if not match or match.groups() == ("", ""):
         raise _unsatisfiable("Range %r is not a single byte range "
                              "(bytes=START-[END] or bytes=-SUFFIX)."
-                             % header[:100], size)
+                             % header, size)
     first, last = match.groups()
     if first == "":
         length = int(last)
