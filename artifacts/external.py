@@ -65,13 +65,17 @@ def check_url(url, policy):
     if not isinstance(url, str) or len(url) > 2048:
         raise errors.Invalid("The external URL must be a string of at most "
                              "2048 characters.")
-    parsed = urllib.parse.urlsplit(url)
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        host = (parsed.hostname or "").lower().rstrip(".")
+        parsed.port            # raises on a bad port
+    except ValueError as exc:
+        raise errors.Invalid("The external URL is malformed: %s." % exc)
     if parsed.scheme.lower() not in policy.allowed_schemes:
         raise errors.Invalid("URL scheme '%s' is not allowed for external "
                              "data (allowed: %s)."
                              % (parsed.scheme, ", ".join(
                                  policy.allowed_schemes)))
-    host = (parsed.hostname or "").lower().rstrip(".")
     if not host or parsed.username or parsed.password:
         raise errors.Invalid("The external URL must name a host and carry "
                              "no credentials.")

@@ -20,7 +20,9 @@ _SEMVER = re.compile(
     r"(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)"
     r"(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
     r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
-MAX_PART = 9999999999
+# The version columns are 32-bit integers on every database.
+MAX_PART = 2 ** 31 - 1
+MAX_SORT_KEY = 300
 DEFAULT = (0, 0, 0, "", "")
 
 
@@ -42,7 +44,11 @@ def parse(text):
     if any(p > MAX_PART for p in parts):
         raise errors.Invalid("Version %r has a number larger than %d."
                              % (text, MAX_PART))
-    return parts + (pre or "", build or "")
+    version = parts + (pre or "", build or "")
+    if len(sort_key(version)) > MAX_SORT_KEY:
+        raise errors.Invalid("Version %r has too many or too long "
+                             "pre-release identifiers." % text)
+    return version
 
 
 def render(version):

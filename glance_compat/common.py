@@ -66,6 +66,13 @@ def _reject_nul(value):
         if "\x00" in value:
             raise errors.Invalid("Null characters (\\u0000) are not allowed "
                                  "in strings.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (\ud800) parses as JSON but is not text any
+            # database can store.
+            raise errors.Invalid("Strings must be valid Unicode text (lone "
+                                 "surrogate escapes are not allowed).")
     elif isinstance(value, dict):
         for key, item in value.items():
             _reject_nul(key)

@@ -27,6 +27,7 @@ def test_public_urls_are_allowed(url):
     "http://metadata.internal/", "http://printer.local/",
     "file:///etc/passwd", "gopher://example.com/", "ftp://example.com/x",
     "https://user:secret@example.com/x", "http:///nohost", "x" * 3000, None,
+    "http://[abc/x", "http://example.com:99999/",
 ])
 def test_internal_or_odd_urls_are_refused(url):
     with pytest.raises(errors.Invalid):

@@ -19,7 +19,8 @@ def test_parse(text, parsed):
 
 @pytest.mark.parametrize("text", [
     "", "v1", "1.2.3.4", "01.2.3", "1.2.3-", "1.2.3-01", "1.2.3+",
-    "1..2", "a.b.c", "1.2.3-rc..1", "99999999999.0.0", None, 5, "1" * 300])
+    "1..2", "a.b.c", "1.2.3-rc..1", "99999999999.0.0", "3000000000.0.0",
+    "1.0.0-" + ".".join(["1"] * 120), None, 5, "1" * 300])
 def test_parse_rejects(text):
     with pytest.raises(errors.Invalid):
         versions.parse(text)

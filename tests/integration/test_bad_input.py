@@ -620,3 +620,12 @@ def test_error_format_follows_accept(server, accept, content_type):
         assert body["code"] == "404 Not Found"
         assert body["title"] == "Not Found"
         assert body["message"].startswith("No image found with ID " + missing)
+
+
+def test_lone_surrogate_is_a_400(server):
+    resp = requests.post(server.url + "/v2/images",
+                         data=b'{"name": "x\\ud800"}',
+                         headers=dict(ADMIN, **{"Content-Type":
+                                                "application/json"}),
+                         timeout=30)
+    check_error(resp, 400)
