@@ -24,6 +24,9 @@ the one ``glare.middleware.RequestId`` put in
 ``environ['openstack.request_id']``.
 """
 
+import json
+
+from artifacts.api import errors as artifact_errors
 from artifacts.context import RequestContext
 from glance_compat import errors as glance_errors
 from glare.config import ConfigError
@@ -117,7 +120,7 @@ class ContextMiddleware:
     def __call__(self, environ, start_response):
         context = self.context_for(environ)
         if context is None:
-            status, headers, body = glance_errors.error_response(environ, 401)
+            status, headers, body = _unauthorized(environ)
             start_response(status, headers)
             return [body]
         environ[ENVIRON_KEY] = context
@@ -179,3 +182,14 @@ def wrap(app, conf):
 def get_context(environ):
     """The context ``ContextMiddleware`` stored, or None."""
     return environ.get(ENVIRON_KEY)
+
+
+def _unauthorized(environ):
+    """The 401 in the error format of the API the request was for."""
+    if artifact_errors.owns(environ.get("PATH_INFO", "")):
+        body = json.dumps({"error": {
+            "code": 401, "title": "Unauthorized",
+            "message": "The request needs a valid token."}}).encode()
+        return "401 Unauthorized", [("Content-Type", "application/json"),
+                                    ("Content-Length", str(len(body)))], body
+    return glance_errors.error_response(environ, 401)

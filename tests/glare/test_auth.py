@@ -296,3 +296,13 @@ def test_keystone_end_to_end_with_a_mocked_keystone(tmp_path):
                      for h in mock.request_history if h.method == "GET"
                      and h.path == "/v3/auth/tokens"]
         assert "forged" in validated
+
+
+def test_keystone_401_on_the_artifact_api_is_its_json_error(keystone_app):
+    req = webob.Request.blank("/artifacts/files",
+                              headers={"X-Auth-Token": "bad"})
+    resp = req.get_response(keystone_app)
+    assert resp.status_int == 401
+    assert resp.headers["Content-Type"] == "application/json"
+    assert resp.json["error"]["code"] == 401
+    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="%s"' % KEYSTONE
