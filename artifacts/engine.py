@@ -168,9 +168,10 @@ class Engine(Uploads, Blobs, Sharing):
                 except errors.NotFound:
                     raise errors.Invalid("No %s found with ID %s"
                                          % (atype.noun, marker))
-            ids = dbq.list_ids(conn, atype.name, scope, filters, sort, limit,
-                               marker, atype.unlisted_statuses)
-            return db.fetch_many(conn, ids)
+            rows = dbq.list_ids(conn, atype.name, scope, filters, sort,
+                                limit, marker, atype.unlisted_statuses,
+                                rows=True)
+            return db.fetch_many(conn, [r.id for r in rows], rows=rows)
         return read(self.db, run)
 
     def list_types(self, ctx, atypes, scope, filters=(), sort=(), limit=25,
