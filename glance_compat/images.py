@@ -72,7 +72,9 @@ def index():
     args = flask.request.args
     req = listing.parse(args, context(), settings)
     images = engine.list(context(), atype, req.scope, req.filters, req.sort,
-                         req.limit, req.marker)
+                         req.limit, req.marker, with_blobs=(
+                             settings.show_multiple_locations
+                             or settings.show_image_direct_url))
     first, nxt = listing.links(args, images, req.limit)
     body = {"images": [_render(i) for i in images], "first": first,
             "schema": "/v2/schemas/images"}

@@ -154,7 +154,7 @@ def _with_tiebreakers(sort):
 
 def list_ids(conn, type_name, scope, filters=(), sort=(), limit=25,
              marker_id=None, hidden_statuses=(), type_names=None,
-             rows=False):
+             rows=False, marker_row=None):
     """Ids of one page of artifacts, in order (their whole ``artifacts``
     rows with ``rows=True``, which saves the caller a round trip).
 
@@ -176,9 +176,11 @@ def list_ids(conn, type_name, scope, filters=(), sort=(), limit=25,
     if any(f.kind == "latest" for f in filters):
         where.append(_latest_clause(where))
     if marker_id is not None:
-        marker_values = conn.execute(
-            sa.select(*[e for e, _ in exprs]).select_from(source).where(
-                A.c.id == marker_id)).first()
+        marker_values = _values_of(marker_row, sort)
+        if marker_values is None:
+            marker_values = conn.execute(
+                sa.select(*[e for e, _ in exprs]).select_from(source).where(
+                    A.c.id == marker_id)).first()
         if marker_values is not None:
             where.append(_after_marker(exprs, marker_values))
     order = [e.asc() if d == "asc" else e.desc() for e, d in exprs]
@@ -186,6 +188,20 @@ def list_ids(conn, type_name, scope, filters=(), sort=(), limit=25,
              .where(*where).order_by(*order).limit(limit))
     result = conn.execute(query)
     return result.all() if rows else [row.id for row in result]
+
+
+def _values_of(row, sort):
+    """The marker's sort values straight from its row (an artifact dict the
+    caller already read), when every sort key is a column; else None."""
+    if row is None or any(key not in COLUMNS for key, _, _ in sort):
+        return None
+    values = []
+    for key, _, kind in sort:
+        value = row["version_sort" if key == "version" else key]
+        if value is None and COLUMNS[key].nullable:
+            value = _NULL_AS.get(kind, "")
+        values.append(value)
+    return values
 
 
 def _after_marker(exprs, values):

@@ -18,7 +18,13 @@ def all_types():
     return dict(_TYPES)
 
 
+_LOADED = []
+
+
 def _load_builtin():
-    if "images" not in _TYPES:
+    # A flag, not "is images registered": importing one type module directly
+    # (artifacts.types.images) registers that type alone.
+    if not _LOADED:
         # Importing a type module registers its types.
         from artifacts.types import files, heat, images, tosca  # noqa: F401
+        _LOADED.append(True)
