@@ -63,6 +63,7 @@ artifacts = sa.Table(
     sa.Index(None, "name"),
     sa.Index(None, "updated_at"),
     sa.Index(None, "type_name", "name", "version_sort"),
+    sa.Index(None, "type_name", "deleted", "version_sort"),
     sa.UniqueConstraint("unique_key"),
 )
 

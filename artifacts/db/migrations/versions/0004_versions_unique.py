@@ -26,5 +26,8 @@ def upgrade():
         batch_op.create_index(
             batch_op.f('ix_artifacts_type_name_name_version_sort'),
             ['type_name', 'name', 'version_sort'], unique=False)
+        batch_op.create_index(
+            batch_op.f('ix_artifacts_type_name_deleted_version_sort'),
+            ['type_name', 'deleted', 'version_sort'], unique=False)
         batch_op.create_unique_constraint(
             batch_op.f('uq_artifacts_unique_key'), ['unique_key'])
