@@ -25,7 +25,7 @@ import hashlib
 
 import sqlalchemy as sa
 
-from artifacts import errors, external, versions
+from artifacts import errors, external, types, versions
 from artifacts.db import api as db
 from artifacts.db import query as dbq
 from artifacts.blobs import Blobs
@@ -238,6 +238,7 @@ class Engine(Uploads, Blobs, Sharing):
                                        "by the service." % name)
         props.update(given)
         self._validate_properties(atype, props)
+        self._check_links(ctx, atype, props)
         artifact = {
             "id": artifact_id or str(uuid.uuid4()), "type_name": atype.name,
             "name": values.get("name"), "owner": owner,
@@ -283,6 +284,34 @@ class Engine(Uploads, Blobs, Sharing):
                             if not f.is_data))))
             elif not fdef.is_data:
                 fdef.validate(name, value)
+
+    def _check_links(self, ctx, atype, props, old=None):
+        """Link fields must name artifacts that exist, that the caller can
+        see, and of the declared type: no dangling or foreign links."""
+        for name, fdef in atype.fields.items():
+            if fdef.kind not in ("link", "link_list"):
+                continue
+            value = props.get(name)
+            if value is None or (old is not None and
+                                 old.get(name) == value):
+                continue
+            for target_id in (value if fdef.kind == "link_list"
+                              else [value]):
+                row = read(self.db, lambda c, t=target_id: db.get(
+                    c, t, details=False)) \
+                    if _plausible_id(target_id) else None
+                wrong_type = row is not None and fdef.link_type and \
+                    row["type_name"] != fdef.link_type
+                try:
+                    if row is None or wrong_type:
+                        raise errors.NotFound()
+                    self._fetch(ctx, types.get(row["type_name"]), target_id)
+                except errors.NotFound:
+                    raise errors.Invalid(
+                        "Field '%s' links to %s, which is not a%s artifact "
+                        "you can see." % (name, target_id,
+                                          " %s" % fdef.link_type
+                                          if fdef.link_type else "n"))
 
     def _check_visibility_policy(self, ctx, atype, visibility, target):
         if visibility == "public":
@@ -369,6 +398,7 @@ class Engine(Uploads, Blobs, Sharing):
                                    "%s is %s." % (atype.noun, old["status"]))
         self._validate_properties(atype, new["properties"],
                                   old["properties"])
+        self._check_links(ctx, atype, new["properties"], old["properties"])
         if new["version"] != old["version"] and \
                 not isinstance(new["version"], tuple):
             new["version"] = versions.parse(new["version"])

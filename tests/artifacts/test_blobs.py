@@ -252,3 +252,21 @@ def test_a_stalled_blob_upload_is_repaired(eng):
     assert eng.drop_stale_claims() == 1
     eng.upload_blob(ctx(), FILES, art["id"], "file", [b"x"])
     eng.activate(ctx(), FILES, art["id"])
+
+
+def test_links_must_name_visible_artifacts_of_their_type(eng):
+    import uuid
+    env_type = types.get("heat_environments")
+    env = eng.create(ctx(), env_type, {"name": "env-" + uuid.uuid4().hex,
+                                       "version": "1.0.0"})
+    other_tpl = new_heat(eng, "not-an-env-" + uuid.uuid4().hex)
+    foreign = eng.create(ctx("p-other"), env_type,
+                         {"name": "theirs", "version": "1.0.0"})
+    tpl = new_heat(eng, "linking-" + uuid.uuid4().hex,
+                   environments=[env["id"]])
+    assert tpl["properties"]["environments"] == [env["id"]]
+    for bad in ([str(uuid.uuid4())], [other_tpl["id"]], [foreign["id"]],
+                ["not-an-id"]):
+        with pytest.raises(errors.Invalid):
+            eng.update(ctx(), HEAT, tpl["id"], lambda a, b=bad:
+                       a["properties"].update(environments=b))
