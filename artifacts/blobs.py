@@ -267,6 +267,8 @@ class Blobs:
         if artifact["status"] == "deactivated" and not ctx.is_admin:
             raise errors.Forbidden("The %s is deactivated; its data cannot "
                                    "be downloaded." % atype.noun)
+        self._hooks(atype, "pre_download", ctx, artifact, field=field,
+                    path=path)
         for blob in artifact["blobs"]:
             if blob["field"] == field and blob["path"] == path and \
                     blob["status"] == "active":

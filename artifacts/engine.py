@@ -253,6 +253,8 @@ class Engine(Uploads, Blobs, Sharing):
         _set_version_keys(atype, artifact)
         self._check_quotas(atype, artifact)
 
+        self._hooks(atype, "pre_create", ctx, artifact)
+
         def run(conn):
             if db.exists(conn, artifact["id"]):
                 raise errors.Conflict("%s ID %s already exists!"
@@ -266,7 +268,24 @@ class Engine(Uploads, Blobs, Sharing):
             raise _duplicate(atype, artifact)
         LOG.info("Created %s %s (owner %s)", atype.noun, artifact["id"],
                  owner)
+        self._hooks(atype, "post_create", ctx, artifact)
         return artifact
+
+    def _hooks(self, atype, point, ctx, artifact, **kwargs):
+        """Run a type's hooks for ``point``.  ``pre_*`` hooks run before
+        anything is written and refuse by raising an ArtifactError; ``post_*``
+        hooks run after the commit, so a failure there is logged, not
+        undone (it cannot be: others may already see the change)."""
+        for hook in atype.hooks.get(point, ()):
+            if point.startswith("pre_"):
+                hook(ctx, artifact, **kwargs)
+                continue
+            try:
+                hook(ctx, artifact, **kwargs)
+            except Exception:  # noqa: BLE001 - see docstring
+                LOG.exception("%s hook %s failed for %s %s", point,
+                              getattr(hook, "__name__", hook), atype.noun,
+                              artifact["id"])
 
     def _validate_properties(self, atype, props, old=None):
         """Declared fields against their declaration; undeclared ones only
@@ -360,6 +379,7 @@ class Engine(Uploads, Blobs, Sharing):
             self.enforcer.enforce(ctx, atype.rule(rule), target)
             new = copy.deepcopy(old)
             mutate(new)
+            self._hooks(atype, "pre_update", ctx, new, old=old)
             self._validate_change(ctx, atype, old, new, target)
             if _same(old, new):
                 return old
@@ -369,6 +389,7 @@ class Engine(Uploads, Blobs, Sharing):
             except sa.exc.IntegrityError:
                 raise _duplicate(atype, new)
             if saved:
+                self._hooks(atype, "post_update", ctx, new, old=old)
                 return new
             time.sleep(0.001)
         raise errors.Conflict("The %s was changed by too many concurrent "
@@ -429,11 +450,13 @@ class Engine(Uploads, Blobs, Sharing):
             raise errors.Forbidden("Not allowed to %s %s in status '%s'"
                                    % (operation, atype.noun,
                                       artifact["status"]))
+        self._hooks(atype, "pre_" + operation, ctx, artifact)
         ok = transaction(self.db, lambda conn: db.set_status(
             conn, artifact_id, source, target_status))
         if not ok:
             raise errors.Conflict("The %s changed status while it was being "
                                   "%sd; try again." % (atype.noun, operation))
+        self._hooks(atype, "post_" + operation, ctx, artifact)
 
     def activate(self, ctx, atype, artifact_id):
         with self._locked(atype, artifact_id, "activate"):
@@ -464,12 +487,15 @@ class Engine(Uploads, Blobs, Sharing):
         if self._uploads_in_progress(artifact_id):
             raise errors.Conflict("Cannot activate while an upload into the "
                                   "%s is in progress." % atype.noun)
+        self._hooks(atype, "pre_activate", ctx, artifact)
         if not transaction(self.db, lambda conn: db.set_status(
                 conn, artifact_id, artifact["status"],
                 atype.active_status)):
             raise errors.Conflict("The %s changed status while it was being "
                                   "activated; try again." % atype.noun)
-        return self.get(ctx, atype, artifact_id)
+        activated = self.get(ctx, atype, artifact_id)
+        self._hooks(atype, "post_activate", ctx, activated)
+        return activated
 
     def delete(self, ctx, atype, artifact_id):
         with self._locked(atype, artifact_id, "delete"):
@@ -482,6 +508,7 @@ class Engine(Uploads, Blobs, Sharing):
         if artifact["protected"]:
             raise errors.Forbidden("%s %s is protected and cannot be deleted."
                                    % (atype.noun.capitalize(), artifact_id))
+        self._hooks(atype, "pre_delete", ctx, artifact)
         now = db.utcnow()
         has_data = bool(artifact["blobs"])
         status = "pending_delete" if (self.limits.delayed_delete
@@ -498,6 +525,7 @@ class Engine(Uploads, Blobs, Sharing):
             return db.retire_blobs(conn, artifact_id)
         retired = transaction(self.db, run)
         LOG.info("Deleted %s %s", atype.noun, artifact_id)
+        self._hooks(atype, "post_delete", ctx, artifact)
         if not self.limits.delayed_delete:
             self._remove_data(retired)
 

@@ -270,3 +270,41 @@ def test_links_must_name_visible_artifacts_of_their_type(eng):
         with pytest.raises(errors.Invalid):
             eng.update(ctx(), HEAT, tpl["id"], lambda a, b=bad:
                        a["properties"].update(environments=b))
+
+
+def test_type_hooks_run_and_pre_hooks_can_refuse(eng):
+    import uuid
+    from artifacts.types.base import Field, artifact_type
+    calls = []
+
+    def record(point):
+        def hook(ctx_, artifact, **kw):
+            calls.append(point)
+            if point == "pre_delete" and artifact["properties"].get(
+                    "description") == "keep":
+                raise errors.Forbidden("This one is kept by its hook.")
+        return hook
+    points = ("pre_create", "post_create", "pre_update", "post_update",
+              "pre_activate", "post_activate", "pre_deactivate",
+              "post_deactivate", "pre_download", "pre_delete", "post_delete")
+    hooked = artifact_type("hooked_" + uuid.uuid4().hex[:6], {
+        "description": Field("string"), "file": Field("blob")},
+        hooks={p: [record(p)] for p in points},
+        policy_rules={op: "artifact:%s" % op for op in (
+            "create", "get", "update", "delete", "upload", "download",
+            "activate", "deactivate", "list")})
+    art = eng.create(ctx(), hooked, {"name": "h", "version": "1.0.0"})
+    eng.update(ctx(), hooked, art["id"],
+               lambda a: a["properties"].update(description="keep"))
+    eng.upload_blob(ctx(), hooked, art["id"], "file", [b"x"])
+    eng.activate(ctx(), hooked, art["id"])
+    eng.open_blob(ctx(), hooked, art["id"], "file")
+    eng.change_status(ctx(), hooked, art["id"], "deactivate", "active",
+                      "deactivated")
+    with pytest.raises(errors.Forbidden):
+        eng.delete(ctx(), hooked, art["id"])
+    assert eng.get(ctx(), hooked, art["id"])["status"] == "deactivated"
+    assert calls == ["pre_create", "post_create", "pre_update",
+                     "post_update", "pre_activate", "post_activate",
+                     "pre_download", "pre_deactivate", "post_deactivate",
+                     "pre_delete"]

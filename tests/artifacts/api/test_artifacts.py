@@ -124,7 +124,11 @@ def test_create_validation_of_every_kind(api, body, words):
 
 
 def test_create_with_every_kind(api):
-    link = str(uuid.uuid4())
+    # Links must name an existing artifact the caller can see.
+    link = api.create(name=unique())["id"]
+    message = error(api.post("/artifacts/" + KINDS_NAME, {
+        "name": unique(), "link": str(uuid.uuid4())}), 400)
+    assert "links to" in message
     art = api.create(KINDS_NAME, name=unique(), title="t", code="abc1",
                      flavor="mint", count=3, ratio=0.5, enabled=True,
                      labels=["x", "y"], numbers=[1, 2], options={"k": "v"},
