@@ -97,7 +97,7 @@ class Blobs:
         limit = self._size_limit(fdef, artifact, field, path)
         meter = self.quotas.meter(atype, artifact)
         claim = self._claim(artifact_id, field, path)
-        store = self.store_for(atype)
+        store = self.store_for(atype, field)
         key = "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex)
         beat = {"at": time.monotonic()}
 

@@ -80,9 +80,14 @@ class Engine(Uploads, Blobs, Sharing):
         self.quotas = Quotas(db_engine, self.limits.quota_defaults)
         self.external_policy = external.Policy()
 
-    def store_for(self, atype):
-        """The store new data of ``atype`` is written to."""
-        return self.stores[self.type_stores.get(atype.name, self.store.name)]
+    def store_for(self, atype, field=None):
+        """The store new data of ``atype`` (and of its blob ``field``, when
+        configured as ``type.field``) is written to."""
+        store_id = self.type_stores.get("%s.%s" % (atype.name, field)) \
+            if field else None
+        store_id = store_id or self.type_stores.get(atype.name,
+                                                    self.store.name)
+        return self.stores[store_id]
 
     def store_of(self, blob):
         """The store holding ``blob``'s data."""

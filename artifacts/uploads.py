@@ -87,7 +87,7 @@ class Uploads:
                     db.A.update().where(db.A.c.id == artifact_id,
                                         db.A.c.status == via)
                     .values(updated_at=db.utcnow())))
-        store = self.store_for(atype)
+        store = self.store_for(atype, field)
         try:
             result = streaming.write_stream(
                 store, key, chunks, algorithms=algorithms,

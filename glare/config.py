@@ -93,8 +93,9 @@ glare_opts = [
                help="Glance's schema-image.json with custom properties; "
                     "empty uses the copy shipped in schemas/."),
     cfg.DictOpt("type_stores", default={},
-                help="TYPE:STORE_ID,... : the store each artifact type's new "
-                     "data goes to; stores are [store:<id>] sections (see "
+                help="TYPE:STORE_ID or TYPE.FIELD:STORE_ID,... : the store "
+                     "each artifact type's (or blob field's) new data goes "
+                     "to; stores are [store:<id>] sections (see "
                      "glare/stores.py).  Unlisted types use default_store."),
     cfg.ListOpt("external_allowed_schemes", default=["https", "http"],
                 help="URL schemes an external blob may use."),

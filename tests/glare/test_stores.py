@@ -74,7 +74,7 @@ filesystem_store_datadir = %s
 [store:templates]
 driver = database
 [glare]
-type_stores = heat_templates:templates
+type_stores = heat_templates:templates,files.files:templates
 """ % (tmp_path / "g.sqlite", tmp_path / "images"))
     engine = build_engine(conf)
     ctx = RequestContext(project_id="p", user_id="u",
@@ -88,6 +88,14 @@ type_stores = heat_templates:templates
     reader = engine.store_of(blob).open(blob["location"])
     assert reader.read(100) == b"heat: 1"
     reader.close()
+    # Per field: files' folder goes to the database, its blob does not.
+    files = types.get("files")
+    art = engine.create(ctx, files, {"name": "f", "version": "1.0.0"})
+    engine.upload_blob(ctx, files, art["id"], "files", [b"a"], path="a")
+    engine.upload_blob(ctx, files, art["id"], "file", [b"b"])
+    stored = {b["field"]: b["store"]
+              for b in engine.get(ctx, files, art["id"])["blobs"]}
+    assert stored == {"files": "templates", "file": "file"}
     with engine.db.connect() as conn:
         assert conn.execute(sa.text(
-            "SELECT count(*) FROM store_objects")).scalar() == 1
+            "SELECT count(*) FROM store_objects")).scalar() == 2
