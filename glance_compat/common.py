@@ -7,6 +7,7 @@ import json
 import flask
 
 from artifacts import errors
+from artifacts.request_body import check_values
 
 
 @dataclasses.dataclass
@@ -55,31 +56,8 @@ def json_body():
         raise errors.Invalid("Malformed JSON in request body.")
     if not isinstance(body, (list, dict)):
         raise errors.Invalid("Unexpected body type. Expected list/dict.")
-    _reject_nul(body)
+    check_values(body)
     return body
-
-
-def _reject_nul(value):
-    """NUL cannot be stored in PostgreSQL text and is never meaningful in
-    image metadata: refuse it everywhere, the same way on every database."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise errors.Invalid("Null characters (\\u0000) are not allowed "
-                                 "in strings.")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            # A lone surrogate (\ud800) parses as JSON but is not text any
-            # database can store.
-            raise errors.Invalid("Strings must be valid Unicode text (lone "
-                                 "surrogate escapes are not allowed).")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _reject_nul(key)
-            _reject_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _reject_nul(item)
 
 
 def reject_body():

@@ -14,6 +14,7 @@ import flask
 from werkzeug.wsgi import FileWrapper
 
 from artifacts import errors
+from artifacts.request_body import body_chunks
 from glance_compat.common import (context, no_content, reject_body, services,
                                   status_line)
 
@@ -22,34 +23,6 @@ bp = flask.Blueprint("glance_image_data", __name__)
 BLOCK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _LEGACY_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-class ClientDisconnected(errors.Invalid):
-    """The client sent fewer bytes than it announced."""
-
-
-def _body_chunks(environ, content_length):
-    stream = environ["wsgi.input"]
-    remaining = content_length
-    while remaining is None or remaining > 0:
-        size = BLOCK if remaining is None else min(BLOCK, remaining)
-        try:
-            chunk = stream.read(size)
-        except Exception as exc:  # noqa: BLE001 - server-specific errors
-            # gunicorn raises its own errors (NoMoreData, bad chunk) when
-            # a chunked body is cut off: the client went away mid-upload.
-            raise ClientDisconnected("The request body could not be read "
-                                     "(%s); the upload was discarded."
-                                     % type(exc).__name__) from exc
-        if not chunk:
-            break
-        if remaining is not None:
-            remaining -= len(chunk)
-        yield chunk
-    if remaining:
-        raise ClientDisconnected(
-            "The request body ended %d bytes before its Content-Length; the "
-            "upload was discarded." % remaining)
 
 
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
@@ -76,7 +49,7 @@ def request_chunks():
             and not chunked:
         raise errors.RequestTooLarge("The incoming image is too large: The "
                                      "provided image is too large.")
-    return _body_chunks(req.environ, None if chunked else length)
+    return body_chunks(req.environ, None if chunked else length)
 
 
 def _unsatisfiable(message):

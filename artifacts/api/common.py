@@ -7,13 +7,13 @@ Views stay thin: they parse (here, or with marshmallow schemas through
 """
 
 import json
-import math
 
 import flask
 import flask_smorest
 from webargs.flaskparser import FlaskParser
 
 from artifacts import errors, types, versions
+from artifacts.request_body import check_values
 
 # JSON documents (artifacts, patches, members) are small; a bigger body is a
 # mistake or an attack and is refused without being buffered.
@@ -82,30 +82,6 @@ def parse_version(text):
 def _no_constants(name):
     raise errors.Invalid("%s is not valid JSON; numbers must be finite."
                          % name)
-
-
-def check_values(value):
-    """Refuse what no database stores the same way: NUL (PostgreSQL text
-    cannot hold it), lone UTF-16 surrogates (``"\\ud800"`` is valid JSON
-    but not encodable text) and non-finite numbers."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise errors.Invalid("Null characters (\\u0000) are not allowed "
-                                 "in strings.")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise errors.Invalid("Strings must be valid Unicode text; lone "
-                                 "surrogates (\\ud800-\\udfff) are not.")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_values(key)
-            check_values(item)
-    elif isinstance(value, list):
-        for item in value:
-            check_values(item)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise errors.Invalid("Numbers must be finite.")
 
 
 def read_json(media_types=("application/json",)):

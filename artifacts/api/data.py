@@ -27,6 +27,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import FileWrapper
 
 from artifacts import errors
+from artifacts.request_body import body_chunks
 from artifacts.api import common, models, render
 from artifacts.api.artifacts import ID_PARAMETER, type_parameter
 from artifacts.api.common import Blueprint, context, engine
@@ -74,32 +75,6 @@ def _resolve_type(endpoint, values):
         values["atype"] = common.artifact_type(values.pop("type_name"))
 
 
-class ClientDisconnected(errors.Invalid):
-    """The client sent fewer bytes than it announced."""
-
-
-def _body_chunks(environ, content_length):
-    stream = environ["wsgi.input"]
-    remaining = content_length
-    while remaining is None or remaining > 0:
-        size = BLOCK if remaining is None else min(BLOCK, remaining)
-        try:
-            chunk = stream.read(size)
-        except Exception as exc:  # noqa: BLE001 - server-specific errors
-            raise ClientDisconnected("The request body could not be read "
-                                     "(%s); the upload was discarded."
-                                     % type(exc).__name__) from exc
-        if not chunk:
-            break
-        if remaining is not None:
-            remaining -= len(chunk)
-        yield chunk
-    if remaining:
-        raise ClientDisconnected(
-            "The request body ended %d bytes before its Content-Length; the "
-            "upload was discarded." % remaining)
-
-
 def _request_chunks(atype, field):
     req = flask.request
     if req.mimetype != "application/octet-stream":
@@ -117,7 +92,7 @@ def _request_chunks(atype, field):
         raise errors.RequestTooLarge(
             "The data (%d bytes) is larger than field '%s' allows (%d "
             "bytes)." % (length, field, min(caps)))
-    return _body_chunks(req.environ, 0 if length is None and not chunked
+    return body_chunks(req.environ, 0 if length is None and not chunked
                         else length)
 
 
