@@ -110,6 +110,75 @@ def _lazy_factory(kind, module, extra):
     return factory
 
 
+class WriterLifecycle:
+    """What every driver's writer shares: leaving a ``with`` block cancels
+    an uncommitted writer, and so does dropping it unfinished (no temp
+    file, part or row is left behind).  Subclasses set ``_done`` once
+    committed or cancelled and implement ``cancel()``."""
+
+    _done = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.cancel()
+        return False
+
+    def __del__(self):
+        if getattr(self, "_done", True):
+            return
+        try:
+            self.cancel()
+        except Exception:  # noqa: BLE001 - nothing to report it to here
+            pass
+
+
+class BoundedReader:
+    """``read(n)`` and iteration over exactly ``length`` bytes of an object.
+
+    Subclasses set ``length``, ``block_size`` and ``_remaining`` and provide
+    ``_raw(want)`` (up to ``want`` bytes, ``b""`` at the end of the data)
+    and ``_check_open()``.  Data ending before ``length`` is an error, not a
+    silently short body."""
+
+    def read(self, n=-1):
+        """Up to ``n`` bytes (all remaining if ``n`` is negative or None);
+        ``b""`` once ``length`` bytes were returned."""
+        self._check_open()
+        want = self._remaining if n is None or n < 0 else min(
+            n, self._remaining)
+        if want <= 0:
+            return b""
+        data = self._raw(want)
+        if not data:
+            self._truncated()
+        if len(data) < want:
+            parts, got = [data], len(data)
+            while got < want:
+                part = self._raw(want - got)
+                if not part:
+                    self._truncated()
+                parts.append(part)
+                got += len(part)
+            data = b"".join(parts)
+        self._remaining -= len(data)
+        return data
+
+    def _truncated(self):
+        # Objects are immutable once committed: data that ends early was
+        # damaged or removed underneath us.
+        raise errors.StoreUnavailable(
+            "Stored data ended %d bytes early." % self._remaining)
+
+    def __iter__(self):
+        while True:
+            block = self.read(self.block_size)
+            if not block:
+                return
+            yield block
+
+
 def _load_builtin():
     if "filesystem" not in _DRIVERS:
         from artifacts.stores import filesystem  # noqa: F401  (registers)

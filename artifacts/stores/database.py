@@ -57,7 +57,7 @@ from sqlalchemy import exc as sa_exc
 from artifacts import errors
 from artifacts.db import session as db_session
 from artifacts.db.models import store_chunks, store_objects
-from artifacts.stores import check_key, register
+from artifacts.stores import WriterLifecycle, check_key, register
 
 SCHEME = "glare-db"
 _PREFIX = SCHEME + "://"
@@ -263,7 +263,7 @@ class DatabaseStore:
         return len(ids)
 
 
-class DatabaseWriter:
+class DatabaseWriter(WriterLifecycle):
     """Inserts full chunks as they arrive; see the module docstring."""
 
     def __init__(self, store, key):
@@ -391,23 +391,6 @@ class DatabaseWriter:
             self._buf = bytearray()
         if object_id is not None:
             self.store._delete_rows(object_id)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.cancel()
-        return False
-
-    def __del__(self):
-        # Abandoned by its owner: never leave rows behind.
-        if getattr(self, "_done", True):
-            return
-        try:
-            self.cancel()
-        except Exception:
-            pass
-
 
 class DatabaseReader:
     """Reads ``length`` bytes of one object, fetching chunks lazily."""

@@ -34,7 +34,8 @@ import threading
 import time
 
 from artifacts import errors
-from artifacts.stores import check_key, register
+from artifacts.stores import (BoundedReader, WriterLifecycle, check_key,
+                              register)
 
 SCHEME = "file"
 _PREFIX = SCHEME + "://"
@@ -307,7 +308,7 @@ class FilesystemStore:
         return "FilesystemStore(%r, datadir=%r)" % (self.name, self.datadir)
 
 
-class FileWriter:
+class FileWriter(WriterLifecycle):
     """Writes one new object through a temp file; see ``commit``.
 
     Not thread safe (one upload, one writer).  Usable as a context manager:
@@ -437,24 +438,7 @@ class FileWriter:
             except OSError:
                 pass
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.cancel()
-        return False
-
-    def __del__(self):
-        # Abandoned by its owner: never leave a temp file behind.
-        if getattr(self, "_done", True):
-            return
-        try:
-            self.cancel()
-        except Exception:
-            pass
-
-
-class FileReader:
+class FileReader(BoundedReader):
     """Reads ``length`` bytes of one object, never more.
 
     ``fileno()`` is positioned at the range start, so a server may
@@ -473,43 +457,12 @@ class FileReader:
             raise ValueError("I/O operation on a closed reader")
         return self._fd
 
-    def read(self, n=-1):
-        """Up to ``n`` bytes (all remaining if ``n`` is negative or None);
-        ``b""`` once ``length`` bytes were returned."""
+    def _check_open(self):
         if self._fd is None:
             raise ValueError("I/O operation on a closed reader")
-        want = self._remaining if n is None or n < 0 else min(n, self._remaining)
-        if want <= 0:
-            return b""
-        if want <= self.block_size:
-            data = os.read(self._fd, want)
-            if not data:
-                self._truncated()
-        else:
-            parts = []
-            got = 0
-            while got < want:
-                part = os.read(self._fd, min(want - got, self.block_size))
-                if not part:
-                    self._truncated()
-                parts.append(part)
-                got += len(part)
-            data = b"".join(parts)
-        self._remaining -= len(data)
-        return data
 
-    def _truncated(self):
-        # Objects are immutable once committed; a shrinking file means the
-        # storage was tampered with.  Failing beats a silently short body.
-        raise errors.StoreUnavailable(
-            "Stored data ended %d bytes early." % self._remaining)
-
-    def __iter__(self):
-        while True:
-            block = self.read(self.block_size)
-            if not block:
-                return
-            yield block
+    def _raw(self, want):
+        return os.read(self._fd, min(want, self.block_size))
 
     def close(self):
         fd, self._fd = self._fd, None

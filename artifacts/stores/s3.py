@@ -64,7 +64,8 @@ import threading
 import uuid
 
 from artifacts import errors
-from artifacts.stores import check_key, register
+from artifacts.stores import (BoundedReader, WriterLifecycle, check_key,
+                              register)
 
 try:
     import boto3
@@ -410,7 +411,7 @@ class S3Store:
         return aborted
 
 
-class S3Writer:
+class S3Writer(WriterLifecycle):
     """Buffers one part at most; see the module docstring."""
 
     def __init__(self, store, key, object_key):
@@ -574,24 +575,7 @@ class S3Writer:
         except BotoCoreError as exc:
             raise _store_error(exc, "abort the upload of %s" % self.key)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.cancel()
-        return False
-
-    def __del__(self):
-        # Abandoned by its owner: never leave parts behind.
-        if getattr(self, "_done", True):
-            return
-        try:
-            self.cancel()
-        except Exception:
-            pass
-
-
-class S3Reader:
+class S3Reader(BoundedReader):
     """Streams ``length`` bytes of one object from a GET body, never
     more."""
 
@@ -619,39 +603,9 @@ class S3Reader:
                 self._truncated()
             count -= len(data)
 
-    def read(self, n=-1):
-        """Up to ``n`` bytes (all remaining if ``n`` is negative or None);
-        ``b""`` once ``length`` bytes were returned."""
+    def _check_open(self):
         if self._closed:
             raise ValueError("I/O operation on a closed reader")
-        want = self._remaining if n is None or n < 0 else min(n,
-                                                               self._remaining)
-        if want <= 0:
-            return b""
-        data = self._raw(want)
-        if len(data) < want:
-            parts = [data]
-            got = len(data)
-            while got < want:
-                part = self._raw(want - got)
-                if not part:
-                    self._truncated()
-                parts.append(part)
-                got += len(part)
-            data = b"".join(parts)
-        self._remaining -= len(data)
-        return data
-
-    def _truncated(self):
-        raise errors.StoreUnavailable(
-            "Stored data ended %d bytes early." % self._remaining)
-
-    def __iter__(self):
-        while True:
-            block = self.read(self.block_size)
-            if not block:
-                return
-            yield block
 
     def close(self):
         if self._closed:
