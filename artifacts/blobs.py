@@ -141,14 +141,7 @@ class Blobs:
                 raise errors.Conflict(
                     "The %s became %s during the upload; field '%s' can no "
                     "longer change." % (atype.noun, row.status, field))
-            retired = [dict(r._mapping) for r in conn.execute(
-                sa.select(B).where(B.c.artifact_id == artifact_id,
-                                   B.c.slot == db.blob_slot(field, path)))]
-            if retired:
-                conn.execute(B.update().where(
-                    B.c.id.in_([r["id"] for r in retired])).values(
-                    slot=None, status="pending_delete",
-                    updated_at=db.utcnow()))
+            retired = db.retire_blobs(conn, artifact_id, field, path)
             conn.execute(B.update().where(B.c.id == claim).values(
                 slot=db.blob_slot(field, path), status="active",
                 size=result.size, md5=result.digests.get("md5"),
@@ -240,14 +233,7 @@ class Blobs:
                 raise errors.Forbidden(
                     "Field '%s' cannot change once the %s is %s."
                     % (field, atype.noun, row["status"]))
-            retired = [dict(r._mapping) for r in conn.execute(
-                sa.select(B).where(B.c.artifact_id == artifact_id,
-                                   B.c.slot == db.blob_slot(field, path)))]
-            if retired:
-                conn.execute(B.update().where(
-                    B.c.id.in_([r["id"] for r in retired])).values(
-                    slot=None, status="pending_delete",
-                    updated_at=db.utcnow()))
+            retired = db.retire_blobs(conn, artifact_id, field, path)
             db.insert_blob(conn, artifact_id, field, dict(
                 status="active", size=size, store=None, location=url,
                 location_metadata="{}", external=True,
@@ -289,15 +275,7 @@ class Blobs:
                                             artifact["status"]))
 
         def run(conn):
-            rows = [dict(r._mapping) for r in conn.execute(
-                sa.select(B).where(B.c.artifact_id == artifact_id,
-                                   B.c.slot == db.blob_slot(field, path)))]
-            if rows:
-                conn.execute(B.update().where(
-                    B.c.id.in_([r["id"] for r in rows])).values(
-                    slot=None, status="pending_delete",
-                    updated_at=db.utcnow()))
-            return rows
+            return db.retire_blobs(conn, artifact_id, field, path)
         retired = transaction(self.db, run)
         if not retired:
             raise errors.NotFound("%s %s has no data in %s%s."

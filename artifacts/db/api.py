@@ -339,12 +339,17 @@ def move_blob(conn, blob_id, field, path="", position=0):
         slot=blob_slot(field, path, position), updated_at=utcnow()))
 
 
-def retire_blobs(conn, artifact_id, field=None):
-    """Mark live blobs pending_delete (freeing their slot); return them."""
+def retire_blobs(conn, artifact_id, field=None, path=None):
+    """Mark live blobs pending_delete (freeing their slot); return them.
+
+    All of the artifact's, those of ``field``, or (with ``path``) only the
+    file that holds that field/path's slot."""
     B = artifact_blobs
     query = sa.select(B).where(B.c.artifact_id == artifact_id,
                                B.c.slot.is_not(None))
-    if field:
+    if field and path is not None:
+        query = query.where(B.c.slot == blob_slot(field, path))
+    elif field:
         query = query.where(B.c.field == field)
     rows = [dict(r._mapping) for r in conn.execute(query)]
     if rows:
