@@ -39,10 +39,16 @@ def request_chunks():
     _, _, settings, _ = services()
     req = flask.request
     if req.mimetype != "application/octet-stream":
+        # Glance's words, as the detail of WebOb's generic 415 sentence.
         raise errors.UnsupportedMediaType(
-            "The request media type %s is not supported by this server. "
-            "Image data must be sent as application/octet-stream."
-            % (req.mimetype or "(none)"))
+            "Invalid content type %s" % (req.mimetype or None)).as_detail()
+    announced = req.headers.get("x-openstack-image-size")
+    if announced is not None:
+        try:
+            int(announced)
+        except ValueError:
+            raise errors.Invalid("Invalid or missing image size in request "
+                                 "headers.")
     length = req.content_length
     chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
     if length is not None and length > settings.image_size_cap \

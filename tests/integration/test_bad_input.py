@@ -629,3 +629,21 @@ def test_lone_surrogate_is_a_400(server):
                                                 "application/json"}),
                          timeout=30)
     check_error(resp, 400)
+
+
+def test_upload_content_type_and_size_header_bodies(server):
+    """Glance: a wrong upload type is a 415 whose detail is 'Invalid content
+    type <type>'; a non-integer x-openstack-image-size is a 400."""
+    image = create_image(server.url, name=unique("ct"))
+    url = server.url + "/v2/images/%s/file" % image["id"]
+    resp = requests.put(url, data=b"data", headers=dict(ADMIN, **{
+        "Content-Type": "application/json", "Accept": "text/plain"}),
+        timeout=30)
+    check_error(resp, 415)
+    assert "Invalid content type application/json" in resp.text
+    resp = requests.put(url, data=b"data", headers=dict(ADMIN, **{
+        "Content-Type": "application/octet-stream", "Accept": "text/plain",
+        "x-openstack-image-size": "ten"}), timeout=30)
+    check_error(resp, 400)
+    assert "Invalid or missing image size in request headers." in resp.text
+    assert get_image(server.url, image["id"]).json()["status"] == "queued"
