@@ -26,14 +26,13 @@ import hashlib
 import sqlalchemy as sa
 
 from artifacts import errors, external, types, versions
+from artifacts.data import DataService, StoreSet
 from artifacts.db import api as db
 from artifacts.db import query as dbq
-from artifacts.blobs import Blobs
 from artifacts.db.session import read, transaction
 from artifacts.locking import Locks
 from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
-from artifacts.uploads import Uploads
 
 LOG = logging.getLogger(__name__)
 
@@ -58,45 +57,39 @@ class Limits:
         self.quota_defaults = quota_defaults
 
 
-class Engine(Uploads, Blobs, Sharing):
-    """Artifact operations; data and member operations live in
-    ``artifacts.uploads`` (images), ``artifacts.blobs`` (blob and folder
-    fields) and ``artifacts.sharing``."""
+class Engine:
+    """Artifact records: create, read, list, update, lifecycle, delete.
+
+    Its collaborators: ``data`` (``artifacts.data.DataService``: uploads,
+    downloads, locations, cleanup of every type's data) and ``sharing``
+    (``artifacts.sharing.Sharing``: members).  Both load artifacts through
+    ``_fetch``, so visibility and policy are the same everywhere."""
 
     def __init__(self, db_engine, store, enforcer, limits=None, locks=None,
                  stores=None, type_stores=None):
         """``store`` is the default store; ``stores`` maps every configured
-        store id to its driver (blobs remember the id they were written
-        to) and ``type_stores`` maps a type name to the store id new data
-        of that type goes to."""
+        store id to its driver (locations remember the id they were
+        written to) or is a whole ``StoreSet``; ``type_stores`` maps a type
+        name (or ``type.field``) to the store id its new data goes to."""
         self.db = db_engine
-        self.store = store
-        self.stores = dict(stores or {})
-        self.stores.setdefault(store.name, store)
-        self.type_stores = dict(type_stores or {})
+        if isinstance(stores, StoreSet):
+            store_set = stores
+        else:
+            drivers = {store.name: store}
+            drivers.update(stores or {})
+            store_set = StoreSet(drivers=drivers, default=store.name,
+                                 type_stores=dict(type_stores or {}))
         self.enforcer = enforcer
         self.limits = limits or Limits()
         self.locks = locks or Locks(db_engine)
         self.quotas = Quotas(db_engine, self.limits.quota_defaults)
         self.external_policy = external.Policy()
+        self.data = DataService(self, store_set)
+        self.sharing = Sharing(self)
 
-    def store_for(self, atype, field=None):
-        """The store new data of ``atype`` (and of its blob ``field``, when
-        configured as ``type.field``) is written to."""
-        store_id = self.type_stores.get("%s.%s" % (atype.name, field)) \
-            if field else None
-        store_id = store_id or self.type_stores.get(atype.name,
-                                                    self.store.name)
-        return self.stores[store_id]
-
-    def store_of(self, blob):
-        """The store holding ``blob``'s data."""
-        try:
-            return self.stores[blob["store"] or self.store.name]
-        except KeyError:
-            raise errors.StoreUnavailable(
-                "The data is in store '%s', which is not configured here."
-                % blob["store"])
+    @property
+    def stores(self):
+        return self.data.stores
 
     def _locked(self, atype, artifact_id, operation):
         """Hold the artifact's database lock: changes of one artifact are
@@ -489,7 +482,7 @@ class Engine(Uploads, Blobs, Sharing):
         if missing:
             raise errors.Invalid("Cannot activate: required field(s) %s "
                                  "not set." % ", ".join(sorted(missing)))
-        if self._uploads_in_progress(artifact_id):
+        if self.data.uploads_in_progress(artifact_id):
             raise errors.Conflict("Cannot activate while an upload into the "
                                   "%s is in progress." % atype.noun)
         self._hooks(atype, "pre_activate", ctx, artifact)
@@ -532,34 +525,11 @@ class Engine(Uploads, Blobs, Sharing):
         LOG.info("Deleted %s %s", atype.noun, artifact_id)
         self._hooks(atype, "post_delete", ctx, artifact)
         if not self.limits.delayed_delete:
-            self._remove_data(retired)
-
-    def _remove_data(self, blobs):
-        """Delete retired blobs' data; rows stay pending_delete on failure
-        so that ``glare scrub`` can finish the job."""
-        for blob in blobs:
-            if blob["external"] or not blob["location"]:
-                transaction(self.db, lambda c: db.forget_blob(c, blob["id"]))
-                continue
-            try:
-                self.store_of(blob).delete(blob["location"])
-            except Exception:  # noqa: BLE001 - the scrubber retries
-                LOG.exception("Could not delete data at %s; left for scrub",
-                              blob["location"])
-                continue
-            transaction(self.db, lambda c: db.forget_blob(c, blob["id"]))
+            self.data.remove_data(retired)
 
     def scrub(self, batch=100):
-        """Finish deletions that left pending_delete blobs behind."""
-        total = 0
-        while True:
-            rows = read(self.db, lambda c: db.pending_blobs(c, batch))
-            if not rows:
-                return total
-            self._remove_data(rows)
-            total += len(rows)
-            if len(rows) < batch:
-                return total
+        """Finish deletions that left pending_delete data behind."""
+        return self.data.scrub(batch)
 
 
 def _set_version_keys(atype, artifact):

@@ -1,6 +1,8 @@
-"""Engine operations on members: sharing an artifact with other projects.
+"""Members: sharing an artifact with other projects.
 
-Part of the engine (mixed into ``artifacts.engine.Engine``).  Only
+``Sharing`` is the engine's collaborator for members (``engine.sharing``);
+it uses the engine to load an artifact the caller may see and to build
+policy targets, so the same visibility rules apply.  Only
 ``shared`` artifacts have members; the owner adds and removes them, a member
 changes only its own status, and an artifact the caller cannot see is
 NotFound.
@@ -14,9 +16,26 @@ from artifacts.db.session import read, transaction
 
 
 class Sharing:
+    """add/list/get/update/delete members of a ``shared`` artifact."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @property
+    def db(self):
+        return self.engine.db
+
+    @property
+    def enforcer(self):
+        return self.engine.enforcer
+
+    @property
+    def limits(self):
+        return self.engine.limits
+
     def _shared_artifact(self, ctx, atype, artifact_id, rule, message):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        target = self._target(artifact, ctx, membership)
+        artifact, membership = self.engine._fetch(ctx, atype, artifact_id)
+        target = self.engine._target(artifact, ctx, membership)
         if artifact["visibility"] != "shared":
             raise errors.Forbidden(message % artifact_id)
         return artifact, membership, target
@@ -57,8 +76,8 @@ class Sharing:
                                                   ctx.project_id))
 
     def get_member(self, ctx, atype, artifact_id, member):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        target = self._target(artifact, ctx, membership)
+        artifact, membership = self.engine._fetch(ctx, atype, artifact_id)
+        target = self.engine._target(artifact, ctx, membership)
         rows = read(self.db, lambda c: db.members(c, artifact_id, member))
         allowed = ctx.is_admin or artifact["owner"] == ctx.project_id or \
             member == ctx.project_id
@@ -69,12 +88,12 @@ class Sharing:
         return rows[0]
 
     def update_member(self, ctx, atype, artifact_id, member, status):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
+        artifact, membership = self.engine._fetch(ctx, atype, artifact_id)
         rows = read(self.db, lambda c: db.members(c, artifact_id, member))
         if not rows:
             raise errors.NotFound("%s %s not found."
                                   % (atype.noun.capitalize(), artifact_id))
-        target = dict(self._target(artifact, ctx, membership),
+        target = dict(self.engine._target(artifact, ctx, membership),
                       member_id=member)
         self.enforcer.enforce(ctx, atype.rule("modify_member"), target)
         if member != ctx.project_id and not ctx.is_admin:
@@ -85,8 +104,8 @@ class Sharing:
         return read(self.db, lambda c: db.members(c, artifact_id, member))[0]
 
     def delete_member(self, ctx, atype, artifact_id, member):
-        artifact, membership = self._fetch(ctx, atype, artifact_id)
-        target = self._target(artifact, ctx, membership)
+        artifact, membership = self.engine._fetch(ctx, atype, artifact_id)
+        target = self.engine._target(artifact, ctx, membership)
         rows = read(self.db, lambda c: db.members(c, artifact_id, member))
         if not rows:
             raise errors.NotFound("%s %s not found."

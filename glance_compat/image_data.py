@@ -28,7 +28,8 @@ _LEGACY_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
 def upload(image_id):
     engine, atype, _, _ = services()
-    engine.upload(context(), atype, image_id, request_chunks())
+    engine.data.upload(context(), atype, image_id, "image", request_chunks(),
+                       store=requested_store())
     return no_content()
 
 
@@ -56,6 +57,13 @@ def request_chunks():
         raise errors.RequestTooLarge("The incoming image is too large: The "
                                      "provided image is too large.")
     return body_chunks(req.environ, None if chunked else length)
+
+
+def requested_store():
+    """The store named by ``X-Image-Meta-Store`` (Glance's multi-store
+    header), or None for the default one."""
+    name = flask.request.headers.get("X-Image-Meta-Store")
+    return name.strip() if name and name.strip() else None
 
 
 def _unsatisfiable(message):
@@ -113,7 +121,9 @@ def _requested_range(headers, size):
 def download(image_id):
     engine, atype, _, _ = services()
     reject_body()
-    image, blob = engine.open_data(context(), atype, image_id)
+    download = engine.data.open(context(), atype, image_id, "image",
+                                required=False)
+    image, blob = download.artifact, download.blob
     if blob is None:
         resp = flask.Response(status=status_line(204))
         resp.headers.pop("Content-Type", None)
@@ -122,8 +132,7 @@ def download(image_id):
     wanted = _requested_range(flask.request.headers, size) if size else None
     offset, length = (wanted[0], wanted[1] - wanted[0] + 1) if wanted \
         else (0, size)
-    reader = engine.store_of(blob).open(blob["location"], offset=offset,
-                               length=length)
+    reader = download.read(offset=offset, length=length)
     environ = flask.request.environ
     wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
     body = wrapper(reader, BLOCK)

@@ -25,7 +25,8 @@ def stage(image_id):
     if GLANCE_DIRECT not in settings.enabled_import_methods:
         raise errors.NotFound("'glance-direct' method is not available at "
                               "this site.")
-    engine.stage(context(), atype, image_id, request_chunks())
+    engine.data.upload(context(), atype, image_id, "staging",
+                       request_chunks())
     return no_content()
 
 
@@ -61,7 +62,7 @@ def import_image(image_id):
     if name == GLANCE_DIRECT:
         # Glance leaves its import progress properties behind, empty, and
         # clients (Tempest, Nova's copy polling) read them.
-        engine.import_staged(ctx, atype, image_id, properties={
+        engine.data.import_staged(ctx, atype, image_id, properties={
             "os_glance_importing_to_stores": "",
             "os_glance_failed_import": ""})
     resp = flask.Response(b"", status=status_line(202))

@@ -31,7 +31,7 @@ def create(image_id):
                              "characters.")
     try:
         with _image_lookup(image_id):
-            row = engine.add_member(context(), atype, image_id, member)
+            row = engine.sharing.add_member(context(), atype, image_id, member)
     except errors.QuotaExceeded as exc:
         raise errors.QuotaExceeded("Image member limit exceeded for image "
                                    "%s: %s:" % (image_id, exc.message))
@@ -43,7 +43,7 @@ def index(image_id):
     engine, atype, _, _ = services()
     reject_body()
     with _image_lookup(image_id):
-        rows = engine.list_members(context(), atype, image_id)
+        rows = engine.sharing.list_members(context(), atype, image_id)
     return json_response(dumps({"members": [member_view(r) for r in rows],
                                 "schema": "/v2/schemas/members"}))
 
@@ -55,7 +55,7 @@ def show(image_id, member_id):
     _shared_image(image_id, errors.NotFound("Only shared images have "
                                             "members."))
     with _member_lookup(image_id, member_id):
-        row = engine.get_member(context(), atype, image_id, member_id)
+        row = engine.sharing.get_member(context(), atype, image_id, member_id)
     return json_response(dumps(member_view(row)))
 
 
@@ -75,7 +75,7 @@ def update(image_id, member_id):
         raise errors.Invalid('Incorrect request: Status must be "pending", '
                              '"accepted" or "rejected".')
     with _member_lookup(image_id, member_id):
-        row = engine.update_member(context(), atype, image_id, member_id,
+        row = engine.sharing.update_member(context(), atype, image_id, member_id,
                                    status)
     return json_response(dumps(member_view(row)))
 
@@ -87,7 +87,7 @@ def delete(image_id, member_id):
     _shared_image(image_id, errors.Forbidden(
         "Not allowed to delete members for image %s." % image_id))
     with _member_lookup(image_id, member_id):
-        engine.delete_member(context(), atype, image_id, member_id)
+        engine.sharing.delete_member(context(), atype, image_id, member_id)
     return no_content()
 
 

@@ -59,10 +59,10 @@ def image_view(artifact, settings, is_admin=False):
         out["min_disk"] = 0
     locations = []
     if is_admin or artifact["status"] != "deactivated":
-        locations = [{"url": b["location"],
-                      "metadata": json.loads(b["location_metadata"] or "{}")}
+        locations = [{"url": loc["url"], "metadata": loc["metadata"]}
                      for b in artifact["blobs"]
-                     if b["field"] == "image" and b["status"] == "active"]
+                     if b["field"] == "image" and b["status"] == "active"
+                     for loc in b["locations"]]
     if settings.show_multiple_locations:
         out["locations"] = locations
     if settings.show_image_direct_url and locations:

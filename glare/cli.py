@@ -37,8 +37,7 @@ def cmd_scrub(args):
     from artifacts import types
     from glare.app import build_engine
     engine = build_engine(conf)
-    reset = engine.reset_stale_uploads(types.all_types().values())
-    reset += engine.drop_stale_claims()
+    reset = engine.data.recover_stale_uploads(types.all_types().values())
     done = engine.scrub()
     print("Reset %d stalled uploads; removed data of %d deleted blobs"
           % (reset, done))

@@ -51,11 +51,11 @@ def run(conf, config_path=None):
             % (current, head))
     # Leftovers of uploads cut off by a crash: partial files and images
     # stuck in "saving" with no heartbeat.
-    cleanup = getattr(engine.store, "cleanup_stale_temp", None)
-    if cleanup:
-        cleanup(conf.glare.stale_upload_seconds)
-    engine.reset_stale_uploads(types.all_types().values())
-    engine.drop_stale_claims()
+    for store in engine.stores.drivers.values():
+        cleanup = getattr(store, "cleanup_stale_temp", None)
+        if cleanup:
+            cleanup(conf.glare.stale_upload_seconds)
+    engine.data.recover_stale_uploads(types.all_types().values())
     engine.db.dispose()
     options = {
         "bind": "%s:%d" % (conf.bind_host, conf.bind_port),

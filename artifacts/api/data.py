@@ -3,7 +3,7 @@ fields, streamed both ways.
 
 Uploads (``PUT``, ``application/octet-stream``, chunked or with a
 Content-Length) are read from the WSGI input in 1 MiB blocks and handed to
-``engine.upload_blob`` as an iterator: hashed and stored as they come,
+``engine.data.upload`` as an iterator: hashed and stored as they come,
 never buffered.  Downloads hand the store's reader to the server's
 ``wsgi.file_wrapper`` (sendfile for a filesystem store); a Range request
 opens the reader at the offset instead of reading and discarding.  Folder
@@ -114,15 +114,16 @@ def _external_location():
 def _upload(atype, artifact_id, field, path=""):
     if flask.request.mimetype == EXTERNAL:
         body = _external_location()
-        art = engine().register_external(
+        engine().data.register_external(
             context(), atype, artifact_id, field, body["url"], path=path,
             size=body.get("size"),
             digests={k: body[k] for k in ("md5", "sha1", "sha256")
                      if k in body})
     else:
         chunks = _request_chunks(atype, field)
-        art = engine().upload_blob(context(), atype, artifact_id, field,
-                                   chunks, path=path)
+        engine().data.upload(context(), atype, artifact_id, field, chunks,
+                             path=path)
+    art = engine().get(context(), atype, artifact_id)
     return render.json_response(render.artifact(atype, art))
 
 
@@ -181,10 +182,11 @@ def _parse_range(header, size):
 
 def _download(atype, artifact_id, field, path=""):
     common.reject_body()
-    _, blob = engine().open_blob(context(), atype, artifact_id, field, path)
-    if blob["external"]:
+    download = engine().data.open(context(), atype, artifact_id, field, path)
+    blob = download.blob
+    if download.external_url:
         resp = flask.Response(status=render.status_line(302))
-        resp.headers["Location"] = blob["location"]
+        resp.headers["Location"] = download.external_url
         return resp
     size = blob["size"] or 0
     etag = blob["sha256"] or blob["md5"]
@@ -200,8 +202,7 @@ def _download(atype, artifact_id, field, path=""):
             wanted = _parse_range(headers["Range"], size)
     offset, length = (wanted[0], wanted[1] - wanted[0] + 1) if wanted \
         else (0, size)
-    reader = engine().store_of(blob).open(blob["location"], offset=offset,
-                                          length=length)
+    reader = download.read(offset=offset, length=length)
     environ = flask.request.environ
     wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
     resp = flask.Response(wrapper(reader, BLOCK),
@@ -251,7 +252,7 @@ def download_file(atype, artifact_id, field, path):
 def delete_blob(atype, artifact_id, field):
     """Remove a blob field's data (drafted artifacts, or mutable fields)."""
     common.reject_body()
-    engine().delete_blob(context(), atype, artifact_id, field)
+    engine().data.delete(context(), atype, artifact_id, field)
     return render.no_content()
 
 
@@ -261,5 +262,5 @@ def delete_blob(atype, artifact_id, field):
 def delete_file(atype, artifact_id, field, path):
     """Remove one file of a folder field."""
     common.reject_body()
-    engine().delete_blob(context(), atype, artifact_id, field, path)
+    engine().data.delete(context(), atype, artifact_id, field, path)
     return render.no_content()

@@ -43,7 +43,7 @@ def _no_body_on_reads():
 @blp.response(200, models.MemberList)
 def list_members(atype, artifact_id):
     """Members of a shared artifact (a member sees only itself)."""
-    rows = engine().list_members(context(), atype, artifact_id)
+    rows = engine().sharing.list_members(context(), atype, artifact_id)
     return render.json_response({"members": [render.member(r)
                                              for r in rows]})
 
@@ -54,7 +54,7 @@ def list_members(atype, artifact_id):
 @blp.response(201, models.Member)
 def add_member(body, atype, artifact_id):
     """Share a ``shared`` artifact with a project (status pending)."""
-    row = engine().add_member(context(), atype, artifact_id, body["member"])
+    row = engine().sharing.add_member(context(), atype, artifact_id, body["member"])
     return render.json_response(
         render.member(row), 201,
         {"Location": common.url("/artifacts/%s/%s/members/%s" % (
@@ -67,7 +67,7 @@ def add_member(body, atype, artifact_id):
 @blp.response(200, models.Member)
 def show_member(atype, artifact_id, member):
     """One membership."""
-    row = engine().get_member(context(), atype, artifact_id, member)
+    row = engine().sharing.get_member(context(), atype, artifact_id, member)
     return render.json_response(render.member(row))
 
 
@@ -77,7 +77,7 @@ def show_member(atype, artifact_id, member):
 @blp.response(200, models.Member)
 def update_member(body, atype, artifact_id, member):
     """Accept or reject an artifact shared with your project."""
-    row = engine().update_member(context(), atype, artifact_id, member,
+    row = engine().sharing.update_member(context(), atype, artifact_id, member,
                                  body["status"])
     return render.json_response(render.member(row))
 
@@ -87,5 +87,5 @@ def update_member(body, atype, artifact_id, member):
 @blp.response(204)
 def delete_member(atype, artifact_id, member):
     """Stop sharing with a project."""
-    engine().delete_member(context(), atype, artifact_id, member)
+    engine().sharing.delete_member(context(), atype, artifact_id, member)
     return render.no_content()

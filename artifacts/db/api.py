@@ -7,25 +7,30 @@ Artifacts come back as plain dicts::
      "revision", "created_at", "updated_at", "deleted_at",
      "properties": {name: value}, "tags": set, "blobs": [blob dicts]}
 
+and each blob dict carries its active ``locations`` in order.
+
 Property rows are typed: a scalar is one row (position 0, item_key ""), a
 list is rows with positions 1..n, a dict is rows keyed by item_key.  Strings
 up to 255 characters use the indexed ``string_value`` column.
 
 A list is one indexed query for the page of ids plus one batched query each
-for the page's properties, tags and blobs: never one query per artifact.
+for the page's properties, tags, blobs and locations: never one query per
+artifact.
 """
 
 import datetime
 import hashlib
+import json
 
 import sqlalchemy as sa
 
 from artifacts.db.models import (artifact_blobs, artifact_members,
                                  artifact_properties, artifact_tags,
-                                 artifacts)
+                                 artifacts, blob_locations)
 
 A = artifacts
 P = artifact_properties
+L = blob_locations
 
 # Columns of ``artifacts`` that filters and sorts can name directly.
 COLUMNS = {
@@ -175,8 +180,10 @@ def fetch_many(conn, ids, with_blobs=True, rows=None):
                 artifact_blobs.c.artifact_id.in_(part),
                 artifact_blobs.c.slot.is_not(None)).order_by(
                 artifact_blobs.c.position, artifact_blobs.c.id)
-            for row in conn.execute(blobs):
-                found[row.artifact_id]["blobs"].append(dict(row._mapping))
+            page_blobs = [dict(row._mapping) for row in conn.execute(blobs)]
+            attach_locations(conn, page_blobs)
+            for blob in page_blobs:
+                found[blob["artifact_id"]]["blobs"].append(blob)
     for artifact_id, rows in rows_by_id.items():
         found[artifact_id]["properties"] = _assemble_properties(rows)
     return [found[i] for i in ids]
@@ -316,19 +323,85 @@ def set_properties(conn, artifact_id, values):
 
 
 # ---------------------------------------------------------------------- blobs
+#
+# A blob dict is its ``artifact_blobs`` row plus ``locations``: its
+# ``blob_locations`` rows that are ``active``, in order, each with
+# ``metadata`` decoded from JSON.
 
 def blob_slot(field, path="", position=0):
     return hashlib.sha1(("%s\x00%s\x00%d" % (field, path, position)).encode(
         "utf-8")).hexdigest()
 
 
+def _location_dict(row):
+    loc = dict(row._mapping)
+    try:
+        loc["metadata"] = json.loads(loc.pop("meta_data") or "{}")
+    except ValueError:
+        loc["metadata"] = {}
+    return loc
+
+
+def attach_locations(conn, blobs, statuses=("active",)):
+    """Fill each blob dict's ``locations`` (one query for all of them)."""
+    by_id = {b["id"]: b for b in blobs}
+    for blob in blobs:
+        blob["locations"] = []
+    ids = list(by_id)
+    for part in _chunks(ids):
+        query = sa.select(L).where(L.c.blob_id.in_(part),
+                                   L.c.status.in_(statuses)).order_by(
+            L.c.blob_id, L.c.position, L.c.id)
+        for row in conn.execute(query):
+            by_id[row.blob_id]["locations"].append(_location_dict(row))
+    return blobs
+
+
 def insert_blob(conn, artifact_id, field, blob, path="", position=0,
-                now=None):
+                now=None, locations=()):
+    """Insert a live blob row with its ``locations`` (dicts of store, url
+    and optionally metadata); returns the new blob id."""
     now = now or utcnow()
     values = dict(blob, artifact_id=artifact_id, field=field, path=path,
                   position=position, slot=blob_slot(field, path, position),
                   created_at=now, updated_at=now)
-    conn.execute(artifact_blobs.insert().values(**values))
+    values.pop("locations", None)
+    blob_id = conn.execute(artifact_blobs.insert().values(
+        **values)).inserted_primary_key[0]
+    add_locations(conn, blob_id, locations, now=now)
+    return blob_id
+
+
+def add_locations(conn, blob_id, locations, now=None, status="active"):
+    """Append locations after the blob's existing ones."""
+    if not locations:
+        return
+    now = now or utcnow()
+    last = conn.execute(sa.select(sa.func.max(L.c.position)).where(
+        L.c.blob_id == blob_id)).scalar()
+    start = 0 if last is None else last + 1
+    conn.execute(L.insert(), [
+        {"blob_id": blob_id, "position": start + i,
+         "store": loc.get("store"), "url": loc["url"],
+         "meta_data": json.dumps(loc.get("metadata") or {}),
+         "status": status, "created_at": now, "updated_at": now}
+        for i, loc in enumerate(locations)])
+
+
+def set_location_status(conn, location_ids, status, expected=None):
+    """Move locations to ``status``; returns how many moved."""
+    if not location_ids:
+        return 0
+    query = L.update().where(L.c.id.in_(list(location_ids)))
+    if expected is not None:
+        query = query.where(L.c.status == expected)
+    return conn.execute(query.values(status=status,
+                                     updated_at=utcnow())).rowcount
+
+
+def update_location_metadata(conn, location_id, metadata):
+    conn.execute(L.update().where(L.c.id == location_id).values(
+        meta_data=json.dumps(metadata or {}), updated_at=utcnow()))
 
 
 def move_blob(conn, blob_id, field, path="", position=0):
@@ -340,7 +413,9 @@ def move_blob(conn, blob_id, field, path="", position=0):
 
 
 def retire_blobs(conn, artifact_id, field=None, path=None):
-    """Mark live blobs pending_delete (freeing their slot); return them.
+    """Mark live blobs and all their active locations pending_delete
+    (freeing the blobs' slots) in the caller's transaction; return the
+    blobs, each with the locations whose data is now to be removed.
 
     All of the artifact's, those of ``field``, or (with ``path``) only the
     file that holds that field/path's slot."""
@@ -351,21 +426,41 @@ def retire_blobs(conn, artifact_id, field=None, path=None):
         query = query.where(B.c.slot == blob_slot(field, path))
     elif field:
         query = query.where(B.c.field == field)
-    rows = [dict(r._mapping) for r in conn.execute(query)]
+    rows = attach_locations(conn, [dict(r._mapping)
+                                   for r in conn.execute(query)])
     if rows:
-        conn.execute(B.update().where(B.c.id.in_([r["id"] for r in rows]))
+        ids = [r["id"] for r in rows]
+        conn.execute(B.update().where(B.c.id.in_(ids))
                      .values(slot=None, status="pending_delete",
                              updated_at=utcnow()))
+        conn.execute(L.update().where(L.c.blob_id.in_(ids),
+                                      L.c.status == "active")
+                     .values(status="pending_delete", updated_at=utcnow()))
     return rows
 
 
 def pending_blobs(conn, limit=100):
+    """Retired blobs, each with its locations still pending_delete."""
     B = artifact_blobs
-    return [dict(r._mapping) for r in conn.execute(
-        sa.select(B).where(B.c.status == "pending_delete").limit(limit))]
+    rows = [dict(r._mapping) for r in conn.execute(
+        sa.select(B).where(B.c.status == "pending_delete").order_by(B.c.id)
+        .limit(limit))]
+    return attach_locations(conn, rows, statuses=("pending_delete",))
+
+
+def pending_locations(conn, limit=100):
+    """Locations of live blobs whose data is to be removed (a location
+    taken away from an image that keeps others)."""
+    B = artifact_blobs
+    query = sa.select(L).join(B, B.c.id == L.c.blob_id).where(
+        L.c.status == "pending_delete", B.c.status != "pending_delete"
+    ).order_by(L.c.id).limit(limit)
+    return [_location_dict(r) for r in conn.execute(query)]
 
 
 def forget_blob(conn, blob_id):
+    """Drop a blob row (its locations go with it)."""
+    conn.execute(L.delete().where(L.c.blob_id == blob_id))
     conn.execute(artifact_blobs.delete().where(artifact_blobs.c.id == blob_id))
 
 

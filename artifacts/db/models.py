@@ -122,13 +122,37 @@ artifact_blobs = sa.Table(
     sa.Column("sha1", sa.String(40)),
     sa.Column("sha256", sa.String(64)),
     sa.Column("sha512", sa.String(128)),
-    sa.Column("store", sa.String(255)),
-    sa.Column("location", sa.Text),
-    sa.Column("location_metadata", sa.Text, nullable=False, default="{}"),
+    # Data registered as an outside URL that Glare never reads: downloads
+    # redirect to its one location (the Artifact API's external blobs).
     sa.Column("external", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.UniqueConstraint("artifact_id", "slot"),
+    sa.Index(None, "status"),
+)
+
+# Where a blob's bytes are: an ordered list (``position``) of copies of the
+# same data, as Glance's ``image_locations``.  ``store`` is the configured
+# store id that owns the URL (NULL for an outside URL no store owns);
+# ``meta_data`` is a JSON object kept exactly (Glance's location metadata).
+# ``status``: ``active`` (readable), ``pending_delete`` (its data is to be
+# removed: the scrubber's work list), ``deleted`` (removed; kept as Glance
+# keeps deleted location rows).  Rows go with their blob (CASCADE).
+blob_locations = sa.Table(
+    "blob_locations", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              primary_key=True, autoincrement=True),
+    sa.Column("blob_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              sa.ForeignKey("artifact_blobs.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.Column("store", sa.String(255)),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("meta_data", sa.Text, nullable=False, default="{}"),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index(None, "blob_id", "position"),
     sa.Index(None, "status"),
 )
 

@@ -34,8 +34,7 @@ from artifacts import errors
 from artifacts.stores import check_key
 
 BLOCK_SIZE = 1024 * 1024
-TOO_LARGE_MESSAGE = ("The incoming image is too large: The provided image is "
-                     "too large.")
+TOO_LARGE_MESSAGE = "The data is too large: it exceeds the size limit."
 # Blocks a hash thread may lag behind the writer.
 QUEUE_DEPTH = 4
 _STOP = object()

@@ -115,6 +115,29 @@ def _check_scalar(name, kind, value, field):
                                  % (name, field.max_value))
 
 
+@dataclasses.dataclass(frozen=True)
+class DataFlow:
+    """How data arriving in one field moves the artifact's status.
+
+    An upload into a field with a flow takes the artifact from its initial
+    status to ``via`` (a conditional UPDATE, so one upload wins) and, when
+    the data is stored, to ``to``; on failure back to the initial status.
+    ``staging``: the data goes to the staging store (data waiting for an
+    import), not the type's store.  ``too_large``: the 413 message when the
+    data exceeds the size limit (None: the core's own wording)."""
+
+    via: str
+    to: str
+    staging: bool = False
+    too_large: str | None = None
+
+
+# The digests the core computes for every blob unless a type asks for
+# others; "configured" stands for the operator's hashing algorithm
+# (Glance's ``hashing_algorithm``, the ``os_hash_value`` of images).
+DEFAULT_DIGESTS = ("md5", "sha1", "sha256")
+
+
 @dataclasses.dataclass
 class ArtifactType:
     name: str
@@ -142,6 +165,10 @@ class ArtifactType:
     # store id from configuration; None: the default store
     store: str | None = None
     description: str = ""
+    # field name -> DataFlow, for fields whose data moves the status (the
+    # field may be undeclared: images' "staging" is no user-visible field)
+    data_flows: dict = dataclasses.field(default_factory=dict)
+    digests: tuple = DEFAULT_DIGESTS
 
     def field(self, name):
         return self.fields.get(name)

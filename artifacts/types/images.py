@@ -8,11 +8,17 @@ Glance row keeps every status (a ``killed`` image stays ``killed``).
 
 from artifacts import errors
 from artifacts.types import image_format, register
-from artifacts.types.base import ArtifactType, Field
+from artifacts.types.base import ArtifactType, DataFlow, Field
+
+# Glance's 413 sentence when image data exceeds image_size_cap.
+TOO_LARGE = "The incoming image is too large: The provided image is too large."
 
 
-def require_formats(ctx, artifact, **_):
-    """Data needs its formats first (Glance answers 400 the same way)."""
+def require_formats(ctx, artifact, field="image", **_):
+    """Data needs its formats first (Glance answers 400 the same way);
+    staging does not (the formats are checked at import)."""
+    if field != "image":
+        return
     props = artifact["properties"]
     missing = [f for f in ("disk_format", "container_format")
                if not props.get(f)]
@@ -24,19 +30,24 @@ def require_formats(ctx, artifact, **_):
                              % missing[0])
 
 
-def inspect_stream(ctx, artifact, chunks, **_):
+def inspect_stream(ctx, artifact, chunks, field="image", **_):
     """Upload filter: inspect the disk format of ``bare`` images while the
-    bytes stream (other containers are not inspected, as in Glance)."""
-    if artifact["properties"].get("container_format") != "bare":
+    bytes stream (other containers are not inspected, as in Glance; staged
+    data is inspected when it is imported)."""
+    if field != "image" or \
+            artifact["properties"].get("container_format") != "bare":
         return chunks, None
     wrapper = image_format.wrap(chunks)
     return wrapper, wrapper
 
 
-def record_data(ctx, artifact, result, algorithm, states=(), **_):
+def record_data(ctx, artifact, result, algorithm, states=(), field="image",
+                **_):
     """System fields that describe the uploaded data; refuses data whose
     inspected format contradicts disk_format (the engine then discards
-    it)."""
+    it).  Staged data records only its size, as Glance does."""
+    if field != "image":
+        return {"size": result.size}
     props = artifact["properties"]
     virtual_size = None
     for state in states:
@@ -98,6 +109,12 @@ IMAGES = register(ArtifactType(
         "get_member": "get_member", "get_members": "get_members",
         "modify_member": "modify_member",
     },
+    data_flows={
+        "image": DataFlow(via="saving", to="active", too_large=TOO_LARGE),
+        "staging": DataFlow(via="uploading", to="uploading", staging=True,
+                            too_large=TOO_LARGE),
+    },
+    digests=("md5", "configured"),
     hooks={"pre_upload": [require_formats],
            "upload_filter": [inspect_stream],
            "post_upload": [record_data]},

@@ -1,5 +1,6 @@
 """Generic artifact types: versions, lifecycle, blobs and folders."""
 
+from artifacts.data import open_locations
 import concurrent.futures
 import threading
 
@@ -96,17 +97,17 @@ def test_blob_upload_activate_and_freeze(eng):
     art = new_heat(eng, "life", description="d")
     with pytest.raises(errors.Invalid):
         eng.activate(ctx(), HEAT, art["id"])       # template missing
-    eng.upload_blob(ctx(), HEAT, art["id"], "template", [b"heat: 1"])
-    _, blob = eng.open_blob(ctx(), HEAT, art["id"], "template")
+    eng.data.upload(ctx(), HEAT, art["id"], "template", [b"heat: 1"])
+    blob = eng.data.open(ctx(), HEAT, art["id"], "template").blob
     assert blob["size"] == 7 and blob["sha256"]
     # Re-upload while drafted replaces the data without leaking the old.
     before = len(data_files(eng))
-    eng.upload_blob(ctx(), HEAT, art["id"], "template", [b"heat: 2"])
+    eng.data.upload(ctx(), HEAT, art["id"], "template", [b"heat: 2"])
     assert len(data_files(eng)) == before
     active = eng.activate(ctx(), HEAT, art["id"])
     assert active["status"] == "active"
     with pytest.raises(errors.Forbidden):
-        eng.upload_blob(ctx(), HEAT, art["id"], "template", [b"x"])
+        eng.data.upload(ctx(), HEAT, art["id"], "template", [b"x"])
     with pytest.raises(errors.Forbidden):
         eng.update(ctx(), HEAT, art["id"],
                    lambda a: a.update(name="renamed"))
@@ -117,18 +118,18 @@ def test_blob_upload_activate_and_freeze(eng):
 
 def test_folder_files_and_path_safety(eng):
     art = eng.create(ctx(), FILES, {"name": "folder", "version": "1.0.0"})
-    eng.upload_blob(ctx(), FILES, art["id"], "files", [b"a"], path="x/y.txt")
-    eng.upload_blob(ctx(), FILES, art["id"], "files", [b"bb"], path="z")
-    _, blob = eng.open_blob(ctx(), FILES, art["id"], "files", "x/y.txt")
+    eng.data.upload(ctx(), FILES, art["id"], "files", [b"a"], path="x/y.txt")
+    eng.data.upload(ctx(), FILES, art["id"], "files", [b"bb"], path="z")
+    blob = eng.data.open(ctx(), FILES, art["id"], "files", "x/y.txt").blob
     assert blob["size"] == 1
     for bad in ("../etc/passwd", "/abs", "a/../b", "a\x00b", "a//b",
                 "a/" * 40 + "f", "x" * 2000, ""):
         with pytest.raises(errors.Invalid):
-            eng.upload_blob(ctx(), FILES, art["id"], "files", [b"x"],
+            eng.data.upload(ctx(), FILES, art["id"], "files", [b"x"],
                             path=bad)
-    eng.delete_blob(ctx(), FILES, art["id"], "files", "z")
+    eng.data.delete(ctx(), FILES, art["id"], "files", "z")
     with pytest.raises(errors.NotFound):
-        eng.open_blob(ctx(), FILES, art["id"], "files", "z")
+        eng.data.open(ctx(), FILES, art["id"], "files", "z")
 
 
 def test_one_of_concurrent_uploads_into_a_blob_wins(eng):
@@ -143,7 +144,7 @@ def test_one_of_concurrent_uploads_into_a_blob_wins(eng):
 
     def upload():
         try:
-            eng.upload_blob(ctx(), FILES, art["id"], "file", slow_chunks())
+            eng.data.upload(ctx(), FILES, art["id"], "file", slow_chunks())
             outcomes.append("ok")
         except errors.Conflict:
             outcomes.append("conflict")
@@ -162,7 +163,7 @@ def test_other_projects_cannot_see_private_artifacts(eng):
     with pytest.raises(errors.NotFound):
         eng.get(ctx("p9"), HEAT, art["id"])
     with pytest.raises(errors.NotFound):
-        eng.upload_blob(ctx("p9"), HEAT, art["id"], "template", [b"x"])
+        eng.data.upload(ctx("p9"), HEAT, art["id"], "template", [b"x"])
 
 
 def test_a_held_lock_makes_changes_wait_then_409(eng):
@@ -201,23 +202,23 @@ def test_vnf_package_is_unpacked_into_contents(eng):
                     "Entry-Definitions: Definitions/vnfd.yaml\n",
                     "Definitions/vnfd.yaml": "tosca_definitions_version: x\n",
                     "Files/images/readme.txt": "hello"})
-    eng.upload_blob(ctx(), VNF, art["id"], "package", [package])
+    eng.data.upload(ctx(), VNF, art["id"], "package", [package])
     got = eng.get(ctx(), VNF, art["id"])
     paths = sorted(b["path"] for b in got["blobs"] if b["field"] == "contents")
     assert paths == ["Definitions/vnfd.yaml", "Files/images/readme.txt",
                      "TOSCA-Metadata/TOSCA.meta"]
-    _, blob = eng.open_blob(ctx(), VNF, art["id"], "contents",
+    _, blob = eng.data.open(ctx(), VNF, art["id"], "contents",
                             "Files/images/readme.txt")
-    reader = eng.store_of(blob).open(blob["location"])
+    reader = open_locations(eng.stores, blob)
     assert reader.read(100) == b"hello"
     reader.close()
     # A new package replaces the old contents without leaking them.
     before = len(data_files(eng))
-    eng.upload_blob(ctx(), VNF, art["id"], "package", [package])
+    eng.data.upload(ctx(), VNF, art["id"], "package", [package])
     assert len(data_files(eng)) == before
     # Users cannot write the derived folder themselves.
     with pytest.raises(errors.Forbidden):
-        eng.upload_blob(ctx(), VNF, art["id"], "contents", [b"x"], path="a")
+        eng.data.upload(ctx(), VNF, art["id"], "contents", [b"x"], path="a")
 
 
 @pytest.mark.parametrize("members", [
@@ -231,7 +232,7 @@ def test_bad_vnf_packages_leave_nothing(eng, members):
                                   "version": "1.0.0"})
     before = len(data_files(eng))
     with pytest.raises(errors.Invalid):
-        eng.upload_blob(ctx(), VNF, art["id"], "package", [_zip(members)])
+        eng.data.upload(ctx(), VNF, art["id"], "package", [_zip(members)])
     assert len(data_files(eng)) == before
     assert eng.get(ctx(), VNF, art["id"])["blobs"] == []
 
@@ -243,14 +244,14 @@ def test_a_stalled_blob_upload_is_repaired(eng):
     art = eng.create(ctx(), FILES, {"name": "stalled", "version": "1.0.0"})
     claim = eng._claim(art["id"], "file", "")          # a worker died here
     with pytest.raises(errors.Conflict):
-        eng.upload_blob(ctx(), FILES, art["id"], "file", [b"x"])
+        eng.data.upload(ctx(), FILES, art["id"], "file", [b"x"])
     old = db_api.utcnow() - datetime.timedelta(
         seconds=eng.limits.stale_upload_seconds + 5)
     with eng.db.begin() as conn:
         conn.execute(artifact_blobs.update().where(
             artifact_blobs.c.id == claim).values(updated_at=old))
     assert eng.drop_stale_claims() == 1
-    eng.upload_blob(ctx(), FILES, art["id"], "file", [b"x"])
+    eng.data.upload(ctx(), FILES, art["id"], "file", [b"x"])
     eng.activate(ctx(), FILES, art["id"])
 
 
@@ -296,9 +297,9 @@ def test_type_hooks_run_and_pre_hooks_can_refuse(eng):
     art = eng.create(ctx(), hooked, {"name": "h", "version": "1.0.0"})
     eng.update(ctx(), hooked, art["id"],
                lambda a: a["properties"].update(description="keep"))
-    eng.upload_blob(ctx(), hooked, art["id"], "file", [b"x"])
+    eng.data.upload(ctx(), hooked, art["id"], "file", [b"x"])
     eng.activate(ctx(), hooked, art["id"])
-    eng.open_blob(ctx(), hooked, art["id"], "file")
+    eng.data.open(ctx(), hooked, art["id"], "file")
     eng.change_status(ctx(), hooked, art["id"], "deactivate", "active",
                       "deactivated")
     with pytest.raises(errors.Forbidden):

@@ -366,9 +366,9 @@ def test_tag_quota(make_engine_with, owner):
 def test_member_quota(make_engine_with, owner):
     eng = make_engine_with(max_members=1)
     art = create(eng, owner)
-    eng.add_member(owner, IMAGES, art["id"], "p-m1")
+    eng.sharing.add_member(owner, IMAGES, art["id"], "p-m1")
     with pytest.raises(errors.QuotaExceeded) as exc:
-        eng.add_member(owner, IMAGES, art["id"], "p-m2")
+        eng.sharing.add_member(owner, IMAGES, art["id"], "p-m2")
     assert exc.value.message == (
         "The limit has been exceeded on the number of allowed image members "
         "for this image. Attempted: 2, Maximum: 1")
@@ -379,14 +379,14 @@ def test_negative_limits_mean_unlimited(make_engine_with, owner):
     art = create(eng, owner, properties={"p%d" % i: "v" for i in range(40)},
                  tags=["t%d" % i for i in range(40)])
     for i in range(5):
-        eng.add_member(owner, IMAGES, art["id"], "m%d" % i)
+        eng.sharing.add_member(owner, IMAGES, art["id"], "m%d" % i)
 
 
 # --------------------------------------------------------------------- upload
 
 def test_upload_happy_path(eng, owner, datadir):
     art = create_raw(eng, owner)
-    eng.upload(owner, IMAGES, art["id"], iter([b"012", b"", b"3456789"]))
+    eng.data.upload(owner, IMAGES, art["id"], "image", iter([b"012", b"", b"3456789"]))
     got = eng.get(owner, IMAGES, art["id"])
     assert got["status"] == "active"
     props = got["properties"]
@@ -400,13 +400,17 @@ def test_upload_happy_path(eng, owner, datadir):
     assert blob["size"] == 10
     assert blob["md5"] == props["checksum"]
     assert blob["sha512"] == props["os_hash_value"]
-    assert blob["store"] == "file"
-    path = os.path.join(os.path.realpath(datadir), art["id"])
-    assert blob["location"] == "file://" + path
+    [location] = blob["locations"]
+    assert location["store"] == "file" and location["status"] == "active"
+    # One key scheme for every type: <artifact id>/<field>/<unique name>.
+    path = location["url"][len("file://"):]
+    assert location["url"].startswith("file://")
+    assert os.path.dirname(path) == os.path.join(
+        os.path.realpath(datadir), art["id"], "image")
     with open(path, "rb") as f:
         assert f.read() == DATA
-    _, opened = eng.open_data(owner, IMAGES, art["id"])
-    assert opened["location"] == blob["location"]
+    opened = eng.data.open(owner, IMAGES, art["id"], "image").blob
+    assert opened["locations"] == blob["locations"]
 
 
 def _qcow2(virtual_size=1 << 30, length=4 * 65536, backing=False):
@@ -426,7 +430,7 @@ def test_qcow2_virtual_size_comes_from_its_header(eng, owner, datadir):
     art = create(eng, owner, properties={"disk_format": "qcow2",
                                          "container_format": "bare"})
     data = _qcow2(virtual_size=5 << 30)
-    eng.upload(owner, IMAGES, art["id"], [data[:1000], data[1000:]])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [data[:1000], data[1000:]])
     props = eng.get(owner, IMAGES, art["id"])["properties"]
     assert props["size"] == len(data)
     assert props["virtual_size"] == 5 << 30
@@ -442,7 +446,7 @@ def test_refused_data_leaves_nothing_behind(eng, owner, datadir, declared,
     art = create(eng, owner, properties={"disk_format": declared,
                                          "container_format": "bare"})
     with pytest.raises(errors.UnsupportedMediaType):
-        eng.upload(owner, IMAGES, art["id"], [data])
+        eng.data.upload(owner, IMAGES, art["id"], "image", [data])
     got = eng.get(owner, IMAGES, art["id"])
     assert got["status"] == "queued" and got["blobs"] == []
     assert got["properties"].get("size") is None
@@ -450,7 +454,7 @@ def test_refused_data_leaves_nothing_behind(eng, owner, datadir, declared,
     assert data_files(datadir) == []
     # Correct data is accepted afterwards.
     if declared == "qcow2":
-        eng.upload(owner, IMAGES, art["id"], [_qcow2()])
+        eng.data.upload(owner, IMAGES, art["id"], "image", [_qcow2()])
         assert eng.get(owner, IMAGES, art["id"])["status"] == "active"
 
 
@@ -459,12 +463,12 @@ def test_raw_may_hold_anything_and_other_containers_are_not_inspected(
     raw = create(eng, owner, properties={"disk_format": "raw",
                                          "container_format": "bare"})
     data = _qcow2(virtual_size=5 << 30)
-    eng.upload(owner, IMAGES, raw["id"], [data])
+    eng.data.upload(owner, IMAGES, raw["id"], "image", [data])
     assert eng.get(owner, IMAGES, raw["id"])["properties"][
         "virtual_size"] == len(data)
     ovf = create(eng, owner, properties={"disk_format": "qcow2",
                                          "container_format": "ovf"})
-    eng.upload(owner, IMAGES, ovf["id"], [DATA])
+    eng.data.upload(owner, IMAGES, ovf["id"], "image", [DATA])
     props = eng.get(owner, IMAGES, ovf["id"])["properties"]
     assert props["size"] == 10 and props.get("virtual_size") is None
 
@@ -472,7 +476,7 @@ def test_raw_may_hold_anything_and_other_containers_are_not_inspected(
 def test_ami_accepts_uninspectable_data_without_virtual_size(eng, owner):
     art = create(eng, owner, properties={"disk_format": "ami",
                                          "container_format": "bare"})
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     props = eng.get(owner, IMAGES, art["id"])["properties"]
     assert props.get("virtual_size") is None
 
@@ -480,7 +484,7 @@ def test_ami_accepts_uninspectable_data_without_virtual_size(eng, owner):
 def test_upload_with_another_hash_algorithm(make_engine_with, owner):
     eng = make_engine_with(hashing_algorithm="sha256")
     art = create_raw(eng, owner)
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     props = eng.get(owner, IMAGES, art["id"])["properties"]
     assert props["os_hash_algo"] == "sha256"
     assert props["os_hash_value"] == hashlib.sha256(DATA).hexdigest()
@@ -490,12 +494,12 @@ def test_upload_with_another_hash_algorithm(make_engine_with, owner):
 def test_upload_needs_formats(eng, owner, datadir):
     art = create(eng, owner)
     with pytest.raises(errors.Invalid) as exc:
-        eng.upload(owner, IMAGES, art["id"], [DATA])
+        eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     assert exc.value.message == ("Properties disk_format, container_format "
                                  "must be set prior to saving data.")
     art = create(eng, owner, properties={"disk_format": "raw"})
     with pytest.raises(errors.Invalid) as exc:
-        eng.upload(owner, IMAGES, art["id"], [DATA])
+        eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     assert exc.value.message == ("Property container_format must be set "
                                  "prior to saving data.")
     assert eng.get(owner, IMAGES, art["id"])["status"] == "queued"
@@ -504,9 +508,9 @@ def test_upload_needs_formats(eng, owner, datadir):
 
 def test_upload_to_a_non_queued_image_is_a_conflict(eng, owner):
     art = create_raw(eng, owner)
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     with pytest.raises(errors.Conflict) as exc:
-        eng.upload(owner, IMAGES, art["id"], [DATA])
+        eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     assert exc.value.message == ("Image status transition from active to "
                                  "saving is not allowed")
 
@@ -514,7 +518,7 @@ def test_upload_to_a_non_queued_image_is_a_conflict(eng, owner):
 def test_upload_needs_the_upload_rule(eng, owner):
     art = create_raw(eng, owner)
     with pytest.raises(errors.Forbidden):
-        eng.upload(reader_ctx(owner.project_id), IMAGES, art["id"], [DATA])
+        eng.data.upload(reader_ctx(owner.project_id), IMAGES, art["id"], "image", [DATA])
     assert eng.get(owner, IMAGES, art["id"])["status"] == "queued"
 
 
@@ -522,7 +526,7 @@ def test_upload_over_the_size_cap(make_engine_with, owner, datadir):
     eng = make_engine_with(max_blob_size=9)
     art = create_raw(eng, owner)
     with pytest.raises(errors.RequestTooLarge) as exc:
-        eng.upload(owner, IMAGES, art["id"], [b"01234", b"56789"])
+        eng.data.upload(owner, IMAGES, art["id"], "image", [b"01234", b"56789"])
     assert exc.value.status == 413
     got = eng.get(owner, IMAGES, art["id"])
     assert got["status"] == "queued"
@@ -530,7 +534,7 @@ def test_upload_over_the_size_cap(make_engine_with, owner, datadir):
     assert "size" not in got["properties"]
     assert data_files(datadir) == []
     # Exactly at the cap is fine.
-    eng.upload(owner, IMAGES, art["id"], [b"012345678"])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [b"012345678"])
     assert eng.get(owner, IMAGES, art["id"])["status"] == "active"
 
 
@@ -543,13 +547,13 @@ def test_upload_stream_failing_midway(eng, owner, datadir):
         raise IOError("client went away")
 
     with pytest.raises(IOError, match="client went away"):
-        eng.upload(owner, IMAGES, art["id"], body())
+        eng.data.upload(owner, IMAGES, art["id"], "image", body())
     got = eng.get(owner, IMAGES, art["id"])
     assert got["status"] == "queued"
     assert got["blobs"] == []
     assert data_files(datadir) == []
     # The image can take data again.
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     assert eng.get(owner, IMAGES, art["id"])["status"] == "active"
 
 
@@ -560,11 +564,11 @@ def test_stale_saving_upload_is_reset(make_engine_with, owner):
     set_row(eng.db, art["id"], status="saving",
             updated_at=db_api.utcnow())
     with pytest.raises(errors.Conflict):
-        eng.upload(owner, IMAGES, art["id"], [DATA])
+        eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     # No progress for longer than stale_upload_seconds: the upload died.
     set_row(eng.db, art["id"], status="saving",
             updated_at=db_api.utcnow() - datetime.timedelta(seconds=120))
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     got = eng.get(owner, IMAGES, art["id"])
     assert got["status"] == "active"
     assert got["properties"]["size"] == 10
@@ -576,17 +580,17 @@ def test_reset_stale_uploads(make_engine_with, owner):
     set_row(eng.db, live["id"], status="saving", updated_at=db_api.utcnow())
     set_row(eng.db, dead["id"], status="saving",
             updated_at=db_api.utcnow() - datetime.timedelta(seconds=120))
-    assert eng.reset_stale_uploads([IMAGES]) == 1
+    assert eng.data.recover_stale_uploads([IMAGES]) == 1
     assert eng.get(owner, IMAGES, live["id"])["status"] == "saving"
     assert eng.get(owner, IMAGES, dead["id"])["status"] == "queued"
-    assert eng.reset_stale_uploads([IMAGES]) == 0
+    assert eng.data.recover_stale_uploads([IMAGES]) == 0
 
 
 # --------------------------------------------------------------------- delete
 
 def test_delete_removes_the_data(eng, owner, datadir):
     art = create_raw(eng, owner)
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     assert len(data_files(datadir)) == 1
     eng.delete(owner, IMAGES, art["id"])
     assert data_files(datadir) == []
@@ -607,7 +611,7 @@ def test_delayed_delete_leaves_data_for_the_scrubber(make_engine_with, owner,
                                                      datadir):
     eng = make_engine_with(delayed_delete=True)
     art = create_raw(eng, owner)
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     eng.delete(owner, IMAGES, art["id"])
     with eng.db.connect() as conn:
         assert db_api.get(conn, art["id"], include_deleted=True)[
@@ -662,25 +666,24 @@ def test_deactivate_and_reactivate(eng, owner, admin):
                                  "status 'queued'")
     with pytest.raises(errors.Forbidden):
         reactivate(eng, owner, art["id"])
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     reactivate(eng, owner, art["id"])           # already active: no-op
     deactivate(eng, owner, art["id"])
     assert eng.get(owner, IMAGES, art["id"])["status"] == "deactivated"
     deactivate(eng, owner, art["id"])           # already there: no-op
     with pytest.raises(errors.Forbidden) as exc:
-        eng.open_data(owner, IMAGES, art["id"])
+        eng.data.open(owner, IMAGES, art["id"], "image", required=False)
     assert exc.value.message == ("The requested image has been deactivated. "
                                  "Image data download is forbidden.")
-    _, blob = eng.open_data(admin, IMAGES, art["id"])
-    assert blob is not None
+    assert eng.data.open(admin, IMAGES, art["id"], "image").blob is not None
     reactivate(eng, owner, art["id"])
     assert eng.get(owner, IMAGES, art["id"])["status"] == "active"
-    assert eng.open_data(owner, IMAGES, art["id"])[1] is not None
+    assert eng.data.open(owner, IMAGES, art["id"], "image").blob is not None
 
 
 def test_deactivate_policy(eng, owner, other):
     art = create_raw(eng, owner, visibility="community")
-    eng.upload(owner, IMAGES, art["id"], [DATA])
+    eng.data.upload(owner, IMAGES, art["id"], "image", [DATA])
     with pytest.raises(errors.Forbidden):
         deactivate(eng, other, art["id"])
     with pytest.raises(errors.Forbidden):
@@ -690,7 +693,10 @@ def test_deactivate_policy(eng, owner, other):
 
 def test_open_data_without_data(eng, owner):
     art = create(eng, owner)
-    assert eng.open_data(owner, IMAGES, art["id"])[1] is None
+    assert eng.data.open(owner, IMAGES, art["id"], "image",
+                         required=False).blob is None
+    with pytest.raises(errors.NotFound):
+        eng.data.open(owner, IMAGES, art["id"], "image")
 
 
 # ----------------------------------------------------------------- visibility
@@ -705,10 +711,10 @@ def test_invisible_artifacts_are_not_found(eng, owner, other):
             lambda: eng.update(other, IMAGES, art["id"],
                                lambda a: a.update(name="x")),
             lambda: eng.delete(other, IMAGES, art["id"]),
-            lambda: eng.upload(other, IMAGES, art["id"], [DATA]),
-            lambda: eng.open_data(other, IMAGES, art["id"]),
+            lambda: eng.data.upload(other, IMAGES, art["id"], "image", [DATA]),
+            lambda: eng.data.open(other, IMAGES, art["id"], "image", required=False),
             lambda: deactivate(eng, other, art["id"]),
-            lambda: eng.add_member(other, IMAGES, art["id"], "x"),
+            lambda: eng.sharing.add_member(other, IMAGES, art["id"], "x"),
         ]
         for call in calls:
             with pytest.raises(errors.NotFound) as exc:
@@ -750,45 +756,45 @@ def test_list_shows_only_what_get_allows(eng, other, admin):
 def test_members_rules(eng, owner, other):
     art = create(eng, owner)                 # shared by default
     third = member_ctx()
-    row = eng.add_member(owner, IMAGES, art["id"], other.project_id)
+    row = eng.sharing.add_member(owner, IMAGES, art["id"], other.project_id)
     assert (row["member"], row["status"]) == (other.project_id, "pending")
     # A member sees the image by id even while pending.
     assert eng.get(other, IMAGES, art["id"])["id"] == art["id"]
     with pytest.raises(errors.Conflict) as exc:
-        eng.add_member(owner, IMAGES, art["id"], other.project_id)
+        eng.sharing.add_member(owner, IMAGES, art["id"], other.project_id)
     assert exc.value.message == "Member %s is duplicated for image %s" % (
         other.project_id, art["id"])
     # The owner cannot accept on the member's behalf.
     with pytest.raises(errors.Forbidden):
-        eng.update_member(owner, IMAGES, art["id"], other.project_id,
+        eng.sharing.update_member(owner, IMAGES, art["id"], other.project_id,
                           "accepted")
-    row = eng.update_member(other, IMAGES, art["id"], other.project_id,
+    row = eng.sharing.update_member(other, IMAGES, art["id"], other.project_id,
                             "accepted")
     assert row["status"] == "accepted"
     # A member cannot add or remove members.
     with pytest.raises(errors.Forbidden):
-        eng.add_member(other, IMAGES, art["id"], third.project_id)
+        eng.sharing.add_member(other, IMAGES, art["id"], third.project_id)
     with pytest.raises(errors.Forbidden):
-        eng.delete_member(other, IMAGES, art["id"], other.project_id)
-    eng.add_member(owner, IMAGES, art["id"], third.project_id)
+        eng.sharing.delete_member(other, IMAGES, art["id"], other.project_id)
+    eng.sharing.add_member(owner, IMAGES, art["id"], third.project_id)
     # The owner lists every member, a member only itself.
-    assert {m["member"] for m in eng.list_members(
+    assert {m["member"] for m in eng.sharing.list_members(
         owner, IMAGES, art["id"])} == {other.project_id, third.project_id}
-    assert [m["member"] for m in eng.list_members(
+    assert [m["member"] for m in eng.sharing.list_members(
         other, IMAGES, art["id"])] == [other.project_id]
-    assert eng.get_member(other, IMAGES, art["id"],
+    assert eng.sharing.get_member(other, IMAGES, art["id"],
                           other.project_id)["status"] == "accepted"
     with pytest.raises(errors.NotFound):
-        eng.get_member(other, IMAGES, art["id"], third.project_id)
+        eng.sharing.get_member(other, IMAGES, art["id"], third.project_id)
     with pytest.raises(errors.NotFound):
-        eng.get_member(owner, IMAGES, art["id"], "nobody")
+        eng.sharing.get_member(owner, IMAGES, art["id"], "nobody")
     with pytest.raises(errors.NotFound):
-        eng.update_member(owner, IMAGES, art["id"], "nobody", "accepted")
-    eng.delete_member(owner, IMAGES, art["id"], third.project_id)
+        eng.sharing.update_member(owner, IMAGES, art["id"], "nobody", "accepted")
+    eng.sharing.delete_member(owner, IMAGES, art["id"], third.project_id)
     with pytest.raises(errors.NotFound):
         eng.get(third, IMAGES, art["id"])
     with pytest.raises(errors.NotFound):
-        eng.delete_member(owner, IMAGES, art["id"], third.project_id)
+        eng.sharing.delete_member(owner, IMAGES, art["id"], third.project_id)
 
 
 @pytest.mark.parametrize("visibility", ["private", "public", "community"])
@@ -796,16 +802,16 @@ def test_only_shared_images_have_members(eng, owner, admin, visibility):
     art = create(eng, admin if visibility == "public" else owner,
                  visibility=visibility, owner=owner.project_id)
     with pytest.raises(errors.Forbidden) as exc:
-        eng.add_member(owner, IMAGES, art["id"], "p-x")
+        eng.sharing.add_member(owner, IMAGES, art["id"], "p-x")
     assert exc.value.message == "Not allowed to create members for image " \
         "%s." % art["id"]
     with pytest.raises(errors.Forbidden):
-        eng.list_members(owner, IMAGES, art["id"])
+        eng.sharing.list_members(owner, IMAGES, art["id"])
 
 
 def test_list_shows_shared_images_by_member_status(eng, owner, other):
     art = create(eng, owner, tags=["members-list"])
-    eng.add_member(owner, IMAGES, art["id"], other.project_id)
+    eng.sharing.add_member(owner, IMAGES, art["id"], other.project_id)
     tag = [Filter("tag", "eq", "members-list", "tag")]
 
     def listed(**scope):
@@ -815,6 +821,6 @@ def test_list_shows_shared_images_by_member_status(eng, owner, other):
     assert listed() == []
     assert listed(member_status="pending") == [art["id"]]
     assert listed(member_status="all") == [art["id"]]
-    eng.update_member(other, IMAGES, art["id"], other.project_id, "accepted")
+    eng.sharing.update_member(other, IMAGES, art["id"], other.project_id, "accepted")
     assert listed() == [art["id"]]
     assert listed(member_status="pending") == []

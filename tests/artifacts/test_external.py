@@ -53,17 +53,17 @@ def test_digests_are_checked():
 
 def test_register_external_blob(eng):  # noqa: F811
     art = eng.create(ctx(), FILES, {"name": "ext", "version": "1.0.0"})
-    eng.register_external(ctx(), FILES, art["id"], "file",
+    eng.data.register_external(ctx(), FILES, art["id"], "file",
                           "https://example.com/big.iso", size=10,
                           digests={"sha256": "0" * 64})
-    _, blob = eng.open_blob(ctx(), FILES, art["id"], "file")
-    assert blob["external"] and blob["location"] == \
-        "https://example.com/big.iso"
+    blob = eng.data.open(ctx(), FILES, art["id"], "file").blob
+    assert blob["external"] and [loc["url"] for loc in blob["locations"]] \
+        == ["https://example.com/big.iso"]
     assert blob["size"] == 10 and blob["sha256"] == "0" * 64
     with pytest.raises(errors.Invalid):
-        eng.register_external(ctx(), FILES, art["id"], "file",
+        eng.data.register_external(ctx(), FILES, art["id"], "file",
                               "http://169.254.169.254/")
     # Replacing it with uploaded data, and back, leaves no rows behind.
-    eng.upload_blob(ctx(), FILES, art["id"], "file", [b"data"])
-    _, blob = eng.open_blob(ctx(), FILES, art["id"], "file")
+    eng.data.upload(ctx(), FILES, art["id"], "file", [b"data"])
+    blob = eng.data.open(ctx(), FILES, art["id"], "file").blob
     assert not blob["external"] and blob["size"] == 4

@@ -253,15 +253,15 @@ def test_deleting_frees_quota_at_once(eng):
     a, b = new_file(eng, ctx), new_file(eng, ctx)
     with pytest.raises(errors.RequestTooLarge):
         new_file(eng, ctx)
-    eng.upload_blob(ctx, FILES, a["id"], "file", blocks(3))
+    eng.data.upload(ctx, FILES, a["id"], "file", blocks(3))
     assert used(eng, p, "stored_bytes") == 3 * MiB
     with pytest.raises(errors.RequestTooLarge, match="stored_bytes"):
-        eng.upload_blob(ctx, FILES, b["id"], "file", blocks(1))
+        eng.data.upload(ctx, FILES, b["id"], "file", blocks(1))
     eng.delete(ctx, FILES, a["id"])
     assert used(eng, p, "stored_bytes") == 0
     assert used(eng, p, "artifact_count") == 1
     new_file(eng, ctx)
-    eng.upload_blob(ctx, FILES, b["id"], "file", blocks(3))
+    eng.data.upload(ctx, FILES, b["id"], "file", blocks(3))
     assert used(eng, p, "stored_bytes") == 3 * MiB
 
 
@@ -274,7 +274,7 @@ def test_blob_upload_stopped_mid_stream(eng):
     art = new_file(eng, ctx)
     consumed = []
     with pytest.raises(errors.RequestTooLarge) as exc:
-        eng.upload_blob(ctx, FILES, art["id"], "file",
+        eng.data.upload(ctx, FILES, art["id"], "file",
                         blocks(20, consumed=consumed))
     assert exc.value.status == 413
     assert str(exc.value) == ("Quota exceeded for stored_bytes in project "
@@ -285,7 +285,7 @@ def test_blob_upload_stopped_mid_stream(eng):
     assert reservation_count(eng, p) == 0
     assert eng.get(ctx, FILES, art["id"])["blobs"] == []
     # What fits still goes in.
-    eng.upload_blob(ctx, FILES, art["id"], "file", blocks(3))
+    eng.data.upload(ctx, FILES, art["id"], "file", blocks(3))
     assert used(eng, p, "stored_bytes") == 3 * MiB
     assert reservation_count(eng, p) == 0
 
@@ -299,16 +299,16 @@ def test_image_upload_stopped_mid_stream(eng):
     consumed = []
     with pytest.raises(errors.RequestTooLarge, match=r"stored_bytes "
                        r"\(images\) in project %s: limit %d" % (p, 2 * MiB)):
-        eng.upload(ctx, IMAGES, image["id"], blocks(10, consumed=consumed))
+        eng.data.upload(ctx, IMAGES, image["id"], "image", blocks(10, consumed=consumed))
     assert len(consumed) == 3
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "queued"
     assert data_files(eng, image["id"]) == []
     assert reservation_count(eng, p) == 0
     # Staging (glance-direct) is metered the same way.
     with pytest.raises(errors.RequestTooLarge):
-        eng.stage(ctx, IMAGES, image["id"], blocks(5))
+        eng.data.upload(ctx, IMAGES, image["id"], "staging", blocks(5))
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "queued"
-    eng.upload(ctx, IMAGES, image["id"], blocks(2))
+    eng.data.upload(ctx, IMAGES, image["id"], "image", blocks(2))
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "active"
     assert reservation_count(eng, p) == 0
 
@@ -325,7 +325,7 @@ def test_concurrent_uploads_never_sum_above_the_limit(build):
     def upload(art):
         start.wait()
         try:
-            eng.upload_blob(ctx, FILES, art["id"], "file", blocks(3))
+            eng.data.upload(ctx, FILES, art["id"], "file", blocks(3))
             return "ok"
         except errors.RequestTooLarge as exc:
             assert "Quota exceeded for stored_bytes" in str(exc)
@@ -361,12 +361,12 @@ def test_uploading_bytes_limits_what_is_in_flight(eng):
         assert sent.wait(10)
         assert used(eng, p, "uploading_bytes") > 0
         with pytest.raises(errors.RequestTooLarge, match="uploading_bytes"):
-            eng.upload_blob(ctx, FILES, second["id"], "file", blocks(4))
+            eng.data.upload(ctx, FILES, second["id"], "file", blocks(4))
         resume.set()
         running.result()
     # Once the first is stored, nothing is in flight: 4 MiB fit again.
     assert used(eng, p, "uploading_bytes") == 0
-    eng.upload_blob(ctx, FILES, second["id"], "file", blocks(4))
+    eng.data.upload(ctx, FILES, second["id"], "file", blocks(4))
     assert reservation_count(eng, p) == 0
 
 
@@ -380,10 +380,10 @@ def test_reservation_of_a_dead_upload_expires(build):
     dead.wrap(None)(3 * MiB)
     assert used(eng, p, "uploading_bytes") >= 3 * MiB
     with pytest.raises(errors.RequestTooLarge):
-        eng.upload_blob(member(p), FILES, art["id"], "file", blocks(2))
+        eng.data.upload(member(p), FILES, art["id"], "file", blocks(2))
     time.sleep(0.8)
     assert used(eng, p, "uploading_bytes") == 0
-    eng.upload_blob(member(p), FILES, art["id"], "file", blocks(2))
+    eng.data.upload(member(p), FILES, art["id"], "file", blocks(2))
     assert reservation_count(eng, p) == 0   # purged by the next step
 
 
@@ -400,7 +400,7 @@ def test_a_slow_upload_renews_its_reservation(build):
             # Renewed while it makes progress: still counted (it would
             # have expired 0.6 s after it was made).
             assert used(eng, p, "uploading_bytes") > 0
-    eng.upload_blob(member(p), FILES, art["id"], "file", slow())
+    eng.data.upload(member(p), FILES, art["id"], "file", slow())
     assert used(eng, p, "stored_bytes") == 3 * MiB
     assert reservation_count(eng, p) == 0
 
@@ -410,12 +410,12 @@ def test_type_quota_leaves_other_types_alone(eng):
     ctx = member(p)
     set_quota(eng, p, "stored_bytes", MiB, "heat_templates")
     art = new_file(eng, ctx)
-    eng.upload_blob(ctx, FILES, art["id"], "file", blocks(3))
+    eng.data.upload(ctx, FILES, art["id"], "file", blocks(3))
     heat = eng.create(ctx, HEAT, {"name": "h", "version": "1.0.0"})
     with pytest.raises(errors.RequestTooLarge, match="heat_templates"):
-        eng.upload_blob(ctx, HEAT, heat["id"], "template",
+        eng.data.upload(ctx, HEAT, heat["id"], "template",
                         [b"x" * (MiB + 1)])
-    eng.upload_blob(ctx, HEAT, heat["id"], "template", [b"heat: 1"])
+    eng.data.upload(ctx, HEAT, heat["id"], "template", [b"heat: 1"])
     assert used(eng, p, "stored_bytes", "heat_templates") == 7
     assert used(eng, p, "stored_bytes") == 3 * MiB + 7
 
@@ -425,11 +425,11 @@ def test_external_blobs_take_no_quota(eng):
     ctx = member(p)
     set_quota(eng, p, "stored_bytes", MiB)
     art = new_file(eng, ctx)
-    eng.register_external(ctx, FILES, art["id"], "file",
+    eng.data.register_external(ctx, FILES, art["id"], "file",
                           "https://example.com/big.iso", size=10 << 30)
     assert used(eng, p, "stored_bytes") == 0
     other = new_file(eng, ctx)
-    eng.upload_blob(ctx, FILES, other["id"], "file", blocks(1))
+    eng.data.upload(ctx, FILES, other["id"], "file", blocks(1))
     assert used(eng, p, "stored_bytes") == MiB
 
 
@@ -447,10 +447,10 @@ def test_unlimited_takes_no_lock_and_reserves_nothing(eng, monkeypatch):
     p = project()
     ctx = member(p)
     art = new_file(eng, ctx)
-    eng.upload_blob(ctx, FILES, art["id"], "file", blocks(3))
+    eng.data.upload(ctx, FILES, art["id"], "file", blocks(3))
     image = eng.create(ctx, IMAGES, {"name": "img", "properties": {
         "disk_format": "raw", "container_format": "bare"}})
-    eng.upload(ctx, IMAGES, image["id"], blocks(2))
+    eng.data.upload(ctx, IMAGES, image["id"], "image", blocks(2))
     assert guards == []
     # The stores got the engine's own heartbeat, not a quota wrapper.
     assert [f.__name__ for f in seen] == ["heartbeat", "heartbeat"]
@@ -512,7 +512,7 @@ def test_api_get_put_and_usage(client, eng):
                   content_type="text/plain").status_code == 415
 
     art = new_file(eng, member(p))
-    eng.upload_blob(member(p), FILES, art["id"], "file", [b"x" * 600])
+    eng.data.upload(member(p), FILES, art["id"], "file", [b"x" * 600])
     with pytest.raises(errors.RequestTooLarge):
         new_file(eng, member(p))
     resp = client("GET", "/artifacts/quotas/usage", member(p))
@@ -526,4 +526,4 @@ def test_api_get_put_and_usage(client, eng):
     # Over quota through the engine is a 413 whatever the face.
     with pytest.raises(errors.RequestTooLarge, match="limit 1000, used "
                        "600, requested"):
-        eng.upload_blob(member(p), FILES, art["id"], "file", [b"y" * 500])
+        eng.data.upload(member(p), FILES, art["id"], "file", [b"y" * 500])

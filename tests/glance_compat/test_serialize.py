@@ -21,9 +21,10 @@ TAIL_KEYS = ["tags", "self", "file", "schema"]
 
 
 def blob(url="file:///var/lib/glance/images/%s" % IMAGE_ID, status="active",
-         field="image", metadata="{}"):
-    return {"field": field, "status": status, "location": url,
-            "location_metadata": metadata}
+         field="image", metadata=None):
+    return {"field": field, "status": status, "locations": [
+        {"url": url, "metadata": metadata or {}, "store": "file",
+         "status": "active"}]}
 
 
 def artifact(properties=None, blobs=(), **overrides):
@@ -150,7 +151,7 @@ def test_locations_and_direct_url_are_off_by_default():
 def test_locations_when_enabled():
     settings = Settings(show_multiple_locations=True)
     out = view(artifact(UPLOADED, blobs=[
-        blob(metadata='{"store": "file"}'),
+        blob(metadata={"store": "file"}),
         blob(url="file:///old", status="pending_delete"),
         blob(url="file:///other-field", field="other")]), settings)
     assert out["locations"] == [{

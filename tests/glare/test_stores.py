@@ -1,5 +1,6 @@
 """Stores from configuration: default, named [store:<id>] sections, per type."""
 
+from artifacts.data import open_locations
 import pytest
 import sqlalchemy as sa
 
@@ -81,19 +82,20 @@ type_stores = heat_templates:templates,files.files:templates
                          roles=("member", "reader"))
     heat = types.get("heat_templates")
     art = engine.create(ctx, heat, {"name": "t", "version": "1.0.0"})
-    engine.upload_blob(ctx, heat, art["id"], "template", [b"heat: 1"])
-    _, blob = engine.open_blob(ctx, heat, art["id"], "template")
-    assert blob["store"] == "templates"
-    assert blob["location"].startswith("glare-db://")
-    reader = engine.store_of(blob).open(blob["location"])
+    engine.data.upload(ctx, heat, art["id"], "template", [b"heat: 1"])
+    blob = engine.data.open(ctx, heat, art["id"], "template").blob
+    [location] = blob["locations"]
+    assert location["store"] == "templates"
+    assert location["url"].startswith("glare-db://")
+    reader = open_locations(engine.stores, blob)
     assert reader.read(100) == b"heat: 1"
     reader.close()
     # Per field: files' folder goes to the database, its blob does not.
     files = types.get("files")
     art = engine.create(ctx, files, {"name": "f", "version": "1.0.0"})
-    engine.upload_blob(ctx, files, art["id"], "files", [b"a"], path="a")
-    engine.upload_blob(ctx, files, art["id"], "file", [b"b"])
-    stored = {b["field"]: b["store"]
+    engine.data.upload(ctx, files, art["id"], "files", [b"a"], path="a")
+    engine.data.upload(ctx, files, art["id"], "file", [b"b"])
+    stored = {b["field"]: b["locations"][0]["store"]
               for b in engine.get(ctx, files, art["id"])["blobs"]}
     assert stored == {"files": "templates", "file": "file"}
     with engine.db.connect() as conn:

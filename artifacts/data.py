@@ -1,0 +1,755 @@
+"""The one data path: every type's bytes, images included, go through here.
+
+``DataService`` is the engine's collaborator for data (``engine.data``).
+Its contract:
+
+* **Upload** (``upload``): exactly one upload into a blob (or folder path)
+  at a time.  It first *claims* the slot: a ``saving`` row in
+  ``artifact_blobs`` whose claim slot is unique (a second upload gets 409),
+  and, for a field with a ``DataFlow`` (images' ``image`` and ``staging``),
+  moves the artifact from its initial status to the flow's ``via`` status in
+  the same transaction.  The bytes stream into a store under a fresh key
+  while the claim heartbeats; the type's hooks filter and judge them; the
+  *finish* transaction makes the claim the live blob with its digests and
+  its first location, retires what it replaces and moves the status on.
+  Any failure before that cancels the write, deletes what was stored and
+  releases the claim (the status goes back): nothing half-written stays.
+* **Locations**: a blob's data may sit in several places (``locations``,
+  ordered); reads try them in store-weight order and fall through to the
+  next on a store error.  Retiring a blob (re-upload, delete) marks it and
+  all its locations ``pending_delete`` in the caller's transaction; the data
+  is removed afterwards (``remove_data``), or by ``glare scrub``.
+* **Download** (``open``): a ``Download`` with the blob's size and digests
+  and ``read(offset, length)``; faces never call a store driver.
+* **Recovery** (``recover_stale_uploads``): claims that stopped
+  heartbeating (a killed worker) are released and their artifacts' status
+  reset, so a new upload can start.
+
+What is Glance's (messages, field names) lives in the images type's
+declaration and hooks or in ``glance_compat``, never here.
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import logging
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from artifacts import errors, external
+from artifacts.db import api as db
+from artifacts.db.models import artifact_blobs
+from artifacts.db.session import read, transaction
+from artifacts.quotas import releases_reservations
+from artifacts.stores import check_key, streaming
+
+LOG = logging.getLogger(__name__)
+
+B = artifact_blobs
+HEARTBEAT_SECONDS = 30
+DIGEST_COLUMNS = ("md5", "sha1", "sha256", "sha512")
+
+
+def _claim_slot(field, path):
+    return hashlib.sha1(("claim\x00%s\x00%s" % (field, path)).encode(
+        "utf-8")).hexdigest()
+
+
+@dataclasses.dataclass
+class StoreSet:
+    """The configured stores and the rules that pick one.
+
+    ``drivers``: store id -> driver, in configuration order; ``default``:
+    the id new data goes to unless a type (``type_stores``, ``TYPE`` or
+    ``TYPE.FIELD``) or the request names another; ``weights``: id -> read
+    preference (higher first, as Glance's ``weight``); ``staging``: the id
+    staged data goes to (None: the default store)."""
+
+    drivers: dict
+    default: str
+    weights: dict = dataclasses.field(default_factory=dict)
+    type_stores: dict = dataclasses.field(default_factory=dict)
+    descriptions: dict = dataclasses.field(default_factory=dict)
+    staging: str | None = None
+
+    def driver(self, store_id):
+        try:
+            return self.drivers[store_id]
+        except KeyError:
+            raise errors.StoreUnavailable(
+                "The data is in store '%s', which is not configured here."
+                % store_id)
+
+    def writable(self):
+        return [i for i, d in self.drivers.items()
+                if not getattr(d, "read_only", False)]
+
+    def for_new(self, atype, field, requested=None, staging=False):
+        """The driver new data of ``atype.field`` goes to."""
+        if requested is not None:
+            if requested not in self.drivers:
+                raise errors.Invalid(
+                    "Store '%s' is not one of the configured stores: %s."
+                    % (requested, ", ".join(self.drivers)))
+            if requested not in self.writable():
+                raise errors.Invalid("Store '%s' is read-only." % requested)
+            return self.drivers[requested]
+        if staging and self.staging:
+            return self.drivers[self.staging]
+        store_id = self.type_stores.get("%s.%s" % (atype.name, field)) \
+            or self.type_stores.get(atype.name) or self.default
+        return self.drivers[store_id]
+
+    def owner_of(self, url):
+        """The id of the store whose driver owns ``url``, or None."""
+        for store_id, drv in self.drivers.items():
+            owns = getattr(drv, "owns", None)
+            if owns is not None and owns(url):
+                return store_id
+        return None
+
+    def read_order(self, locations):
+        """Locations in the order reads try them: higher store weight
+        first, then their own order."""
+        indexed = list(enumerate(locations))
+        indexed.sort(key=lambda p: (-self.weights.get(p[1]["store"], 0),
+                                    p[0]))
+        return [loc for _, loc in indexed]
+
+
+@dataclasses.dataclass
+class Download:
+    """What a face needs to send a blob's data: its size and digests, and
+    ``read(offset, length)`` which opens the first readable location."""
+
+    artifact: dict
+    blob: dict | None
+    stores: StoreSet = dataclasses.field(repr=False, default=None)
+
+    @property
+    def size(self):
+        return self.blob["size"] if self.blob else None
+
+    @property
+    def digests(self):
+        return {a: self.blob[a] for a in DIGEST_COLUMNS
+                if self.blob and self.blob.get(a)}
+
+    @property
+    def external_url(self):
+        """The URL a download redirects to, for external blobs."""
+        if self.blob and self.blob["external"] and self.blob["locations"]:
+            return self.blob["locations"][0]["url"]
+        return None
+
+    def read(self, offset=0, length=None):
+        """A reader over [offset, offset+length) from the first location
+        that opens; a store error falls through to the next one."""
+        return open_locations(self.stores, self.blob, offset, length)
+
+
+def open_locations(stores, blob, offset=0, length=None):
+    failures = []
+    for loc in stores.read_order(blob["locations"]):
+        store_id = loc["store"] or stores.owner_of(loc["url"])
+        if store_id is None:
+            failures.append("%s: no configured store reads it"
+                            % _scheme(loc["url"]))
+            continue
+        try:
+            return stores.driver(store_id).open(loc["url"], offset=offset,
+                                                length=length)
+        except (errors.StoreUnavailable, errors.NotFound) as exc:
+            LOG.warning("Could not read blob %s from store %s: %s",
+                        blob["id"], store_id, exc)
+            failures.append("store '%s': %s" % (store_id, exc))
+    raise errors.StoreUnavailable(
+        "The data could not be read from any of its locations (%s)."
+        % ("; ".join(failures) or "it has none"))
+
+
+def _scheme(url):
+    return url.split(":", 1)[0] + "://" if ":" in url else repr(url[:20])
+
+
+class DataService:
+    """Data operations of every type; see the module docstring.
+
+    Uses the engine for what every operation shares: loading an artifact
+    the caller may see (``_fetch``), policy targets, locks, hooks, quotas
+    and limits."""
+
+    def __init__(self, engine, stores):
+        self.engine = engine
+        self.stores = stores
+
+    @property
+    def db(self):
+        return self.engine.db
+
+    @property
+    def limits(self):
+        return self.engine.limits
+
+    # ---------------------------------------------------------- the checks
+
+    def _data_field(self, atype, field, path, for_write):
+        flow = atype.data_flows.get(field)
+        fdef = atype.field(field)
+        if flow is not None and (fdef is None or fdef.kind == "blob"):
+            if path:
+                raise errors.NotFound("Field '%s' is a single blob; it has "
+                                      "no path '%s'." % (field, path))
+            return fdef
+        if fdef is None or not fdef.is_data:
+            raise errors.NotFound("%s has no blob or folder field '%s'."
+                                  % (atype.name, field))
+        if fdef.kind == "folder":
+            if not path:
+                raise errors.Invalid("Field '%s' is a folder: name a file "
+                                     "inside it (%s/<path>)." % (field,
+                                                                 field))
+            check_key(path)
+        elif path:
+            raise errors.NotFound("Field '%s' is a single blob; it has no "
+                                  "path '%s'." % (field, path))
+        if for_write and fdef.system:
+            raise errors.Forbidden("Field '%s' is filled by the service."
+                                   % field)
+        return fdef
+
+    def _writable_status(self, atype, fdef, status):
+        return status == atype.initial_status or (
+            fdef is not None and fdef.mutable
+            and status == atype.active_status)
+
+    def _size_limit(self, fdef, artifact, field, path):
+        """Bytes this upload may take, and a check of the folder's count."""
+        limit = self.limits.max_blob_size
+        if fdef is None or fdef.kind == "blob":
+            if fdef is not None and fdef.max_size is not None:
+                limit = fdef.max_size if limit is None else min(
+                    limit, fdef.max_size)
+            return limit
+        others = [b for b in artifact["blobs"]
+                  if b["field"] == field and b["path"] != path
+                  and b["status"] == "active"]
+        if fdef.max_items is not None and len(others) >= fdef.max_items:
+            raise errors.RequestTooLarge(
+                "Folder '%s' already holds %d files, its maximum."
+                % (field, len(others)))
+        if fdef.max_size is not None:
+            room = fdef.max_size - sum(b["size"] or 0 for b in others)
+            limit = room if limit is None else min(limit, room)
+        return limit
+
+    def digests_of(self, atype):
+        return tuple(dict.fromkeys(
+            self.limits.hashing_algorithm if d == "configured" else d
+            for d in atype.digests))
+
+    # -------------------------------------------------------------- upload
+
+    @releases_reservations
+    def upload(self, ctx, atype, artifact_id, field, chunks, path="",
+               store=None):
+        """Stream ``chunks`` into a blob field, a folder path or a flow
+        field (images' ``image`` and ``staging``); ``store`` names the
+        store to write to (None: the type's or the default one)."""
+        engine = self.engine
+        fdef = self._data_field(atype, field, path, for_write=True)
+        flow = atype.data_flows.get(field)
+        artifact, membership = engine._fetch(ctx, atype, artifact_id)
+        engine.enforcer.enforce(ctx, atype.rule("upload"),
+                                engine._target(artifact, ctx, membership))
+        status = artifact["status"]
+        if flow is None and not self._writable_status(atype, fdef, status):
+            raise errors.Forbidden(
+                "Field '%s' cannot change once the %s is %s."
+                % (field, atype.noun, status))
+        if flow is not None and status not in (atype.initial_status,
+                                               flow.via):
+            raise _transition(atype, status, flow.via)
+        for hook in atype.hooks.get("pre_upload", ()):
+            hook(ctx, artifact, field=field, path=path)
+        limit = self._size_limit(fdef, artifact, field, path)
+        target = self.stores.for_new(atype, field, requested=store,
+                                     staging=bool(flow and flow.staging))
+        meter = engine.quotas.meter(atype, artifact)
+        claim = self._claim(atype, artifact_id, field, path, flow)
+        key = "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex)
+        chunks, states = self._filter(ctx, atype, artifact, chunks, field)
+        too_large = flow.too_large if flow and flow.too_large else (
+            "The data is larger than field '%s' allows (%s bytes)."
+            % (field, limit))
+        try:
+            result = streaming.write_stream(
+                target, key, chunks, algorithms=self.digests_of(atype),
+                max_size=limit, on_chunk=meter.wrap(self._heartbeat(claim)),
+                too_large_message=too_large)
+        except BaseException:
+            self._release(atype, artifact_id, claim, flow)
+            raise
+        made = [result]
+        try:
+            values = {}
+            for hook in atype.hooks.get("post_upload", ()):
+                values.update(hook(ctx, artifact, result=result, field=field,
+                                   path=path, states=states,
+                                   algorithm=self.limits.hashing_algorithm)
+                              or {})
+            # Hooks may derive more files from the data (vnf_packages
+            # unpacks its CSAR into a folder); a refusal leaves nothing.
+            derived = []
+            for hook in atype.hooks.get("blob_uploaded", ()):
+                derived.extend(hook(ctx, artifact, field=field, path=path,
+                                    result=result, store=target) or ())
+            made.extend(d[2] for d in derived)
+            with engine._locked(atype, artifact_id, "upload"):
+                retired = transaction(self.db, lambda conn: self._finish(
+                    conn, atype, artifact_id, field, path, fdef, flow, claim,
+                    target, result, values, derived, meter))
+        except BaseException:
+            self._discard(target, made)
+            self._release(atype, artifact_id, claim, flow)
+            raise
+        if retired is None:
+            self._discard(target, made)
+            self._release(atype, artifact_id, claim, flow)
+            raise errors.Gone("%s %s could not be found after upload. The %s "
+                              "may have been deleted during the upload."
+                              % (atype.noun.capitalize(), artifact_id,
+                                 atype.noun))
+        self.remove_data(retired)
+        LOG.info("Stored %d bytes in %s %s field %s%s (store %s)",
+                 result.size, atype.noun, artifact_id, field,
+                 "/" + path if path else "", target.name)
+
+    def _finish(self, conn, atype, artifact_id, field, path, fdef, flow,
+                claim, target, result, values, derived, meter):
+        """The transaction that makes the upload live; None if the artifact
+        is gone."""
+        row = conn.execute(sa.select(db.A.c.status).where(
+            db.A.c.id == artifact_id, db.A.c.deleted == sa.false())).first()
+        if row is None:
+            return None
+        if flow is not None:
+            if not db.set_status(conn, artifact_id, flow.via, flow.to):
+                return None
+        elif not self._writable_status(atype, fdef, row.status):
+            # Activated while the bytes were streaming: too late.
+            raise errors.Conflict(
+                "The %s became %s during the upload; field '%s' can no "
+                "longer change." % (atype.noun, row.status, field))
+        retired = db.retire_blobs(conn, artifact_id, field, path)
+        conn.execute(B.update().where(B.c.id == claim).values(
+            slot=db.blob_slot(field, path), status="active",
+            size=result.size, updated_at=db.utcnow(),
+            **{a: result.digests.get(a) for a in DIGEST_COLUMNS}))
+        db.add_locations(conn, claim, [{"store": target.name,
+                                        "url": result.location}])
+        for derived_field in {d[0] for d in derived}:
+            retired.extend(db.retire_blobs(conn, artifact_id, derived_field))
+        for derived_field, derived_path, made in derived:
+            db.insert_blob(conn, artifact_id, derived_field, dict(
+                status="active", size=made.size, external=False,
+                **{a: made.digests.get(a) for a in DIGEST_COLUMNS}),
+                path=derived_path,
+                locations=[{"store": target.name, "url": made.location}])
+        if values:
+            db.set_properties(conn, artifact_id, values)
+        conn.execute(db.A.update().where(db.A.c.id == artifact_id)
+                     .values(updated_at=db.utcnow()))
+        meter.settle(conn, unmetered=sum(d[2].size for d in derived))
+        return retired
+
+    def _filter(self, ctx, atype, artifact, chunks, field):
+        """Pass the stream through the type's upload filters (which may
+        observe or transform it); returns (chunks, their states)."""
+        states = []
+        for hook in atype.hooks.get("upload_filter", ()):
+            chunks, state = hook(ctx, artifact, chunks, field=field)
+            states.append(state)
+        return chunks, states
+
+    def _heartbeat(self, claim):
+        beat = {"at": time.monotonic()}
+
+        def heartbeat(_total):
+            if time.monotonic() - beat["at"] > HEARTBEAT_SECONDS:
+                beat["at"] = time.monotonic()
+                transaction(self.db, lambda c: c.execute(
+                    B.update().where(B.c.id == claim).values(
+                        updated_at=db.utcnow())))
+        return heartbeat
+
+    def _claim(self, atype, artifact_id, field, path, flow):
+        """Insert the ``saving`` row that makes this upload the only one
+        (taking over a stale one) and, for a flow, move the status."""
+        slot = _claim_slot(field, path)
+        now = db.utcnow()
+        stale = now - datetime.timedelta(
+            seconds=self.limits.stale_upload_seconds)
+
+        def run(conn):
+            dead = conn.execute(B.delete().where(
+                B.c.artifact_id == artifact_id, B.c.slot == slot,
+                B.c.updated_at < stale)).rowcount
+            if dead:
+                LOG.warning("Upload to %s %s (%s) stalled; taking it over",
+                            atype.noun, artifact_id, field)
+            if flow is not None:
+                moved = db.set_status(conn, artifact_id,
+                                      atype.initial_status, flow.via)
+                if not moved and not (dead and db.set_status(
+                        conn, artifact_id, flow.via, flow.via)):
+                    row = db.get(conn, artifact_id, details=False)
+                    raise _transition(atype, row["status"] if row
+                                      else flow.via, flow.via)
+            return conn.execute(B.insert().values(
+                artifact_id=artifact_id, field=field, path=path, position=0,
+                slot=slot, status="saving", external=False, created_at=now,
+                updated_at=now)).inserted_primary_key[0]
+        try:
+            with self.engine._locked(atype, artifact_id, "upload"):
+                return transaction(self.db, run)
+        except sa.exc.IntegrityError:
+            if flow is not None:
+                raise _transition(atype, flow.via, flow.via)
+            raise errors.Conflict("Field '%s'%s is being uploaded by another "
+                                  "request; try again when it has finished."
+                                  % (field, " path '%s'" % path if path
+                                     else ""))
+
+    def _release(self, atype, artifact_id, claim, flow):
+        """Undo a claim: drop its row, put a flow's status back."""
+        def run(conn):
+            db.forget_blob(conn, claim)
+            if flow is not None:
+                db.set_status(conn, artifact_id, flow.via,
+                              atype.initial_status)
+        transaction(self.db, run)
+
+    def _discard(self, store, results):
+        for made in results:
+            try:
+                store.delete(made.location)
+            except Exception:  # noqa: BLE001 - nothing live refers to it
+                LOG.exception("Could not delete unused data at %s",
+                              made.location)
+
+    # ------------------------------------------------------------- staging
+
+    def import_staged(self, ctx, atype, artifact_id, staged="staging",
+                      field="image", properties=None):
+        """Make staged data the artifact's data: uploading → importing →
+        active.  The bytes were hashed while they were staged; they are
+        inspected by the type's filters and, when the staging store is not
+        where the artifact's data goes, copied there (digests checked).
+        ``properties`` are set with it."""
+        engine = self.engine
+        artifact, membership = engine._fetch(ctx, atype, artifact_id)
+        engine.enforcer.enforce(ctx, atype.rule("update"),
+                                engine._target(artifact, ctx, membership))
+        blobs = [b for b in artifact["blobs"] if b["field"] == staged
+                 and b["status"] == "active"]
+        if artifact["status"] != "uploading" or not blobs:
+            raise errors.Conflict("%s needs to be staged before "
+                                  "'glance-direct' method can be used"
+                                  % atype.noun.capitalize())
+        for name in ("container_format", "disk_format"):
+            if name in atype.fields and not artifact["properties"].get(name):
+                raise errors.Conflict("'%s' needs to be set before import"
+                                      % name)
+        blob = blobs[0]
+        if not transaction(self.db, lambda c: db.set_status(
+                c, artifact_id, "uploading", "importing")):
+            raise errors.Conflict("New operation on %s '%s' is not permitted "
+                                  "as prior operation is still in progress"
+                                  % (atype.noun, artifact_id))
+        target = self.stores.for_new(atype, field)
+        copied = None
+        try:
+            result = streaming.WriteResult(
+                location=blob["locations"][0]["url"] if blob["locations"]
+                else "", size=blob["size"],
+                digests={a: blob[a] for a in DIGEST_COLUMNS if blob[a]})
+            states = self._inspect_stored(ctx, atype, artifact, blob, field)
+            values = dict(properties or {})
+            for hook in atype.hooks.get("post_upload", ()):
+                values.update(hook(ctx, artifact, result=result, field=field,
+                                   path="", states=states,
+                                   algorithm=self.limits.hashing_algorithm)
+                              or {})
+            if not any(loc["store"] == target.name
+                       for loc in blob["locations"]):
+                copied = self._copy(atype, artifact_id, field, blob, target)
+        except errors.ArtifactError:
+            # The staged data is refused: drop it, the artifact is back in
+            # its initial status and can be staged anew.
+            def reset(conn):
+                db.set_status(conn, artifact_id, "importing",
+                              atype.initial_status)
+                db.set_properties(conn, artifact_id, {"size": None}
+                                  if "size" in atype.fields else {})
+                return db.retire_blobs(conn, artifact_id, staged)
+            self.remove_data(transaction(self.db, reset))
+            raise
+        except BaseException:
+            transaction(self.db, lambda c: db.set_status(
+                c, artifact_id, "importing", "uploading"))
+            raise
+
+        def finish(conn):
+            if not db.set_status(conn, artifact_id, "importing",
+                                 atype.active_status):
+                return None
+            db.set_properties(conn, artifact_id, values)
+            db.move_blob(conn, blob["id"], field)
+            if copied is None:
+                return []
+            # The staging copy goes; the copy in the target store stays.
+            db.set_location_status(conn, [loc["id"] for loc
+                                          in blob["locations"]],
+                                   "pending_delete")
+            db.add_locations(conn, blob["id"], [{"store": target.name,
+                                                  "url": copied.location}])
+            return [dict(blob, locations=[dict(loc, status="pending_delete")
+                                          for loc in blob["locations"]])]
+        stale = transaction(self.db, finish)
+        if stale is None:
+            if copied is not None:
+                self._discard(target, [copied])
+            raise errors.Gone("%s %s was deleted during the import."
+                              % (atype.noun.capitalize(), artifact_id))
+        self._remove_locations(stale)
+        LOG.info("Imported staged data into %s %s", atype.noun, artifact_id)
+
+    def _inspect_stored(self, ctx, atype, artifact, blob, field):
+        """Run the upload filters over data already stored."""
+        if not atype.hooks.get("upload_filter"):
+            return []
+        reader = open_locations(self.stores, blob)
+        try:
+            chunks, states = self._filter(
+                ctx, atype, artifact,
+                iter(lambda: reader.read(1 << 20), b""), field)
+            for _ in chunks:
+                pass
+        finally:
+            reader.close()
+        return states
+
+    def _copy(self, atype, artifact_id, field, blob, target):
+        """Copy a blob's data into ``target``, checking every byte against
+        the digests it was stored with; returns the WriteResult."""
+        reader = open_locations(self.stores, blob)
+        expected = {a: blob[a] for a in self.digests_of(atype)
+                    if a in DIGEST_COLUMNS and blob.get(a)}
+        try:
+            result = streaming.write_stream(
+                target, "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex),
+                iter(lambda: reader.read(1 << 20), b""),
+                algorithms=tuple(expected) or ("md5",),
+                expected_digests=expected)
+        finally:
+            reader.close()
+        if blob["size"] is not None and result.size != blob["size"]:
+            self._discard(target, [result])
+            raise errors.StoreUnavailable(
+                "The copy in store '%s' has %d bytes, not %d."
+                % (target.name, result.size, blob["size"]))
+        return result
+
+    # ------------------------------------------------------ external data
+
+    def register_external(self, ctx, atype, artifact_id, field, url, path="",
+                          size=None, digests=None):
+        """Make ``url`` the data of a blob (or folder path) without copying
+        it; checked against the operator's policy and never fetched by
+        Glare (downloads redirect), so it cannot be used for SSRF."""
+        engine = self.engine
+        fdef = self._data_field(atype, field, path, for_write=True)
+        external.check_url(url, engine.external_policy)
+        digests = external.check_digests(digests)
+        if size is not None and (not isinstance(size, int)
+                                 or isinstance(size, bool) or size < 0):
+            raise errors.Invalid("size must be a non-negative integer.")
+        artifact, membership = engine._fetch(ctx, atype, artifact_id)
+        engine.enforcer.enforce(ctx, atype.rule("upload"),
+                                engine._target(artifact, ctx, membership))
+
+        def run(conn):
+            row = db.get(conn, artifact_id, atype.name, details=False)
+            if row is None:
+                raise errors.NotFound("No %s found with ID %s"
+                                      % (atype.noun, artifact_id))
+            if not self._writable_status(atype, fdef, row["status"]):
+                raise errors.Forbidden(
+                    "Field '%s' cannot change once the %s is %s."
+                    % (field, atype.noun, row["status"]))
+            retired = db.retire_blobs(conn, artifact_id, field, path)
+            db.insert_blob(conn, artifact_id, field, dict(
+                status="active", size=size, external=True,
+                **{a: digests.get(a) for a in ("md5", "sha1", "sha256")}),
+                path=path, locations=[{"store": None, "url": url}])
+            return retired
+        with engine._locked(atype, artifact_id, "upload"):
+            retired = transaction(self.db, run)
+        self.remove_data(retired)
+
+    # ------------------------------------------------------------ download
+
+    def open(self, ctx, atype, artifact_id, field, path="", required=True):
+        """A ``Download`` of a file the caller may read.  ``required``
+        False: an artifact without data gives a Download whose blob is
+        None (the Image API answers 204) instead of NotFound."""
+        engine = self.engine
+        self._data_field(atype, field, path, for_write=False)
+        artifact, membership = engine._fetch(ctx, atype, artifact_id)
+        engine.enforcer.enforce(ctx, atype.rule("download"),
+                                engine._target(artifact, ctx, membership))
+        if artifact["status"] == "deactivated" and not ctx.is_admin:
+            raise errors.Forbidden("The requested %s has been deactivated. "
+                                   "%s data download is forbidden."
+                                   % (atype.noun, atype.noun.capitalize()))
+        engine._hooks(atype, "pre_download", ctx, artifact, field=field,
+                      path=path)
+        for blob in artifact["blobs"]:
+            if blob["field"] == field and blob["path"] == path and \
+                    blob["status"] == "active":
+                return Download(artifact, blob, self.stores)
+        if not required:
+            return Download(artifact, None, self.stores)
+        raise errors.NotFound("%s %s has no data in %s%s."
+                              % (atype.noun.capitalize(), artifact_id, field,
+                                 "/" + path if path else ""))
+
+    # -------------------------------------------------------------- delete
+
+    def delete(self, ctx, atype, artifact_id, field, path=""):
+        """Remove one file (or the blob) of an artifact whose field may
+        still change."""
+        engine = self.engine
+        fdef = self._data_field(atype, field, path, for_write=True)
+        artifact, membership = engine._fetch(ctx, atype, artifact_id)
+        engine.enforcer.enforce(ctx, atype.rule("upload"),
+                                engine._target(artifact, ctx, membership))
+        if not self._writable_status(atype, fdef, artifact["status"]):
+            raise errors.Forbidden("Field '%s' cannot change once the %s is "
+                                   "%s." % (field, atype.noun,
+                                            artifact["status"]))
+        retired = transaction(self.db, lambda conn: db.retire_blobs(
+            conn, artifact_id, field, path))
+        if not retired:
+            raise errors.NotFound("%s %s has no data in %s%s."
+                                  % (atype.noun.capitalize(), artifact_id,
+                                     field, "/" + path if path else ""))
+        self.remove_data(retired)
+
+    def remove_data(self, blobs):
+        """Delete retired blobs' data from every location; a blob whose
+        locations are all gone is forgotten.  Locations that fail stay
+        pending_delete so that ``glare scrub`` can finish the job."""
+        for blob in blobs:
+            if self._remove_locations([blob]):
+                transaction(self.db, lambda c: db.forget_blob(c, blob["id"]))
+
+    def _remove_locations(self, blobs):
+        """Remove the data of the blobs' pending locations; True when all
+        of them are gone."""
+        done = True
+        for blob in blobs:
+            for loc in blob.get("locations", ()):
+                if not self._remove_location(blob, loc):
+                    done = False
+        return done
+
+    def _remove_location(self, blob, loc):
+        if not blob.get("external") and loc["url"]:
+            store_id = loc["store"] or self.stores.owner_of(loc["url"])
+            try:
+                if store_id is None:
+                    raise errors.StoreUnavailable("no store owns it")
+                self.stores.driver(store_id).delete(loc["url"])
+            except Exception:  # noqa: BLE001 - the scrubber retries
+                LOG.exception("Could not delete data at %s (store %s); left "
+                              "for scrub", loc["url"], store_id)
+                return False
+        transaction(self.db, lambda c: db.set_location_status(
+            c, [loc["id"]], "deleted"))
+        return True
+
+    def scrub(self, batch=100):
+        """Finish deletions that left pending_delete data behind."""
+        total = 0
+        while True:
+            rows = read(self.db, lambda c: db.pending_blobs(c, batch))
+            locs = read(self.db, lambda c: db.pending_locations(c, batch))
+            if not rows and not locs:
+                return total
+            self.remove_data(rows)
+            for loc in locs:
+                self._remove_location({"external": False}, loc)
+            total += len(rows) + len(locs)
+            if len(rows) < batch and len(locs) < batch:
+                return total
+
+    # ------------------------------------------------------------ recovery
+
+    def recover_stale_uploads(self, atypes):
+        """Release uploads that stopped heartbeating for
+        ``stale_upload_seconds`` (a killed worker or host): their claims
+        go and a flow's status returns to the initial one, so the data can
+        be uploaded again.  Also resets artifacts left in a flow's ``via``
+        status without any claim (older data).  Returns how many."""
+        cutoff = db.utcnow() - datetime.timedelta(
+            seconds=self.limits.stale_upload_seconds)
+        by_name = {t.name: t for t in atypes}
+
+        def run(conn):
+            count = 0
+            stale = conn.execute(sa.select(
+                B.c.id, B.c.artifact_id, B.c.field, db.A.c.type_name).join(
+                db.A, db.A.c.id == B.c.artifact_id).where(
+                B.c.status == "saving", B.c.updated_at < cutoff)).all()
+            for row in stale:
+                atype = by_name.get(row.type_name)
+                flow = atype.data_flows.get(row.field) if atype else None
+                db.forget_blob(conn, row.id)
+                if flow is not None:
+                    db.set_status(conn, row.artifact_id, flow.via,
+                                  atype.initial_status)
+                count += 1
+            for atype in atypes:
+                vias = {f.via for f in atype.data_flows.values()
+                        if f.via != f.to}
+                if not vias:
+                    continue
+                claimed = sa.select(B.c.artifact_id).where(
+                    B.c.status == "saving")
+                count += conn.execute(db.A.update().where(
+                    db.A.c.type_name == atype.name,
+                    db.A.c.status.in_(sorted(vias)),
+                    db.A.c.updated_at < cutoff,
+                    db.A.c.id.not_in(claimed)).values(
+                    status=atype.initial_status, updated_at=db.utcnow(),
+                    revision=db.A.c.revision + 1)).rowcount
+            return count
+        count = transaction(self.db, run)
+        if count:
+            LOG.warning("Released %d stalled upload(s)", count)
+        return count
+
+    def uploads_in_progress(self, artifact_id):
+        return read(self.db, lambda c: c.execute(
+            sa.select(sa.func.count()).select_from(B).where(
+                B.c.artifact_id == artifact_id,
+                B.c.status == "saving")).scalar())
+
+
+def _transition(atype, status, via):
+    return errors.Conflict("%s status transition from %s to %s is not "
+                           "allowed" % (atype.noun.capitalize(), status, via))
