@@ -74,6 +74,10 @@ class StoreSet:
     descriptions: dict = dataclasses.field(default_factory=dict)
     staging: str | None = None
 
+    @property
+    def default_driver(self):
+        return self.drivers[self.default]
+
     def driver(self, store_id):
         try:
             return self.drivers[store_id]
@@ -400,14 +404,19 @@ class DataService:
             if dead:
                 LOG.warning("Upload to %s %s (%s) stalled; taking it over",
                             atype.noun, artifact_id, field)
-            if flow is not None:
-                moved = db.set_status(conn, artifact_id,
-                                      atype.initial_status, flow.via)
-                if not moved and not (dead and db.set_status(
-                        conn, artifact_id, flow.via, flow.via)):
-                    row = db.get(conn, artifact_id, details=False)
-                    raise _transition(atype, row["status"] if row
-                                      else flow.via, flow.via)
+            if flow is not None and not db.set_status(
+                    conn, artifact_id, atype.initial_status, flow.via):
+                row = db.get(conn, artifact_id, details=False)
+                status = row["status"] if row else flow.via
+                # Stuck in ``via`` with no live upload (its claim was
+                # stale, or it has none and no heartbeat): take it over.
+                orphan = row is not None and status == flow.via and (
+                    dead or (row["updated_at"] < stale and not conn.execute(
+                        sa.select(B.c.id).where(
+                            B.c.artifact_id == artifact_id,
+                            B.c.status == "saving")).first()))
+                if not orphan:
+                    raise _transition(atype, status, flow.via)
             return conn.execute(B.insert().values(
                 artifact_id=artifact_id, field=field, path=path, position=0,
                 slot=slot, status="saving", external=False, created_at=now,

@@ -365,6 +365,7 @@ def insert_blob(conn, artifact_id, field, blob, path="", position=0,
     values = dict(blob, artifact_id=artifact_id, field=field, path=path,
                   position=position, slot=blob_slot(field, path, position),
                   created_at=now, updated_at=now)
+    locations = locations or values.pop("locations", ())
     values.pop("locations", None)
     blob_id = conn.execute(artifact_blobs.insert().values(
         **values)).inserted_primary_key[0]

@@ -42,7 +42,7 @@ def ctx(project="p1", roles=("member", "reader")):
 
 
 def data_files(eng):
-    root = eng.store.datadir
+    root = eng.stores.default_driver.datadir
     import os
     return [os.path.join(d, f) for d, _, fs in os.walk(root)
             if ".tmp" not in d for f in fs]
@@ -207,8 +207,8 @@ def test_vnf_package_is_unpacked_into_contents(eng):
     paths = sorted(b["path"] for b in got["blobs"] if b["field"] == "contents")
     assert paths == ["Definitions/vnfd.yaml", "Files/images/readme.txt",
                      "TOSCA-Metadata/TOSCA.meta"]
-    _, blob = eng.data.open(ctx(), VNF, art["id"], "contents",
-                            "Files/images/readme.txt")
+    blob = eng.data.open(ctx(), VNF, art["id"], "contents",
+                         "Files/images/readme.txt").blob
     reader = open_locations(eng.stores, blob)
     assert reader.read(100) == b"hello"
     reader.close()
@@ -242,7 +242,7 @@ def test_a_stalled_blob_upload_is_repaired(eng):
     from artifacts.db import api as db_api
     from artifacts.db.models import artifact_blobs
     art = eng.create(ctx(), FILES, {"name": "stalled", "version": "1.0.0"})
-    claim = eng._claim(art["id"], "file", "")          # a worker died here
+    claim = eng.data._claim(FILES, art["id"], "file", "", None)  # then died
     with pytest.raises(errors.Conflict):
         eng.data.upload(ctx(), FILES, art["id"], "file", [b"x"])
     old = db_api.utcnow() - datetime.timedelta(
@@ -250,7 +250,7 @@ def test_a_stalled_blob_upload_is_repaired(eng):
     with eng.db.begin() as conn:
         conn.execute(artifact_blobs.update().where(
             artifact_blobs.c.id == claim).values(updated_at=old))
-    assert eng.drop_stale_claims() == 1
+    assert eng.data.recover_stale_uploads([FILES]) == 1
     eng.data.upload(ctx(), FILES, art["id"], "file", [b"x"])
     eng.activate(ctx(), FILES, art["id"])
 

@@ -105,7 +105,7 @@ def reservation_count(eng, project_id):
 
 
 def data_files(eng, marker):
-    root = eng.store.datadir
+    root = eng.stores.default_driver.datadir
     return [os.path.join(d, f) for d, _, fs in os.walk(root)
             for f in fs if marker in os.path.join(d, f)]
 
@@ -356,7 +356,7 @@ def test_uploading_bytes_limits_what_is_in_flight(eng):
         assert resume.wait(10)
         yield b"a" * MiB
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        running = pool.submit(eng.upload_blob, ctx, FILES, first["id"],
+        running = pool.submit(eng.data.upload, ctx, FILES, first["id"],
                               "file", slow())
         assert sent.wait(10)
         assert used(eng, p, "uploading_bytes") > 0

@@ -293,9 +293,9 @@ def test_set_properties_replaces_and_removes(engine):
 
 def blob(**overrides):
     values = {"status": "active", "size": 3, "md5": "m" * 32,
-              "sha512": "s" * 128, "store": "file",
-              "location": "file:///data/%s" % uuid.uuid4(),
-              "location_metadata": "{}", "external": False}
+              "sha512": "s" * 128, "external": False,
+              "locations": [{"store": "file",
+                             "url": "file:///data/%s" % uuid.uuid4()}]}
     values.update(overrides)
     return values
 
@@ -306,7 +306,7 @@ def test_blob_insert_retire_and_slot_reuse(engine):
     write(engine, lambda c: api.insert_blob(c, art["id"], "image", first))
     blobs = fetch(engine, art["id"])["blobs"]
     assert len(blobs) == 1
-    assert blobs[0]["location"] == first["location"]
+    assert blobs[0]["locations"][0]["url"] == first["locations"][0]["url"]
     assert blobs[0]["size"] == 3 and blobs[0]["field"] == "image"
     assert blobs[0]["slot"] == api.blob_slot("image")
 
@@ -316,7 +316,7 @@ def test_blob_insert_retire_and_slot_reuse(engine):
                                                 blob()))
 
     retired = write(engine, lambda c: api.retire_blobs(c, art["id"]))
-    assert [r["location"] for r in retired] == [first["location"]]
+    assert [r["locations"][0]["url"] for r in retired] == [first["locations"][0]["url"]]
     assert fetch(engine, art["id"])["blobs"] == []
     pending = read(engine, lambda c: api.pending_blobs(c, limit=1000))
     mine = [p for p in pending if p["artifact_id"] == art["id"]]
@@ -326,8 +326,8 @@ def test_blob_insert_retire_and_slot_reuse(engine):
     # The freed slot takes a new blob while the old one awaits removal.
     second = blob()
     write(engine, lambda c: api.insert_blob(c, art["id"], "image", second))
-    assert [b["location"] for b in fetch(engine, art["id"])["blobs"]] == [
-        second["location"]]
+    assert [b["locations"][0]["url"] for b in fetch(engine, art["id"])["blobs"]] == [
+        second["locations"][0]["url"]]
     # Retiring again leaves two pending rows (NULL slots never collide).
     write(engine, lambda c: api.retire_blobs(c, art["id"]))
     pending = [p for p in read(engine, lambda c: api.pending_blobs(c, 1000))
