@@ -24,7 +24,7 @@ def datadir(tmp_path):
 def make_store(datadir):
     def make(**options):
         options.setdefault("datadir", datadir)
-        return FilesystemStore("local", options)
+        return stores.create("filesystem", "local", options)
     return make
 
 
@@ -48,7 +48,7 @@ def _tmp_files(store):
 
 def test_registered_as_filesystem(datadir):
     s = stores.create("filesystem", "fs1", {"datadir": datadir})
-    assert isinstance(s, FilesystemStore)
+    assert isinstance(s.driver, FilesystemStore)
     assert s.describe()["kind"] == "filesystem"
     assert s.describe()["free_bytes"] >= 0
 

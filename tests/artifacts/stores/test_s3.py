@@ -108,7 +108,7 @@ def make_store(s3_endpoint, bucket):
         options.setdefault("chunk_size", MIN_PART_SIZE)
         for key, value in CREDENTIALS.items():
             options.setdefault(key, value)
-        return S3Store("s3test", options)
+        return stores.create("s3", "s3test", options)
     return make
 
 
@@ -138,7 +138,7 @@ def _etag(admin, bucket, key):
 def test_registered_as_s3(s3_endpoint, bucket):
     s = stores.create("s3", "s3a", dict(CREDENTIALS, bucket=bucket,
                                         endpoint_url=s3_endpoint))
-    assert isinstance(s, S3Store)
+    assert isinstance(s.driver, S3Store)
     info = s.describe()
     assert info["kind"] == "s3" and info["bucket"] == bucket
     assert info["chunk_size"] == 64 * MiB
