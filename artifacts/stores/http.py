@@ -83,8 +83,8 @@ class HttpStore:
         try:
             self.max_redirects = int(options.get("max_redirects",
                                                  DEFAULT_MAX_REDIRECTS))
-            self.block_size = int(options.get("block_size")
-                                  or DEFAULT_BLOCK_SIZE)
+            self.block_size = int(options.get("block_size",
+                                              DEFAULT_BLOCK_SIZE))
         except (TypeError, ValueError):
             raise errors.Invalid("HTTP store %r: max_redirects and block_size "
                                  "must be integers." % name)
