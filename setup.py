@@ -27,6 +27,9 @@ setup(
         # [oslo_middleware] options mean what they mean in glance-api.conf.
         "oslo.middleware>=6.0",
         "gunicorn>=22.0",
+        # The read-only http store (artifacts/stores/http.py) streams image
+        # data from web servers, as Glance's http store does.
+        "requests>=2.31",
     ],
     extras_require={
         "postgres": ["psycopg2-binary>=2.9"],

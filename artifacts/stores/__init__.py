@@ -1,38 +1,28 @@
-"""Blob stores: one small driver interface, a registry by name, one test-suite.
+"""Blob stores: one declared driver interface, a registry by name, a checking
+wrapper every caller gets, and one test-suite.
 
 Modelled on Docker distribution's storage drivers.  A driver knows how to
-keep bytes under a *key*; it knows nothing about artifacts, hashes or quotas
-(those wrap the stream in ``artifacts.stores.streaming``).
+keep bytes under a *key* and read them back by *location*; it knows nothing
+about artifacts, hashes or quotas (those wrap the stream in
+``artifacts.stores.streaming``).
 
-Driver interface (plain duck typing; see ``filesystem.FilesystemStore``)::
+* ``StoreDriver`` / ``Writer`` / ``Reader`` (below) declare the interface as
+  ``typing.Protocol`` classes; their docstrings are the contract.
+* ``register(kind, factory)`` and ``create(kind, name, options)`` are the
+  factory by name.  ``create`` wraps every driver in
+  ``base.CheckedStore``, which validates inputs once for every driver (keys,
+  locations, byte ranges, read-only refusals) and turns unexpected driver
+  exceptions into ``errors.StoreUnavailable`` naming the store.
+* ``owner_of(stores, location)`` finds the store a location belongs to.
 
-    store.name                      -> str, the configured store id
-    store.scheme                    -> str, URL scheme of its locations
-    store.writer(key)               -> Writer
-        writer.write(chunk: bytes)  -> None
-        writer.commit()             -> str  location URL; data visible from now on
-        writer.cancel()             -> None  discards everything written
-    store.open(location, offset=0, length=None) -> Reader
-        reader.read(n) / reader.close(); ``reader.fileno()`` when the data is a
-        real file positioned at ``offset`` (lets the WSGI server use sendfile)
-        reader.size                 -> total size of the stored object
-        reader.length               -> bytes this reader returns (the range
-                                       clamped at the end); never more
-        offset > size raises RangeNotSatisfiable; offset == size gives an
-        empty reader (so zero-byte objects open like any other) -- whether
-        an HTTP Range at the end is a 416 is the HTTP face's decision.
-        Negative offset or length raise Invalid.
-    store.delete(location)          -> None  (absent data is not an error)
-    store.exists(location)          -> bool
-    store.describe()                -> dict  (for /info/stores/detail and logs)
-
-Data written through a Writer becomes visible only at ``commit()``; a writer
-that is cancelled or abandoned leaves nothing under the key, and ``commit()``
-never replaces an existing object (``errors.Conflict``).  Keys are checked
-by ``check_key`` here, once, for every driver.
+Built-in kinds: ``filesystem``, ``database``, ``s3`` (writable), ``http``
+(read-only, Glance's http store) and ``foreign`` (read-only placeholder for
+locations of stores Glare has no driver for: rbd, swift, cinder, vsphere).
 """
 
+import errno
 import re
+from typing import Mapping, Optional, Protocol, runtime_checkable
 
 from artifacts import errors
 
@@ -40,17 +30,140 @@ _DRIVERS = {}
 
 MAX_KEY_LENGTH = 1024
 MAX_KEY_DEPTH = 32
+# Longest location accepted by any store: far above any real URL (a
+# file:// path is at most PATH_MAX = 4096), small enough that a location
+# read from the database can never be used to push megabytes into a driver.
+MAX_LOCATION_LENGTH = 8192
 _SEGMENT = re.compile(r"^[^/\x00]+$")
 
 
+# -- the interface ---------------------------------------------------------
+
+@runtime_checkable
+class Writer(Protocol):
+    """Writes one new object; returned by ``StoreDriver.writer(key)``.
+
+    Data becomes visible only at ``commit()``.  A writer that is cancelled,
+    whose ``commit()`` failed, that is left in a ``with`` block without
+    ``commit()`` or that is dropped unfinished leaves nothing under the key
+    (``WriterLifecycle`` gives drivers the last two).  ``commit()`` never
+    replaces an existing object: ``errors.Conflict``.  Not thread safe: one
+    upload, one writer."""
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk`` (any bytes-like object)."""
+
+    def commit(self) -> str:
+        """Make the data visible and return its location URL.  On failure
+        the writer is finished and nothing is left behind."""
+
+    def cancel(self) -> None:
+        """Discard everything written; idempotent, harmless after
+        ``commit()``."""
+
+    def __enter__(self) -> "Writer":
+        ...
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        """Cancels an uncommitted writer."""
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """Reads ``length`` bytes of one stored object from ``offset``; returned
+    by ``StoreDriver.open``.
+
+    ``size`` is the whole object's size, ``length`` the bytes this reader
+    returns (the requested range clamped at the end) -- never more.  Data
+    that ends early is ``errors.StoreUnavailable``, not a short body.
+    Iterating yields blocks.  A reader over a real file also has
+    ``fileno()``, positioned at ``offset``, so the WSGI server can use
+    sendfile."""
+
+    size: int
+    length: int
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (all remaining for -1/None); ``b""`` at the
+        end of the range."""
+
+    def close(self) -> None:
+        """Release the file, connection or cursor; idempotent."""
+
+
+@runtime_checkable
+class StoreDriver(Protocol):
+    """What every store driver provides (``filesystem.FilesystemStore`` is
+    the reference).  Callers get drivers through ``create()``, i.e. wrapped
+    in ``base.CheckedStore``, which checks arguments before a driver sees
+    them, so drivers may assume: keys passed ``check_key``; locations are
+    non-empty ``str`` without NUL and at most ``MAX_LOCATION_LENGTH`` long;
+    ``offset`` is an ``int`` >= 0 and ``length`` ``None`` or an ``int``
+    >= 0; ``writer`` is never called on a read-only store, nor ``delete``
+    unless the driver sets ``delete_leaves_data`` (see ``foreign``).
+
+    Errors are ``artifacts.errors`` exceptions: ``Invalid`` for a malformed
+    location, ``Forbidden`` for one outside the store's reach,
+    ``NotFound`` for absent data, ``RangeNotSatisfiable``, ``Conflict``,
+    ``RequestTooLarge`` (full storage), ``StoreUnavailable`` for anything
+    the store itself failed at.  Anything else is a driver bug; the wrapper
+    logs it and reports ``StoreUnavailable``.
+    """
+
+    #: The configured store id (``[store:<id>]``, Glance's store id).
+    name: str
+    #: URL scheme of the locations the store writes.
+    scheme: str
+    #: True for a store that can be read but never written to or deleted
+    #: from (http, foreign, a filesystem store over an old Glance datadir).
+    read_only: bool
+
+    def writer(self, key: str) -> Writer:
+        """A ``Writer`` for a new object under ``key``."""
+
+    def open(self, location: str, offset: int = 0,
+             length: Optional[int] = None) -> Reader:
+        """A ``Reader`` for ``length`` bytes (default: to the end) from
+        ``offset``.  ``offset > size`` is ``RangeNotSatisfiable``;
+        ``offset == size`` gives an empty reader (so a zero-byte object
+        opens like any other; whether a Range at the end is a 416 is the
+        HTTP face's decision)."""
+
+    def delete(self, location: str) -> Optional[bool]:
+        """Remove the object; absent data is not an error.  ``None`` or
+        ``True``: the data is gone; ``False``: it was deliberately left in
+        place (a store Glare cannot delete from).  The wrapper normalises
+        this to ``True``/``False``."""
+
+    def exists(self, location: str) -> bool:
+        """Whether committed data is at ``location``."""
+
+    def describe(self) -> dict:
+        """Facts for ``/info/stores/detail`` and logs, never credentials;
+        ``"id"`` is ``name``."""
+
+    def owns(self, location: str) -> bool:
+        """Whether ``location`` belongs to this store (it would open it
+        rather than refuse it as another store's).  Never raises for a
+        malformed location: that is simply not owned."""
+
+    def location_for(self, key: str) -> str:
+        """The location an object under ``key`` has (or would have);
+        ``Forbidden`` for a store without keys (read-only kinds)."""
+
+
 def register(kind, factory):
-    """Register ``factory(name, options) -> store`` under a driver kind."""
+    """Register ``factory(name, options) -> StoreDriver`` under a driver
+    kind."""
     _DRIVERS[kind] = factory
 
 
 def create(kind, name, options):
     """Build a store by driver kind (``filesystem``, ``s3``, ``database``,
-    or any registered one) with its options."""
+    ``http``, ``foreign`` or any registered one) with its options, wrapped
+    in ``base.CheckedStore``: every caller gets the checked store."""
+    from artifacts.stores.base import CheckedStore
+
     _load_builtin()
     try:
         factory = _DRIVERS[kind]
@@ -58,7 +171,100 @@ def create(kind, name, options):
         raise errors.Invalid(
             "Unknown store driver %r; known drivers: %s"
             % (kind, ", ".join(sorted(_DRIVERS))))
-    return factory(name, options)
+    driver = factory(name, options)
+    if isinstance(driver, CheckedStore):
+        return driver
+    missing = [member for member in _MEMBERS if not hasattr(driver, member)]
+    if missing:
+        raise errors.Invalid(
+            "Store driver %r (store %r) does not implement the store "
+            "interface: missing %s." % (kind, name, ", ".join(missing)))
+    return CheckedStore(driver)
+
+
+_MEMBERS = ("name", "scheme", "read_only", "writer", "open", "delete",
+            "exists", "describe", "owns", "location_for")
+
+
+def owner_of(stores, location):
+    """The store among ``stores`` (an iterable of stores, or a dict of
+    them by id) that owns ``location``, or ``None``; the first one wins
+    when several do."""
+    if isinstance(stores, Mapping):
+        stores = stores.values()
+    for store in stores:
+        if store.owns(location):
+            return store
+    return None
+
+
+def check_location(location, store_name=None):
+    """The one shape rule for locations given to any store: a non-empty
+    ``str`` without NUL, at most ``MAX_LOCATION_LENGTH`` characters.  The
+    location itself is never echoed (it may carry credentials).  Raises
+    ``errors.Invalid``."""
+    where = " for store %r" % store_name if store_name else ""
+    if not isinstance(location, str) or not location:
+        raise errors.Invalid("A data location%s must be a non-empty string "
+                             "(got %s)." % (where, type(location).__name__))
+    if len(location) > MAX_LOCATION_LENGTH:
+        raise errors.Invalid("A data location%s is longer than %d "
+                             "characters." % (where, MAX_LOCATION_LENGTH))
+    if "\x00" in location:
+        raise errors.Invalid("A data location%s must not contain NUL."
+                             % where)
+    return location
+
+
+def check_range(offset, length):
+    """``offset`` an ``int`` >= 0, ``length`` ``None`` or an ``int`` >= 0
+    (``bool`` is not a number of bytes).  Raises ``errors.Invalid``."""
+    if type(offset) is bool or not isinstance(offset, int) or offset < 0:
+        raise errors.Invalid("Byte range offset must be a non-negative "
+                             "integer (got %r)." % (offset,))
+    if length is not None and (type(length) is bool
+                               or not isinstance(length, int) or length < 0):
+        raise errors.Invalid("Byte range length must be a non-negative "
+                             "integer or absent (got %r)." % (length,))
+
+
+def scheme_of(location):
+    """The lower-cased scheme of a URL (``"s3+https"``), or ``""``."""
+    if not isinstance(location, str):
+        return ""
+    scheme, sep, _ = location.partition("://")
+    if not sep or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", scheme):
+        return ""
+    return scheme.lower()
+
+
+def redact(location):
+    """A location safe to show or log: userinfo (``user:secret@``) of a
+    URL replaced by ``***@``.  Glance's s3 and swift locations carry
+    credentials there; a secret may itself contain ``/``, so everything up
+    to the last ``@`` before the path's bucket/object part is dropped."""
+    if not isinstance(location, str):
+        return repr(location)
+    scheme = scheme_of(location)
+    if not scheme or scheme == "file":
+        return location
+    rest = location[len(scheme) + 3:]
+    if "@" not in rest:
+        return location
+    return "%s://***@%s" % (location[:len(scheme)], rest.rpartition("@")[2])
+
+
+def is_space_error(exc):
+    """True for an ``OSError`` saying the storage is full (ENOSPC/EDQUOT);
+    every store answers it with ``RequestTooLarge`` (Glance's 413)."""
+    return isinstance(exc, OSError) and exc.errno in (
+        errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def storage_full(detail):
+    """The ``RequestTooLarge`` for full storage (Glance's wording)."""
+    return errors.RequestTooLarge(
+        "Image storage media is full: %s" % detail)
 
 
 def check_key(key):
@@ -84,11 +290,24 @@ def check_key(key):
     return key
 
 
+def option_bool(value, default=False):
+    """A boolean store option given as bool or string ("true", "1" ...)."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
 # Built-in drivers whose module is imported only when a store of that kind
 # is created, so their dependencies (boto3 for s3) are needed only then.
 _LAZY_BUILTIN = {
     "s3": ("artifacts.stores.s3", "glare[s3]"),
     "database": ("artifacts.stores.database", None),
+    # requests is a core dependency, but the module is still loaded only
+    # when an http store is configured.
+    "http": ("artifacts.stores.http", None),
+    "foreign": ("artifacts.stores.foreign", None),
 }
 
 

@@ -44,6 +44,11 @@ Options (a dict):
                  16 MiB).  Each object records its own chunk size, so
                  changing it never affects stored objects.
 ``read_ahead``   chunks fetched per query by readers (default 4).
+``read_only``    true to refuse writes and deletes.
+
+``owns`` is true for any well-formed ``glare-db://<id>``: locations do not
+name the database, so two database stores on different databases would
+both claim them (configure at most one).
 """
 
 import datetime
@@ -57,7 +62,7 @@ from sqlalchemy import exc as sa_exc
 from artifacts import errors
 from artifacts.db import session as db_session
 from artifacts.db.models import store_chunks, store_objects
-from artifacts.stores import WriterLifecycle, check_key, register
+from artifacts.stores import WriterLifecycle, option_bool, register
 
 SCHEME = "glare-db"
 _PREFIX = SCHEME + "://"
@@ -115,6 +120,7 @@ class DatabaseStore:
             raise errors.Invalid(
                 "Database store %r: 'chunk_size' must be between %d and %d "
                 "bytes." % (name, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE))
+        self.read_only = option_bool(options.get("read_only"))
         self.read_ahead = int(options.get("read_ahead") or DEFAULT_READ_AHEAD)
         if self.read_ahead < 1:
             raise errors.Invalid("Database store %r: 'read_ahead' must be at "
@@ -161,16 +167,12 @@ class DatabaseStore:
 
     def writer(self, key):
         """A ``DatabaseWriter`` for a new object under ``key``."""
-        check_key(key)
         return DatabaseWriter(self, key)
 
     def open(self, location, offset=0, length=None):
         """A ``DatabaseReader`` for ``length`` bytes (default: to the end)
         from ``offset``; ``offset == size`` gives an empty reader,
         ``offset > size`` is RangeNotSatisfiable."""
-        if offset < 0 or (length is not None and length < 0):
-            raise errors.Invalid("Byte range offset and length must not be "
-                                 "negative.")
         object_id = self._object_id(location)
         row = self._read(lambda conn: self._committed(conn, object_id),
                          "open %s" % location)
@@ -234,10 +236,26 @@ class DatabaseStore:
                          "look up %s" % location)
         return row is not None
 
+    def owns(self, location):
+        """True for a well-formed ``glare-db://<object id>``."""
+        try:
+            self._object_id(location)
+        except errors.ArtifactError:
+            return False
+        return True
+
+    def location_for(self, key):
+        """Database locations are object ids, known only at commit."""
+        raise errors.Invalid(
+            "Store %r names its data by object id, assigned when the data "
+            "is committed; there is no location for key %r before that."
+            % (self.name, key))
+
     def describe(self):
         return {
             "id": self.name,
             "kind": "database",
+            "read_only": self.read_only,
             "scheme": SCHEME,
             "dialect": self.engine.dialect.name,
             "url": self.engine.url.render_as_string(hide_password=True),

@@ -24,6 +24,14 @@ Options (a dict):
 ``block_size``      read/write buffer size in bytes (default 1 MiB).
 ``file_mode``       permission bits for committed files (e.g. ``0o640``);
                     default leaves the private ``0o600`` of the temp file.
+``read_only``       true for a store that only reads (an old Glance datadir
+                    mounted read-only); writes and deletes are refused.
+
+A location is *owned* (``owns``) by this store when it is a ``file://``
+absolute path that resolves (symlinks and ``..`` followed) to a file inside
+the data directory or an allowed root, outside the temp directory --
+whether Glare wrote it or a migrated Glance did.  Percent-escapes are not
+decoded (as in Glance), so ``%2e%2e`` is a file name, never ``..``.
 """
 
 import errno
@@ -35,7 +43,8 @@ import time
 
 from artifacts import errors
 from artifacts.stores import (BoundedReader, WriterLifecycle, check_key,
-                              register)
+                              is_space_error, option_bool, register,
+                              storage_full)
 
 SCHEME = "file"
 _PREFIX = SCHEME + "://"
@@ -54,16 +63,11 @@ def _is_within(path, root):
     return path != root and os.path.commonpath([path, root]) == root
 
 
-def _space_error(exc):
-    return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
-
-
 def _store_error(exc, doing):
     """Translate an OSError into the engine's vocabulary."""
-    if _space_error(exc):
+    if is_space_error(exc):
         # Glance answers a full disk with 413 as well.
-        return errors.RequestTooLarge(
-            "Image storage media is full: %s" % exc.strerror)
+        return storage_full(exc.strerror)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return errors.StoreUnavailable(
             "The filesystem store cannot %s: %s" % (doing, exc.strerror))
@@ -103,6 +107,7 @@ class FilesystemStore:
         if self.block_size <= 0:
             raise errors.Invalid("Filesystem store %r: 'block_size' must be "
                                  "positive." % name)
+        self.read_only = option_bool(options.get("read_only"))
         mode = options.get("file_mode")
         self.file_mode = None if mode is None else int(mode) & 0o7777
         try:
@@ -184,9 +189,6 @@ class FilesystemStore:
         """A ``FileReader`` for ``length`` bytes (default: to the end) from
         ``offset``.  ``offset == size`` gives an empty reader (so a zero-byte
         object opens normally); ``offset > size`` is RangeNotSatisfiable."""
-        if offset < 0 or (length is not None and length < 0):
-            raise errors.Invalid("Byte range offset and length must not be "
-                                 "negative.")
         path = self._path(location)
         try:
             # O_NOFOLLOW: the resolved path must not have become a symlink.
@@ -234,6 +236,15 @@ class FilesystemStore:
         path = self._path(location)
         return os.path.isfile(path) and not os.path.islink(path)
 
+    def owns(self, location):
+        """True for a ``file://`` location inside the data directory or an
+        allowed root (see the module docstring)."""
+        try:
+            self._path(location)
+        except errors.ArtifactError:
+            return False
+        return True
+
     def describe(self):
         info = {
             "id": self.name,
@@ -241,6 +252,7 @@ class FilesystemStore:
             "scheme": SCHEME,
             "datadir": self.datadir,
             "allowed_roots": list(self.allowed_roots),
+            "read_only": self.read_only,
         }
         try:
             st = os.statvfs(self.datadir)

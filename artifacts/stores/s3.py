@@ -5,12 +5,22 @@ store's ``prefix`` followed by the blob key, taken verbatim (no
 percent-encoding, as for ``file://``): everything after the first ``/`` of
 the path is the object key, so keys containing ``?``, ``#`` or ``%``
 round-trip.  The endpoint and the credentials are store options, never part
-of a location (Glance's s3 store writes ``s3://<access>:<secret>@<host>/
-<bucket>/<key>`` and ``s3+https://...``, i.e. secrets in the database; such
-locations are not accepted here and would need translating on migration).
-Only locations in the configured bucket and under the configured prefix are
-opened or deleted (``Forbidden`` otherwise), so a location taken from the
-database cannot reach other data the credentials happen to allow.
+of a location we write.  Only locations in the configured bucket and under
+the configured prefix are opened or deleted (``Forbidden`` otherwise), so a
+location taken from the database cannot reach other data the credentials
+happen to allow.
+
+Glance's locations are read and deleted too (a migrated Glance database):
+``s3://<access>:<secret>@<host>/<bucket>/<key>``, ``s3+https://...`` and
+``s3+http://...``, with or without the credentials.  As glance_store splits
+them, the last path segment is the object key, the one before it the
+bucket and everything before that the service host (possibly with a port
+and a path).  They are accepted when that host is the configured endpoint's
+(default ports 80/443 ignored; without ``endpoint_url``, AWS's
+``s3[.-]<region>.amazonaws.com`` or ``s3.amazonaws.com``) and the bucket is
+the configured one.  Glance kept objects at the bucket root, so the
+``prefix`` does not apply to them.  The credentials in such a URL are
+ignored -- the store's own are used -- and never shown in messages.
 
 Writes: a writer buffers at most one part (``chunk_size``) in memory, never
 the whole object.  An object that ends within the first part and is at most
@@ -63,9 +73,11 @@ import datetime
 import threading
 import uuid
 
+import urllib.parse
+
 from artifacts import errors
 from artifacts.stores import (BoundedReader, WriterLifecycle, check_key,
-                              register)
+                              option_bool, redact, register, scheme_of)
 
 try:
     import boto3
@@ -78,6 +90,8 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 SCHEME = "s3"
 _PREFIX = SCHEME + "://"
+# Glance's s3 location schemes (s3+https: the service is reached by HTTPS).
+GLANCE_SCHEMES = ("s3", "s3+https", "s3+http")
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 DEFAULT_LARGE_OBJECT_SIZE = 100 * MiB
@@ -141,12 +155,28 @@ def _session():
     return _SESSION
 
 
-def _bool(value, default):
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+_bool = option_bool
+
+
+def _service_host(text):
+    """``host[:port][/path]`` lower-cased, default ports dropped, for
+    comparing Glance's service URL with the configured endpoint."""
+    hostport, _, path = text.strip("/").partition("/")
+    hostport = hostport.lower()
+    for default in (":80", ":443"):
+        if hostport.endswith(default):
+            hostport = hostport[:-len(default)]
+    path = path.strip("/")
+    return hostport + ("/" + path if path else "")
+
+
+def _endpoint_hosts(endpoint_url, region):
+    """The service hosts Glance locations of this store may name."""
+    if not endpoint_url:
+        return {"s3.amazonaws.com", "s3.%s.amazonaws.com" % region,
+                "s3-%s.amazonaws.com" % region}
+    parts = urllib.parse.urlsplit(endpoint_url)
+    return {_service_host(parts.netloc.rpartition("@")[2] + parts.path)}
 
 
 def _size_option(options, name, default, low, high, store_name):
@@ -180,6 +210,8 @@ class S3Store:
         self.prefix = prefix
         self.endpoint_url = options.get("endpoint_url") or None
         self.region = options.get("region") or "us-east-1"
+        self.service_hosts = _endpoint_hosts(self.endpoint_url, self.region)
+        self.read_only = _bool(options.get("read_only"), False)
         self.large_object_size = _size_option(
             options, "large_object_size", DEFAULT_LARGE_OBJECT_SIZE, 0,
             MAX_PART_SIZE, name)
@@ -235,15 +267,25 @@ class S3Store:
         return "%s%s/%s" % (_PREFIX, self.bucket, self.object_key(key))
 
     def _parse(self, location):
-        """``(bucket, object key)`` of one of our locations."""
-        if not isinstance(location, str) or not location.startswith(_PREFIX):
+        """``(bucket, object key)`` of one of our locations: our own
+        ``s3://<bucket>/<key>`` or a Glance form naming our endpoint and
+        bucket (see the module docstring)."""
+        scheme = scheme_of(location)
+        if scheme not in GLANCE_SCHEMES:
             raise errors.Invalid(
                 "Location %r is not an %s:// URL of store %r."
-                % (location, SCHEME, self.name))
-        bucket, sep, object_key = location[len(_PREFIX):].partition("/")
-        if not bucket or not sep or not object_key or "\x00" in location:
+                % (redact(location), SCHEME, self.name))
+        rest = location[len(scheme) + 3:]
+        if scheme == SCHEME and "@" not in rest:
+            bucket, sep, object_key = rest.partition("/")
+            if bucket == self.bucket or object_key.count("/") < 1:
+                return self._own(location, bucket, sep, object_key)
+        return self._glance(location, rest)
+
+    def _own(self, location, bucket, sep, object_key):
+        if not bucket or not sep or not object_key:
             raise errors.Invalid(
-                "Location %r must be s3://<bucket>/<key>." % location)
+                "Location %r must be s3://<bucket>/<key>." % redact(location))
         if bucket != self.bucket or not object_key.startswith(self.prefix) \
                 or object_key == self.prefix:
             raise errors.Forbidden(
@@ -252,6 +294,35 @@ class S3Store:
                    " prefix %r" % self.prefix if self.prefix else "",
                    self.name))
         return bucket, object_key
+
+    def _glance(self, location, rest):
+        """Glance's ``[creds@]<host>/<bucket>/<key>``; the credentials
+        (everything up to the last ``@``: a secret may contain ``/``) are
+        dropped unread."""
+        shown = redact(location)
+        path = rest.rpartition("@")[2].strip("/")
+        parts = path.split("/")
+        if len(parts) < 3 or not all(parts[-2:]) or not parts[0]:
+            raise errors.Invalid(
+                "Location %r must be s3://<bucket>/<key> or Glance's "
+                "s3[+https]://[<access>:<secret>@]<host>/<bucket>/<key>."
+                % shown)
+        host = _service_host("/".join(parts[:-2]))
+        bucket, object_key = parts[-2], parts[-1]
+        if host not in self.service_hosts or bucket != self.bucket:
+            raise errors.Forbidden(
+                "Location %r names another S3 service or bucket than store "
+                "%r (bucket %r)." % (shown, self.name, self.bucket))
+        return bucket, object_key
+
+    def owns(self, location):
+        """True for our own locations and Glance's that name our endpoint
+        host and bucket."""
+        try:
+            self._parse(location)
+        except errors.ArtifactError:
+            return False
+        return True
 
     # -- driver interface -------------------------------------------------
 
@@ -263,9 +334,6 @@ class S3Store:
         """An ``S3Reader`` streaming ``length`` bytes (default: to the end)
         from ``offset``; ``offset == size`` gives an empty reader,
         ``offset > size`` is RangeNotSatisfiable."""
-        if offset < 0 or (length is not None and length < 0):
-            raise errors.Invalid("Byte range offset and length must not be "
-                                 "negative.")
         bucket, object_key = self._parse(location)
         if length == 0:
             return self._empty_reader(location, bucket, object_key, offset)
@@ -277,14 +345,14 @@ class S3Store:
             response = self.client.get_object(**request)
         except ClientError as exc:
             if _is_not_found(exc):
-                raise errors.NotFound("No data at %s." % location)
+                raise errors.NotFound("No data at %s." % redact(location))
             if _code(exc) == "InvalidRange" or _status(exc) == 416:
                 # At or past the end (also: any range of a 0-byte object).
                 return self._empty_reader(location, bucket, object_key,
                                           offset)
-            raise _store_error(exc, "read %s" % location)
+            raise _store_error(exc, "read %s" % redact(location))
         except BotoCoreError as exc:
-            raise _store_error(exc, "read %s" % location)
+            raise _store_error(exc, "read %s" % redact(location))
         body = response["Body"]
         try:
             count = int(response.get("ContentLength") or 0)
@@ -323,10 +391,10 @@ class S3Store:
             return self.client.head_object(Bucket=bucket, Key=object_key)
         except ClientError as exc:
             if _is_not_found(exc):
-                raise errors.NotFound("No data at %s." % location)
-            raise _store_error(exc, "stat %s" % location)
+                raise errors.NotFound("No data at %s." % redact(location))
+            raise _store_error(exc, "stat %s" % redact(location))
         except BotoCoreError as exc:
-            raise _store_error(exc, "stat %s" % location)
+            raise _store_error(exc, "stat %s" % redact(location))
 
     def _empty_reader(self, location, bucket, object_key, offset):
         size = int(self._head(location, bucket, object_key)["ContentLength"])
@@ -344,9 +412,9 @@ class S3Store:
         except ClientError as exc:
             if _is_not_found(exc):
                 return
-            raise _store_error(exc, "delete %s" % location)
+            raise _store_error(exc, "delete %s" % redact(location))
         except BotoCoreError as exc:
-            raise _store_error(exc, "delete %s" % location)
+            raise _store_error(exc, "delete %s" % redact(location))
 
     def exists(self, location):
         bucket, object_key = self._parse(location)
@@ -361,6 +429,7 @@ class S3Store:
         return {
             "id": self.name,
             "kind": "s3",
+            "read_only": self.read_only,
             "scheme": SCHEME,
             "endpoint_url": self.endpoint_url,
             "region": self.region,

@@ -3,15 +3,24 @@
 A driver's test module does ``from tests.artifacts.stores.conformance import *``
 and provides two fixtures:
 
-``make_store``        a factory: ``make_store()`` returns a new store instance
-                      over the *same* backing storage each call (as two
-                      service processes would see it).
+``make_store``        a factory: ``make_store(**options)`` returns a new store
+                      built with ``artifacts.stores.create`` (so wrapped in
+                      ``CheckedStore``, as every caller gets it) over the
+                      *same* backing storage each call (as two service
+                      processes would see it); it must accept the
+                      ``read_only`` option.
 ``backend_contents``  a callable returning a sorted list of everything the
                       backing storage physically holds -- committed objects
                       *and* temporary/partial data -- so "leaves nothing" can
                       be checked without trusting the driver's own API.
 
 ``store`` defaults to ``make_store()``.  Tests run against an empty backing.
+
+The wrapper's checks (bad keys, locations and ranges, read-only refusals,
+unexpected driver exceptions) and failures injected by the ``faulty``
+driver (``tests/artifacts/stores/faulty.py``) mid-write, at commit and
+mid-read run here too, so "a failure leaves nothing" is shown on every
+driver.
 
 Range rule checked here (see ``artifacts.stores``): ``offset > size`` raises
 ``RangeNotSatisfiable``; ``offset == size`` gives an empty reader, which is
@@ -26,8 +35,12 @@ import threading
 import pytest
 
 from artifacts import errors
-from artifacts.stores import MAX_KEY_DEPTH, MAX_KEY_LENGTH
+from artifacts.stores import (MAX_KEY_DEPTH, MAX_KEY_LENGTH,
+                              MAX_LOCATION_LENGTH, StoreDriver, create,
+                              owner_of)
+from artifacts.stores.base import CheckedStore
 from artifacts.stores.streaming import write_stream
+from tests.artifacts.stores import faulty  # noqa: F401  (registers "faulty")
 
 MiB = 1024 * 1024
 
@@ -145,8 +158,13 @@ def test_offset_past_end(store, offset):
         store.open(loc, offset)
 
 
-@pytest.mark.parametrize("offset,length", [(-1, None), (0, -1)])
-def test_negative_range_is_invalid(store, offset, length):
+@pytest.mark.parametrize("offset,length", [
+    (-1, None), (0, -1), (True, None), (0, False), (1.5, None), ("1", None),
+    (None, None), (0, 2.0), (0, "10"),
+], ids=["neg-offset", "neg-length", "bool-offset", "bool-length",
+        "float-offset", "str-offset", "none-offset", "float-length",
+        "str-length"])
+def test_bad_range_is_invalid(store, offset, length):
     loc = _put(store, "ranged", b"abc")
     with pytest.raises(errors.Invalid):
         store.open(loc, offset, length)
@@ -410,3 +428,201 @@ def test_concurrent_writers_same_key_one_wins(make_store, backend_contents):
     _, seed, loc = winners[0]
     assert _get(make_store(), loc) == _pattern(MiB, seed=seed)
     assert len(backend_contents()) == 1
+
+
+# -- the checking wrapper -------------------------------------------------------
+
+def test_store_is_checked_and_declares_the_interface(store):
+    assert isinstance(store, CheckedStore)
+    assert isinstance(store, StoreDriver)
+    assert isinstance(store.driver, StoreDriver)
+    assert store.read_only is False
+    assert store.describe()["read_only"] is False
+
+
+BAD_LOCATIONS = {
+    "none": None, "empty": "", "bytes": b"file:///x", "int": 42,
+    "too-long": "x" * (MAX_LOCATION_LENGTH + 1),
+}
+
+
+@pytest.mark.parametrize("location", list(BAD_LOCATIONS.values()),
+                         ids=list(BAD_LOCATIONS))
+def test_bad_location_values_are_invalid(store, location):
+    for call in (store.open, store.delete, store.exists):
+        with pytest.raises(errors.Invalid) as info:
+            call(location)
+        assert store.name in info.value.message
+    assert store.owns(location) is False
+
+
+def test_location_with_nul_is_invalid(store):
+    loc = _put(store, "nul", b"x")
+    for call in (store.open, store.delete, store.exists):
+        with pytest.raises(errors.Invalid):
+            call(loc + "\x00")
+    assert store.exists(loc)
+
+
+def test_owns_its_locations(make_store):
+    store = make_store()
+    loc = _put(store, "owned/blob", b"x")
+    assert store.owns(loc) is True
+    assert make_store().owns(loc) is True
+    for other in ("ftp://host/x", "rbd://fsid/pool/image/snap",
+                  "not a url", "https://example.com/image"):
+        assert store.owns(other) is False
+    assert owner_of([store], loc) is store
+    assert owner_of({"a": store}, "rbd://fsid/pool/image/snap") is None
+    # Deleted data: the location is still the store's.
+    store.delete(loc)
+    assert store.owns(loc) is True
+
+
+def test_delete_reports_the_data_gone(store):
+    loc = _put(store, "gone", b"x")
+    assert store.delete(loc) is True
+    assert store.delete(loc) is True
+
+
+def test_read_only_store_refuses_writes_and_deletes(make_store,
+                                                    backend_contents):
+    loc = _put(make_store(), "kept", b"data")
+    ro = make_store(read_only=True)
+    assert ro.read_only is True and ro.describe()["read_only"] is True
+    with pytest.raises(errors.Forbidden) as info:
+        ro.writer("new")
+    assert repr(ro.name) in info.value.message
+    assert "read-only" in info.value.message
+    with pytest.raises(errors.Forbidden):
+        write_stream(ro, "new", [b"x"])
+    with pytest.raises(errors.Forbidden) as info:
+        ro.delete(loc)
+    assert repr(ro.name) in info.value.message
+    # Reading is what a read-only store is for.
+    assert ro.exists(loc) and ro.owns(loc)
+    assert _get(ro, loc) == b"data"
+    assert len(backend_contents()) == 1
+
+
+@pytest.mark.parametrize("method", ["open", "exists", "delete", "describe",
+                                    "owns", "writer"])
+def test_unexpected_driver_exception_is_store_unavailable(
+        store, backend_contents, monkeypatch, caplog, method):
+    loc = _put(store, "k", b"data")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+    monkeypatch.setattr(store.driver, method, broken)
+    call = {"describe": lambda: store.describe(),
+            "writer": lambda: store.writer("other")}.get(
+        method, lambda: getattr(store, method)(loc))
+    with caplog.at_level("ERROR", logger="artifacts.stores.base"):
+        with pytest.raises(errors.StoreUnavailable) as info:
+            call()
+    assert repr(store.name) in info.value.message
+    assert "secret internals" not in info.value.message
+    # The original, with its traceback, is in the log for the operator.
+    assert "secret internals" in caplog.text
+    assert "Traceback" in caplog.text
+    monkeypatch.undo()
+    assert _get(store, loc) == b"data"
+    assert len(backend_contents()) == 1
+
+
+def test_reader_and_writer_failures_are_translated(store, backend_contents,
+                                                   monkeypatch):
+    loc = _put(store, "k", b"data")
+    reader = store.open(loc)
+    monkeypatch.setattr(reader._inner, "read", lambda n=-1: 1 / 0)
+    with pytest.raises(errors.StoreUnavailable) as info:
+        reader.read(10)
+    assert repr(store.name) in info.value.message
+    reader.close()
+    with pytest.raises(ValueError):
+        reader.read(1)       # use after close is the caller's bug
+    w = store.writer("w")
+    monkeypatch.setattr(w._inner, "write", lambda chunk: 1 / 0)
+    with pytest.raises(errors.StoreUnavailable):
+        w.write(b"x")
+    w.cancel()
+    assert len(backend_contents()) == 1
+
+
+# -- injected faults (tests/artifacts/stores/faulty.py) -------------------------
+
+def _faulty(store, **faults):
+    return create("faulty", "faulty-" + store.name, dict(faults, driver=store))
+
+
+def _blocks(count, size=MiB):
+    return (_pattern(size, seed=i) for i in range(count))
+
+
+@pytest.mark.parametrize("error,expected", [
+    ("unavailable", errors.StoreUnavailable),
+    ("enospc", errors.RequestTooLarge),
+    ("bug", errors.StoreUnavailable),
+])
+def test_write_fault_mid_stream_leaves_nothing(store, backend_contents,
+                                               error, expected):
+    # Past one 5 MiB part, so an s3 writer has a multipart upload to abort.
+    broken = _faulty(store, fail_write_after=6 * MiB + 100,
+                     write_error=error)
+    with pytest.raises(expected) as info:
+        write_stream(broken, "faulted", _blocks(8))
+    if error == "enospc":
+        # As the filesystem driver has always answered a full disk.
+        assert "Image storage media is full" in info.value.message
+    if error == "bug":
+        assert repr(broken.name) in info.value.message
+    assert backend_contents() == []
+    # Nothing half-written holds the key.
+    assert write_stream(store, "faulted", [b"ok"]).size == 2
+
+
+def test_write_fault_with_a_bare_writer_leaves_nothing(store,
+                                                       backend_contents):
+    broken = _faulty(store, fail_write_after=1000)
+    with pytest.raises(errors.StoreUnavailable):
+        with broken.writer("bare") as w:
+            w.write(b"a" * 600)
+            w.write(b"b" * 600)
+    assert backend_contents() == []
+
+
+def test_commit_fault_leaves_nothing(store, backend_contents):
+    broken = _faulty(store, fail_commit=True)
+    with pytest.raises(errors.StoreUnavailable):
+        write_stream(broken, "unfinished", _blocks(3))
+    assert backend_contents() == []
+    w = broken.writer("unfinished")
+    w.write(b"x")
+    with pytest.raises(errors.StoreUnavailable):
+        w.commit()
+    with pytest.raises(ValueError):
+        w.commit()           # a failed commit finished the writer
+    assert backend_contents() == []
+
+
+def test_read_fault_is_store_unavailable(store):
+    data = _pattern(300000)
+    loc = _put(store, "read-fault", data)
+    broken = _faulty(store, fail_read_after=1000)
+    reader = broken.open(loc)
+    assert reader.read(600) == data[:600]
+    assert reader.read(600) == data[600:1000]
+    with pytest.raises(errors.StoreUnavailable):
+        reader.read(10)
+    reader.close()
+    # The data itself is intact.
+    assert _get(store, loc) == data
+
+
+def test_open_fault_names_the_store(store):
+    loc = _put(store, "open-fault", b"x")
+    broken = _faulty(store, fail_open=True)
+    with pytest.raises(errors.StoreUnavailable) as info:
+        broken.open(loc)
+    assert repr(broken.name) in info.value.message
+    assert "secret internals" not in info.value.message

@@ -53,7 +53,7 @@ def engine(db):
 def make_store(engine):
     def make(**options):
         options.setdefault("engine", engine)
-        return DatabaseStore("dbtest", options)
+        return stores.create("database", "dbtest", options)
     return make
 
 
@@ -124,7 +124,7 @@ def test_registered_as_database_with_url(db):
     kind, url, _ = db
     s = stores.create("database", "dbs", {"url": url})
     try:
-        assert isinstance(s, DatabaseStore)
+        assert isinstance(s.driver, DatabaseStore)
         info = s.describe()
         assert info["kind"] == "database" and info["scheme"] == "glare-db"
         assert info["chunk_size"] == MiB

@@ -24,7 +24,7 @@ def datadir(tmp_path):
 def make_store(datadir):
     def make(**options):
         options.setdefault("datadir", datadir)
-        return FilesystemStore("local", options)
+        return stores.create("filesystem", "local", options)
     return make
 
 
@@ -48,7 +48,7 @@ def _tmp_files(store):
 
 def test_registered_as_filesystem(datadir):
     s = stores.create("filesystem", "fs1", {"datadir": datadir})
-    assert isinstance(s, FilesystemStore)
+    assert isinstance(s.driver, FilesystemStore)
     assert s.describe()["kind"] == "filesystem"
     assert s.describe()["free_bytes"] >= 0
 
@@ -309,3 +309,121 @@ def test_writer_after_commit_refuses(store):
         w.commit()
     w.cancel()  # harmless
     assert store.exists(store.location_for("done"))
+
+
+# -- ownership of locations Glare did not write ------------------------------------
+
+def test_migrated_glance_file_is_owned_and_readable(store):
+    # Glance wrote <datadir>/<image id>; Glare never saw the upload.
+    path = os.path.join(store.datadir, "2d6f9a1e-3c44-4f6e-9b1a-0c2b7d1e5f00")
+    with open(path, "wb") as f:
+        f.write(b"glance image")
+    loc = "file://" + path
+    assert store.owns(loc)
+    assert stores.owner_of({"local": store}, loc) is store
+    reader = store.open(loc, 7)
+    assert reader.read() == b"image"
+    reader.close()
+    assert store.delete(loc) is True and not os.path.exists(path)
+
+
+def test_symlink_inside_datadir_is_followed(store):
+    target = os.path.join(store.datadir, "real")
+    with open(target, "wb") as f:
+        f.write(b"inside")
+    link = os.path.join(store.datadir, "alias")
+    os.symlink(target, link)
+    assert store.owns("file://" + link)
+    assert _get_all(store, "file://" + link) == b"inside"
+
+
+def _get_all(store, loc):
+    with store.open(loc) as reader:
+        return reader.read()
+
+
+def test_symlinked_directory_escape_is_refused(store, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim").write_bytes(b"secret")
+    os.symlink(str(outside), os.path.join(store.datadir, "door"))
+    loc = "file://" + os.path.join(store.datadir, "door", "victim")
+    assert not store.owns(loc)
+    for call in (store.open, store.delete, store.exists):
+        with pytest.raises(errors.Forbidden):
+            call(loc)
+    assert (outside / "victim").read_bytes() == b"secret"
+
+
+def test_dotdot_and_symlink_escapes_are_not_owned(store, tmp_path):
+    (tmp_path / "victim").write_bytes(b"secret")
+    os.symlink(str(tmp_path / "victim"), os.path.join(store.datadir, "ln"))
+    for loc in ("file://" + store.datadir + "/../victim",
+                "file://" + store.datadir + "/sub/../../victim",
+                "file://" + os.path.join(store.datadir, "ln"),
+                "file:///etc/passwd"):
+        assert not store.owns(loc), loc
+        assert stores.owner_of([store], loc) is None
+
+
+@pytest.mark.parametrize("suffix", ["%2e%2e/victim", "%2E%2E%2Fvictim",
+                                    "..%2fvictim", "%2e%2e%2f%2e%2e%2fetc"])
+def test_percent_encoded_tricks_are_literal_names(store, tmp_path, suffix):
+    # Paths are taken verbatim (as Glance does): an escape is a file name
+    # inside the datadir, never a way out of it.
+    (tmp_path / "victim").write_bytes(b"secret")
+    loc = "file://" + store.datadir + "/" + suffix
+    assert store.owns(loc)
+    with pytest.raises(errors.NotFound):
+        store.open(loc)
+    assert not store.exists(loc)
+
+
+def test_temp_dir_is_not_owned(store):
+    w = store.writer("pending")
+    w.write(b"x")
+    tmp_loc = "file://" + os.path.join(store.tmpdir, _tmp_files(store)[0])
+    assert not store.owns(tmp_loc)
+    assert not store.owns("file://" + store.tmpdir)
+    w.cancel()
+
+
+def test_allowed_root_locations_are_owned(make_store, tmp_path):
+    old = tmp_path / "glance-images"
+    old.mkdir()
+    (old / "img").write_bytes(b"old")
+    s = make_store(allowed_roots=[str(old)])
+    assert s.owns("file://%s/img" % old)
+    assert not make_store().owns("file://%s/img" % old)
+
+
+def test_read_only_filesystem_store_over_an_old_datadir(make_store, datadir):
+    path = os.path.join(datadir, "legacy")
+    os.makedirs(datadir, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(b"legacy")
+    ro = make_store(read_only=True)
+    assert _get_all(ro, "file://" + path) == b"legacy"
+    with pytest.raises(errors.Forbidden):
+        ro.delete("file://" + path)
+    assert os.path.exists(path)
+
+
+def test_enospc_from_the_disk_is_request_too_large(store, monkeypatch,
+                                                   backend_contents):
+    import errno as _errno
+    w = store.writer("full")
+
+    class FullFile:
+        def write(self, chunk):
+            raise OSError(_errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            pass
+    real, w._inner._file = w._inner._file, FullFile()
+    with pytest.raises(errors.RequestTooLarge) as info:
+        w.write(b"x")
+    assert "Image storage media is full" in info.value.message
+    real.close()
+    w.cancel()
+    assert backend_contents() == []

@@ -108,7 +108,7 @@ def make_store(s3_endpoint, bucket):
         options.setdefault("chunk_size", MIN_PART_SIZE)
         for key, value in CREDENTIALS.items():
             options.setdefault(key, value)
-        return S3Store("s3test", options)
+        return stores.create("s3", "s3test", options)
     return make
 
 
@@ -138,7 +138,7 @@ def _etag(admin, bucket, key):
 def test_registered_as_s3(s3_endpoint, bucket):
     s = stores.create("s3", "s3a", dict(CREDENTIALS, bucket=bucket,
                                         endpoint_url=s3_endpoint))
-    assert isinstance(s, S3Store)
+    assert isinstance(s.driver, S3Store)
     info = s.describe()
     assert info["kind"] == "s3" and info["bucket"] == bucket
     assert info["chunk_size"] == 64 * MiB
@@ -411,3 +411,77 @@ def test_unreachable_server_is_store_unavailable(bucket):
         s.open("s3://%s/k" % bucket)
     with pytest.raises(errors.StoreUnavailable):
         write_stream(s, "k", [b"data"])
+
+
+# -- Glance's location forms ---------------------------------------------------------
+
+def _glance_forms(endpoint, bucket, key):
+    """The forms glance_store's s3 driver writes for one object, with
+    credentials (the secret holds a '/', as AWS secrets may)."""
+    host = endpoint.split("://", 1)[1]
+    creds = "AKIAOLDGLANCE:old/secret+key"
+    return ["s3://%s@%s/%s/%s" % (creds, host, bucket, key),
+            "s3+http://%s@%s/%s/%s" % (creds, host, bucket, key),
+            "s3+https://%s@%s/%s/%s" % (creds, host, bucket, key),
+            "s3://%s/%s/%s" % (host, bucket, key),
+            "s3+https://%s/%s/%s" % (host.upper(), bucket, key)]
+
+
+def test_glance_locations_are_read_and_deleted(make_store, admin, bucket,
+                                               s3_endpoint):
+    image_id = "8f2c1e52-7a3c-4c59-9d0e-1b1f7f1c2a11"
+    data = _pattern(300000)
+    # A store with a prefix still reads Glance's objects at the bucket root.
+    s = make_store(prefix="glare")
+    for loc in _glance_forms(s3_endpoint, bucket, image_id):
+        admin.put_object(Bucket=bucket, Key=image_id, Body=data)
+        assert s.owns(loc), loc
+        assert s.exists(loc)
+        reader = s.open(loc, 1000, 10)
+        assert (reader.size, reader.length) == (len(data), 10)
+        assert reader.read() == data[1000:1010]
+        reader.close()
+        assert s.delete(loc) is True
+        assert not s.exists(loc)
+        with pytest.raises(errors.NotFound) as info:
+            s.open(loc)
+        # Never the credentials of the URL.
+        assert "old/secret" not in info.value.message
+        assert "AKIAOLDGLANCE" not in info.value.message
+
+
+def test_glance_locations_of_other_hosts_or_buckets_are_forbidden(
+        make_store, admin, bucket, s3_endpoint):
+    admin.put_object(Bucket=bucket, Key="img", Body=b"x")
+    s = make_store()
+    host = s3_endpoint.split("://", 1)[1]
+    for loc in ("s3://AKID:SeCrEtKey@s3.elsewhere.example/%s/img" % bucket,
+                "s3+https://AKID:SeCrEtKey@%s/other-bucket/img" % host,
+                "s3://%s:1/%s/img" % (host.split(":")[0], bucket),
+                "s3://elsewhere.example/%s/img" % bucket):
+        assert not s.owns(loc)
+        for call in (s.open, s.exists, s.delete):
+            with pytest.raises(errors.Forbidden) as info:
+                call(loc)
+            assert "SeCrEt" not in info.value.message
+    assert admin.get_object(Bucket=bucket, Key="img")
+
+
+@pytest.mark.parametrize("location", [
+    "s3+https://AKID:SeCrEtKey@host-only", "s3+https://AKID:SeCrEtKey@host/bucket-only",
+    "s3+http://", "s3+https:///b/k",
+])
+def test_malformed_glance_locations_are_invalid(store, location):
+    assert not store.owns(location)
+    with pytest.raises(errors.Invalid) as info:
+        store.open(location)
+    assert "SeCrEt" not in info.value.message
+
+
+def test_default_ports_and_aws_hosts_match(make_store, s3_endpoint, bucket):
+    from artifacts.stores.s3 import _endpoint_hosts, _service_host
+    assert _service_host("S3.Example.com:443/") == "s3.example.com"
+    assert _service_host("host:80/path/") == "host/path"
+    assert _endpoint_hosts("https://s3.example.com", "x") == {"s3.example.com"}
+    aws = _endpoint_hosts(None, "eu-west-1")
+    assert "s3.eu-west-1.amazonaws.com" in aws and "s3.amazonaws.com" in aws
