@@ -609,6 +609,213 @@ class DataService:
             retired = transaction(self.db, run)
         self.remove_data(retired)
 
+    # ----------------------------------------------------------- locations
+
+    def _located_blob(self, ctx, atype, artifact_id, field, rule):
+        """(artifact, live blob) after the visibility check and ``rule``."""
+        artifact, _ = self.engine._load_checked(ctx, atype, artifact_id, rule)
+        for blob in artifact["blobs"]:
+            if blob["field"] == field and not blob["path"] and \
+                    blob["status"] == "active":
+                return artifact, blob
+        return artifact, None
+
+    def copy_to_store(self, ctx, atype, artifact_id, field, store_id,
+                      rule="copy"):
+        """Copy a blob's data into one more store, every byte checked
+        against its digests; the new location is appended.  The artifact
+        must be active and the store must not already hold the data."""
+        target = self.stores.for_new(atype, field, requested=store_id)
+        artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
+                                            rule)
+        if artifact["status"] != atype.active_status or blob is None:
+            raise errors.Conflict("Only %ss with status %s can be copied."
+                                  % (atype.noun, atype.active_status))
+        if any(loc["store"] == store_id for loc in blob["locations"]):
+            raise errors.Conflict("The data of %s %s is already in store "
+                                  "'%s'." % (atype.noun, artifact_id,
+                                             store_id))
+        result = self._copy(atype, artifact_id, field, blob, target)
+
+        def run(conn):
+            row = conn.execute(sa.select(B.c.id).where(
+                B.c.id == blob["id"], B.c.status == "active")).first()
+            if row is None:
+                return False
+            db.add_locations(conn, blob["id"], [{"store": store_id,
+                                                  "url": result.location}])
+            return True
+        with self.engine._locked(atype, artifact_id, "copy"):
+            added = transaction(self.db, run)
+        if not added:
+            self._discard(target, [result])
+            raise errors.Gone("%s %s changed or was deleted during the copy."
+                              % (atype.noun.capitalize(), artifact_id))
+        LOG.info("Copied %s %s (%d bytes) into store %s", atype.noun,
+                 artifact_id, result.size, store_id)
+
+    def remove_from_store(self, ctx, atype, artifact_id, field, store_id,
+                          rule="delete_location"):
+        """Delete the copy of a blob's data held by ``store_id``.  Never the
+        last one: the data must stay readable somewhere."""
+        artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
+                                            rule)
+        if artifact["status"] != atype.active_status or blob is None:
+            raise errors.Conflict("%s %s is not %s; its data cannot be "
+                                  "removed from a store."
+                                  % (atype.noun.capitalize(), artifact_id,
+                                     atype.active_status))
+        mine = [loc for loc in blob["locations"] if loc["store"] == store_id]
+        if not mine:
+            raise errors.NotFound("%s %s has no data in store '%s'."
+                                  % (atype.noun.capitalize(), artifact_id,
+                                     store_id))
+        if len(mine) == len(blob["locations"]):
+            raise errors.Forbidden(
+                "Cannot delete the data of %s %s from the only store "
+                "holding it; delete the %s instead."
+                % (atype.noun, artifact_id, atype.noun))
+        self._retire_locations(atype, artifact_id, blob, mine)
+
+    def add_location(self, ctx, atype, artifact_id, field, url,
+                     metadata=None, rule="set_location", activate=None,
+                     digests=None):
+        """Register data that already sits at ``url`` (Glance's location
+        add): the URL must belong to a configured store (``file://`` inside
+        a filesystem store, that store's ``s3://``, an ``http(s)`` URL of an
+        http store, a scheme of a foreign store) and be readable, unless
+        its store cannot be read by this Glare at all.
+
+        An artifact without data takes the location as its data (its size
+        read from the store, ``digests`` recorded) and, with ``activate``
+        (a mapping of properties to set), becomes active; an artifact with
+        data appends it.  Returns the size found."""
+        store_id = self.stores.owner_of(url)
+        if store_id is None:
+            raise errors.Invalid("Invalid location: no configured store "
+                                 "accepts %s URLs like this one."
+                                 % _scheme(url))
+        size = self._probe(store_id, url)
+        artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
+                                            rule)
+        if blob is not None and any(loc["url"] == url
+                                    for loc in blob["locations"]):
+            raise errors.Invalid("Invalid location: it is already a "
+                                 "location of this %s." % atype.noun)
+        if blob is not None and blob["size"] is not None and \
+                size is not None and size != blob["size"]:
+            raise errors.Invalid("Invalid location: it holds %d bytes, the "
+                                 "%s's data %d." % (size, atype.noun,
+                                                    blob["size"]))
+        location = {"store": store_id, "url": url,
+                    "metadata": metadata or {}}
+        digests = dict(digests or {})
+
+        def run(conn):
+            row = db.get(conn, artifact_id, atype.name)
+            if row is None:
+                raise errors.NotFound("No %s found with ID %s"
+                                      % (atype.noun, artifact_id))
+            live = [b for b in row["blobs"] if b["field"] == field
+                    and not b["path"] and b["status"] == "active"]
+            if live:
+                if row["status"] != atype.active_status:
+                    raise errors.Conflict("Locations can be added only to "
+                                          "%s or %s %ss."
+                                          % (atype.initial_status,
+                                             atype.active_status,
+                                             atype.noun))
+                db.add_locations(conn, live[0]["id"], [location])
+                return
+            if row["status"] != atype.initial_status:
+                raise errors.Conflict("Locations can be added only to %s "
+                                      "or %s %ss." % (atype.initial_status,
+                                                      atype.active_status,
+                                                      atype.noun))
+            db.insert_blob(conn, artifact_id, field, dict(
+                status="active", size=size, external=False,
+                **{a: digests.get(a) for a in DIGEST_COLUMNS}),
+                locations=[location])
+            if activate is not None:
+                db.set_properties(conn, artifact_id, dict(
+                    activate, **({"size": size} if "size" in atype.fields
+                                 else {})))
+                if not db.set_status(conn, artifact_id, atype.initial_status,
+                                     atype.active_status):
+                    raise errors.Conflict("The %s changed status; try "
+                                          "again." % atype.noun)
+        with self.engine._locked(atype, artifact_id, "location"):
+            transaction(self.db, run)
+        return size
+
+    def _probe(self, store_id, url):
+        """The size of the data at ``url``; None when its store cannot be
+        read by this Glare (kept as stored, as Glance keeps rbd:// URLs)."""
+        driver = self.stores.driver(store_id)
+        if getattr(driver, "delete_leaves_data", False):
+            return None
+        try:
+            reader = driver.open(url)
+        except errors.NotFound:
+            raise errors.Invalid("Invalid location: there is no data at it.")
+        except (errors.Forbidden, errors.Invalid) as exc:
+            raise errors.Invalid("Invalid location: %s" % exc.message)
+        try:
+            return reader.size
+        finally:
+            reader.close()
+
+    def remove_location(self, ctx, atype, artifact_id, field, index,
+                        rule="delete_location"):
+        """Remove the ``index``-th location (in shown order) and delete its
+        data; never the last one."""
+        artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
+                                            rule)
+        if artifact["status"] != atype.active_status or blob is None:
+            raise errors.Conflict("Locations can be removed only from %s "
+                                  "%ss." % (atype.active_status, atype.noun))
+        shown = self.stores.read_order(blob["locations"])
+        if not 0 <= index < len(shown):
+            raise errors.Invalid("Invalid location index %d." % index)
+        if len(shown) == 1:
+            raise errors.Forbidden("Cannot remove last location in the %s."
+                                   % atype.noun)
+        self._retire_locations(atype, artifact_id, blob, [shown[index]])
+
+    def set_location_metadata(self, ctx, atype, artifact_id, field, updates,
+                              rule="set_location"):
+        """Replace the metadata of locations by URL (``{url: metadata}``);
+        the set of URLs cannot change this way."""
+        _, blob = self._located_blob(ctx, atype, artifact_id, field, rule)
+        by_url = {loc["url"]: loc for loc in (blob or {}).get(
+            "locations", ())}
+        if set(updates) != set(by_url):
+            raise errors.Invalid("Only the metadata of existing locations "
+                                 "can be replaced.")
+
+        def run(conn):
+            for url, metadata in updates.items():
+                db.update_location_metadata(conn, by_url[url]["id"],
+                                            metadata)
+        with self.engine._locked(atype, artifact_id, "location"):
+            transaction(self.db, run)
+
+    def _retire_locations(self, atype, artifact_id, blob, locations):
+        ids = [loc["id"] for loc in locations]
+
+        def run(conn):
+            moved = db.set_location_status(conn, ids, "pending_delete",
+                                           expected="active")
+            left = conn.execute(sa.select(sa.func.count()).select_from(
+                db.L).where(db.L.c.blob_id == blob["id"],
+                            db.L.c.status == "active")).scalar()
+            if moved != len(ids) or left == 0:
+                raise errors.Conflict("The locations of %s %s changed; try "
+                                      "again." % (atype.noun, artifact_id))
+        with self.engine._locked(atype, artifact_id, "location"):
+            transaction(self.db, run)
+        self._remove_locations([dict(blob, locations=locations)])
+
     # ------------------------------------------------------------ download
 
     def open(self, ctx, atype, artifact_id, field, path="", required=True):

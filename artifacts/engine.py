@@ -143,6 +143,14 @@ class Engine:
             self.enforcer.enforce(ctx, atype.rule(rule), target)
         return artifact, membership
 
+    def _load_checked(self, ctx, atype, artifact_id, rule):
+        """A visible artifact and its membership, after enforcing the
+        policy rule of ``rule`` on it (NotFound when it is not visible)."""
+        artifact, membership = self._fetch(ctx, atype, artifact_id)
+        self.enforcer.enforce(ctx, atype.rule(rule),
+                              self._target(artifact, ctx, membership))
+        return artifact, membership
+
     # ------------------------------------------------------------------ reads
 
     def _fetch(self, ctx, atype, artifact_id):

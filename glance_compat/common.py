@@ -21,6 +21,26 @@ class Settings:
     image_size_cap: int = 1099511627776
     enabled_import_methods: tuple = ()
     custom_property_names: frozenset = frozenset()
+    # Glance's multi-store (``enabled_backends``): off means one store and
+    # the single-store answers (404 on /v2/info/stores, no ``stores``).
+    multi_store: bool = False
+    stores: tuple = ()          # StoreInfo, in configuration order
+
+    def store_ids(self):
+        return [s.id for s in self.stores]
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreInfo:
+    """One store as /v2/info/stores describes it."""
+
+    id: str
+    type: str
+    description: str = ""
+    is_default: bool = False
+    read_only: bool = False
+    weight: int = 0
+    properties: dict = dataclasses.field(default_factory=dict)
 
 
 def services():

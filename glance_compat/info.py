@@ -3,7 +3,8 @@
 import flask
 
 from artifacts import errors
-from glance_compat.common import json_response, reject_body, services
+from glance_compat.common import (context, json_response, reject_body,
+                                  services)
 from glance_compat.serialize import dumps
 
 bp = flask.Blueprint("glance_info", __name__)
@@ -18,18 +19,42 @@ def import_info():
         "value": list(settings.enabled_import_methods)}}))
 
 
+def _stores(detail):
+    _, _, settings, _ = services()
+    reject_body()
+    if not settings.multi_store:
+        # Glance's answer without enabled_backends; clients read it as
+        # "single store".
+        raise errors.NotFound("Multi backend is not supported at this site.")
+    out = []
+    for store in settings.stores:
+        entry = {"id": store.id}
+        if store.description:
+            entry["description"] = store.description
+        # Glance sends these flags as the strings "true", not booleans.
+        if store.is_default:
+            entry["default"] = "true"
+        if store.read_only:
+            entry["read-only"] = "true"
+        if detail:
+            entry["type"] = store.type
+            entry["weight"] = store.weight
+            entry["properties"] = dict(store.properties)
+        out.append(entry)
+    return json_response(dumps({"stores": out}))
+
+
 @bp.route("/v2/info/stores", methods=["GET"])
 def stores_info():
-    reject_body()
-    # One store per deployment for now: Glance answers this way when
-    # multi-store is not enabled, and clients read it as "single store".
-    raise errors.NotFound("Multi backend is not supported at this site.")
+    return _stores(detail=False)
 
 
 @bp.route("/v2/info/stores/detail", methods=["GET"])
 def stores_detail():
-    reject_body()
-    raise errors.NotFound("Multi backend is not supported at this site.")
+    engine, _, _, _ = services()
+    engine.enforcer.enforce(context(), "stores_info_detail", {
+        "project_id": context().project_id})
+    return _stores(detail=True)
 
 
 @bp.route("/v2/info/usage", methods=["GET"])

@@ -57,12 +57,11 @@ def image_view(artifact, settings, is_admin=False):
         out["min_ram"] = 0
     if out["min_disk"] is None:
         out["min_disk"] = 0
+    image_locations = image_locations_of(artifact, settings)
     locations = []
     if is_admin or artifact["status"] != "deactivated":
         locations = [{"url": loc["url"], "metadata": loc["metadata"]}
-                     for b in artifact["blobs"]
-                     if b["field"] == "image" and b["status"] == "active"
-                     for loc in b["locations"]]
+                     for loc in image_locations]
     if settings.show_multiple_locations:
         out["locations"] = locations
     if settings.show_image_direct_url and locations:
@@ -72,6 +71,30 @@ def image_view(artifact, settings, is_admin=False):
     out["self"] = "/v2/images/%s" % image_id
     out["file"] = "/v2/images/%s/file" % image_id
     out["schema"] = "/v2/schemas/image"
+    stores = [loc["metadata"]["store"] for loc in image_locations
+              if loc["metadata"].get("store")]
+    if settings.multi_store and stores:
+        out["stores"] = ",".join(dict.fromkeys(stores))
+    return out
+
+
+def image_locations_of(artifact, settings):
+    """The image's active locations as Glance shows them: highest store
+    weight first, and (multi-store) the store id in the metadata, where
+    Glance keeps it."""
+    weights = {s.id: s.weight for s in settings.stores}
+    found = [loc for b in artifact["blobs"]
+             if b["field"] == "image" and b["status"] == "active"
+             for loc in b["locations"]]
+    found = [loc for _, loc in sorted(
+        enumerate(found), key=lambda p: (-weights.get(p[1]["store"], 0),
+                                         p[0]))]
+    out = []
+    for loc in found:
+        metadata = dict(loc["metadata"])
+        if settings.multi_store and loc["store"]:
+            metadata.setdefault("store", loc["store"])
+        out.append(dict(loc, metadata=metadata))
     return out
 
 

@@ -108,6 +108,11 @@ IMAGES = register(ArtifactType(
         "add_member": "add_member", "delete_member": "delete_member",
         "get_member": "get_member", "get_members": "get_members",
         "modify_member": "modify_member",
+        "copy": "copy_image", "get_location": "get_image_location",
+        "set_location": "set_image_location",
+        "delete_location": "delete_image_location",
+        "add_location": "add_image_location",
+        "fetch_location": "fetch_image_location",
     },
     data_flows={
         "image": DataFlow(via="saving", to="active", too_large=TOO_LARGE),
