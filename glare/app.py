@@ -31,7 +31,7 @@ from glance_compat import image_data, images, imports, info, members
 from glance_compat import schemas as glance_schemas
 from glance_compat.common import Settings
 from glance_compat.versions import GLARE_FEATURES, VersionNegotiation
-from glare import auth, middleware
+from glare import auth, config, middleware
 from glare import stores as glare_stores
 
 LOG = logging.getLogger(__name__)
@@ -45,7 +45,10 @@ def build_engine(conf):
                             pool_size=conf.database.max_pool_size,
                             sqlite_busy_timeout=conf.database
                             .sqlite_busy_timeout)
-    store, stores, type_stores = glare_stores.build(conf, db_engine)
+    store_config = glare_stores.build(conf, db_engine)
+    store, stores, type_stores = (store_config.default_store,
+                                  store_config.stores,
+                                  store_config.type_stores)
     limits = Limits(max_blob_size=conf.image_size_cap,
                     max_properties=conf.image_property_quota,
                     max_tags=conf.image_tag_quota,
@@ -77,7 +80,7 @@ def create_flask_app(conf, engine):
         limit_param_default=conf.limit_param_default,
         api_limit_max=conf.api_limit_max,
         image_size_cap=conf.image_size_cap,
-        enabled_import_methods=tuple(conf.enabled_import_methods),
+        enabled_import_methods=tuple(config.offered_import_methods(conf)),
         custom_property_names=frozenset(schemas.custom_property_names))
     app.extensions["glare"] = {"engine": engine,
                                "images": types.get("images"),
@@ -163,7 +166,7 @@ def create_app(conf, engine=None):
     flask_app = create_flask_app(conf, engine)
     wsgi = auth.wrap(flask_app.wsgi_app, conf)
     features = set(GLARE_FEATURES)
-    if conf.enabled_import_methods:
+    if config.offered_import_methods(conf):
         features.add("interoperable-import")
     wsgi = VersionNegotiation(wsgi, conf, features=frozenset(features))
     # As in Glance's pipeline: CORS first (it also answers OPTIONS), then
