@@ -7,11 +7,17 @@ setup(
     version="0.1.0",
     description="Artifact repository with an OpenStack Glance v2 API",
     python_requires=">=3.11",
+    # "schemas" is a data directory, not a package: glance_compat.schemas
+    # reads Glance's schema files from <site-packages>/schemas/, beside
+    # glance_compat/, as it does from the source tree.  Without it an
+    # installed (non-editable) Glare cannot start.
     packages=find_packages(include=["glare*", "artifacts*", "glance_compat*",
-                                    "migrate_from_glance*", "conformance*"]),
+                                    "migrate_from_glance*", "conformance*"])
+    + ["schemas"],
     include_package_data=True,
     package_data={"artifacts.db": ["migrations/*.py", "migrations/*.mako",
-                                   "migrations/versions/*.py"]},
+                                   "migrations/versions/*.py"],
+                  "schemas": ["*.json"]},
     install_requires=[
         "flask>=3.0",
         "flask-smorest>=0.44",
@@ -30,6 +36,15 @@ setup(
         # The read-only http store (artifacts/stores/http.py) streams image
         # data from web servers, as Glance's http store does.
         "requests>=2.31",
+        # Image format detection (artifacts/types/image_format.py) uses
+        # oslo.utils' format_inspector directly (oslo.policy pulls
+        # oslo.utils in too, but we should not rely on that).
+        "oslo.utils>=7.4",
+        # oslo.utils >= 8 imports cryptography in format_inspector (LUKS
+        # detection) but declares it only in its "image-inspection" extra:
+        # without it a plain `pip install .` fails at start with "No
+        # module named 'cryptography'".
+        "cryptography>=43.0",
     ],
     extras_require={
         "postgres": ["psycopg2-binary>=2.9"],

@@ -64,15 +64,16 @@ class StoreSet:
     ``drivers``: store id -> driver, in configuration order; ``default``:
     the id new data goes to unless a type (``type_stores``, ``TYPE`` or
     ``TYPE.FIELD``) or the request names another; ``weights``: id -> read
-    preference (higher first, as Glance's ``weight``); ``staging``: the id
-    staged data goes to (None: the default store)."""
+    preference (higher first, as Glance's ``weight``); ``staging``: the
+    driver staged data goes to (None: the default store), a reserved store
+    that requests cannot name."""
 
     drivers: dict
     default: str
     weights: dict = dataclasses.field(default_factory=dict)
     type_stores: dict = dataclasses.field(default_factory=dict)
     descriptions: dict = dataclasses.field(default_factory=dict)
-    staging: str | None = None
+    staging: object = None
 
     @property
     def default_driver(self):
@@ -82,6 +83,8 @@ class StoreSet:
         try:
             return self.drivers[store_id]
         except KeyError:
+            if self.staging is not None and store_id == self.staging.name:
+                return self.staging
             raise errors.StoreUnavailable(
                 "The data is in store '%s', which is not configured here."
                 % store_id)
@@ -100,8 +103,8 @@ class StoreSet:
             if requested not in self.writable():
                 raise errors.Invalid("Store '%s' is read-only." % requested)
             return self.drivers[requested]
-        if staging and self.staging:
-            return self.drivers[self.staging]
+        if staging and self.staging is not None:
+            return self.staging
         store_id = self.type_stores.get("%s.%s" % (atype.name, field)) \
             or self.type_stores.get(atype.name) or self.default
         return self.drivers[store_id]

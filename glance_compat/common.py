@@ -43,10 +43,25 @@ class StoreInfo:
     properties: dict = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass(frozen=True)
+class Services:
+    """What the Image API views work with, built once by the app factory:
+    the engine (``engine.data`` for bytes, ``engine.sharing`` for
+    members), the ``images`` type, the facade's settings and the schemas
+    it serves."""
+
+    engine: object
+    images: object
+    settings: Settings
+    schemas: object
+
+
+EXTENSION = "glare_image_api"
+
+
 def services():
-    """(engine, images type, settings, schemas) of the running app."""
-    ext = flask.current_app.extensions["glare"]
-    return ext["engine"], ext["images"], ext["settings"], ext["schemas"]
+    """The running app's ``Services``."""
+    return flask.current_app.extensions[EXTENSION]
 
 
 def context():

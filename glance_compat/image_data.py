@@ -27,7 +27,8 @@ _LEGACY_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
 def upload(image_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     engine.data.upload(context(), atype, image_id, "image", request_chunks(),
                        store=requested_store())
     return no_content()
@@ -37,7 +38,7 @@ def request_chunks():
     """The request body as an iterator of blocks, after Glance's checks
     (octet-stream only; a Content-Length over the size cap is refused before
     a byte is read)."""
-    _, _, settings, _ = services()
+    settings = services().settings
     req = flask.request
     if req.mimetype != "application/octet-stream":
         # Glance's words, as the detail of WebOb's generic 415 sentence.
@@ -119,7 +120,8 @@ def _requested_range(headers, size):
 
 @bp.route("/v2/images/<image_id>/file", methods=["GET"])
 def download(image_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     download = engine.data.open(context(), atype, image_id, "image",
                                 required=False)

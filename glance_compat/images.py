@@ -20,13 +20,15 @@ CREATE_ATTRS = {"id", "name", "visibility", "protected", "os_hidden",
 
 
 def _render(image):
-    _, _, settings, _ = services()
+    settings = services().settings
     return image_view(image, settings, context().is_admin)
 
 
 @bp.route("/v2/images", methods=["POST"])
 def create():
-    engine, atype, settings, schemas = services()
+    svc = services()
+    engine, atype, settings, schemas = (svc.engine, svc.images,
+                                         svc.settings, svc.schemas)
     body = json_body()
     if not isinstance(body, dict):
         raise errors.Invalid("Unexpected body type. Expected list/dict.")
@@ -62,13 +64,16 @@ def create():
     if settings.enabled_import_methods:
         headers["OpenStack-image-import-methods"] = ",".join(
             settings.enabled_import_methods)
+    if settings.multi_store:
+        headers["OpenStack-image-store-ids"] = ",".join(settings.store_ids())
     return json_response(dumps(_render(image)), 201, headers)
 
 
 @bp.route("/v2/images", methods=["GET"])
 def index():
     # Not body_reject in Glance's router: a body on the list is ignored.
-    engine, atype, settings, _ = services()
+    svc = services()
+    engine, atype, settings = svc.engine, svc.images, svc.settings
     args = flask.request.args
     req = listing.parse(args, context(), settings)
     images = engine.list(context(), atype, req.scope, req.filters, req.sort,
@@ -85,7 +90,8 @@ def index():
 
 @bp.route("/v2/images/<image_id>", methods=["GET"])
 def show(image_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     return json_response(dumps(_render(engine.get(context(), atype,
                                                   image_id))))
@@ -93,7 +99,9 @@ def show(image_id):
 
 @bp.route("/v2/images/<image_id>", methods=["PATCH"])
 def update(image_id):
-    engine, atype, settings, schemas = services()
+    svc = services()
+    engine, atype, settings, schemas = (svc.engine, svc.images,
+                                         svc.settings, svc.schemas)
     media_type = flask.request.mimetype
     if media_type not in (patch.MEDIA_V21, patch.MEDIA_V20):
         raise errors.UnsupportedMediaType(
@@ -107,7 +115,8 @@ def update(image_id):
 
 @bp.route("/v2/images/<image_id>", methods=["DELETE"])
 def delete(image_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     try:
         engine.delete(context(), atype, image_id)
@@ -118,7 +127,8 @@ def delete(image_id):
 
 @bp.route("/v2/images/<image_id>/tags/<path:tag>", methods=["PUT"])
 def add_tag(image_id, tag):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     if len(tag) > 255:
         raise errors.Invalid("Provided object does not match schema 'image':"
@@ -134,7 +144,8 @@ def add_tag(image_id, tag):
 
 @bp.route("/v2/images/<image_id>/tags/<path:tag>", methods=["DELETE"])
 def delete_tag(image_id, tag):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
 
     def remove(img):
@@ -147,7 +158,8 @@ def delete_tag(image_id, tag):
 
 @bp.route("/v2/images/<image_id>/actions/deactivate", methods=["POST"])
 def deactivate(image_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     engine.change_status(context(), atype, image_id, "deactivate", "active",
                          "deactivated")
@@ -156,8 +168,42 @@ def deactivate(image_id):
 
 @bp.route("/v2/images/<image_id>/actions/reactivate", methods=["POST"])
 def reactivate(image_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     engine.change_status(context(), atype, image_id, "reactivate",
                          "deactivated", "active")
+    return no_content()
+
+
+@bp.route("/v2/stores/<store_id>/<image_id>", methods=["DELETE"])
+def delete_from_store(store_id, image_id):
+    """Delete an image's data from one store (v2.10), with Glance's
+    answers: multi-store only, a store this node has, an active image, a
+    store that holds the data, never the last copy."""
+    svc = services()
+    engine, atype, settings = svc.engine, svc.images, svc.settings
+    reject_body()
+    if not settings.multi_store:
+        raise errors.NotFound("Multi backend is not supported at this site.")
+    if store_id not in settings.store_ids():
+        raise errors.Conflict("The selected store %s is not available on "
+                              "this node." % store_id)
+    ctx = context()
+    image = engine.get(ctx, atype, image_id)
+    engine.enforcer.enforce(ctx, atype.rule("get_location"), {
+        "project_id": image["owner"], "owner": image["owner"]})
+    if image["status"] != "active":
+        raise errors.Conflict("It's not allowed to remove image data from "
+                              "store if image status is not 'active'")
+    stores = [loc["store"] for b in image["blobs"] if b["field"] == "image"
+              and b["status"] == "active" for loc in b["locations"]]
+    if store_id not in stores:
+        raise errors.NotFound("Image %s was not found in store %s"
+                              % (image_id, store_id))
+    if len(stores) == 1:
+        raise errors.Forbidden("Cannot delete image data from the only "
+                               "store containing it. Consider deleting the "
+                               "image instead.")
+    engine.data.remove_from_store(ctx, atype, image_id, "image", store_id)
     return no_content()

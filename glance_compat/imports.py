@@ -21,7 +21,8 @@ GLANCE_DIRECT = "glance-direct"
 
 @bp.route("/v2/images/<image_id>/stage", methods=["PUT"])
 def stage(image_id):
-    engine, atype, settings, _ = services()
+    svc = services()
+    engine, atype, settings = svc.engine, svc.images, svc.settings
     if GLANCE_DIRECT not in settings.enabled_import_methods:
         raise errors.NotFound("'glance-direct' method is not available at "
                               "this site.")
@@ -52,7 +53,8 @@ def _parse_import(body, settings):
 
 @bp.route("/v2/images/<image_id>/import", methods=["POST"])
 def import_image(image_id):
-    engine, atype, settings, _ = services()
+    svc = services()
+    engine, atype, settings = svc.engine, svc.images, svc.settings
     name = _parse_import(json_body(), settings)
     ctx = context()
     image = engine.get(ctx, atype, image_id)

@@ -12,7 +12,7 @@ bp = flask.Blueprint("glance_info", __name__)
 
 @bp.route("/v2/info/import", methods=["GET"])
 def import_info():
-    _, _, settings, _ = services()
+    settings = services().settings
     reject_body()
     return json_response(dumps({"import-methods": {
         "description": "Import methods available.", "type": "array",
@@ -20,7 +20,7 @@ def import_info():
 
 
 def _stores(detail):
-    _, _, settings, _ = services()
+    settings = services().settings
     reject_body()
     if not settings.multi_store:
         # Glance's answer without enabled_backends; clients read it as
@@ -51,7 +51,7 @@ def stores_info():
 
 @bp.route("/v2/info/stores/detail", methods=["GET"])
 def stores_detail():
-    engine, _, _, _ = services()
+    engine = services().engine
     engine.enforcer.enforce(context(), "stores_info_detail", {
         "project_id": context().project_id})
     return _stores(detail=True)

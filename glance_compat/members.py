@@ -16,7 +16,8 @@ STATUSES = ("pending", "accepted", "rejected")
 
 @bp.route("/v2/images/<image_id>/members", methods=["POST"])
 def create(image_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     body = json_body()
     if not isinstance(body, dict):
         raise errors.Invalid('Expected a member in the form: '
@@ -40,7 +41,8 @@ def create(image_id):
 
 @bp.route("/v2/images/<image_id>/members", methods=["GET"])
 def index(image_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     with _image_lookup(image_id):
         rows = engine.sharing.list_members(context(), atype, image_id)
@@ -50,7 +52,8 @@ def index(image_id):
 
 @bp.route("/v2/images/<image_id>/members/<member_id>", methods=["GET"])
 def show(image_id, member_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     _shared_image(image_id, errors.NotFound("Only shared images have "
                                             "members."))
@@ -61,7 +64,8 @@ def show(image_id, member_id):
 
 @bp.route("/v2/images/<image_id>/members/<member_id>", methods=["PUT"])
 def update(image_id, member_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     body = json_body()
     if not isinstance(body, dict):
         raise errors.Invalid('Expected a status in the form: '
@@ -82,7 +86,8 @@ def update(image_id, member_id):
 
 @bp.route("/v2/images/<image_id>/members/<member_id>", methods=["DELETE"])
 def delete(image_id, member_id):
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     reject_body()
     _shared_image(image_id, errors.Forbidden(
         "Not allowed to delete members for image %s." % image_id))
@@ -116,7 +121,8 @@ def _shared_image(image_id, refusal):
     Glance keeps the memberships of an image that stops being shared but
     puts them out of reach: GET of one is 404, PUT and DELETE are 403.
     """
-    engine, atype, _, _ = services()
+    svc = services()
+    engine, atype = svc.engine, svc.images
     with _image_lookup(image_id):
         image = engine.get(context(), atype, image_id)
     if image["visibility"] != "shared":

@@ -21,6 +21,7 @@ from werkzeug import exceptions as wz
 from artifacts import api as artifact_api
 from artifacts import errors, external, types
 from artifacts.db.session import make_engine
+from artifacts.data import StoreSet
 from artifacts.engine import Engine, Limits
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
@@ -29,9 +30,10 @@ from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
 from glance_compat import image_data, images, imports, info, members
 from glance_compat import schemas as glance_schemas
+from glance_compat import common as glance_common
 from glance_compat.common import Settings
 from glance_compat.versions import GLARE_FEATURES, VersionNegotiation
-from glare import auth, middleware
+from glare import auth, config, middleware
 from glare import stores as glare_stores
 
 LOG = logging.getLogger(__name__)
@@ -45,7 +47,13 @@ def build_engine(conf):
                             pool_size=conf.database.max_pool_size,
                             sqlite_busy_timeout=conf.database
                             .sqlite_busy_timeout)
-    store, stores, type_stores = glare_stores.build(conf, db_engine)
+    store_config = glare_stores.build(conf, db_engine)
+    store_set = StoreSet(drivers=dict(store_config.stores),
+                         default=store_config.default,
+                         weights=dict(store_config.weights),
+                         type_stores=dict(store_config.type_stores),
+                         descriptions=dict(store_config.descriptions),
+                         staging=store_config.staging)
     limits = Limits(max_blob_size=conf.image_size_cap,
                     max_properties=conf.image_property_quota,
                     max_tags=conf.image_tag_quota,
@@ -54,9 +62,10 @@ def build_engine(conf):
                     delayed_delete=conf.delayed_delete,
                     stale_upload_seconds=conf.glare.stale_upload_seconds,
                     quota_defaults=QuotaDefaults.from_conf(conf))
-    engine = Engine(db_engine, store,
+    engine = Engine(db_engine, store_config.default_store,
                     Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
-                    stores=stores, type_stores=type_stores)
+                    stores=store_set)
+    engine.multi_store = store_config.multi_store
     engine.external_policy = external.Policy(
         allowed_schemes=tuple(s.lower() for s in
                               conf.glare.external_allowed_schemes),
@@ -65,6 +74,39 @@ def build_engine(conf):
         denied_hosts=tuple(h.lower() for h in
                            conf.glare.external_denied_hosts))
     return engine
+
+
+# Glance's store type names for Glare's driver kinds.
+_GLANCE_TYPES = {"filesystem": "file", "s3": "s3", "http": "http",
+                 "database": "database"}
+_FOREIGN_TYPES = {"rbd": "rbd", "swift": "swift", "cinder": "cinder",
+                  "vsphere": "vmware"}
+
+
+def store_infos(store_set):
+    """How /v2/info/stores describes each configured store."""
+    infos = []
+    for store_id, driver in store_set.drivers.items():
+        described = driver.describe()
+        kind = described.get("kind", "")
+        glance_type = _GLANCE_TYPES.get(kind) or _FOREIGN_TYPES.get(
+            (described.get("schemes") or [""])[0], kind)
+        properties = {}
+        if kind == "filesystem":
+            properties = {"data_dir": described.get("datadir"),
+                          "chunk_size": 65536, "thin_provisioning": False}
+        elif kind == "s3":
+            properties = {k: described[k] for k in (
+                "bucket", "large_object_size", "chunk_size")
+                if k in described}
+        infos.append(glance_common.StoreInfo(
+            id=store_id, type=glance_type,
+            description=store_set.descriptions.get(store_id) or "",
+            is_default=store_id == store_set.default,
+            read_only=bool(getattr(driver, "read_only", False)),
+            weight=store_set.weights.get(store_id, 0),
+            properties=properties))
+    return tuple(infos)
 
 
 def create_flask_app(conf, engine):
@@ -77,11 +119,13 @@ def create_flask_app(conf, engine):
         limit_param_default=conf.limit_param_default,
         api_limit_max=conf.api_limit_max,
         image_size_cap=conf.image_size_cap,
-        enabled_import_methods=tuple(conf.enabled_import_methods),
-        custom_property_names=frozenset(schemas.custom_property_names))
-    app.extensions["glare"] = {"engine": engine,
-                               "images": types.get("images"),
-                               "settings": settings, "schemas": schemas}
+        enabled_import_methods=tuple(config.offered_import_methods(conf)),
+        custom_property_names=frozenset(schemas.custom_property_names),
+        multi_store=getattr(engine, "multi_store", False),
+        stores=store_infos(engine.stores))
+    app.extensions[glance_common.EXTENSION] = glance_common.Services(
+        engine=engine, images=types.get("images"), settings=settings,
+        schemas=schemas)
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
                info.bp):
         app.register_blueprint(bp)
@@ -163,7 +207,7 @@ def create_app(conf, engine=None):
     flask_app = create_flask_app(conf, engine)
     wsgi = auth.wrap(flask_app.wsgi_app, conf)
     features = set(GLARE_FEATURES)
-    if conf.enabled_import_methods:
+    if config.offered_import_methods(conf):
         features.add("interoperable-import")
     wsgi = VersionNegotiation(wsgi, conf, features=frozenset(features))
     # As in Glance's pipeline: CORS first (it also answers OPTIONS), then

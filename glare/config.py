@@ -9,14 +9,53 @@ unreadable file fails at start with a message naming the option, never at the
 first request that happens to read it.
 """
 
+import logging
 import os
 
 from oslo_config import cfg
+from oslo_config import types
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw",
                         "qcow2", "vdi", "iso", "ploop"]
 DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova",
                              "docker", "compressed"]
+
+# The import methods Glance knows (its ``enabled_import_methods`` refuses
+# any other name) and the ones Glare implements.  A method Glance knows but
+# Glare does not implement yet is left out of what the API offers, with a
+# warning at start (see ``offered_import_methods``), so a glance-api.conf
+# that enables it still starts.
+GLANCE_IMPORT_METHODS = ("glance-direct", "web-download", "copy-image",
+                         "glance-download")
+IMPLEMENTED_IMPORT_METHODS = frozenset({"glance-direct"})
+
+
+class BracketedList(types.List):
+    """Glance's list syntax for ``enabled_import_methods``: items split at
+    commas, spaces around them dropped, each item may be quoted ('x' or
+    "x"), and the whole list written in brackets.  Glance declares it with
+    ``bounds=True``, which makes the brackets mandatory; here they are
+    optional so that Glare configurations written without them keep
+    working.  Every value Glance accepts parses to the same list here."""
+
+    def __init__(self, item_type=None):
+        super().__init__(item_type=item_type, bounds=False)
+
+    def __call__(self, value):
+        if isinstance(value, str):
+            stripped = value.strip().rstrip(",")
+            if stripped.startswith("[") or stripped.endswith("]"):
+                if not (stripped.startswith("[")
+                        and stripped.endswith("]")):
+                    raise ValueError("a list in brackets must start with "
+                                     "'[' and end with ']'")
+                value = stripped[1:-1]
+        return super().__call__(value)
+
+    def _formatter(self, value):
+        return "[%s]" % ",".join(value)
 
 default_opts = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1",
@@ -39,9 +78,19 @@ default_opts = [
                help="Largest page size a list request may ask for."),
     cfg.StrOpt("public_endpoint",
                help="Public URL of this service, used in version documents."),
-    cfg.ListOpt("enabled_import_methods", default=["glance-direct"],
-                help="Import methods offered (only glance-direct is "
-                     "implemented)."),
+    cfg.Opt("enabled_import_methods",
+            type=BracketedList(types.String(choices=GLANCE_IMPORT_METHODS,
+                                            quotes=True)),
+            default=["glance-direct"],
+            help="Import methods offered, e.g. [glance-direct,copy-image] "
+                 "(brackets and quotes optional).  Methods Glance knows "
+                 "but Glare does not implement are left out with a "
+                 "warning at start."),
+    # Glance's multi-store switch: STORE_ID:TYPE,... (see glare/stores.py).
+    cfg.DictOpt("enabled_backends",
+                help="STORE_ID:TYPE,... : the image stores (types file, "
+                     "s3, database, http, rbd, swift, cinder, vmware), "
+                     "each configured in a section named after its id."),
     cfg.StrOpt("hashing_algorithm", default="sha512",
                choices=["sha512", "sha384", "sha256", "sha1", "md5"],
                help="Algorithm of os_hash_value."),
@@ -64,6 +113,9 @@ database_opts = [
 
 glance_store_opts = [
     cfg.StrOpt("default_store", default="file"),
+    cfg.StrOpt("default_backend",
+               help="With [DEFAULT] enabled_backends: the id of the store "
+                    "new image data goes to."),
     cfg.StrOpt("filesystem_store_datadir", default="./data/images",
                help="Directory where the filesystem store keeps data."),
 ]
@@ -83,9 +135,16 @@ noauth_opts = [
     cfg.ListOpt("default_roles", default=["admin", "member", "reader"]),
 ]
 
+# Declared as Glance declares them: plain lists (no brackets, no quotes:
+# "[raw" would be a format name), also read from [DEFAULT] where old
+# glance-api.conf files have them.
 image_format_opts = [
-    cfg.ListOpt("disk_formats", default=DEFAULT_DISK_FORMATS),
-    cfg.ListOpt("container_formats", default=DEFAULT_CONTAINER_FORMATS),
+    cfg.ListOpt("disk_formats", default=DEFAULT_DISK_FORMATS,
+                deprecated_opts=[cfg.DeprecatedOpt("disk_formats",
+                                                   group="DEFAULT")]),
+    cfg.ListOpt("container_formats", default=DEFAULT_CONTAINER_FORMATS,
+                deprecated_opts=[cfg.DeprecatedOpt("container_formats",
+                                                   group="DEFAULT")]),
 ]
 
 glare_opts = [
@@ -148,15 +207,20 @@ CORS_DEFAULTS = dict(
     allow_methods=["GET", "PUT", "POST", "DELETE", "PATCH"])
 
 
+# Every group Glare registers and its options (None is [DEFAULT]).
+OPT_GROUPS = [(None, default_opts),
+              ("database", database_opts),
+              ("glance_store", glance_store_opts),
+              ("paste_deploy", paste_deploy_opts),
+              ("noauth", noauth_opts),
+              ("image_format", image_format_opts),
+              ("glare", glare_opts),
+              ("quotas", quota_opts)]
+
+
 def register_opts(conf):
-    conf.register_opts(default_opts)
-    conf.register_opts(database_opts, group="database")
-    conf.register_opts(glance_store_opts, group="glance_store")
-    conf.register_opts(paste_deploy_opts, group="paste_deploy")
-    conf.register_opts(noauth_opts, group="noauth")
-    conf.register_opts(image_format_opts, group="image_format")
-    conf.register_opts(glare_opts, group="glare")
-    conf.register_opts(quota_opts, group="quotas")
+    for group_name, opts in OPT_GROUPS:
+        conf.register_opts(opts, group=group_name)
     from oslo_policy import opts as policy_opts
     policy_opts.set_defaults(conf)
     from oslo_middleware import cors
@@ -196,14 +260,7 @@ def load(path=None, args=None, overrides=None):
 
 def _validate(conf):
     """Read every registered option once so a bad value fails now."""
-    for group_name, opts in [(None, default_opts),
-                             ("database", database_opts),
-                             ("glance_store", glance_store_opts),
-                             ("paste_deploy", paste_deploy_opts),
-                             ("noauth", noauth_opts),
-                             ("image_format", image_format_opts),
-                             ("glare", glare_opts),
-                             ("quotas", quota_opts)]:
+    for group_name, opts in OPT_GROUPS:
         group = conf if group_name is None else conf[group_name]
         for opt in opts:
             try:
@@ -216,13 +273,91 @@ def _validate(conf):
             "[DEFAULT] limit_param_default (%d) must not exceed "
             "[DEFAULT] api_limit_max (%d)."
             % (conf.limit_param_default, conf.api_limit_max))
-    unknown = set(conf.enabled_import_methods) - {"glance-direct"}
-    if unknown:
-        raise ConfigError(
-            "[DEFAULT] enabled_import_methods: %s not supported; Glare "
-            "implements only glance-direct." % ", ".join(sorted(unknown)))
     if not conf.image_format.disk_formats:
         raise ConfigError("[image_format] disk_formats must not be empty.")
     if not conf.image_format.container_formats:
         raise ConfigError(
             "[image_format] container_formats must not be empty.")
+
+
+def offered_import_methods(conf):
+    """The enabled import methods Glare implements, in configured order:
+    what /v2/info/import, the OpenStack-image-import-methods header and
+    the import call offer."""
+    return [m for m in conf.enabled_import_methods
+            if m in IMPLEMENTED_IMPORT_METHODS]
+
+
+# Sections read by the libraries Glare runs (oslo.middleware's CORS and
+# proxy-header filters, oslo.policy) with the options they read there.
+def _library_options():
+    from oslo_middleware import cors
+    from oslo_middleware import http_proxy_to_wsgi
+    from oslo_policy import opts as policy_opts
+    known = {("cors", opt.name) for opt in cors.CORS_OPTS}
+    known |= {("oslo_middleware", opt.name)
+              for opt in http_proxy_to_wsgi.OPTS}
+    for group, opts in policy_opts.list_opts():
+        known |= {(group, opt.name) for opt in opts}
+    return known
+
+
+def _registered_options():
+    known = set()
+    for group_name, opts in OPT_GROUPS:
+        for opt in opts:
+            known.add((group_name or "DEFAULT", opt.name))
+            for old in opt.deprecated_opts:
+                known.add((old.group or group_name or "DEFAULT",
+                           old.name or opt.name))
+    return known | _library_options()
+
+
+def written_options(conf):
+    """``{section: [option names]}`` as written in the configuration
+    files, in file order."""
+    found = {}
+    for path in conf.config_file or []:
+        sections = {}
+        cfg.ConfigParser(path, sections).parse()
+        for section, values in sections.items():
+            names = found.setdefault(section, [])
+            names.extend(n for n in values if n not in names)
+    return found
+
+
+def unused_options(conf):
+    """``[(section, option)]`` written in the configuration files that
+    Glare does not read: Glance options it has no use for, other
+    services' sections, typos.  oslo.config ignores them; they are
+    reported once at start so an operator sees what has no effect."""
+    from glare import stores
+    known = _registered_options()
+    keystone = conf.paste_deploy.flavor == "keystone"
+    unused = []
+    for section, names in written_options(conf).items():
+        if section == "keystone_authtoken" and keystone:
+            # keystonemiddleware reads the whole section, including the
+            # options of whichever auth plugin it names.
+            continue
+        store_names = stores.section_option_names(conf, section)
+        for name in names:
+            if store_names is not None and name in store_names:
+                continue
+            if (section, name) not in known:
+                unused.append((section, name))
+    return unused
+
+
+def log_start_notes(conf, log=LOG):
+    """Log, once at start, what in the configuration has no effect: one
+    line per ignored option and per import method Glare does not offer."""
+    for section, name in unused_options(conf):
+        log.info("Configuration option [%s] %s is ignored: Glare does not "
+                 "use it.", section, name)
+    for method in conf.enabled_import_methods:
+        if method not in IMPLEMENTED_IMPORT_METHODS:
+            log.warning("[DEFAULT] enabled_import_methods: %s is not "
+                        "implemented by Glare and is not offered (offered: "
+                        "%s).", method,
+                        ", ".join(offered_import_methods(conf)) or "none")

@@ -73,6 +73,8 @@ def run(conf, config_path=None):
         # Glare servers on a host would share (and delete) it; we don't use it.
         "control_socket_disable": True,
     }
+    from glare import config
+    config.log_start_notes(conf)
     LOG.info("Glare listening on http://%s", options["bind"])
     print("Glare listening on http://%s (%d workers)"
           % (options["bind"], conf.workers), flush=True)
