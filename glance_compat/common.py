@@ -2,12 +2,11 @@
 
 import dataclasses
 import http
-import json
 
 import flask
 
 from artifacts import errors
-from artifacts.request_body import check_values
+from artifacts.request_body import parse_json
 
 
 @dataclasses.dataclass
@@ -50,13 +49,11 @@ def json_body():
                                      "bytes." % MAX_JSON_BODY)
     if not data:
         raise errors.Invalid("Body expected in request.")
-    try:
-        body = json.loads(data)
-    except ValueError:
-        raise errors.Invalid("Malformed JSON in request body.")
+    # Glance's words for what is not JSON; depth and values are checked
+    # by the reader both faces share.
+    body = parse_json(data, "Malformed JSON in request body.")
     if not isinstance(body, (list, dict)):
         raise errors.Invalid("Unexpected body type. Expected list/dict.")
-    check_values(body)
     return body
 
 
