@@ -76,9 +76,9 @@ def _parse_range(header, size):
         if last == 0:
             raise _unsatisfiable("Invalid Range header.")
         return max(size - last, 0), size - 1
-    end = last if last is not None else size - 1
-    if end < first:
+    if last is not None and last < first:   # WebOb: not a range at all
         raise _unsatisfiable("Invalid Range header.")
+    end = last if last is not None else size - 1
     if first >= size:
         raise _unsatisfiable(
             "Invalid start position in Range header. Start position MUST be "

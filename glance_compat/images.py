@@ -8,12 +8,14 @@ import flask
 
 from artifacts import errors
 from glance_compat import listing, patch
-from glance_compat.common import (context, json_body, json_response,
-                                  no_content, reject_body, services)
+from glance_compat.common import (context, is_canonical_uuid, json_body,
+                                  json_response, no_content, reject_body,
+                                  services)
 from glance_compat.serialize import dumps, image_view
 
 bp = flask.Blueprint("glance_images", __name__)
 
+CANONICAL_EXAMPLE = "5a0b7c1e-3f2d-4c6b-9a8e-1d2c3b4a5f60"
 CREATE_ATTRS = {"id", "name", "visibility", "protected", "os_hidden",
                 "owner", "min_ram", "min_disk", "disk_format",
                 "container_format", "tags"}
@@ -37,6 +39,13 @@ def create():
         if key != "id":  # read-only in PATCH, but settable at create
             patch.check_attribute(key)
     schemas.validate_image(body)
+    if "id" in body and not is_canonical_uuid(body["id"]):
+        # Glance's schema pattern lets a trailing newline (and uppercase)
+        # through; such a row could then not be addressed, not even to
+        # delete it.
+        raise errors.Invalid("Invalid image id %r: an image id must be a "
+                             "UUID in its canonical lowercase form, e.g. "
+                             "'%s'." % (body["id"], CANONICAL_EXAMPLE))
     values = {"properties": {}}
     for key, value in body.items():
         patch.check_int_attribute(key, value)
