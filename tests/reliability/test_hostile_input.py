@@ -286,3 +286,40 @@ def test_canonical_image_id_at_create_is_kept(server):
     resp = requests.delete(server.url + "/v2/images/" + fresh,
                            headers=ADMIN, timeout=30)
     assert resp.status_code == 204
+
+
+# -------------------------------------------------- property value sizes
+
+def test_megabyte_property_value_is_400_at_create_and_patch(server, image):
+    name = unique("bigprop")
+    resp = requests.post(server.url + "/v2/images", json={
+        "name": name, "big": "x" * 1000000}, headers=ADMIN, timeout=30)
+    check_4xx(resp, 400, "property 'big'", "at most 65535 bytes")
+    listed = requests.get(server.url + "/v2/images", params={"name": name},
+                          headers=ADMIN, timeout=30)
+    assert listed.json()["images"] == []
+    resp = requests.patch(
+        server.url + "/v2/images/" + image["id"],
+        json=[{"op": "add", "path": "/big", "value": "x" * 65536}],
+        headers=dict(ADMIN, **{"Content-Type": IMAGE_PATCH}), timeout=30)
+    check_4xx(resp, 400, "property 'big'")
+
+
+def test_properties_of_one_image_have_a_total_budget(server):
+    img = create_image(server.url, name=unique("budget"))
+    url = server.url + "/v2/images/" + img["id"]
+    headers = dict(ADMIN, **{"Content-Type": IMAGE_PATCH})
+    ops = [{"op": "add", "path": "/p%d" % i, "value": "x" * 60000}
+           for i in range(17)]
+    resp = requests.patch(url, json=ops, headers=headers, timeout=30)
+    assert resp.status_code == 200, resp.text
+    resp = requests.patch(url, json=[{"op": "add", "path": "/one_more",
+                                      "value": "y" * 60000}],
+                          headers=headers, timeout=30)
+    check_4xx(resp, 413, "at most 1048576 bytes in all")
+    shown = requests.get(url, headers=ADMIN, timeout=30).json()
+    assert "one_more" not in shown and len(shown["p16"]) == 60000
+    # Smaller is always allowed.
+    resp = requests.patch(url, json=[{"op": "remove", "path": "/p0"}],
+                          headers=headers, timeout=30)
+    assert resp.status_code == 200, resp.text
