@@ -64,7 +64,12 @@ MAX_SORT_KEY = 300
 
 
 def parse_version(text):
-    """``artifacts.versions.parse`` within what the database can hold."""
+    """``artifacts.versions.parse`` within what the database can hold,
+    in ASCII only (its ``\\d`` would read '1\\u0662.0.0' as 12.0.0)."""
+    if isinstance(text, str) and not text.isascii():
+        raise errors.Invalid("Version %r is not a semantic version: only "
+                             "ASCII digits, letters, '.', '-' and '+' are "
+                             "allowed." % (text,))
     parsed = versions.parse(text)
     if any(part > MAX_VERSION_PART for part in parsed[:3]):
         raise errors.Invalid("Version %r has a number larger than %d."
