@@ -3,10 +3,17 @@
 ``body_chunks`` streams a WSGI request body in 1 MiB blocks, chunked or
 with a Content-Length, and turns a body cut short (the client went away)
 into a 400 instead of silently storing a truncated object.
-``check_values`` refuses JSON values no database stores the same way.
+``parse_json`` is the one JSON reader of both faces: it refuses a document
+nested deeper than ``MAX_JSON_DEPTH`` *before* parsing it (Python's json
+recurses once per level and fails with RecursionError near 1000 levels,
+which used to surface as a 500), then refuses values no database stores
+the same way (``check_values``).
 """
 
+import itertools
+import json
 import math
+import re
 
 from artifacts import errors
 
@@ -40,6 +47,69 @@ def body_chunks(environ, content_length):
         raise ClientDisconnected(
             "The request body ended %d bytes before its Content-Length; the "
             "upload was discarded." % remaining)
+
+
+# No real image record, patch or artifact nests anywhere near this deep; it
+# stays far below Python's recursion limit for json and for every walk over
+# the parsed value (check_values, marshmallow, jsonschema, json.dumps).
+MAX_JSON_DEPTH = 64
+
+
+class TooDeep(errors.Invalid):
+    """A JSON document nested deeper than ``MAX_JSON_DEPTH``."""
+
+
+# One token per match, scanned left to right: a complete string (skipped,
+# brackets inside it do not count), an opening or closing bracket, or a
+# lone quote (an unterminated string: the document is malformed, and the
+# scan stops there so it stays linear).  The string alternative is
+# possessive, so a failed match never backtracks.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*+"|[\[{]|[\]}]|"', re.DOTALL)
+_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def nesting_depth(text):
+    """The deepest bracket nesting of the JSON ``text`` (str), ignoring
+    brackets inside strings; stops early at an unterminated string."""
+    steps = []
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token == '"':
+            break
+        if len(token) == 1:
+            steps.append(_DELTA[token])
+    return max(itertools.accumulate(steps), default=0)
+
+
+def check_depth(text, limit=MAX_JSON_DEPTH):
+    """Raise ``TooDeep`` (400) when ``text`` nests deeper than ``limit``."""
+    if nesting_depth(text) > limit:
+        raise TooDeep("The JSON document is nested too deeply (more than "
+                      "%d levels of lists and objects)." % limit)
+
+
+def parse_json(data, malformed="Malformed JSON in request body.",
+               **loads_kwargs):
+    """The parsed JSON ``data`` (bytes or str), its depth bounded and its
+    values checked; ``errors.Invalid(malformed)`` for what is not JSON.
+
+    Bytes are decoded the way ``json.loads`` does (UTF-8/16/32 detected
+    from the first bytes) so the depth scan sees the same characters the
+    parser will.
+    """
+    try:
+        if isinstance(data, (bytes, bytearray)):
+            data = data.decode(json.detect_encoding(data), "surrogatepass")
+        check_depth(data)
+        value = json.loads(data, **loads_kwargs)
+    except RecursionError:
+        # Not reachable with the depth check; kept so a deep document can
+        # never become a 500 whatever json does.
+        raise TooDeep("The JSON document is nested too deeply.")
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        raise errors.Invalid(malformed)
+    check_values(value)
+    return value
 
 
 def check_values(value):

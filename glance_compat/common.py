@@ -2,12 +2,12 @@
 
 import dataclasses
 import http
-import json
+import uuid
 
 import flask
 
 from artifacts import errors
-from artifacts.request_body import check_values
+from artifacts.request_body import parse_json
 
 
 @dataclasses.dataclass
@@ -85,14 +85,31 @@ def json_body():
                                      "bytes." % MAX_JSON_BODY)
     if not data:
         raise errors.Invalid("Body expected in request.")
-    try:
-        body = json.loads(data)
-    except ValueError:
-        raise errors.Invalid("Malformed JSON in request body.")
+    # Glance's words for what is not JSON; depth and values are checked
+    # by the reader both faces share.
+    body = parse_json(data, "Malformed JSON in request body.")
     if not isinstance(body, (list, dict)):
         raise errors.Invalid("Unexpected body type. Expected list/dict.")
-    check_values(body)
     return body
+
+
+def is_canonical_uuid(value):
+    """True only for a UUID written exactly as ``str(uuid.UUID(...))``
+    writes it: lowercase hex in 8-4-4-4-12 groups, nothing before or after.
+
+    Parsed and compared rather than matched with a pattern: a pattern
+    ending in ``$`` also matches before a trailing newline, and
+    ``uuid.UUID`` alone also takes braces, ``urn:uuid:``, no dashes and
+    surrounding whitespace.  Uppercase is refused too (Glance's schema
+    would store it as given, which makes the same image two different ids
+    on PostgreSQL and SQLite but one on MariaDB).
+    """
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def reject_body():

@@ -8,12 +8,10 @@ filesystem image is sent with sendfile; Range requests seek instead of
 reading and discarding.
 """
 
-import re
-
 import flask
 from werkzeug.wsgi import FileWrapper
 
-from artifacts import errors
+from artifacts import byte_ranges, errors
 from artifacts.request_body import body_chunks
 from glance_compat.common import (context, no_content, reject_body, services,
                                   status_line)
@@ -21,8 +19,6 @@ from glance_compat.common import (context, no_content, reject_body, services,
 bp = flask.Blueprint("glance_image_data", __name__)
 
 BLOCK = 1024 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_LEGACY_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
@@ -81,40 +77,51 @@ def _parse_range(header, size):
         raise errors.Invalid("Requests with multiple ranges are not "
                              "supported in Glance. You may make multiple "
                              "single-range requests instead.")
-    match = _RANGE.match(header.strip())
-    if not match or match.groups() == ("", ""):
+    try:
+        first, last = byte_ranges.parse_range(header)
+    except byte_ranges.Malformed:
         raise _unsatisfiable("Invalid Range header.")
-    first, last = match.groups()
-    if first == "":
-        length = int(last)
-        if length == 0:
+    if first is None:
+        if last == 0:
             raise _unsatisfiable("Invalid Range header.")
-        return max(size - length, 0), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+        return max(size - last, 0), size - 1
+    if last is not None and last < first:   # WebOb: not a range at all
         raise _unsatisfiable("Invalid Range header.")
-    if start >= size:
+    end = last if last is not None else size - 1
+    if first >= size:
         raise _unsatisfiable(
             "Invalid start position in Range header. Start position MUST be "
             "in the inclusive range [0, %d]." % (size - 1))
+    return first, min(end, size - 1)
+
+
+def _parse_content_range(header, size):
+    """The legacy request header ``Content-Range: bytes a-b/(n|*)`` that
+    Glance still takes as a range, with Glance's errors (WebOb's syntax:
+    start <= end, and end < n when n is given)."""
+    try:
+        start, end, length = byte_ranges.parse_content_range(header)
+    except byte_ranges.Malformed:
+        start = None
+    if start is None or end < start or (length is not None and
+                                        end >= length):
+        raise _unsatisfiable("Invalid Content-Range header.")
+    if length is None and end >= size:
+        raise _unsatisfiable(
+            "Invalid stop position in Content-Range header. The stop "
+            "position MUST be in the inclusive range [0, %d]." % (size - 1))
+    if start >= size:
+        raise _unsatisfiable(
+            "Invalid start position in Content-Range header. Start position "
+            "MUST be in the inclusive range [0, %d]." % (size - 1))
     return start, min(end, size - 1)
 
 
 def _requested_range(headers, size):
     if headers.get("Range"):
         return _parse_range(headers["Range"], size)
-    legacy = headers.get("Content-Range")
-    if legacy:
-        match = _LEGACY_RANGE.match(legacy.strip())
-        if not match:
-            raise _unsatisfiable("Invalid Range header.")
-        start, end = int(match.group(1)), int(match.group(2))
-        if start >= size or end < start:
-            raise _unsatisfiable(
-                "Invalid start position in Range header. Start position "
-                "MUST be in the inclusive range [0, %d]." % (size - 1))
-        return start, min(end, size - 1)
+    if headers.get("Content-Range"):
+        return _parse_content_range(headers["Content-Range"], size)
     return None
 
 

@@ -7,13 +7,15 @@ the Glance response; all rules live in the engine and the ``images`` type.
 import flask
 
 from artifacts import errors
-from glance_compat import listing, patch
-from glance_compat.common import (context, json_body, json_response,
-                                  no_content, reject_body, services)
+from glance_compat import listing, metadata_limits, patch
+from glance_compat.common import (context, is_canonical_uuid, json_body,
+                                  json_response, no_content, reject_body,
+                                  services)
 from glance_compat.serialize import dumps, image_view
 
 bp = flask.Blueprint("glance_images", __name__)
 
+CANONICAL_EXAMPLE = "5a0b7c1e-3f2d-4c6b-9a8e-1d2c3b4a5f60"
 CREATE_ATTRS = {"id", "name", "visibility", "protected", "os_hidden",
                 "owner", "min_ram", "min_disk", "disk_format",
                 "container_format", "tags"}
@@ -39,6 +41,13 @@ def create():
         if key != "id":  # read-only in PATCH, but settable at create
             patch.check_attribute(key)
     schemas.validate_image(body)
+    if "id" in body and not is_canonical_uuid(body["id"]):
+        # Glance's schema pattern lets a trailing newline (and uppercase)
+        # through; such a row could then not be addressed, not even to
+        # delete it.
+        raise errors.Invalid("Invalid image id %r: an image id must be a "
+                             "UUID in its canonical lowercase form, e.g. "
+                             "'%s'." % (body["id"], CANONICAL_EXAMPLE))
     values = {"properties": {}}
     for key, value in body.items():
         patch.check_int_attribute(key, value)
@@ -56,7 +65,9 @@ def create():
             if len(key) > 255:
                 raise errors.Invalid("Custom property should not be greater "
                                      "than 255 characters.")
+            metadata_limits.check_value(key, value)
             values["properties"][key] = value
+    metadata_limits.check_total(values["properties"])
     image = engine.create(context(), atype, values,
                           artifact_id=body.get("id"))
     headers = {"Location": flask.request.host_url.rstrip("/")

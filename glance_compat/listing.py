@@ -133,8 +133,28 @@ def _in_filter(key, raw):
     return Filter(key, "in", split_in_values(rest))
 
 
+# The longest ISO 8601 time a client means ("2024-01-31T12:34:56.123456
+# +05:30" and a few more fraction digits); longer is refused unparsed.
+MAX_TIME_LENGTH = 64
+
+
 def _parse_time(value):
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    """A naive UTC datetime for an ISO 8601 time, or ValueError.
+
+    Times whose UTC value falls outside years 1..9999 (year 1 at +14:00,
+    year 9999 at -14:00) overflow Python's datetime: ValueError too, so
+    they get Glance's 400 instead of a 500 (Glance itself answers 500).
+    """
+    if len(value) > MAX_TIME_LENGTH or not value.isascii():
+        raise ValueError("not an ISO 8601 time")
+    when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if when.tzinfo is not None:
+        try:
+            when = when.astimezone(datetime.timezone.utc)
+        except OverflowError:
+            raise ValueError("out of the calendar once in UTC")
+        when = when.replace(tzinfo=None)
+    return when
 
 
 def _time_filter(key, raw):
@@ -154,8 +174,6 @@ def _time_filter(key, raw):
             raise bad_format
     if op not in TIME_OPS:
         raise errors.Invalid("Unable to filter on a unknown operator.")
-    if when.tzinfo is not None:
-        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return Filter(key, op, when, "datetime")
 
 

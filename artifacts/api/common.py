@@ -6,14 +6,12 @@ Views stay thin: they parse (here, or with marshmallow schemas through
 ``artifacts.errors`` exception, rendered by ``artifacts.api.errors``.
 """
 
-import json
-
 import flask
 import flask_smorest
 from webargs.flaskparser import FlaskParser
 
 from artifacts import errors, types, versions
-from artifacts.request_body import check_values
+from artifacts.request_body import parse_json
 
 # JSON documents (artifacts, patches, members) are small; a bigger body is a
 # mistake or an attack and is refused without being buffered.
@@ -66,7 +64,12 @@ MAX_SORT_KEY = 300
 
 
 def parse_version(text):
-    """``artifacts.versions.parse`` within what the database can hold."""
+    """``artifacts.versions.parse`` within what the database can hold,
+    in ASCII only (its ``\\d`` would read '1\\u0662.0.0' as 12.0.0)."""
+    if isinstance(text, str) and not text.isascii():
+        raise errors.Invalid("Version %r is not a semantic version: only "
+                             "ASCII digits, letters, '.', '-' and '+' are "
+                             "allowed." % (text,))
     parsed = versions.parse(text)
     if any(part > MAX_VERSION_PART for part in parsed[:3]):
         raise errors.Invalid("Version %r has a number larger than %d."
@@ -85,8 +88,9 @@ def _no_constants(name):
 
 
 def read_json(media_types=("application/json",)):
-    """The request's JSON body, size-capped, with finite numbers and no
-    NUL; 415 for another media type."""
+    """The request's JSON body, size-capped, nested at most
+    ``request_body.MAX_JSON_DEPTH`` levels, with finite numbers and no NUL;
+    415 for another media type."""
     req = flask.request
     if req.mimetype not in media_types:
         raise errors.UnsupportedMediaType(
@@ -101,12 +105,8 @@ def read_json(media_types=("application/json",)):
                                      "bytes." % MAX_JSON_BODY)
     if not data.strip():
         raise errors.Invalid("A JSON body is expected with this request.")
-    try:
-        body = json.loads(data, parse_constant=_no_constants)
-    except (ValueError, RecursionError):
-        raise errors.Invalid("Malformed JSON in request body.")
-    check_values(body)
-    return body
+    return parse_json(data, "Malformed JSON in request body.",
+                      parse_constant=_no_constants)
 
 
 def reject_body():

@@ -18,7 +18,6 @@ application/vnd+openstack.glare-custom-location+json`` and ``{"url": ...,
 answers ``302`` to that URL.
 """
 
-import re
 import urllib.parse
 
 import flask
@@ -26,7 +25,7 @@ import marshmallow as ma
 from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import FileWrapper
 
-from artifacts import errors
+from artifacts import byte_ranges, errors
 from artifacts.request_body import body_chunks
 from artifacts.api import common, models, render
 from artifacts.api.artifacts import ID_PARAMETER, type_parameter
@@ -38,7 +37,6 @@ blp = Blueprint("artifact_data", __name__, url_prefix="/artifacts",
 
 BLOCK = 1024 * 1024
 EXTERNAL = "application/vnd+openstack.glare-custom-location+json"
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class AnyPathConverter(BaseConverter):
@@ -156,28 +154,27 @@ def _unsatisfiable(message, size):
 
 def _parse_range(header, size):
     """(start, end inclusive) of a single ``bytes=`` range, or 416."""
-    match = _RANGE.match(header.strip())
-    header = header[:100]
-    if not match or match.groups() == ("", ""):
+    shown = header[:100]
+    try:
+        first, last = byte_ranges.parse_range(header)
+    except byte_ranges.Malformed:
         raise _unsatisfiable("Range %r is not a single byte range "
-                             "(bytes=START-[END] or bytes=-SUFFIX)."
-                             % header, size)
-    first, last = match.groups()
-    if first == "":
-        length = int(last)
-        if length == 0 or size == 0:
+                             "(bytes=START-[END] or bytes=-SUFFIX, numbers "
+                             "of at most %d digits)."
+                             % (shown, byte_ranges.MAX_DIGITS), size)
+    if first is None:
+        if last == 0 or size == 0:
             raise _unsatisfiable("Range %s selects no bytes of %d."
-                                 % (header, size), size)
-        return max(size - length, 0), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
-        raise _unsatisfiable("Range %s ends before it starts." % header,
+                                 % (shown, size), size)
+        return max(size - last, 0), size - 1
+    end = last if last is not None else size - 1
+    if end < first:
+        raise _unsatisfiable("Range %s ends before it starts." % shown,
                              size)
-    if start >= size:
+    if first >= size:
         raise _unsatisfiable("Range %s starts at or after the end of the "
-                             "data (%d bytes)." % (header, size), size)
-    return start, min(end, size - 1)
+                             "data (%d bytes)." % (shown, size), size)
+    return first, min(end, size - 1)
 
 
 def _download(atype, artifact_id, field, path=""):

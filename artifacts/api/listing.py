@@ -169,6 +169,10 @@ def _version_filter(raw):
         return LATEST
     op, value = _split_op(raw, VERSION_OPS, "version")
     texts = _in_values(value, "version") if op == "in" else [value]
+    if not value.isascii():
+        # versions.parse's \d would read non-ASCII digits as numbers.
+        raise errors.Invalid("Filter version: %r is not a semantic version "
+                             "(ASCII only)." % value[:100])
     try:
         keys = [versions.sort_key(versions.parse(t)) for t in texts]
     except errors.Invalid as exc:

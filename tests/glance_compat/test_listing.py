@@ -395,3 +395,33 @@ def test_repeated_parameters_are_kept():
     first, nxt = listing.links(args("tag=a&tag=b"), images("x"), 1)
     assert first == "/v2/images?tag=a&tag=b"
     assert nxt == "/v2/images?tag=a&tag=b&marker=x"
+
+
+# Times at the edges of the calendar: year 1 at +14:00 and year 9999 at
+# -14:00 are valid ISO 8601 but overflow once converted to UTC (Glance
+# answers 500); the rest are not times at all.
+@pytest.mark.parametrize("key", ["created_at", "updated_at"])
+@pytest.mark.parametrize("raw", [
+    "lt:0001-01-01T00:00:00+14:00", "gt:9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+    "lt:0000-01-01T00:00:00", "gt:2020-13-01T00:00:00",
+    "gt:99999-01-01T00:00:00", "gt:" + "9" * 5000 + "-01-01T00:00:00",
+    "gt:2020-01-01T00:00:00+99:99", "gt:2020-01-01T00:00:00+24:00",
+    "gt:2020-01-01T00:00:00." + "1" * 50,
+    "gt:\u0662020-01-01T00:00:00",
+])
+def test_times_at_the_calendar_edges_are_bad_format(key, raw):
+    assert invalid("%s=%s" % (key, urllib.parse.quote(raw))) == (
+        'Bad "%s" query filter format. Use ISO 8601 DateTime notation.' % key)
+
+
+@pytest.mark.parametrize("raw,when", [
+    ("lt:0001-01-01T00:00:00Z", datetime.datetime(1, 1, 1)),
+    ("gt:9999-12-31T23:59:59.999999", datetime.datetime.max),
+    ("gt:0001-01-01T14:00:00+14:00", datetime.datetime(1, 1, 1)),
+    ("gt:2024-01-02T03:04:05.123456789", datetime.datetime(
+        2024, 1, 2, 3, 4, 5, 123456)),
+])
+def test_extreme_valid_times_are_kept(raw, when):
+    assert filters("created_at=" + urllib.parse.quote(raw)) == [
+        Filter("created_at", raw[:2], when, "datetime")]

@@ -201,3 +201,9 @@ def test_list_all_types(api):
     assert files["id"] == paged.json["all"][0]["id"]
     bad_marker = client.get("/artifacts/all?marker=%s" % uuid.uuid4())
     assert bad_marker.status_code == 400
+
+
+def test_version_filter_with_non_ascii_digits_is_400(api):
+    resp = api.get("/artifacts/files?version=1%D9%A2.0.0")
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert "ASCII" in resp.get_data(as_text=True)
