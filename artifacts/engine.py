@@ -245,6 +245,10 @@ class Engine:
         props.update(given)
         self._validate_properties(atype, props)
         self._check_links(ctx, atype, props)
+        if artifact_id is not None and not _plausible_id(artifact_id):
+            raise errors.Invalid("The id %r is not a canonical UUID."
+                                 % artifact_id[:64] if isinstance(
+                                     artifact_id, str) else artifact_id)
         artifact = {
             "id": artifact_id or str(uuid.uuid4()), "type_name": atype.name,
             "name": values.get("name"), "owner": owner,
@@ -560,7 +564,14 @@ def _duplicate(atype, artifact):
 
 
 def _plausible_id(artifact_id):
-    return isinstance(artifact_id, str) and 0 < len(artifact_id) <= 36
+    """Ids are canonical UUIDs (lower case, dashed): anything else names
+    no artifact, so it is never looked up (and never stored, see create)."""
+    if not isinstance(artifact_id, str) or len(artifact_id) != 36:
+        return False
+    try:
+        return str(uuid.UUID(artifact_id)) == artifact_id
+    except ValueError:
+        return False
 
 
 def _same(old, new):
