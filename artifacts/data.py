@@ -455,7 +455,7 @@ class DataService:
     # ------------------------------------------------------------- staging
 
     def import_staged(self, ctx, atype, artifact_id, staged="staging",
-                      field="image", properties=None):
+                      field="image", properties=None, store=None):
         """Make staged data the artifact's data: uploading → importing →
         active.  The bytes were hashed while they were staged; they are
         inspected by the type's filters and, when the staging store is not
@@ -481,7 +481,7 @@ class DataService:
             raise errors.Conflict("New operation on %s '%s' is not permitted "
                                   "as prior operation is still in progress"
                                   % (atype.noun, artifact_id))
-        target = self.stores.for_new(atype, field)
+        target = self.stores.for_new(atype, field, requested=store)
         copied = None
         try:
             result = streaming.WriteResult(
