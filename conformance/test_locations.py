@@ -70,7 +70,6 @@ def test_locations_and_direct_url_in_body(member):
     assert listed["stores"] == DEFAULT_STORE
 
 
-@NOT_YET
 def test_image_without_data_has_empty_locations(member):
     """Glance: an image without data shows "locations": [] and no
     "direct_url" and no "stores" keys."""
@@ -177,7 +176,6 @@ def test_replace_location_metadata(member):
         {"url": url, "metadata": metadata}]
 
 
-@NOT_YET
 def test_replace_locations_with_empty_list_is_403(admin, member):
     """Glance: replacing /locations with [] is 403 'Cannot set locations to
     empty list.' (after the generic 403 sentence)."""

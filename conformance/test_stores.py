@@ -149,7 +149,6 @@ def test_upload_to_unknown_store_is_400(member):
     assert "stores" not in shown
 
 
-@NOT_YET
 def test_stage_ignores_store_header(member):
     """Glance: PUT /stage always writes to the staging store: an unknown
     X-Image-Meta-Store is ignored (204), the image is 'uploading' with no
