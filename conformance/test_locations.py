@@ -150,14 +150,15 @@ def test_validation_data_is_checked_before_the_url(member):
 @NOT_YET
 def test_location_quota_is_checked_before_the_url(member, admin):
     """Glance: adding a location beyond image_location_quota (2 here) is
-    413 'Maximum number of locations exceeded...' even when the location
-    itself is invalid."""
+    413 'The limit has been exceeded on the number of allowed image
+    locations. Attempted: 3, Maximum: 2', even when the location itself is
+    invalid."""
     image = in_both_stores(member, admin)
     assert len(image["locations"]) == LOCATION_QUOTA
     resp = _patch(member, image["id"], [_add("http://127.0.0.1:9/x")])
-    assert resp.status_code == 413, resp.text
-    assert "Attempted: %d, Maximum: %d" % (LOCATION_QUOTA + 1,
-                                           LOCATION_QUOTA) in resp.text
+    assert_error(resp, 413, "The limit has been exceeded on the number of "
+                 "allowed image locations. Attempted: %d, Maximum: %d"
+                 % (LOCATION_QUOTA + 1, LOCATION_QUOTA))
 
 
 @NOT_YET
