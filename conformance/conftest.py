@@ -23,6 +23,11 @@ The suite needs nothing but HTTP.  Identities:
 ``glance_deviation(reason)`` pin the correct behaviour where real Glance is
 knowingly wrong: strict xfail on Glance, plain tests on Glare.  Tests marked
 ``glare_not_yet(reason)`` are strict xfail on Glare only.
+
+The multi-store modules (test_stores.py, test_locations.py) need the
+multi-store configuration (``python -m conformance.run glance|glare
+--multi-store``); elsewhere they skip with a reason starting with
+``MULTI_STORE_SKIP``, which conformance.report leaves out of the results.
 """
 
 import uuid
@@ -30,8 +35,13 @@ import uuid
 import pytest
 import requests
 
+from conformance import glance_runner
+# Start of the skip reason of a multi-store check in another configuration
+# (conformance.report drops such skips: they are not a result).
+from conformance.report import MULTI_STORE_SKIP
 from conformance.client import (ADMIN_A, MEMBER_A, MEMBER_B, READER_A,
                                 Client, Identity, Tracker)
+
 
 
 def pytest_addoption(parser):
@@ -59,6 +69,11 @@ def pytest_addoption(parser):
                     help="token of a reader-only user of project A")
     group.addoption("--token-b", default=None,
                     help="token of a member of a second project B")
+    group.addoption("--multi-store", action="store_true",
+                    help="the endpoint has the multi-store configuration of "
+                         "conformance.glance_runner (stores fast and cold): "
+                         "run the multi-store checks even if it does not "
+                         "say so in /v2/info/stores")
 
 
 def pytest_configure(config):
@@ -244,3 +259,31 @@ def discovery(setup):
         methods = r.json().get("import-methods", {}).get("value", [])
     return {"versions": versions, "import_methods": methods,
             "info_import_status": r.status_code}
+
+
+@pytest.fixture(scope="session")
+def multi_store(setup, request):
+    """The stores of the multi-store configuration ({id: description}).
+
+    Skips (reason starting with MULTI_STORE_SKIP) unless ``--multi-store``
+    says the endpoint has that configuration or its /v2/info/stores lists
+    the same stores.  With ``--multi-store`` nothing is discovered: a server
+    that does not answer /v2/info/stores fails the checks instead."""
+    wanted = dict(glance_runner.MULTI_STORE_DESCRIPTIONS)
+    if request.config.getoption("--multi-store"):
+        return wanted
+    ident = (setup.identities.get(MEMBER_A)
+             or next(iter(setup.identities.values())))
+    resp = requests.get(setup.endpoint.rstrip("/") + "/v2/info/stores",
+                        headers=ident.headers(), timeout=30)
+    offered = {}
+    if resp.status_code == 200:
+        offered = {s.get("id"): s.get("description")
+                   for s in resp.json().get("stores", [])}
+    if offered != wanted:
+        pytest.skip("%s GET /v2/info/stores is %d %s; these checks need the "
+                    "multi-store configuration (python -m conformance.run "
+                    "glance|glare --multi-store)"
+                    % (MULTI_STORE_SKIP, resp.status_code,
+                       sorted(offered) or "(no stores)"))
+    return wanted

@@ -7,6 +7,10 @@ Glance runs the way a small deployment would run it, only without Keystone:
   ``postgresql+psycopg2://...`` for the benchmark), schema made by Glance's
   own ``glance-manage db_sync``;
 * the filesystem store under the work directory (single store, no cache);
+  or, with ``--multi-store``/``multi_store=True``, the multi-store text of
+  ``MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS`` (stores ``fast`` and
+  ``cold``, locations shown, copy-image), which ``conformance.run`` also
+  gives Glare;
 * served by uWSGI on 127.0.0.1 (``http-socket``, two processes), with the
   chunked-input limit raised: glanceclient and Tempest upload with
   ``Transfer-Encoding: chunked`` in 1 MiB / 64 KiB chunks, and uWSGI's
@@ -57,22 +61,14 @@ GLANCE_API_CONF = """\
 [DEFAULT]
 debug = false
 log_file = {workdir}/glance-api.log
-# Glance's defaults, written out: interoperable import is on.
-enabled_import_methods = {import_methods}
-node_staging_uri = file://{workdir}/staging
 # Needed by the staging housekeeping when several workers serve.
 worker_self_reference_url = {url}
 public_endpoint =
-show_image_direct_url = false
-show_multiple_locations = false
-
+{store_defaults}
 [database]
 connection = {db_url}
 
-[glance_store]
-stores = file,http
-default_store = file
-filesystem_store_datadir = {workdir}/images/
+{store_sections}
 
 [paste_deploy]
 config_file = {workdir}/etc/glance-api-paste.ini
@@ -89,6 +85,76 @@ lock_path = {workdir}/locks
 [wsgi]
 task_pool_threads = 4
 """
+
+# Single store (the default run): Glance's defaults, written out
+# (interoperable import on, no locations shown), one filesystem store.
+SINGLE_STORE_DEFAULTS = """\
+enabled_import_methods = {import_methods}
+node_staging_uri = file://{workdir}/staging
+show_image_direct_url = false
+show_multiple_locations = false
+"""
+
+SINGLE_STORE_SECTIONS = """\
+[glance_store]
+stores = file,http
+default_store = file
+filesystem_store_datadir = {workdir}/images/
+"""
+
+# The multi-store run (``--multi-store``): the SAME text goes into Glance's
+# glance-api.conf and Glare's glare.conf (``multi_store_config``), so both
+# servers are configured identically.  Two filesystem stores, ``fast`` (the
+# default) and ``cold``, the reserved staging and tasks stores, locations
+# and direct_url shown, glance-direct and copy-image offered, and a location
+# quota of 2: an image copied to both stores is at the quota, so one more
+# location is over it (with only file stores no location can be added by
+# URL: Glance refuses file:// locations, so the quota cannot be reached
+# that way).
+MULTI_STORE_IDS = ("fast", "cold")
+MULTI_STORE_DESCRIPTIONS = {"fast": "Fast store (conformance)",
+                            "cold": "Cold store (conformance)"}
+MULTI_STORE_LOCATION_QUOTA = 2
+
+MULTI_STORE_DEFAULTS = """\
+enabled_backends = fast:file, cold:file
+enabled_import_methods = [glance-direct,copy-image]
+show_image_direct_url = true
+show_multiple_locations = true
+image_location_quota = %d
+""" % MULTI_STORE_LOCATION_QUOTA
+
+MULTI_STORE_SECTIONS = """\
+[glance_store]
+default_backend = fast
+
+[fast]
+filesystem_store_datadir = {workdir}/stores/fast/
+store_description = %s
+weight = 100
+
+[cold]
+filesystem_store_datadir = {workdir}/stores/cold/
+store_description = %s
+weight = 50
+
+[os_glance_staging_store]
+filesystem_store_datadir = {workdir}/staging/
+
+[os_glance_tasks_store]
+filesystem_store_datadir = {workdir}/tasks/
+""" % (MULTI_STORE_DESCRIPTIONS["fast"], MULTI_STORE_DESCRIPTIONS["cold"])
+
+
+def multi_store_config(workdir):
+    """(lines for [DEFAULT], the other sections) of the multi-store run,
+    with the store directories under ``workdir`` (created here)."""
+    workdir = os.path.abspath(workdir)
+    for sub in ("stores/fast", "stores/cold", "staging", "tasks"):
+        os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+    return (MULTI_STORE_DEFAULTS,
+            MULTI_STORE_SECTIONS.format(workdir=workdir))
+
 
 # The stock ``glance-api`` composites; the ``conformance`` flavor is the
 # keystone flavor with ``authtoken`` (and the no-op osprofiler) left out.
@@ -156,14 +222,26 @@ def default_db_url(workdir):
 
 
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
-                 db_url=None):
-    """Write glance-api.conf and the paste ini under ``workdir/etc``."""
+                 db_url=None, multi_store=False):
+    """Write glance-api.conf and the paste ini under ``workdir/etc``.
+
+    ``multi_store``: the stores of ``multi_store_config`` instead of the
+    single filesystem store (``import_methods`` is then ignored: the
+    multi-store configuration names its own)."""
     workdir = os.path.abspath(workdir)
     etc = os.path.join(workdir, "etc")
     for sub in ("etc", "images", "staging", "locks"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+    if multi_store:
+        store_defaults, store_sections = multi_store_config(workdir)
+    else:
+        fill = {"workdir": workdir,
+                "import_methods": "[%s]" % ",".join(import_methods)}
+        store_defaults = SINGLE_STORE_DEFAULTS.format(**fill)
+        store_sections = SINGLE_STORE_SECTIONS.format(**fill)
     values = {"workdir": workdir, "url": "http://127.0.0.1:%d" % port,
-              "import_methods": "[%s]" % ",".join(import_methods),
+              "store_defaults": store_defaults,
+              "store_sections": store_sections,
               # oslo.config interpolates "$name": escape a literal "$".
               "db_url": (db_url or default_db_url(workdir)).replace("$",
                                                                     "$$")}
@@ -261,20 +339,22 @@ class Running:
 
 @contextlib.contextmanager
 def glance_server(workdir, port=None, venv=DEFAULT_VENV,
-                  import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None):
+                  import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
+                  multi_store=False):
     """Set up and run Glance until the block ends; yields its base URL.
 
     ``db_url`` is the ``[database] connection`` (an empty database Glance's
-    ``db_sync`` fills; default: a SQLite file in ``workdir``)."""
+    ``db_sync`` fills; default: a SQLite file in ``workdir``);
+    ``multi_store`` selects the multi-store configuration."""
     with glance_process(workdir, port, venv, import_methods,
-                        db_url) as running:
+                        db_url, multi_store=multi_store) as running:
         yield running.url
 
 
 @contextlib.contextmanager
 def glance_process(workdir, port=None, venv=DEFAULT_VENV,
                    import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
-                   processes=2):
+                   processes=2, multi_store=False):
     """Like ``glance_server`` but yields a ``Running``."""
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
@@ -287,7 +367,7 @@ def glance_process(workdir, port=None, venv=DEFAULT_VENV,
         except OSError as exc:
             raise GlanceError("port %d is not free: %s" % (port, exc))
     workdir = os.path.abspath(workdir)
-    conf = write_config(workdir, port, import_methods, db_url)
+    conf = write_config(workdir, port, import_methods, db_url, multi_store)
     setup_log = os.path.join(workdir, "setup.log")
     db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port
@@ -336,6 +416,9 @@ def main(argv=None):
     parser.add_argument("--import-methods",
                         default=",".join(GLANCE_DEFAULT_IMPORT_METHODS),
                         help="[DEFAULT] enabled_import_methods")
+    parser.add_argument("--multi-store", action="store_true",
+                        help="two filesystem stores (fast, cold), locations "
+                        "shown, copy-image (see MULTI_STORE_DEFAULTS)")
     args = parser.parse_args(argv)
     methods = tuple(m for m in args.import_methods.split(",") if m)
     # SIGTERM (make, CI, kill) must still stop uWSGI: turn it into an
@@ -343,7 +426,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _terminate)
     try:
         with glance_process(args.workdir, args.port or None, args.venv,
-                            methods, args.db_url, args.processes) as running:
+                            methods, args.db_url, args.processes,
+                            args.multi_store) as running:
             url = running.url
             print("Glance is serving on %s (uWSGI master pid %d, logs in %s)"
                   % (url, running.process.pid, args.workdir), flush=True)

@@ -5,12 +5,21 @@
     python -m conformance.run glare  [-- PYTEST ARGS]  # make conformance
     python -m conformance.run glance [-- PYTEST ARGS]  # conformance-glance
     python -m conformance.run url http://host:9292 [--server-kind glance]
+    python -m conformance.run glance --multi-store [-- PYTEST ARGS]
+    python -m conformance.run glare --multi-store [-- PYTEST ARGS]
 
 ``glare`` starts ``glare serve`` (gunicorn, 2 workers) on a fresh SQLite
 database and filesystem store in a temporary directory, with Glare's
 default configuration; ``glance`` starts a real Glance the same way (see
 ``conformance.glance_runner``).  Both stop the server afterwards and exit
 with pytest's status.
+
+``--multi-store`` configures either server with the same multi-store text
+(``glance_runner.MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS``: stores
+``fast`` and ``cold``, locations shown, copy-image) and runs only the
+multi-store modules (``MULTI_STORE_MODULES``) with ``--multi-store``, which
+tells them the endpoint is configured that way.  The other modules assume
+the default single-store configuration, so each mode runs its own files.
 """
 
 import argparse
@@ -28,22 +37,35 @@ from conformance import glance_runner
 
 ROOT = glance_runner.ROOT
 SUITE = os.path.join(ROOT, "conformance")
+# The modules that need the multi-store configuration (they skip, with a
+# reason naming it, in a single-store run).
+MULTI_STORE_MODULES = ("test_stores", "test_locations")
 
 
-def pytest_command(url, kind="glare", extra=(), python=None):
-    """The pytest command line that runs the suite against ``url``."""
-    return [python or sys.executable, "-m", "pytest", SUITE,
-            "--endpoint", url, "--server-kind", kind,
-            "-p", "no:cacheprovider", "--rootdir", ROOT] + list(extra)
+def pytest_command(url, kind="glare", extra=(), python=None,
+                   multi_store=False):
+    """The pytest command line that runs the suite against ``url``;
+    ``multi_store``: only the multi-store modules, told the endpoint has
+    the multi-store configuration."""
+    paths = [SUITE]
+    options = []
+    if multi_store:
+        paths = [os.path.join(SUITE, m + ".py") for m in MULTI_STORE_MODULES]
+        options = ["--multi-store"]
+    return ([python or sys.executable, "-m", "pytest"] + paths +
+            ["--endpoint", url, "--server-kind", kind] + options +
+            ["-p", "no:cacheprovider", "--rootdir", ROOT] + list(extra))
 
 
-def run_suite(url, kind="glare", extra=(), **kwargs):
+def run_suite(url, kind="glare", extra=(), multi_store=False, **kwargs):
     """Run the suite in a subprocess; returns its exit status."""
     started = time.time()
-    status = subprocess.call(pytest_command(url, kind, extra), cwd=ROOT,
-                             **kwargs)
-    print("conformance (%s at %s): exit %d in %.1f s"
-          % (kind, url, status, time.time() - started), flush=True)
+    status = subprocess.call(pytest_command(url, kind, extra,
+                                            multi_store=multi_store),
+                             cwd=ROOT, **kwargs)
+    print("conformance (%s%s at %s): exit %d in %.1f s"
+          % (kind, " multi-store" if multi_store else "", url, status,
+             time.time() - started), flush=True)
     return status
 
 
@@ -53,25 +75,36 @@ bind_host = 127.0.0.1
 bind_port = {port}
 workers = 2
 log_file = {workdir}/glare.log
-
+{store_defaults}
 [database]
 connection = sqlite:///{workdir}/glare.sqlite
 
 [glance_store]
 filesystem_store_datadir = {workdir}/images
+
+{store_sections}
 """
 
 
 @contextlib.contextmanager
-def glare_server(workdir, port=None, python=None):
-    """``glare serve`` on a fresh SQLite database; yields its URL."""
+def glare_server(workdir, port=None, python=None, multi_store=False):
+    """``glare serve`` on a fresh SQLite database; yields its URL.
+
+    ``multi_store``: with the same multi-store text as Glance's (added to
+    Glare's own options)."""
     python = python or sys.executable
     port = port or glance_runner.free_port()
     workdir = os.path.abspath(workdir)
     os.makedirs(workdir, exist_ok=True)
     conf = os.path.join(workdir, "glare.conf")
+    store_defaults, store_sections = "", ""
+    if multi_store:
+        store_defaults, store_sections = glance_runner.multi_store_config(
+            workdir)
     with open(conf, "w") as f:
-        f.write(GLARE_CONF.format(port=port, workdir=workdir))
+        f.write(GLARE_CONF.format(port=port, workdir=workdir,
+                                  store_defaults=store_defaults,
+                                  store_sections=store_sections))
     glare = [python, "-m", "glare.cli", "--config", conf]
     subprocess.run(glare + ["db", "upgrade"], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
@@ -124,9 +157,13 @@ def main(argv=None):
     for p in sub.choices.values():
         p.add_argument("--workdir", default=None,
                        help="keep server files here (default: a temp dir)")
+        p.add_argument("--multi-store", action="store_true",
+                       help="the multi-store configuration and checks "
+                            "(%s)" % ", ".join(MULTI_STORE_MODULES))
     args = parser.parse_args(argv)
     if args.target == "url":
-        return run_suite(args.url, args.server_kind, extra)
+        return run_suite(args.url, args.server_kind, extra,
+                         multi_store=args.multi_store)
     signal.signal(signal.SIGTERM, glance_runner._terminate)
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or stack.enter_context(
@@ -135,17 +172,19 @@ def main(argv=None):
         started = time.time()
         try:
             if args.target == "glare":
-                url = stack.enter_context(glare_server(workdir))
+                url = stack.enter_context(glare_server(
+                    workdir, multi_store=args.multi_store))
             else:
                 url = stack.enter_context(glance_runner.glance_server(
-                    workdir, venv=args.venv))
+                    workdir, venv=args.venv, multi_store=args.multi_store))
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             print("conformance: %s" % exc, file=sys.stderr)
             return 2
         print("%s is serving on %s (started in %.1f s)"
               % (args.target, url, time.time() - started), flush=True)
         try:
-            return run_suite(url, args.target, extra)
+            return run_suite(url, args.target, extra,
+                             multi_store=args.multi_store)
         except glance_runner.Terminated:
             return 143
 
