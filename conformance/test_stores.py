@@ -25,7 +25,6 @@ UNKNOWN_IMAGE = "00000000-0000-0000-0000-000000000000"
 # -------------------------------------------------------------- discovery
 
 
-@NOT_YET
 @pytest.mark.parametrize("who", ["member", "reader", "admin"])
 def test_info_stores_lists_every_store(request, multi_store, who):
     """Glance: GET /v2/info/stores is 200 {"stores": [{"id", "description",
@@ -42,7 +41,6 @@ def test_info_stores_lists_every_store(request, multi_store, who):
         {"id": OTHER_STORE, "description": multi_store[OTHER_STORE]}]}
 
 
-@NOT_YET
 def test_info_stores_detail_is_admin_only(member):
     """Glance: GET /v2/info/stores/detail by a non-admin is 403 'You are
     not authorized to complete stores_info_detail action.'"""
@@ -92,7 +90,6 @@ def test_multi_store_versions(anonymous):
     assert set(status.values()) == {"SUPPORTED"}
 
 
-@NOT_YET
 def test_store_ids_header_on_create_only(member):
     """Glance: the 201 of POST /v2/images carries OpenStack-image-store-ids,
     the comma list of enabled_backends ("fast,cold"), next to
@@ -114,7 +111,6 @@ def test_store_ids_header_on_create_only(member):
 # ----------------------------------------------------------------- upload
 
 
-@NOT_YET
 def test_upload_goes_to_default_store(member):
     """Glance: PUT /file without X-Image-Meta-Store writes to the default
     store: "stores": "fast" (a comma string, not a list)."""
@@ -122,7 +118,6 @@ def test_upload_goes_to_default_store(member):
     assert image["stores"] == DEFAULT_STORE
 
 
-@NOT_YET
 def test_upload_to_named_store(member):
     """Glance: PUT /file with X-Image-Meta-Store: cold is 204 and writes to
     that store: "stores": "cold", one location with metadata {"store":
@@ -134,7 +129,6 @@ def test_upload_to_named_store(member):
         {"store": OTHER_STORE}]
 
 
-@NOT_YET
 def test_upload_to_unknown_store_is_400(member):
     """Glance: PUT /file with X-Image-Meta-Store naming no store is 400
     'Store for identifier <id> not found' and the image stays queued
@@ -162,7 +156,6 @@ def test_stage_ignores_store_header(member):
     assert "stores" not in shown
 
 
-@NOT_YET
 def test_glance_direct_import_to_named_store(member):
     """Glance: glance-direct with "stores": ["cold"] is 202; the image
     becomes active in that store only, with os_glance_importing_to_stores
@@ -183,7 +176,6 @@ def test_glance_direct_import_to_named_store(member):
 # ------------------------------------------------------------- copy-image
 
 
-@NOT_YET
 def test_copy_image_to_store(member, admin):
     """Glance: copy-image with "stores": ["cold"] (admin) is 202 with an
     empty body; the image ends with "stores": "fast,cold", a location per
@@ -204,7 +196,6 @@ def test_copy_image_to_store(member, admin):
     assert download.content == DATA
 
 
-@NOT_YET
 @pytest.mark.parametrize("must_succeed", [True, False])
 def test_copy_image_to_all_stores(member, admin, must_succeed):
     """Glance: copy-image with "all_stores": true copies to every store the
@@ -218,7 +209,6 @@ def test_copy_image_to_all_stores(member, admin, must_succeed):
     assert done["os_glance_failed_import"] == ""
 
 
-@NOT_YET
 def test_copy_image_to_all_stores_when_everywhere_is_202(member, admin):
     """Glance: copy-image with "all_stores": true on an image already in
     every store is still 202 (nothing to do, no task)."""
@@ -228,7 +218,6 @@ def test_copy_image_to_all_stores_when_everywhere_is_202(member, admin):
     assert member.show(image["id"])["stores"] == BOTH
 
 
-@NOT_YET
 def test_copy_image_to_store_it_is_in_is_400(member, admin):
     """Glance: copy-image to a store the image is already in is 400 'Image
     is already present at store '<id>''; without "stores" the target is the
@@ -240,7 +229,6 @@ def test_copy_image_to_store_it_is_in_is_400(member, admin):
                  "Image is already present at store '%s'" % DEFAULT_STORE)
 
 
-@NOT_YET
 def test_copy_image_to_unknown_store_is_409(member, admin):
     """Glance: copy-image to a store that does not exist is 409 (not 400)
     'Store for identifier <id> not found'."""
@@ -249,7 +237,6 @@ def test_copy_image_to_unknown_store_is_409(member, admin):
                  "Store for identifier nope not found")
 
 
-@NOT_YET
 def test_copy_image_of_queued_image_is_409(member, admin):
     """Glance: copy-image of an image that is not active is 409 'Only images
     with status active can be targeted for copying'."""
@@ -259,7 +246,6 @@ def test_copy_image_of_queued_image_is_409(member, admin):
                  "copying")
 
 
-@NOT_YET
 def test_copy_image_by_owner_member_is_403(member):
     """Glance: copy-image is admin-only by default: the owning member gets
     403 'You are not authorized to complete copy_image action.'"""
@@ -268,7 +254,6 @@ def test_copy_image_by_owner_member_is_403(member):
                  "You are not authorized to complete copy_image action.")
 
 
-@NOT_YET
 def test_copy_image_of_invisible_image_is_404(member, member_b):
     """Glance: copy-image of another project's private image is 404 'No
     image found with ID <id>' (the image is not visible)."""
@@ -280,7 +265,6 @@ def test_copy_image_of_invisible_image_is_404(member, member_b):
 # ---------------------------------------------------- delete from a store
 
 
-@NOT_YET
 def test_delete_from_store(member, admin):
     """Glance: DELETE /v2/stores/{store}/{id} (admin) is 204 with an empty
     body; the image keeps its other store: "stores": "fast", one location,
@@ -297,7 +281,6 @@ def test_delete_from_store(member, admin):
     assert member.get("/v2/images/%s/file" % image["id"]).content == DATA
 
 
-@NOT_YET
 def test_delete_from_store_by_member_is_403(member, admin):
     """Glance: deleting from a store is admin-only by default: 403 'You are
     not authorized to complete delete_image_location action.'"""
@@ -323,7 +306,6 @@ def test_delete_from_only_store_is_403(member, admin):
                      "instead.")
 
 
-@NOT_YET
 def test_delete_from_unknown_store_is_409(member, admin):
     """Glance: DELETE /v2/stores/<unknown>/{id} is 409 'The selected store
     <id> is not available on this node.' (checked before the image)."""
@@ -335,7 +317,6 @@ def test_delete_from_unknown_store_is_409(member, admin):
                      "on this node.")
 
 
-@NOT_YET
 def test_delete_from_store_of_unknown_image_is_404(admin):
     """Glance: DELETE /v2/stores/{store}/<no such image> is 404 'Failed to
     find image <id>'."""
@@ -345,7 +326,6 @@ def test_delete_from_store_of_unknown_image_is_404(admin):
     assert_error(resp, 404, "Failed to find image %s" % image_id)
 
 
-@NOT_YET
 def test_delete_from_store_of_queued_image_is_409(member, admin):
     """Glance: deleting from a store while the image is not active is 409
     'It's not allowed to remove image data from store if image status is
@@ -357,7 +337,6 @@ def test_delete_from_store_of_queued_image_is_409(member, admin):
                  "store if image status is not 'active'")
 
 
-@NOT_YET
 def test_store_route_is_delete_only(member, admin):
     """Glance: /v2/stores/{store}/{id} answers only DELETE (GET is 405,
     Allow: DELETE)."""

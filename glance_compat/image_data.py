@@ -58,9 +58,15 @@ def request_chunks():
 
 def requested_store():
     """The store named by ``X-Image-Meta-Store`` (Glance's multi-store
-    header), or None for the default one."""
+    header), or None for the default one; an unknown one is Glance's
+    400."""
     name = flask.request.headers.get("X-Image-Meta-Store")
-    return name.strip() if name and name.strip() else None
+    name = name.strip() if name and name.strip() else None
+    settings = services().settings
+    if name is not None and settings.multi_store and \
+            name not in settings.store_ids():
+        raise errors.Invalid("Store for identifier %s not found" % name)
+    return name if settings.multi_store else None
 
 
 def _unsatisfiable(message):

@@ -201,7 +201,10 @@ def delete_from_store(store_id, image_id):
         raise errors.Conflict("The selected store %s is not available on "
                               "this node." % store_id)
     ctx = context()
-    image = engine.get(ctx, atype, image_id)
+    try:
+        image = engine.get(ctx, atype, image_id)
+    except errors.NotFound:
+        raise errors.NotFound("Failed to find image %s" % image_id)
     engine.enforcer.enforce(ctx, atype.rule("get_location"), {
         "project_id": image["owner"], "owner": image["owner"]})
     if image["status"] != "active":
@@ -210,7 +213,7 @@ def delete_from_store(store_id, image_id):
     stores = [loc["store"] for b in image["blobs"] if b["field"] == "image"
               and b["status"] == "active" for loc in b["locations"]]
     if store_id not in stores:
-        raise errors.NotFound("Image %s was not found in store %s"
+        raise errors.NotFound("Image %s is not stored in store %s."
                               % (image_id, store_id))
     if len(stores) == 1:
         raise errors.Forbidden("Cannot delete image data from the only "

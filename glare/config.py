@@ -29,7 +29,7 @@ DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova",
 # that enables it still starts.
 GLANCE_IMPORT_METHODS = ("glance-direct", "web-download", "copy-image",
                          "glance-download")
-IMPLEMENTED_IMPORT_METHODS = frozenset({"glance-direct"})
+IMPLEMENTED_IMPORT_METHODS = frozenset({"glance-direct", "copy-image"})
 
 
 class BracketedList(types.List):
