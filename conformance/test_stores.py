@@ -49,7 +49,6 @@ def test_info_stores_detail_is_admin_only(member):
                  "stores_info_detail action.")
 
 
-@NOT_YET
 def test_info_stores_detail_for_admin(admin, multi_store):
     """Glance: GET /v2/info/stores/detail by an admin is 200; each store
     adds "type" ("file"), "weight" (its configured weight) and "properties"
@@ -291,7 +290,6 @@ def test_delete_from_store_by_member_is_403(member, admin):
                  "delete_image_location action.")
 
 
-@NOT_YET
 def test_delete_from_only_store_is_403(member, admin):
     """Glance: deleting the data from the only store holding it is 403
     'Cannot delete image data from the only store containing it. Consider

@@ -212,12 +212,13 @@ def delete_from_store(store_id, image_id):
                               "store if image status is not 'active'")
     stores = [loc["store"] for b in image["blobs"] if b["field"] == "image"
               and b["status"] == "active" for loc in b["locations"]]
-    if store_id not in stores:
-        raise errors.NotFound("Image %s is not stored in store %s."
-                              % (image_id, store_id))
+    # Glance answers "only store" before it looks at which store is named.
     if len(stores) == 1:
         raise errors.Forbidden("Cannot delete image data from the only "
                                "store containing it. Consider deleting the "
                                "image instead.")
+    if store_id not in stores:
+        raise errors.NotFound("Image %s is not stored in store %s."
+                              % (image_id, store_id))
     engine.data.remove_from_store(ctx, atype, image_id, "image", store_id)
     return no_content()

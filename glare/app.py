@@ -93,7 +93,9 @@ def store_infos(store_set):
             (described.get("schemes") or [""])[0], kind)
         properties = {}
         if kind == "filesystem":
-            properties = {"data_dir": described.get("datadir"),
+            # Glance shows the directory with a trailing slash.
+            properties = {"data_dir": described.get("datadir", "").rstrip(
+                "/") + "/",
                           "chunk_size": 65536, "thin_provisioning": False}
         elif kind == "s3":
             properties = {k: described[k] for k in (
