@@ -30,6 +30,7 @@ from artifacts.data import DataService, StoreSet
 from artifacts.db import api as db
 from artifacts.db import query as dbq
 from artifacts.db.session import read, transaction
+from artifacts.ids import is_canonical_uuid
 from artifacts.locking import Locks
 from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
@@ -246,9 +247,8 @@ class Engine:
         self._validate_properties(atype, props)
         self._check_links(ctx, atype, props)
         if artifact_id is not None and not _plausible_id(artifact_id):
-            raise errors.Invalid("The id %r is not a canonical UUID."
-                                 % artifact_id[:64] if isinstance(
-                                     artifact_id, str) else artifact_id)
+            raise errors.Invalid("The id %r is not a UUID in its canonical "
+                                 "lowercase form." % (str(artifact_id)[:64],))
         artifact = {
             "id": artifact_id or str(uuid.uuid4()), "type_name": atype.name,
             "name": values.get("name"), "owner": owner,
@@ -564,14 +564,9 @@ def _duplicate(atype, artifact):
 
 
 def _plausible_id(artifact_id):
-    """Ids are canonical UUIDs (lower case, dashed): anything else names
-    no artifact, so it is never looked up (and never stored, see create)."""
-    if not isinstance(artifact_id, str) or len(artifact_id) != 36:
-        return False
-    try:
-        return str(uuid.UUID(artifact_id)) == artifact_id
-    except ValueError:
-        return False
+    """Ids are canonical UUIDs: anything else names no artifact, so it is
+    never looked up (and never stored, see create)."""
+    return is_canonical_uuid(artifact_id)
 
 
 def _same(old, new):

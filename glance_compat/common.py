@@ -2,11 +2,11 @@
 
 import dataclasses
 import http
-import uuid
 
 import flask
 
 from artifacts import errors
+from artifacts.ids import is_canonical_uuid  # noqa: F401 (the faces' check)
 from artifacts.request_body import parse_json
 
 
@@ -91,25 +91,6 @@ def json_body():
     if not isinstance(body, (list, dict)):
         raise errors.Invalid("Unexpected body type. Expected list/dict.")
     return body
-
-
-def is_canonical_uuid(value):
-    """True only for a UUID written exactly as ``str(uuid.UUID(...))``
-    writes it: lowercase hex in 8-4-4-4-12 groups, nothing before or after.
-
-    Parsed and compared rather than matched with a pattern: a pattern
-    ending in ``$`` also matches before a trailing newline, and
-    ``uuid.UUID`` alone also takes braces, ``urn:uuid:``, no dashes and
-    surrounding whitespace.  Uppercase is refused too (Glance's schema
-    would store it as given, which makes the same image two different ids
-    on PostgreSQL and SQLite but one on MariaDB).
-    """
-    if not isinstance(value, str) or len(value) != 36:
-        return False
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
 
 
 def reject_body():

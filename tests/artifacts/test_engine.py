@@ -148,6 +148,19 @@ def test_create_with_client_id_and_duplicate(eng, owner):
     assert exc.value.message == "Image ID %s already exists!" % image_id
 
 
+@pytest.mark.parametrize("bad", [
+    "5A0B7C1E-3F2D-4C6B-9A8E-1D2C3B4A5F60",      # upper case
+    "5a0b7c1e-3f2d-4c6b-9a8e-1d2c3b4a5f60\n",    # trailing newline
+    "{5a0b7c1e-3f2d-4c6b-9a8e-1d2c3b4a5f60}", 12345, ["x"]])
+def test_create_refuses_non_canonical_ids(eng, owner, bad):
+    """The engine, not only the faces, keeps ids canonical: anything else
+    could be stored but never addressed again."""
+    with pytest.raises(errors.Invalid) as exc:
+        eng.create(owner, IMAGES, {"name": "x"}, artifact_id=bad)
+    assert isinstance(exc.value.message, str)
+    assert "canonical" in exc.value.message
+
+
 def test_create_for_another_owner_needs_admin(eng, owner, admin):
     with pytest.raises(errors.Forbidden) as exc:
         create(eng, owner, owner="zzz")

@@ -1,10 +1,10 @@
-"""Helpers of the Image API views: the image id rule at create."""
+"""Artifact ids: one rule (artifacts.ids) for the engine and both faces."""
 
 import uuid
 
 import pytest
 
-from glance_compat.common import is_canonical_uuid
+from artifacts.ids import is_canonical_uuid
 
 CANONICAL = "5a0b7c1e-3f2d-4c6b-9a8e-1d2c3b4a5f60"
 
