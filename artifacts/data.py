@@ -29,7 +29,6 @@ What is Glance's (messages, field names) lives in the images type's
 declaration and hooks or in ``glance_compat``, never here.
 """
 
-import dataclasses
 import datetime
 import hashlib
 import logging
@@ -44,6 +43,7 @@ from artifacts.db.models import artifact_blobs
 from artifacts.db.session import read, transaction
 from artifacts.quotas import releases_reservations
 from artifacts.stores import check_key, streaming
+from artifacts.stores.placement import Download, open_locations
 
 LOG = logging.getLogger(__name__)
 
@@ -55,130 +55,6 @@ DIGEST_COLUMNS = ("md5", "sha1", "sha256", "sha512")
 def _claim_slot(field, path):
     return hashlib.sha1(("claim\x00%s\x00%s" % (field, path)).encode(
         "utf-8")).hexdigest()
-
-
-@dataclasses.dataclass
-class StoreSet:
-    """The configured stores and the rules that pick one.
-
-    ``drivers``: store id -> driver, in configuration order; ``default``:
-    the id new data goes to unless a type (``type_stores``, ``TYPE`` or
-    ``TYPE.FIELD``) or the request names another; ``weights``: id -> read
-    preference (higher first, as Glance's ``weight``); ``staging``: the
-    driver staged data goes to (None: the default store), a reserved store
-    that requests cannot name."""
-
-    drivers: dict
-    default: str
-    weights: dict = dataclasses.field(default_factory=dict)
-    type_stores: dict = dataclasses.field(default_factory=dict)
-    descriptions: dict = dataclasses.field(default_factory=dict)
-    staging: object = None
-
-    @property
-    def default_driver(self):
-        return self.drivers[self.default]
-
-    def driver(self, store_id):
-        try:
-            return self.drivers[store_id]
-        except KeyError:
-            if self.staging is not None and store_id == self.staging.name:
-                return self.staging
-            raise errors.StoreUnavailable(
-                "The data is in store '%s', which is not configured here."
-                % store_id)
-
-    def writable(self):
-        return [i for i, d in self.drivers.items()
-                if not getattr(d, "read_only", False)]
-
-    def for_new(self, atype, field, requested=None, staging=False):
-        """The driver new data of ``atype.field`` goes to."""
-        if requested is not None:
-            if requested not in self.drivers:
-                raise errors.Invalid(
-                    "Store '%s' is not one of the configured stores: %s."
-                    % (requested, ", ".join(self.drivers)))
-            if requested not in self.writable():
-                raise errors.Invalid("Store '%s' is read-only." % requested)
-            return self.drivers[requested]
-        if staging and self.staging is not None:
-            return self.staging
-        store_id = self.type_stores.get("%s.%s" % (atype.name, field)) \
-            or self.type_stores.get(atype.name) or self.default
-        return self.drivers[store_id]
-
-    def owner_of(self, url):
-        """The id of the store whose driver owns ``url``, or None."""
-        for store_id, drv in self.drivers.items():
-            owns = getattr(drv, "owns", None)
-            if owns is not None and owns(url):
-                return store_id
-        return None
-
-    def read_order(self, locations):
-        """Locations in the order reads try them: higher store weight
-        first, then their own order."""
-        indexed = list(enumerate(locations))
-        indexed.sort(key=lambda p: (-self.weights.get(p[1]["store"], 0),
-                                    p[0]))
-        return [loc for _, loc in indexed]
-
-
-@dataclasses.dataclass
-class Download:
-    """What a face needs to send a blob's data: its size and digests, and
-    ``read(offset, length)`` which opens the first readable location."""
-
-    artifact: dict
-    blob: dict | None
-    stores: StoreSet = dataclasses.field(repr=False, default=None)
-
-    @property
-    def size(self):
-        return self.blob["size"] if self.blob else None
-
-    @property
-    def digests(self):
-        return {a: self.blob[a] for a in DIGEST_COLUMNS
-                if self.blob and self.blob.get(a)}
-
-    @property
-    def external_url(self):
-        """The URL a download redirects to, for external blobs."""
-        if self.blob and self.blob["external"] and self.blob["locations"]:
-            return self.blob["locations"][0]["url"]
-        return None
-
-    def read(self, offset=0, length=None):
-        """A reader over [offset, offset+length) from the first location
-        that opens; a store error falls through to the next one."""
-        return open_locations(self.stores, self.blob, offset, length)
-
-
-def open_locations(stores, blob, offset=0, length=None):
-    failures = []
-    for loc in stores.read_order(blob["locations"]):
-        store_id = loc["store"] or stores.owner_of(loc["url"])
-        if store_id is None:
-            failures.append("%s: no configured store reads it"
-                            % _scheme(loc["url"]))
-            continue
-        try:
-            return stores.driver(store_id).open(loc["url"], offset=offset,
-                                                length=length)
-        except (errors.StoreUnavailable, errors.NotFound) as exc:
-            LOG.warning("Could not read blob %s from store %s: %s",
-                        blob["id"], store_id, exc)
-            failures.append("store '%s': %s" % (store_id, exc))
-    raise errors.StoreUnavailable(
-        "The data could not be read from any of its locations (%s)."
-        % ("; ".join(failures) or "it has none"))
-
-
-def _scheme(url):
-    return url.split(":", 1)[0] + "://" if ":" in url else repr(url[:20])
 
 
 class DataService:
@@ -285,15 +161,15 @@ class DataService:
         target = self.stores.for_new(atype, field, requested=store,
                                      staging=bool(flow and flow.staging))
         meter = engine.quotas.meter(atype, artifact)
-        claim = self._claim(atype, artifact_id, field, path, flow)
-        key = "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex)
-        chunks, states = self._filter(ctx, atype, artifact, chunks, field)
         too_large = flow.too_large if flow and flow.too_large else (
             "The data is larger than field '%s' allows (%s bytes)."
             % (field, limit))
+        claim = self._claim(atype, artifact_id, field, path, flow)
         try:
+            chunks, states = self._filter(ctx, atype, artifact, chunks, field)
             result = streaming.write_stream(
-                target, key, chunks, algorithms=self.digests_of(atype),
+                target, self._new_key(artifact_id, field), chunks,
+                algorithms=self.digests_of(atype),
                 max_size=limit, on_chunk=meter.wrap(self._heartbeat(claim)),
                 too_large_message=too_large)
         except BaseException:
@@ -333,6 +209,12 @@ class DataService:
         LOG.info("Stored %d bytes in %s %s field %s%s (store %s)",
                  result.size, atype.noun, artifact_id, field,
                  "/" + path if path else "", target.name)
+
+    @staticmethod
+    def _new_key(artifact_id, field):
+        """The one key scheme of every type's data: a fresh name under the
+        artifact and field, so a new upload never meets an old object."""
+        return "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex)
 
     def _finish(self, conn, atype, artifact_id, field, path, fdef, flow,
                 claim, target, result, values, derived, meter):
@@ -482,25 +364,37 @@ class DataService:
                                   "as prior operation is still in progress"
                                   % (atype.noun, artifact_id))
         target = self.stores.for_new(atype, field, requested=store)
+        in_place = any(loc["store"] == target.name
+                       for loc in blob["locations"])
         copied = None
         try:
+            # One pass over the staged bytes: the type's filters see them
+            # while they are copied to the target store (or only read,
+            # when the staging store is the target).
+            if in_place:
+                states = self._inspect_stored(ctx, atype, artifact, blob,
+                                              field)
+            else:
+                copied, states = self._copy(
+                    atype, artifact_id, field, blob, target,
+                    through=lambda chunks: self._filter(
+                        ctx, atype, artifact, chunks, field))
             result = streaming.WriteResult(
-                location=blob["locations"][0]["url"] if blob["locations"]
-                else "", size=blob["size"],
+                location=copied.location if copied else
+                blob["locations"][0]["url"], size=blob["size"],
                 digests={a: blob[a] for a in DIGEST_COLUMNS if blob[a]})
-            states = self._inspect_stored(ctx, atype, artifact, blob, field)
             values = dict(properties or {})
             for hook in atype.hooks.get("post_upload", ()):
                 values.update(hook(ctx, artifact, result=result, field=field,
                                    path="", states=states,
                                    algorithm=self.limits.hashing_algorithm)
                               or {})
-            if not any(loc["store"] == target.name
-                       for loc in blob["locations"]):
-                copied = self._copy(atype, artifact_id, field, blob, target)
         except errors.ArtifactError:
             # The staged data is refused: drop it, the artifact is back in
             # its initial status and can be staged anew.
+            if copied is not None:
+                self._discard(target, [copied])
+
             def reset(conn):
                 db.set_status(conn, artifact_id, "importing",
                               atype.initial_status)
@@ -510,6 +404,8 @@ class DataService:
             self.remove_data(transaction(self.db, reset))
             raise
         except BaseException:
+            if copied is not None:
+                self._discard(target, [copied])
             transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, "importing", "uploading"))
             raise
@@ -545,27 +441,30 @@ class DataService:
             return []
         reader = open_locations(self.stores, blob)
         try:
-            chunks, states = self._filter(
-                ctx, atype, artifact,
-                iter(lambda: reader.read(1 << 20), b""), field)
+            chunks, states = self._filter(ctx, atype, artifact,
+                                          _blocks(reader), field)
             for _ in chunks:
                 pass
         finally:
             reader.close()
         return states
 
-    def _copy(self, atype, artifact_id, field, blob, target):
-        """Copy a blob's data into ``target``, checking every byte against
-        the digests it was stored with; returns the WriteResult."""
-        reader = open_locations(self.stores, blob)
+    def _copy(self, atype, artifact_id, field, blob, target, through=None):
+        """Copy a blob's data into ``target`` in one streamed pass, every
+        byte checked against the digests it was stored with (a copy that
+        differs is never committed).  ``through(chunks) -> (chunks,
+        states)`` lets the type's filters see the bytes on the way.
+        Returns (WriteResult, states)."""
         expected = {a: blob[a] for a in self.digests_of(atype)
                     if a in DIGEST_COLUMNS and blob.get(a)}
+        reader = open_locations(self.stores, blob)
         try:
+            chunks, states = (through or (lambda c: (c, [])))(
+                _blocks(reader))
             result = streaming.write_stream(
-                target, "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex),
-                iter(lambda: reader.read(1 << 20), b""),
+                target, self._new_key(artifact_id, field), chunks,
                 algorithms=tuple(expected) or ("md5",),
-                expected_digests=expected)
+                expected_digests=expected, max_size=blob["size"])
         finally:
             reader.close()
         if blob["size"] is not None and result.size != blob["size"]:
@@ -573,7 +472,7 @@ class DataService:
             raise errors.StoreUnavailable(
                 "The copy in store '%s' has %d bytes, not %d."
                 % (target.name, result.size, blob["size"]))
-        return result
+        return result, states
 
     # ------------------------------------------------------ external data
 
@@ -638,7 +537,7 @@ class DataService:
             raise errors.Conflict("The data of %s %s is already in store "
                                   "'%s'." % (atype.noun, artifact_id,
                                              store_id))
-        result = self._copy(atype, artifact_id, field, blob, target)
+        result, _ = self._copy(atype, artifact_id, field, blob, target)
 
         def run(conn):
             row = conn.execute(sa.select(B.c.id).where(
@@ -659,8 +558,9 @@ class DataService:
 
     def remove_from_store(self, ctx, atype, artifact_id, field, store_id,
                           rule="delete_location"):
-        """Delete the copy of a blob's data held by ``store_id``.  Never the
-        last one: the data must stay readable somewhere."""
+        """Delete one copy of a blob's data held by ``store_id`` (the first
+        one, in read order).  Never the last location: the data must stay
+        readable somewhere."""
         artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
                                             rule)
         if artifact["status"] != atype.active_status or blob is None:
@@ -668,140 +568,18 @@ class DataService:
                                   "removed from a store."
                                   % (atype.noun.capitalize(), artifact_id,
                                      atype.active_status))
-        mine = [loc for loc in blob["locations"] if loc["store"] == store_id]
+        if len(blob["locations"]) == 1:
+            raise errors.Forbidden(
+                "Cannot delete the data of %s %s from the only location "
+                "holding it; delete the %s instead."
+                % (atype.noun, artifact_id, atype.noun))
+        mine = [loc for loc in self.stores.read_order(blob["locations"])
+                if loc["store"] == store_id]
         if not mine:
             raise errors.NotFound("%s %s has no data in store '%s'."
                                   % (atype.noun.capitalize(), artifact_id,
                                      store_id))
-        if len(mine) == len(blob["locations"]):
-            raise errors.Forbidden(
-                "Cannot delete the data of %s %s from the only store "
-                "holding it; delete the %s instead."
-                % (atype.noun, artifact_id, atype.noun))
-        self._retire_locations(atype, artifact_id, blob, mine)
-
-    def add_location(self, ctx, atype, artifact_id, field, url,
-                     metadata=None, rule="set_location", activate=None,
-                     digests=None):
-        """Register data that already sits at ``url`` (Glance's location
-        add): the URL must belong to a configured store (``file://`` inside
-        a filesystem store, that store's ``s3://``, an ``http(s)`` URL of an
-        http store, a scheme of a foreign store) and be readable, unless
-        its store cannot be read by this Glare at all.
-
-        An artifact without data takes the location as its data (its size
-        read from the store, ``digests`` recorded) and, with ``activate``
-        (a mapping of properties to set), becomes active; an artifact with
-        data appends it.  Returns the size found."""
-        store_id = self.stores.owner_of(url)
-        if store_id is None:
-            raise errors.Invalid("Invalid location: no configured store "
-                                 "accepts %s URLs like this one."
-                                 % _scheme(url))
-        size = self._probe(store_id, url)
-        artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
-                                            rule)
-        if blob is not None and any(loc["url"] == url
-                                    for loc in blob["locations"]):
-            raise errors.Invalid("Invalid location: it is already a "
-                                 "location of this %s." % atype.noun)
-        if blob is not None and blob["size"] is not None and \
-                size is not None and size != blob["size"]:
-            raise errors.Invalid("Invalid location: it holds %d bytes, the "
-                                 "%s's data %d." % (size, atype.noun,
-                                                    blob["size"]))
-        location = {"store": store_id, "url": url,
-                    "metadata": metadata or {}}
-        digests = dict(digests or {})
-
-        def run(conn):
-            row = db.get(conn, artifact_id, atype.name)
-            if row is None:
-                raise errors.NotFound("No %s found with ID %s"
-                                      % (atype.noun, artifact_id))
-            live = [b for b in row["blobs"] if b["field"] == field
-                    and not b["path"] and b["status"] == "active"]
-            if live:
-                if row["status"] != atype.active_status:
-                    raise errors.Conflict("Locations can be added only to "
-                                          "%s or %s %ss."
-                                          % (atype.initial_status,
-                                             atype.active_status,
-                                             atype.noun))
-                db.add_locations(conn, live[0]["id"], [location])
-                return
-            if row["status"] != atype.initial_status:
-                raise errors.Conflict("Locations can be added only to %s "
-                                      "or %s %ss." % (atype.initial_status,
-                                                      atype.active_status,
-                                                      atype.noun))
-            db.insert_blob(conn, artifact_id, field, dict(
-                status="active", size=size, external=False,
-                **{a: digests.get(a) for a in DIGEST_COLUMNS}),
-                locations=[location])
-            if activate is not None:
-                db.set_properties(conn, artifact_id, dict(
-                    activate, **({"size": size} if "size" in atype.fields
-                                 else {})))
-                if not db.set_status(conn, artifact_id, atype.initial_status,
-                                     atype.active_status):
-                    raise errors.Conflict("The %s changed status; try "
-                                          "again." % atype.noun)
-        with self.engine._locked(atype, artifact_id, "location"):
-            transaction(self.db, run)
-        return size
-
-    def _probe(self, store_id, url):
-        """The size of the data at ``url``; None when its store cannot be
-        read by this Glare (kept as stored, as Glance keeps rbd:// URLs)."""
-        driver = self.stores.driver(store_id)
-        if getattr(driver, "delete_leaves_data", False):
-            return None
-        try:
-            reader = driver.open(url)
-        except errors.NotFound:
-            raise errors.Invalid("Invalid location: there is no data at it.")
-        except (errors.Forbidden, errors.Invalid) as exc:
-            raise errors.Invalid("Invalid location: %s" % exc.message)
-        try:
-            return reader.size
-        finally:
-            reader.close()
-
-    def remove_location(self, ctx, atype, artifact_id, field, index,
-                        rule="delete_location"):
-        """Remove the ``index``-th location (in shown order) and delete its
-        data; never the last one."""
-        artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
-                                            rule)
-        if artifact["status"] != atype.active_status or blob is None:
-            raise errors.Conflict("Locations can be removed only from %s "
-                                  "%ss." % (atype.active_status, atype.noun))
-        shown = self.stores.read_order(blob["locations"])
-        if not 0 <= index < len(shown):
-            raise errors.Invalid("Invalid location index %d." % index)
-        if len(shown) == 1:
-            raise errors.Forbidden("Cannot remove last location in the %s."
-                                   % atype.noun)
-        self._retire_locations(atype, artifact_id, blob, [shown[index]])
-
-    def set_location_metadata(self, ctx, atype, artifact_id, field, updates,
-                              rule="set_location"):
-        """Replace the metadata of locations by URL (``{url: metadata}``);
-        the set of URLs cannot change this way."""
-        _, blob = self._located_blob(ctx, atype, artifact_id, field, rule)
-        by_url = {loc["url"]: loc for loc in (blob or {}).get(
-            "locations", ())}
-        if set(updates) != set(by_url):
-            raise errors.Invalid("Only the metadata of existing locations "
-                                 "can be replaced.")
-
-        def run(conn):
-            for url, metadata in updates.items():
-                db.update_location_metadata(conn, by_url[url]["id"],
-                                            metadata)
-        with self.engine._locked(atype, artifact_id, "location"):
-            transaction(self.db, run)
+        self._retire_locations(atype, artifact_id, blob, mine[:1])
 
     def _retire_locations(self, atype, artifact_id, blob, locations):
         ids = [loc["id"] for loc in locations]
@@ -967,6 +745,11 @@ class DataService:
             sa.select(sa.func.count()).select_from(B).where(
                 B.c.artifact_id == artifact_id,
                 B.c.status == "saving")).scalar())
+
+
+def _blocks(reader, size=1 << 20):
+    """A reader's data as an iterator of blocks."""
+    return iter(lambda: reader.read(size), b"")
 
 
 def _transition(atype, status, via):

@@ -26,7 +26,8 @@ import hashlib
 import sqlalchemy as sa
 
 from artifacts import errors, external, types, versions
-from artifacts.data import DataService, StoreSet
+from artifacts.data import DataService
+from artifacts.stores.placement import StoreSet
 from artifacts.db import api as db
 from artifacts.db import query as dbq
 from artifacts.db.session import read, transaction

@@ -21,7 +21,6 @@ from werkzeug import exceptions as wz
 from artifacts import api as artifact_api
 from artifacts import errors, external, types
 from artifacts.db.session import make_engine
-from artifacts.data import StoreSet
 from artifacts.engine import Engine, Limits
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
@@ -47,13 +46,7 @@ def build_engine(conf):
                             pool_size=conf.database.max_pool_size,
                             sqlite_busy_timeout=conf.database
                             .sqlite_busy_timeout)
-    store_config = glare_stores.build(conf, db_engine)
-    store_set = StoreSet(drivers=dict(store_config.stores),
-                         default=store_config.default,
-                         weights=dict(store_config.weights),
-                         type_stores=dict(store_config.type_stores),
-                         descriptions=dict(store_config.descriptions),
-                         staging=store_config.staging)
+    store_set = glare_stores.build(conf, db_engine)
     limits = Limits(max_blob_size=conf.image_size_cap,
                     max_properties=conf.image_property_quota,
                     max_tags=conf.image_tag_quota,
@@ -62,10 +55,9 @@ def build_engine(conf):
                     delayed_delete=conf.delayed_delete,
                     stale_upload_seconds=conf.glare.stale_upload_seconds,
                     quota_defaults=QuotaDefaults.from_conf(conf))
-    engine = Engine(db_engine, store_config.default_store,
+    engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
                     stores=store_set)
-    engine.multi_store = store_config.multi_store
     engine.external_policy = external.Policy(
         allowed_schemes=tuple(s.lower() for s in
                               conf.glare.external_allowed_schemes),
@@ -123,7 +115,7 @@ def create_flask_app(conf, engine):
         image_size_cap=conf.image_size_cap,
         enabled_import_methods=tuple(config.offered_import_methods(conf)),
         custom_property_names=frozenset(schemas.custom_property_names),
-        multi_store=getattr(engine, "multi_store", False),
+        multi_store=glare_stores.multi_store(conf),
         stores=store_infos(engine.stores))
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,

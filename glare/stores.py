@@ -1,6 +1,7 @@
 """Stores from configuration, in Glance's multi-store form or Glare's own.
 
-``build(conf, db_engine)`` returns one ``StoreConfig``.  Two ways to
+``build(conf, db_engine)`` returns the core's ``StoreSet``
+(``artifacts.stores.placement``).  Two ways to
 configure stores, usable together:
 
 **Glance's multi-store form** (glance_store's ``multi_backend``), which
@@ -51,7 +52,6 @@ Options in these sections that the store type does not have are ignored;
 ``glare.config.unused_options`` reports them at start, one line each.
 """
 
-import dataclasses
 import logging
 import os
 
@@ -59,6 +59,7 @@ from oslo_config import cfg
 
 from artifacts import errors
 from artifacts import stores
+from artifacts.stores.placement import StoreSet
 from glare.config import OPT_GROUPS, ConfigError, written_options
 
 LOG = logging.getLogger(__name__)
@@ -158,24 +159,6 @@ _RESERVED_OPTS = [
     cfg.StrOpt("filesystem_store_datadir",
                help="Directory of this reserved store."),
 ]
-
-
-@dataclasses.dataclass
-class StoreConfig:
-    """Every store the configuration defines, and what each is for."""
-
-    stores: dict          # id -> driver, in configuration order
-    default: str          # id of the store new data goes to by default
-    descriptions: dict    # id -> store_description ("" when not set)
-    weights: dict         # id -> weight (0 when not set)
-    type_stores: dict     # artifact type (or type.field) -> store id
-    staging: object = None  # driver of [os_glance_staging_store], or None
-    tasks: object = None    # driver of [os_glance_tasks_store], or None
-    multi_store: bool = False  # [DEFAULT] enabled_backends was set
-
-    @property
-    def default_store(self):
-        return self.stores[self.default]
 
 
 def _where(section, name):
@@ -414,8 +397,14 @@ def _multi_stores(conf, backends, db_engine, built, descriptions, weights):
     return default
 
 
+def multi_store(conf):
+    """Whether the configuration uses Glance's multi-store form (the Image
+    API then shows stores, as Glance does with ``enabled_backends``)."""
+    return bool(_enabled_backends(conf))
+
+
 def build(conf, db_engine):
-    """Every store of the configuration as one ``StoreConfig``."""
+    """Every store of the configuration as one ``StoreSet``."""
     backends = _enabled_backends(conf)
     built, descriptions, weights = {}, {}, {}
     if backends:
@@ -462,9 +451,8 @@ def build(conf, db_engine):
         section: (_reserved_store(conf, section, data_root)
                   if backends or section in sections else None)
         for section in RESERVED_SECTIONS}
-    return StoreConfig(stores=built, default=default,
-                       descriptions=descriptions, weights=weights,
-                       type_stores=type_stores,
-                       staging=reserved[STAGING_SECTION],
-                       tasks=reserved[TASKS_SECTION],
-                       multi_store=bool(backends))
+    return StoreSet(drivers=built, default=default,
+                    descriptions=descriptions, weights=weights,
+                    type_stores=type_stores,
+                    staging=reserved[STAGING_SECTION],
+                    tasks=reserved[TASKS_SECTION])

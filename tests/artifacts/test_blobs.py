@@ -1,6 +1,6 @@
 """Generic artifact types: versions, lifecycle, blobs and folders."""
 
-from artifacts.data import open_locations
+from artifacts.stores.placement import open_locations
 import concurrent.futures
 import threading
 

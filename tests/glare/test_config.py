@@ -256,8 +256,8 @@ def test_a_real_glance_api_conf_loads_and_reports_what_is_ignored(
             conn.execute(sa.text("SELECT 1"))
     finally:
         engine.dispose()
-    assert list(built.stores) == ["fast", "backup"]
-    assert built.default == "fast" and built.multi_store
+    assert list(built.drivers) == ["fast", "backup"]
+    assert built.default == "fast" and stores.multi_store(conf)
     assert built.descriptions == {"fast": "Fast local disks", "backup": ""}
     assert built.weights == {"fast": 10, "backup": 0}
     assert built.staging.datadir == str(tmp_path / "staging")

@@ -1,7 +1,7 @@
 """Stores from configuration: Glance's single- and multi-store forms, named
 [store:<id>] sections, per-type routing, reserved staging/tasks stores."""
 
-from artifacts.data import open_locations
+from artifacts.stores.placement import open_locations
 import pytest
 import sqlalchemy as sa
 
@@ -28,10 +28,10 @@ def test_default_is_glance_store_filesystem(tmp_path, db):
     conf = load(tmp_path, "[glance_store]\nfilesystem_store_datadir = %s\n"
                 % (tmp_path / "images"))
     built = stores.build(conf, db)
-    assert built.default == "file" and list(built.stores) == ["file"]
-    assert built.default_store.datadir == str(tmp_path / "images")
+    assert built.default == "file" and list(built.drivers) == ["file"]
+    assert built.default_driver.datadir == str(tmp_path / "images")
     assert built.type_stores == {}
-    assert not built.multi_store
+    assert not stores.multi_store(conf)
     assert (built.descriptions, built.weights) == ({"file": ""}, {"file": 0})
     # Glance has no reserved stores in single-store mode.
     assert (built.staging, built.tasks) == (None, None)
@@ -50,10 +50,10 @@ datadir = %s
 type_stores = heat_templates:templates,files:other
 """ % (tmp_path / "images", tmp_path / "other"))
     built = stores.build(conf, db)
-    assert list(built.stores) == ["file", "templates", "other"]
+    assert list(built.drivers) == ["file", "templates", "other"]
     assert built.type_stores == {"heat_templates": "templates",
                                  "files": "other"}
-    assert built.stores["templates"].scheme != "file"
+    assert built.drivers["templates"].scheme != "file"
 
 
 @pytest.mark.parametrize("text,named", [
@@ -129,16 +129,16 @@ weight = -5
 filesystem_store_datadir = %(root)s/slow
 """ % {"root": tmp_path})
     built = stores.build(conf, db)
-    assert built.multi_store
-    assert list(built.stores) == ["fast", "small", "slow"]
+    assert stores.multi_store(conf)
+    assert list(built.drivers) == ["fast", "small", "slow"]
     assert built.default == "small"
-    assert built.default_store.scheme == "glare-db"
-    assert built.stores["fast"].datadir == str(tmp_path / "fast")
+    assert built.default_driver.scheme == "glare-db"
+    assert built.drivers["fast"].datadir == str(tmp_path / "fast")
     assert built.descriptions == {"fast": "Local disks", "small": "",
                                   "slow": ""}
     assert built.weights == {"fast": 100, "small": -5, "slow": 0}
     # The single-store default is not a store of its own any more.
-    assert "file" not in built.stores
+    assert "file" not in built.drivers
 
 
 def test_reserved_stores_default_beside_the_images_directory(tmp_path, db):
@@ -156,7 +156,7 @@ filesystem_store_datadir = %(root)s/fast
         tmp_path / "data" / "os_glance_staging_store")
     assert built.tasks.datadir == str(
         tmp_path / "data" / "os_glance_tasks_store")
-    assert "os_glance_staging_store" not in built.stores
+    assert "os_glance_staging_store" not in built.drivers
 
 
 def test_reserved_sections_set_the_staging_and_tasks_directories(
@@ -188,7 +188,7 @@ filesystem_store_datadir = %(root)s/staging
 """ % {"root": tmp_path})
     built = stores.build(conf, db)
     assert built.staging.datadir == str(tmp_path / "staging")
-    assert built.tasks is None and not built.multi_store
+    assert built.tasks is None and not stores.multi_store(conf)
 
 
 def test_enabled_backends_take_precedence_over_default_store(tmp_path, db):
@@ -207,7 +207,7 @@ driver = database
 type_stores = heat_templates:templates
 """ % {"root": tmp_path})
     built = stores.build(conf, db)
-    assert list(built.stores) == ["fast", "templates"]
+    assert list(built.drivers) == ["fast", "templates"]
     assert built.default == "fast"
     assert built.type_stores == {"heat_templates": "templates"}
 
@@ -221,7 +221,7 @@ enabled_backends = fast:file
 default_backend = fast
 filesystem_store_datadir = %s
 """ % (tmp_path / "images"))
-    assert stores.build(conf, db).stores["fast"].datadir == str(
+    assert stores.build(conf, db).drivers["fast"].datadir == str(
         tmp_path / "images")
 
 
@@ -371,7 +371,7 @@ filesystem_thin_provisioning = true
 filesystem_store_datadir = %(root)s/staging
 filesystem_store_chunk_size = 65536
 """ % {"root": tmp_path})
-    assert list(stores.build(conf, db).stores) == ["fast"]
+    assert list(stores.build(conf, db).drivers) == ["fast"]
     assert config.unused_options(conf) == [
         ("fast", "filesystem_thin_provisioning"),
         ("os_glance_staging_store", "filesystem_store_chunk_size")]

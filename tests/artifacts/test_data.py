@@ -1,0 +1,182 @@
+"""The data path (artifacts/data.py) with several real filesystem stores:
+claims that never leak, reads that fall through to the next location,
+copies and removals of one location, imports that read staged data once."""
+
+import os
+import uuid
+
+import pytest
+
+from artifacts import errors, stores
+from artifacts.context import RequestContext
+from artifacts.db import migrate
+from artifacts.db.session import make_engine
+from artifacts.engine import Engine, Limits
+from artifacts.policy import Enforcer
+from artifacts.stores.placement import StoreSet
+from artifacts.types import image_policies
+from artifacts.types.images import IMAGES
+from glare import config
+
+DATA = os.urandom(3 * 1024 * 1024 + 5)
+
+
+@pytest.fixture(scope="module")
+def db_engine(tmp_path_factory):
+    eng = make_engine("sqlite:///%s" % (
+        tmp_path_factory.mktemp("data") / "glare.sqlite"))
+    migrate.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def enforcer():
+    conf = config.load(overrides={
+        "oslo_policy.policy_file": "/nonexistent/policy.yaml"})
+    return Enforcer(conf, image_policies.RULES)
+
+
+class CountingStore:
+    """A real driver that counts how often its data is opened."""
+
+    def __init__(self, driver):
+        self.driver = driver
+        self.opened = 0
+
+    def open(self, *args, **kwargs):
+        self.opened += 1
+        return self.driver.open(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.driver, name)
+
+
+@pytest.fixture
+def eng(db_engine, enforcer, tmp_path):
+    def fs(name):
+        return stores.create("filesystem", name,
+                             {"datadir": str(tmp_path / name)})
+    drivers = {"fast": fs("fast"), "cold": fs("cold")}
+    staging = CountingStore(fs("staging"))
+    store_set = StoreSet(drivers=drivers, default="fast",
+                         weights={"fast": 100, "cold": 50}, staging=staging)
+    return Engine(db_engine, drivers["fast"], enforcer, Limits(),
+                  stores=store_set)
+
+
+def admin():
+    return RequestContext(project_id="p-" + uuid.uuid4().hex[:8],
+                          user_id="admin", roles=("admin", "member",
+                                                  "reader"))
+
+
+def image(eng, ctx):
+    return eng.create(ctx, IMAGES, {"name": "i", "properties": {
+        "disk_format": "raw", "container_format": "bare"}})
+
+
+def locations(eng, ctx, image_id):
+    [blob] = [b for b in eng.get(ctx, IMAGES, image_id)["blobs"]
+              if b["field"] == "image"]
+    return blob["locations"]
+
+
+def read_all(eng, ctx, image_id):
+    reader = eng.data.open(ctx, IMAGES, image_id, "image").read()
+    try:
+        return b"".join(iter(lambda: reader.read(1 << 20), b""))
+    finally:
+        reader.close()
+
+
+def test_a_failing_upload_filter_releases_the_claim(eng):
+    ctx = admin()
+    art = image(eng, ctx)
+
+    def broken(ctx, artifact, chunks, **_):
+        raise errors.Invalid("the filter refused")
+    IMAGES.hooks["upload_filter"].append(broken)
+    try:
+        with pytest.raises(errors.Invalid):
+            eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA])
+    finally:
+        IMAGES.hooks["upload_filter"].remove(broken)
+    assert eng.get(ctx, IMAGES, art["id"])["status"] == "queued"
+    assert eng.data.uploads_in_progress(art["id"]) == 0
+    eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA])
+    assert eng.get(ctx, IMAGES, art["id"])["status"] == "active"
+
+
+def test_reads_fall_through_to_the_next_location(eng, tmp_path):
+    ctx = admin()
+    art = image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA], store="cold")
+    eng.data.copy_to_store(ctx, IMAGES, art["id"], "image", "fast")
+    first, second = eng.stores.read_order(locations(eng, ctx, art["id"]))
+    assert (first["store"], second["store"]) == ("fast", "cold")
+    # The preferred copy vanished underneath us: the other one serves.
+    os.unlink(first["url"][len("file://"):])
+    assert read_all(eng, ctx, art["id"]) == DATA
+    os.unlink(second["url"][len("file://"):])
+    with pytest.raises(errors.StoreUnavailable) as exc:
+        read_all(eng, ctx, art["id"])
+    assert "'fast'" in exc.value.message and "'cold'" in exc.value.message
+
+
+def test_a_location_the_store_refuses_falls_through(eng, tmp_path):
+    """A location outside the store's directory (say, a migrated path) is
+    a store error for the read, not a 403 for the client."""
+    ctx = admin()
+    art = image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA], store="cold")
+    from artifacts.db import api as db_api
+    from artifacts.db.session import transaction
+    [blob] = eng.get(ctx, IMAGES, art["id"])["blobs"]
+    outside = tmp_path / "elsewhere"
+    outside.write_bytes(DATA)
+    transaction(eng.db, lambda c: db_api.add_locations(
+        c, blob["id"], [{"store": "fast", "url": "file://%s" % outside}]))
+    # "fast" weighs more, so its (refused) location is tried first.
+    assert read_all(eng, ctx, art["id"]) == DATA
+
+
+def test_remove_from_store_keeps_the_others_and_never_the_last(eng):
+    ctx = admin()
+    art = image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA])
+    eng.data.copy_to_store(ctx, IMAGES, art["id"], "image", "cold")
+    with pytest.raises(errors.Conflict):
+        eng.data.copy_to_store(ctx, IMAGES, art["id"], "image", "cold")
+    fast = [loc for loc in locations(eng, ctx, art["id"])
+            if loc["store"] == "fast"][0]
+    eng.data.remove_from_store(ctx, IMAGES, art["id"], "image", "fast")
+    assert [loc["store"] for loc in locations(eng, ctx, art["id"])] == [
+        "cold"]
+    assert not os.path.exists(fast["url"][len("file://"):])
+    assert read_all(eng, ctx, art["id"]) == DATA
+    with pytest.raises(errors.Forbidden):
+        eng.data.remove_from_store(ctx, IMAGES, art["id"], "image", "cold")
+    assert read_all(eng, ctx, art["id"]) == DATA
+
+
+def test_import_reads_the_staged_data_once(eng):
+    """Staged data in the staging store is inspected and copied to the
+    target store in one pass, then the staging copy goes."""
+    ctx = admin()
+    art = image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "staging", [DATA])
+    staging = eng.stores.staging
+    staged = [b for b in eng.get(ctx, IMAGES, art["id"])["blobs"]
+              if b["field"] == "staging"][0]["locations"][0]
+    assert staged["store"] == staging.name
+    opened = staging.opened
+    eng.data.import_staged(ctx, IMAGES, art["id"], store="cold")
+    assert staging.opened == opened + 1
+    got = eng.get(ctx, IMAGES, art["id"])
+    assert got["status"] == "active"
+    assert got["properties"]["virtual_size"] == len(DATA)
+    assert [loc["store"] for loc in locations(eng, ctx, art["id"])] == [
+        "cold"]
+    assert not os.path.exists(staged["url"][len("file://"):])
+    assert read_all(eng, ctx, art["id"]) == DATA
