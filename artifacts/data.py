@@ -337,66 +337,62 @@ class DataService:
     # ------------------------------------------------------------- staging
 
     def import_staged(self, ctx, atype, artifact_id, staged="staging",
-                      field="image", properties=None, store=None):
-        """Make staged data the artifact's data: uploading → importing →
-        active.  The bytes were hashed while they were staged; they are
-        inspected by the type's filters and, when the staging store is not
-        where the artifact's data goes, copied there (digests checked).
-        ``properties`` are set with it."""
+                      field="image", properties=None, stores=None,
+                      all_must_succeed=True):
+        """Make staged data the artifact's data in ``stores`` (ids; None:
+        the type's or default store).
+
+        The staging flow's status (images: ``uploading``) moves to its
+        ``importing`` status while the data is copied into each store (one
+        streamed pass each, digests checked; the type's filters see the
+        first), then to active with every copy as a location, in one
+        transaction.  A store that fails is skipped unless
+        ``all_must_succeed``.  Data the type's hooks refuse is dropped and
+        the artifact is back in its initial status; any other failure (a
+        store, a crash) keeps the staged data and the staging status, so
+        the import can be tried again.  ``properties``: a mapping, or a
+        function of the failed store ids giving one, set with the data.
+        Returns the failed store ids."""
         engine = self.engine
-        artifact, membership = engine._fetch(ctx, atype, artifact_id)
-        engine.enforcer.enforce(ctx, atype.rule("update"),
-                                engine._target(artifact, ctx, membership))
+        flow = atype.data_flows[staged]
+        artifact = engine.authorize(ctx, atype, artifact_id, "update")
         blobs = [b for b in artifact["blobs"] if b["field"] == staged
                  and b["status"] == "active"]
-        if artifact["status"] != "uploading" or not blobs:
-            raise errors.Conflict("%s needs to be staged before "
-                                  "'glance-direct' method can be used"
-                                  % atype.noun.capitalize())
-        for name in ("container_format", "disk_format"):
-            if name in atype.fields and not artifact["properties"].get(name):
-                raise errors.Conflict("'%s' needs to be set before import"
-                                      % name)
+        if artifact["status"] != flow.to or not blobs:
+            raise errors.Conflict("%s %s has no staged data to import."
+                                  % (atype.noun.capitalize(), artifact_id))
         blob = blobs[0]
+        for hook in atype.hooks.get("pre_upload", ()):
+            hook(ctx, artifact, field=field, path="")
         if not transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, "uploading", "importing")):
-            raise errors.Conflict("New operation on %s '%s' is not permitted "
-                                  "as prior operation is still in progress"
-                                  % (atype.noun, artifact_id))
-        target = self.stores.for_new(atype, field, requested=store)
-        in_place = any(loc["store"] == target.name
-                       for loc in blob["locations"])
-        copied = None
+                c, artifact_id, flow.to, flow.importing)):
+            raise errors.Conflict("%s %s changed status; another import may "
+                                  "be in progress." % (
+                                      atype.noun.capitalize(), artifact_id))
+        targets = [self.stores.for_new(atype, field, requested=s)
+                   for s in (stores or [None])]
+        made, failed = [], []
         try:
-            # One pass over the staged bytes: the type's filters see them
-            # while they are copied to the target store (or only read,
-            # when the staging store is the target).
-            if in_place:
-                states = self._inspect_stored(ctx, atype, artifact, blob,
-                                              field)
-            else:
-                copied, states = self._copy(
-                    atype, artifact_id, field, blob, target,
-                    through=lambda chunks: self._filter(
-                        ctx, atype, artifact, chunks, field))
-            result = streaming.WriteResult(
-                location=copied.location if copied else
-                blob["locations"][0]["url"], size=blob["size"],
-                digests={a: blob[a] for a in DIGEST_COLUMNS if blob[a]})
-            values = dict(properties or {})
-            for hook in atype.hooks.get("post_upload", ()):
-                values.update(hook(ctx, artifact, result=result, field=field,
-                                   path="", states=states,
-                                   algorithm=self.limits.hashing_algorithm)
-                              or {})
+            states, in_place = self._copy_staged(ctx, atype, artifact, blob,
+                                                 field, targets, made,
+                                                 failed, all_must_succeed)
+        except BaseException:
+            self._discard_made(made)
+            transaction(self.db, lambda c: db.set_status(
+                c, artifact_id, flow.importing, flow.to))
+            raise
+        try:
+            values = dict(properties(failed) if callable(properties)
+                          else properties or {})
+            values.update(self._recorded(ctx, atype, artifact, blob, field,
+                                         states))
         except errors.ArtifactError:
-            # The staged data is refused: drop it, the artifact is back in
+            # The type refuses the data: drop it; the artifact is back in
             # its initial status and can be staged anew.
-            if copied is not None:
-                self._discard(target, [copied])
+            self._discard_made(made)
 
             def reset(conn):
-                db.set_status(conn, artifact_id, "importing",
+                db.set_status(conn, artifact_id, flow.importing,
                               atype.initial_status)
                 db.set_properties(conn, artifact_id, {"size": None}
                                   if "size" in atype.fields else {})
@@ -404,36 +400,83 @@ class DataService:
             self.remove_data(transaction(self.db, reset))
             raise
         except BaseException:
-            if copied is not None:
-                self._discard(target, [copied])
+            self._discard_made(made)
             transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, "importing", "uploading"))
+                c, artifact_id, flow.importing, flow.to))
             raise
 
         def finish(conn):
-            if not db.set_status(conn, artifact_id, "importing",
+            if not db.set_status(conn, artifact_id, flow.importing,
                                  atype.active_status):
                 return None
             db.set_properties(conn, artifact_id, values)
             db.move_blob(conn, blob["id"], field)
-            if copied is None:
+            if in_place:
                 return []
-            # The staging copy goes; the copy in the target store stays.
+            # The staging copy goes; the copies in the target stores stay.
             db.set_location_status(conn, [loc["id"] for loc
                                           in blob["locations"]],
                                    "pending_delete")
-            db.add_locations(conn, blob["id"], [{"store": target.name,
-                                                  "url": copied.location}])
-            return [dict(blob, locations=[dict(loc, status="pending_delete")
-                                          for loc in blob["locations"]])]
+            db.add_locations(conn, blob["id"], [
+                {"store": target.name, "url": result.location}
+                for target, result in made])
+            return [blob]
         stale = transaction(self.db, finish)
         if stale is None:
-            if copied is not None:
-                self._discard(target, [copied])
+            self._discard_made(made)
             raise errors.Gone("%s %s was deleted during the import."
                               % (atype.noun.capitalize(), artifact_id))
         self._remove_locations(stale)
-        LOG.info("Imported staged data into %s %s", atype.noun, artifact_id)
+        LOG.info("Imported staged data into %s %s (stores %s)", atype.noun,
+                 artifact_id, ", ".join(t.name for t, _ in made) or
+                 "staging")
+        return failed
+
+    def _copy_staged(self, ctx, atype, artifact, blob, field, targets, made,
+                     failed, all_must_succeed):
+        """Copy staged data into each target (appending to ``made``);
+        returns (the type's filter states, whether the staging store is
+        the only target so nothing was copied)."""
+        first = targets[0]
+        in_place = len(targets) == 1 and any(
+            loc["store"] == first.name for loc in blob["locations"])
+        if in_place:
+            return self._inspect_stored(ctx, atype, artifact, blob,
+                                        field), True
+        result, states = self._copy(
+            atype, artifact["id"], field, blob, first,
+            through=lambda chunks: self._filter(ctx, atype, artifact,
+                                                chunks, field))
+        made.append((first, result))
+        for target in targets[1:]:
+            try:
+                made.append((target, self._copy(
+                    atype, artifact["id"], field, blob, target)[0]))
+            except errors.StoreUnavailable:
+                if all_must_succeed:
+                    raise
+                LOG.warning("Import of %s %s into store %s failed; going on "
+                            "without it", atype.noun, artifact["id"],
+                            target.name, exc_info=True)
+                failed.append(target.name)
+        return states, False
+
+    def _recorded(self, ctx, atype, artifact, blob, field, states):
+        """What the type's post_upload hooks record about staged data."""
+        result = streaming.WriteResult(
+            location=blob["locations"][0]["url"], size=blob["size"],
+            digests={a: blob[a] for a in DIGEST_COLUMNS if blob[a]})
+        values = {}
+        for hook in atype.hooks.get("post_upload", ()):
+            values.update(hook(ctx, artifact, result=result, field=field,
+                               path="", states=states,
+                               algorithm=self.limits.hashing_algorithm)
+                          or {})
+        return values
+
+    def _discard_made(self, made):
+        for target, result in made:
+            self._discard(target, [result])
 
     def _inspect_stored(self, ctx, atype, artifact, blob, field):
         """Run the upload filters over data already stored."""
@@ -515,7 +558,7 @@ class DataService:
 
     def _located_blob(self, ctx, atype, artifact_id, field, rule):
         """(artifact, live blob) after the visibility check and ``rule``."""
-        artifact, _ = self.engine._load_checked(ctx, atype, artifact_id, rule)
+        artifact = self.engine.authorize(ctx, atype, artifact_id, rule)
         for blob in artifact["blobs"]:
             if blob["field"] == field and not blob["path"] and \
                     blob["status"] == "active":

@@ -145,13 +145,25 @@ class Engine:
             self.enforcer.enforce(ctx, atype.rule(rule), target)
         return artifact, membership
 
-    def _load_checked(self, ctx, atype, artifact_id, rule):
-        """A visible artifact and its membership, after enforcing the
-        policy rule of ``rule`` on it (NotFound when it is not visible)."""
+    def authorize(self, ctx, atype, artifact_id, *operations):
+        """The artifact, after enforcing the policy rule of each operation
+        in turn (NotFound when the caller cannot see it): what a face calls
+        when its API checks policy before its other rules."""
         artifact, membership = self._fetch(ctx, atype, artifact_id)
-        self.enforcer.enforce(ctx, atype.rule(rule),
-                              self._target(artifact, ctx, membership))
-        return artifact, membership
+        self._enforce_all(ctx, atype, artifact, membership, operations)
+        return artifact
+
+    def enforce_on(self, ctx, atype, artifact, *operations):
+        """``authorize`` for an artifact the caller already read with
+        ``get`` (a face that checks its status before the policy)."""
+        membership = read(self.db, lambda conn: self._member_of(
+            conn, artifact, ctx))
+        self._enforce_all(ctx, atype, artifact, membership, operations)
+
+    def _enforce_all(self, ctx, atype, artifact, membership, operations):
+        target = self._target(artifact, ctx, membership)
+        for operation in operations:
+            self.enforcer.enforce(ctx, atype.rule(operation), target)
 
     # ------------------------------------------------------------------ reads
 

@@ -47,10 +47,10 @@ def upload_to(client, store=None, data=DATA, **body):
     return client.show(image["id"])
 
 
-def import_(client, image_id, body, **kw):
+def import_(client, image_id, body, headers=None, **kw):
     """POST /v2/images/{id}/import (errors in text/plain)."""
     return client.post("/v2/images/%s/import" % image_id, json=body,
-                       headers=NO_ACCEPT, **kw)
+                       headers=dict(NO_ACCEPT, **(headers or {})), **kw)
 
 
 def copy_to(client, image_id, stores=None, **extra):

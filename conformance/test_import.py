@@ -137,6 +137,47 @@ def test_glance_direct_import(member, discovery):
     assert member.get("/v2/images/%s/file" % image["id"]).content == DATA
 
 
+def _single_store(member):
+    if member.get("/v2/info/stores").status_code != 404:
+        pytest.skip("the endpoint has several stores")
+
+
+def test_import_stores_are_ignored_with_one_store(member, discovery):
+    """Glance: without enabled_backends an import's "stores", "all_stores"
+    and X-Image-Meta-Store are ignored (the task gets the one store), so a
+    store name that exists nowhere still imports."""
+    _needs_method(discovery, "glance-direct")
+    _single_store(member)
+    image = member.create_image(disk_format="raw", container_format="bare")
+    assert _stage(member, image["id"]).status_code == 204
+    resp = _import(member, image["id"], dict(GLANCE_DIRECT,
+                                             stores=["nowhere"]),
+                   headers={"X-Image-Meta-Store": "nowhere"})
+    assert resp.status_code == 202, resp.text
+    assert _wait_status(member, image["id"], "active")["size"] == len(DATA)
+
+
+def test_stores_detail_with_one_store_is_404_before_policy(member):
+    """Glance: /v2/info/stores/detail answers the single-store 404 before
+    it checks the stores_info_detail policy, so a member gets 404 too."""
+    _single_store(member)
+    resp = member.get("/v2/info/stores/detail", headers={"Accept": None})
+    assert resp.status_code == 404
+    assert "Multi backend is not supported at this site." in resp.text
+
+
+def test_delete_from_store_with_one_store_is_bare_404(member):
+    """Glance: DELETE /v2/stores/{store}/{id} without enabled_backends is
+    a 404 with WebOb's generic text (no explanation)."""
+    _single_store(member)
+    image = member.create_image(disk_format="raw", container_format="bare")
+    resp = member.delete("/v2/stores/file/%s" % image["id"],
+                         headers={"Accept": None})
+    assert resp.status_code == 404
+    assert resp.text.startswith("404 Not Found\n\nThe resource could not "
+                                "be found.")
+
+
 def test_import_progress_properties(member, discovery):
     """Glance: after an import the image shows os_glance_importing_to_stores
     and os_glance_failed_import as empty strings (they stay after the

@@ -172,6 +172,45 @@ def test_glance_direct_import_to_named_store(member):
     assert done["os_glance_failed_import"] == ""
 
 
+@pytest.mark.parametrize("must_succeed", [True, False])
+def test_glance_direct_import_to_all_stores(member, must_succeed):
+    """Glance: glance-direct with "all_stores": true is 202; once the image
+    is active it is in every writable store (Tempest compares "stores" with
+    /v2/info/stores right after "active")."""
+    image = member.create_image(disk_format="raw", container_format="bare")
+    resp = member.put("/v2/images/%s/stage" % image["id"], data=DATA,
+                      headers=OCTET)
+    assert resp.status_code == 204
+    resp = import_(member, image["id"], {
+        "method": {"name": "glance-direct"}, "all_stores": True,
+        "all_stores_must_succeed": must_succeed})
+    assert resp.status_code == 202, resp.text
+    done = wait_for(member, image["id"], lambda i: i["status"] == "active")
+    assert sorted(done["stores"].split(",")) == sorted(
+        [DEFAULT_STORE, OTHER_STORE])
+    assert done["os_glance_failed_import"] == ""
+
+
+@pytest.mark.parametrize("body, headers", [
+    ({"all_stores": True, "stores": [OTHER_STORE]}, {}),
+    ({"all_stores": True}, {"X-Image-Meta-Store": OTHER_STORE}),
+    ({"stores": [OTHER_STORE]}, {"X-Image-Meta-Store": OTHER_STORE}),
+])
+def test_import_store_choices_that_contradict_are_400(member, body,
+                                                      headers):
+    """Glance (utils.get_stores_from_request): all_stores with stores or
+    the X-Image-Meta-Store header, or stores with the header, is 400."""
+    image = member.create_image(disk_format="raw", container_format="bare")
+    member.put("/v2/images/%s/stage" % image["id"], data=DATA,
+               headers=OCTET)
+    resp = import_(member, image["id"], dict(
+        body, method={"name": "glance-direct"}), headers=headers)
+    assert resp.status_code == 400, resp.text
+    assert ("can't be used with" in resp.text
+            or "can't be both specified" in resp.text)
+    assert member.show(image["id"])["status"] == "uploading"
+
+
 # ------------------------------------------------------------- copy-image
 
 

@@ -189,30 +189,29 @@ def reactivate(image_id):
 
 @bp.route("/v2/stores/<store_id>/<image_id>", methods=["DELETE"])
 def delete_from_store(store_id, image_id):
-    """Delete an image's data from one store (v2.10), with Glance's
-    answers: multi-store only, a store this node has, an active image, a
-    store that holds the data, never the last copy."""
+    """Delete an image's data from one store (v2.10), with Glance's answers
+    in Glance's order: multi-store only (a bare 404), a store this node
+    has (409), a visible image, the location policies, an active image, not
+    its only location (403), a store that holds it (404)."""
     svc = services()
     engine, atype, settings = svc.engine, svc.images, svc.settings
     reject_body()
     if not settings.multi_store:
-        raise errors.NotFound("Multi backend is not supported at this site.")
+        raise errors.NotFound("")
     if store_id not in settings.store_ids():
         raise errors.Conflict("The selected store %s is not available on "
                               "this node." % store_id)
     ctx = context()
     try:
-        image = engine.get(ctx, atype, image_id)
+        image = engine.authorize(ctx, atype, image_id, "get_location",
+                                 "delete_location")
     except errors.NotFound:
         raise errors.NotFound("Failed to find image %s" % image_id)
-    engine.enforcer.enforce(ctx, atype.rule("get_location"), {
-        "project_id": image["owner"], "owner": image["owner"]})
     if image["status"] != "active":
         raise errors.Conflict("It's not allowed to remove image data from "
                               "store if image status is not 'active'")
     stores = [loc["store"] for b in image["blobs"] if b["field"] == "image"
               and b["status"] == "active" for loc in b["locations"]]
-    # Glance answers "only store" before it looks at which store is named.
     if len(stores) == 1:
         raise errors.Forbidden("Cannot delete image data from the only "
                                "store containing it. Consider deleting the "

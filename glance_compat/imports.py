@@ -1,13 +1,12 @@
 """Image API v2 interoperable import: PUT /stage and POST /import.
 
 ``glance-direct``: the data is staged (hashed while it streams, exactly
-like an upload) and the import makes the staged blob the image's data in
-the first target store, before the 202 (Glance runs a task), so clients
-polling for ``active`` see it at once.  ``copy-image`` (and the further
-stores of a multi-store glance-direct import) copies the data into each
-target store after the 202, in a thread of the worker, showing Glance's
-progress properties ``os_glance_importing_to_stores`` and
-``os_glance_failed_import``.
+like an upload) and the import copies it into every target store and
+makes it the image's data before the 202 (Glance runs a task), so clients
+polling for ``active`` see every store at once.  ``copy-image`` copies an
+active image's data into more stores after the 202, in a thread of the
+worker, showing Glance's progress properties
+``os_glance_importing_to_stores`` and ``os_glance_failed_import``.
 
 Not yet durable: a copy running when its worker is killed is lost (the
 image stays ``active`` with its other stores; ``os_glance_importing_to_
@@ -47,6 +46,7 @@ def stage(image_id):
 
 
 def _parse_import(body, settings):
+    """The method name, after Glance's checks of the body (400s)."""
     if not isinstance(body, dict) or "method" not in body:
         raise errors.Invalid("Import request requires a 'method' field.")
     method = body["method"]
@@ -55,41 +55,56 @@ def _parse_import(body, settings):
     name = method["name"]
     if name not in settings.enabled_import_methods:
         raise errors.Invalid("Unknown import method name '%s'." % name)
-    for flag in ("all_stores", "all_stores_must_succeed"):
+    for flag in ("all_stores_must_succeed", "all_stores"):
         if flag in body and not isinstance(body[flag], bool):
             raise errors.Invalid("'%s' must be boolean value only" % flag)
-    if not settings.multi_store:
-        if body.get("all_stores_must_succeed") is False:
-            raise errors.Invalid("All_stores_must_succeed can only be set "
-                                 "with enabled_backends %s" % None)
-        if body.get("stores") or body.get("all_stores") or \
-                flask.request.headers.get("X-Image-Meta-Store"):
-            raise errors.Conflict("Multi backend is not supported at this "
-                                  "site.")
     return name
+
+
+def _check_image(image, name):
+    """Glance's status and format preconditions of each method (409s)."""
+    status = image["status"]
+    if status == "active" and name != COPY_IMAGE:
+        raise errors.Conflict("Image with status active cannot be target "
+                              "for import")
+    if status != "active" and name == COPY_IMAGE:
+        raise errors.Conflict("Only images with status active can be "
+                              "targeted for copying")
+    if status != "uploading" and name == GLANCE_DIRECT:
+        raise errors.Conflict("Image needs to be staged before "
+                              "'glance-direct' method can be used")
+    for attr in ("container_format", "disk_format"):
+        if not image["properties"].get(attr):
+            raise errors.Conflict("'%s' needs to be set before import"
+                                  % attr)
 
 
 def _target_stores(body, settings):
     """The stores an import writes to, as Glance picks them: ``all_stores``
     (every writable store), else ``stores``, else ``X-Image-Meta-Store``,
-    else the default store."""
-    header = flask.request.headers.get("X-Image-Meta-Store")
-    stores = body.get("stores")
-    if stores is not None and (not isinstance(stores, list) or not all(
-            isinstance(s, str) for s in stores)):
-        raise errors.Invalid("'stores' must be a list of store ids.")
+    else the default store.  Without multi-store Glance ignores all three
+    (one store)."""
+    if not settings.multi_store:
+        return []
+    headers = flask.request.headers
+    header = headers.get("X-Image-Meta-Store")
     if body.get("all_stores"):
-        if stores or header:
+        if "stores" in body or "X-Image-Meta-Store" in headers:
             raise errors.Invalid("All_stores parameter can't be used with "
                                  "x-image-meta-store header or stores "
                                  "parameter")
         return [s.id for s in settings.stores if not s.read_only]
-    if stores and header:
-        raise errors.Invalid("Stores parameter and x-image-meta-store header "
-                             "can't be both specified")
-    wanted = stores or ([header] if header else [])
-    if not wanted:
-        wanted = [s.id for s in settings.stores if s.is_default][:1]
+    if "stores" in body:
+        if "X-Image-Meta-Store" in headers:
+            raise errors.Invalid("Stores parameter and x-image-meta-store "
+                                 "header can't be both specified")
+        wanted = body["stores"]
+        if not isinstance(wanted, list) or not all(
+                isinstance(s, str) for s in wanted):
+            raise errors.Invalid("'stores' must be a list of store ids.")
+    else:
+        wanted = [header] if header is not None else [
+            s.id for s in settings.stores if s.is_default][:1]
     known = settings.store_ids()
     for store in wanted:
         if store not in known:
@@ -100,55 +115,60 @@ def _target_stores(body, settings):
 
 @bp.route("/v2/images/<image_id>/import", methods=["POST"])
 def import_image(image_id):
+    """Glance's checks in Glance's order: the body, the image's status and
+    formats, the policy (copy_image for copy-image, else modify_image),
+    the target stores, then the method's work."""
     svc = services()
     engine, atype, settings = svc.engine, svc.images, svc.settings
     body = json_body()
     name = _parse_import(body, settings)
     ctx = context()
     image = engine.get(ctx, atype, image_id)
-    stores = _target_stores(body, settings) if settings.multi_store else []
+    _check_image(image, name)
+    engine.enforce_on(ctx, atype, image,
+                      "copy" if name == COPY_IMAGE else "update")
+    stores = _target_stores(body, settings)
+    must_succeed = body.get("all_stores_must_succeed", True)
     if name == COPY_IMAGE:
-        _start_copy(engine, atype, ctx, image, stores, body)
+        stores = _stores_to_copy_to(image, stores, body)
+    if not must_succeed and not settings.multi_store:
+        raise errors.Invalid("All_stores_must_succeed can only be set with "
+                             "enabled_backends %s"
+                             % body["method"].get("uri"))
+    if name == COPY_IMAGE:
+        if stores:
+            engine.update(ctx, atype, image_id, lambda img: img[
+                "properties"].update({IMPORTING: ",".join(stores),
+                                      FAILED: ""}))
+            _copy_in_background(engine, atype, ctx, image_id, stores,
+                                must_succeed)
     else:
-        if image["status"] == "active":
-            raise errors.Conflict("Image with status active cannot be "
-                                  "target for import")
-        first, rest = (stores[0], stores[1:]) if stores else (None, [])
-        # Glance leaves its import progress properties behind, empty, and
-        # clients (Tempest, Nova's copy polling) read them.
-        engine.data.import_staged(ctx, atype, image_id, store=first,
-                                  properties={IMPORTING: ",".join(rest),
-                                              FAILED: ""})
-        if rest:
-            _copy_in_background(engine, atype, ctx, image_id, rest,
-                                body.get("all_stores_must_succeed", True))
+        # Every store is written before the 202, as Glance's task does
+        # before the image turns active; Glance leaves its progress
+        # properties behind, empty, and clients (Tempest) read them.
+        engine.data.import_staged(
+            ctx, atype, image_id, stores=stores or None,
+            all_must_succeed=must_succeed,
+            properties=lambda failed: {IMPORTING: "",
+                                       FAILED: ",".join(failed)})
     resp = flask.Response(b"", status=status_line(202))
     resp.headers["Content-Type"] = "text/html; charset=UTF-8"
     return resp
 
 
-def _start_copy(engine, atype, ctx, image, stores, body):
-    """copy-image: Glance's checks, then the copies after the 202."""
-    engine.enforcer.enforce(ctx, atype.rule("copy"), {
-        "project_id": image["owner"], "owner": image["owner"]})
-    if image["status"] != "active":
-        raise errors.Conflict("Only images with status active can be "
-                              "targeted for copying")
+def _stores_to_copy_to(image, stores, body):
+    """copy-image: with ``all_stores`` the stores that already hold the
+    image are dropped (none left: nothing to do); otherwise naming one is
+    Glance's 400."""
     present = {loc["store"] for b in image["blobs"] if b["field"] == "image"
                and b["status"] == "active" for loc in b["locations"]}
     if body.get("all_stores"):
-        stores = [s for s in stores if s not in present]
-    else:
-        for store in stores:
-            if store in present:
-                raise errors.Invalid("Image is already present at store "
-                                     "'%s'" % store)
-    if not stores:
-        return
-    engine.update(ctx, atype, image["id"], lambda img: img[
-        "properties"].update({IMPORTING: ",".join(stores), FAILED: ""}))
-    _copy_in_background(engine, atype, ctx, image["id"], stores,
-                        body.get("all_stores_must_succeed", True))
+        return [s for s in stores if s not in present]
+    for store in stores:
+        if store in present:
+            raise errors.Invalid("Image is already present at store '%s'"
+                                 % store)
+    return stores
 
 
 def _copy_in_background(engine, atype, ctx, image_id, stores,

@@ -51,9 +51,11 @@ def stores_info():
 
 @bp.route("/v2/info/stores/detail", methods=["GET"])
 def stores_detail():
-    engine = services().engine
-    engine.enforcer.enforce(context(), "stores_info_detail", {
-        "project_id": context().project_id})
+    svc = services()
+    if svc.settings.multi_store:
+        # Glance: the single-store 404 comes before the policy check.
+        svc.engine.enforcer.enforce(context(), "stores_info_detail", {
+            "project_id": context().project_id})
     return _stores(detail=True)
 
 

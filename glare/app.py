@@ -68,41 +68,6 @@ def build_engine(conf):
     return engine
 
 
-# Glance's store type names for Glare's driver kinds.
-_GLANCE_TYPES = {"filesystem": "file", "s3": "s3", "http": "http",
-                 "database": "database"}
-_FOREIGN_TYPES = {"rbd": "rbd", "swift": "swift", "cinder": "cinder",
-                  "vsphere": "vmware"}
-
-
-def store_infos(store_set):
-    """How /v2/info/stores describes each configured store."""
-    infos = []
-    for store_id, driver in store_set.drivers.items():
-        described = driver.describe()
-        kind = described.get("kind", "")
-        glance_type = _GLANCE_TYPES.get(kind) or _FOREIGN_TYPES.get(
-            (described.get("schemes") or [""])[0], kind)
-        properties = {}
-        if kind == "filesystem":
-            # Glance shows the directory with a trailing slash.
-            properties = {"data_dir": described.get("datadir", "").rstrip(
-                "/") + "/",
-                          "chunk_size": 65536, "thin_provisioning": False}
-        elif kind == "s3":
-            properties = {k: described[k] for k in (
-                "bucket", "large_object_size", "chunk_size")
-                if k in described}
-        infos.append(glance_common.StoreInfo(
-            id=store_id, type=glance_type,
-            description=store_set.descriptions.get(store_id) or "",
-            is_default=store_id == store_set.default,
-            read_only=bool(getattr(driver, "read_only", False)),
-            weight=store_set.weights.get(store_id, 0),
-            properties=properties))
-    return tuple(infos)
-
-
 def create_flask_app(conf, engine):
     app = flask.Flask("glare")
     app.url_map.strict_slashes = True
@@ -116,7 +81,7 @@ def create_flask_app(conf, engine):
         enabled_import_methods=tuple(config.offered_import_methods(conf)),
         custom_property_names=frozenset(schemas.custom_property_names),
         multi_store=glare_stores.multi_store(conf),
-        stores=store_infos(engine.stores))
+        stores=glare_stores.store_infos(conf, engine.stores))
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas)

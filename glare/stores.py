@@ -456,3 +456,43 @@ def build(conf, db_engine):
                     type_stores=type_stores,
                     staging=reserved[STAGING_SECTION],
                     tasks=reserved[TASKS_SECTION])
+
+
+# Glance's store types for Glare's driver kinds ([store:<id>] sections).
+_GLANCE_TYPES = {"filesystem": "file", "s3": "s3", "http": "http",
+                 "database": "database"}
+MIB = 1024 * 1024
+
+
+def store_infos(conf, store_set):
+    """How /v2/info/stores[/detail] describes each configured store: the
+    type as ``enabled_backends`` names it, and the properties Glance's
+    discovery shows for that type (file: ``data_dir`` with a trailing
+    slash, ``chunk_size``, ``thin_provisioning``; s3: its three
+    ``s3_store_*`` sizes; others: none Glare knows)."""
+    from glance_compat.common import StoreInfo
+    backends = _enabled_backends(conf)
+    infos = []
+    for store_id, driver in store_set.drivers.items():
+        described = driver.describe()
+        kind = described.get("kind", "")
+        glance_type = backends.get(store_id) or _GLANCE_TYPES.get(kind, kind)
+        properties = {}
+        if kind == "filesystem":
+            properties = {"data_dir": described["datadir"].rstrip("/") + "/",
+                          "chunk_size": 65536, "thin_provisioning": False}
+        elif kind == "s3":
+            properties = {
+                "s3_store_large_object_size":
+                    described["large_object_size"] // MIB,
+                "s3_store_large_object_chunk_size":
+                    described["chunk_size"] // MIB,
+                "s3_store_thread_pools": 10}
+        infos.append(StoreInfo(
+            id=store_id, type=glance_type,
+            description=store_set.descriptions.get(store_id) or "",
+            is_default=store_id == store_set.default,
+            read_only=bool(getattr(driver, "read_only", False)),
+            weight=store_set.weights.get(store_id, 0),
+            properties=properties))
+    return tuple(infos)

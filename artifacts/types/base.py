@@ -123,12 +123,14 @@ class DataFlow:
     status to ``via`` (a conditional UPDATE, so one upload wins) and, when
     the data is stored, to ``to``; on failure back to the initial status.
     ``staging``: the data goes to the staging store (data waiting for an
-    import), not the type's store.  ``too_large``: the 413 message when the
-    data exceeds the size limit (None: the core's own wording)."""
+    import), not the type's store, and ``importing`` is the status while
+    an import makes it the artifact's data.  ``too_large``: the 413 message
+    when the data exceeds the size limit (None: the core's own wording)."""
 
     via: str
     to: str
     staging: bool = False
+    importing: str | None = None
     too_large: str | None = None
 
 

@@ -117,7 +117,7 @@ IMAGES = register(ArtifactType(
     data_flows={
         "image": DataFlow(via="saving", to="active", too_large=TOO_LARGE),
         "staging": DataFlow(via="uploading", to="uploading", staging=True,
-                            too_large=TOO_LARGE),
+                            importing="importing", too_large=TOO_LARGE),
     },
     digests=("md5", "configured"),
     hooks={"pre_upload": [require_formats],

@@ -3,6 +3,7 @@ claims that never leak, reads that fall through to the next location,
 copies and removals of one location, imports that read staged data once."""
 
 import os
+import pathlib
 import uuid
 
 import pytest
@@ -54,10 +55,14 @@ class CountingStore:
 
 @pytest.fixture
 def eng(db_engine, enforcer, tmp_path):
+    from tests.artifacts.stores import faulty  # noqa: F401 (registers)
+
     def fs(name):
         return stores.create("filesystem", name,
                              {"datadir": str(tmp_path / name)})
-    drivers = {"fast": fs("fast"), "cold": fs("cold")}
+    drivers = {"fast": fs("fast"), "cold": fs("cold"),
+               "broken": stores.create("faulty", "broken", {
+                   "driver": fs("broken"), "fail_write_after": 1024})}
     staging = CountingStore(fs("staging"))
     store_set = StoreSet(drivers=drivers, default="fast",
                          weights={"fast": 100, "cold": 50}, staging=staging)
@@ -80,6 +85,11 @@ def locations(eng, ctx, image_id):
     [blob] = [b for b in eng.get(ctx, IMAGES, image_id)["blobs"]
               if b["field"] == "image"]
     return blob["locations"]
+
+
+def files_under(datadir):
+    return [f for f in pathlib.Path(datadir).rglob("*")
+            if f.is_file() and ".tmp" not in f.parts]
 
 
 def read_all(eng, ctx, image_id):
@@ -171,7 +181,7 @@ def test_import_reads_the_staged_data_once(eng):
               if b["field"] == "staging"][0]["locations"][0]
     assert staged["store"] == staging.name
     opened = staging.opened
-    eng.data.import_staged(ctx, IMAGES, art["id"], store="cold")
+    eng.data.import_staged(ctx, IMAGES, art["id"], stores=["cold"])
     assert staging.opened == opened + 1
     got = eng.get(ctx, IMAGES, art["id"])
     assert got["status"] == "active"
@@ -180,3 +190,53 @@ def test_import_reads_the_staged_data_once(eng):
         "cold"]
     assert not os.path.exists(staged["url"][len("file://"):])
     assert read_all(eng, ctx, art["id"]) == DATA
+
+
+def staged(eng, ctx):
+    art = image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "staging", [DATA])
+    return art
+
+
+def test_import_into_several_stores_before_it_is_active(eng):
+    ctx = admin()
+    art = staged(eng, ctx)
+    assert eng.data.import_staged(ctx, IMAGES, art["id"],
+                                  stores=["cold", "fast"]) == []
+    got = eng.get(ctx, IMAGES, art["id"])
+    assert got["status"] == "active"
+    assert sorted(loc["store"] for loc in locations(eng, ctx, art["id"])) \
+        == ["cold", "fast"]
+
+
+def test_a_failing_store_fails_the_import_but_keeps_the_staged_data(eng):
+    """all_must_succeed (Glance's default): nothing is imported, nothing
+    staged is lost, the import can be tried again."""
+    ctx = admin()
+    art = staged(eng, ctx)
+    with pytest.raises(errors.StoreUnavailable):
+        eng.data.import_staged(ctx, IMAGES, art["id"],
+                               stores=["cold", "broken"])
+    got = eng.get(ctx, IMAGES, art["id"])
+    assert got["status"] == "uploading"
+    [blob] = got["blobs"]
+    assert blob["field"] == "staging" and blob["locations"]
+    assert files_under(eng.stores.drivers["cold"].datadir) == []
+    # A retry into working stores succeeds with the same staged bytes.
+    eng.data.import_staged(ctx, IMAGES, art["id"], stores=["cold"])
+    assert read_all(eng, ctx, art["id"]) == DATA
+
+
+def test_a_failing_store_is_skipped_when_not_all_must_succeed(eng):
+    ctx = admin()
+    art = staged(eng, ctx)
+    failed = eng.data.import_staged(
+        ctx, IMAGES, art["id"], stores=["cold", "broken"],
+        all_must_succeed=False,
+        properties=lambda failed: {"failed_stores": ",".join(failed)})
+    assert failed == ["broken"]
+    got = eng.get(ctx, IMAGES, art["id"])
+    assert got["status"] == "active"
+    assert got["properties"]["failed_stores"] == "broken"
+    assert [loc["store"] for loc in locations(eng, ctx, art["id"])] == [
+        "cold"]
