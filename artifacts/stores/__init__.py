@@ -353,13 +353,59 @@ class WriterLifecycle:
             pass
 
 
-class BoundedReader:
+class ReaderLifecycle:
+    """What every driver's reader shares: ``close()`` once (then reads
+    are a ``ValueError``), ``closed``, ``with`` blocks, closing when
+    dropped, and iteration in ``block_size`` blocks.  Subclasses release
+    their resource in ``_release()``."""
+
+    _closed = False
+
+    def _release(self):
+        """Free the file, response or rows behind the reader."""
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def _check_open(self):
+        if self._closed:
+            raise ValueError("I/O operation on a closed reader")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to report it to here
+            pass
+
+    def __iter__(self):
+        while True:
+            block = self.read(self.block_size)
+            if not block:
+                return
+            yield block
+
+
+class BoundedReader(ReaderLifecycle):
     """``read(n)`` and iteration over exactly ``length`` bytes of an object.
 
     Subclasses set ``length``, ``block_size`` and ``_remaining`` and provide
-    ``_raw(want)`` (up to ``want`` bytes, ``b""`` at the end of the data)
-    and ``_check_open()``.  Data ending before ``length`` is an error, not a
-    silently short body."""
+    ``_raw(want)`` (up to ``want`` bytes, ``b""`` at the end of the data).
+    Data ending before ``length`` is an error, not a silently short body;
+    ``_discard(count)`` skips bytes of a stream that cannot seek."""
 
     def read(self, n=-1):
         """Up to ``n`` bytes (all remaining if ``n`` is negative or None);
@@ -390,12 +436,13 @@ class BoundedReader:
         raise errors.StoreUnavailable(
             "Stored data ended %d bytes early." % self._remaining)
 
-    def __iter__(self):
-        while True:
-            block = self.read(self.block_size)
-            if not block:
-                return
-            yield block
+    def _discard(self, count):
+        while count:
+            data = self._raw(min(count, self.block_size))
+            if not data:
+                self._truncated()
+            count -= len(data)
+
 
 
 def _load_builtin():

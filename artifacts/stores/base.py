@@ -28,8 +28,10 @@ Using a writer after ``commit()``/``cancel()`` or a reader after
 import logging
 
 from artifacts import errors
-from artifacts.stores import (check_key, check_location, check_range,
-                              is_space_error, redact, storage_full)
+from artifacts.stores import (ReaderLifecycle, check_key, check_location,
+                              check_range, is_space_error, redact,
+                              storage_full)
+
 
 LOG = logging.getLogger(__name__)
 DEFAULT_BLOCK_SIZE = 1024 * 1024
@@ -59,6 +61,17 @@ class _Delegating:
         return getattr(inner, name)
 
 
+def _guarded(store_name, doing, fn, *args):
+    """``fn(*args)``, with any failure that is not already an
+    ``ArtifactError`` turned into one naming the store (``_translate``)."""
+    try:
+        return fn(*args)
+    except errors.ArtifactError:
+        raise
+    except Exception as exc:
+        raise _translate(store_name, doing, exc) from exc
+
+
 class CheckedStore(_Delegating):
     """A ``StoreDriver`` around a ``StoreDriver``; see the module
     docstring.  ``driver`` is the wrapped driver."""
@@ -82,12 +95,7 @@ class CheckedStore(_Delegating):
         return bool(self._inner.read_only)
 
     def _call(self, doing, fn, *args):
-        try:
-            return fn(*args)
-        except errors.ArtifactError:
-            raise
-        except Exception as exc:
-            raise _translate(self.name, doing, exc) from exc
+        return _guarded(self.name, doing, fn, *args)
 
     def _refuse_if_read_only(self, doing):
         if self.read_only:
@@ -154,12 +162,7 @@ class CheckedWriter(_Delegating):
         self._finished = False
 
     def _call(self, doing, fn, *args):
-        try:
-            return fn(*args)
-        except errors.ArtifactError:
-            raise
-        except Exception as exc:
-            raise _translate(self._store_name, doing, exc) from exc
+        return _guarded(self._store_name, doing, fn, *args)
 
     def write(self, chunk):
         if self._finished:
@@ -189,14 +192,13 @@ class CheckedWriter(_Delegating):
         return False
 
 
-class CheckedReader(_Delegating):
+class CheckedReader(ReaderLifecycle, _Delegating):
     """A ``Reader`` translating its driver reader's failures; ``fileno``
     and driver specifics pass through."""
 
     def __init__(self, store_name, inner):
         self._inner = inner
         self._store_name = store_name
-        self._closed = False
 
     @property
     def size(self):
@@ -207,42 +209,12 @@ class CheckedReader(_Delegating):
         return self._inner.length
 
     @property
-    def closed(self):
-        return self._closed
+    def block_size(self):
+        return getattr(self._inner, "block_size", None) or DEFAULT_BLOCK_SIZE
 
     def read(self, n=-1):
-        if self._closed:
-            raise ValueError("I/O operation on a closed reader")
-        try:
-            return self._inner.read(n)
-        except errors.ArtifactError:
-            raise
-        except Exception as exc:
-            raise _translate(self._store_name, "read data", exc) from exc
+        self._check_open()
+        return _guarded(self._store_name, "read data", self._inner.read, n)
 
-    def close(self):
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._inner.close()
-        except errors.ArtifactError:
-            raise
-        except Exception as exc:
-            raise _translate(self._store_name, "close a reader", exc) \
-                from exc
-
-    def __iter__(self):
-        block = getattr(self._inner, "block_size", None) or DEFAULT_BLOCK_SIZE
-        while True:
-            data = self.read(block)
-            if not data:
-                return
-            yield data
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
+    def _release(self):
+        _guarded(self._store_name, "close a reader", self._inner.close)

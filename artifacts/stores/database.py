@@ -62,7 +62,8 @@ from sqlalchemy import exc as sa_exc
 from artifacts import errors
 from artifacts.db import session as db_session
 from artifacts.db.models import store_chunks, store_objects
-from artifacts.stores import WriterLifecycle, option_bool, register
+from artifacts.stores import (ReaderLifecycle, WriterLifecycle, option_bool,
+                              register)
 
 SCHEME = "glare-db"
 _PREFIX = SCHEME + "://"
@@ -410,7 +411,7 @@ class DatabaseWriter(WriterLifecycle):
         if object_id is not None:
             self.store._delete_rows(object_id)
 
-class DatabaseReader:
+class DatabaseReader(ReaderLifecycle):
     """Reads ``length`` bytes of one object, fetching chunks lazily."""
 
     def __init__(self, store, object_id, size, chunk_size, offset, length):
@@ -422,7 +423,6 @@ class DatabaseReader:
         self.length = length
         self.block_size = chunk_size
         self._remaining = length
-        self._closed = False
         # Next chunk to fetch, and how much of it to skip (the offset).
         self._next_seq = offset // chunk_size
         self._skip = offset % chunk_size
@@ -468,8 +468,7 @@ class DatabaseReader:
     def read(self, n=-1):
         """Up to ``n`` bytes (all remaining if ``n`` is negative or None);
         ``b""`` once ``length`` bytes were returned."""
-        if self._closed:
-            raise ValueError("I/O operation on a closed reader")
+        self._check_open()
         want = self._remaining if n is None or n < 0 else min(n,
                                                                self._remaining)
         if want <= 0:
@@ -492,27 +491,8 @@ class DatabaseReader:
             return parts[0].tobytes()
         return b"".join(parts)
 
-    def __iter__(self):
-        while True:
-            block = self.read(self.block_size)
-            if not block:
-                return
-            yield block
-
-    def close(self):
-        self._closed = True
+    def _release(self):
         self._pending = []
-
-    @property
-    def closed(self):
-        return self._closed
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
 
 
 register("database", DatabaseStore)

@@ -465,38 +465,16 @@ class FileReader(BoundedReader):
         self._remaining = length
 
     def fileno(self):
-        if self._fd is None:
-            raise ValueError("I/O operation on a closed reader")
+        self._check_open()
         return self._fd
-
-    def _check_open(self):
-        if self._fd is None:
-            raise ValueError("I/O operation on a closed reader")
 
     def _raw(self, want):
         return os.read(self._fd, min(want, self.block_size))
 
-    def close(self):
+    def _release(self):
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-
-    @property
-    def closed(self):
-        return self._fd is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 register("filesystem", FilesystemStore)

@@ -308,7 +308,6 @@ class HttpReader(BoundedReader):
         self._store = store
         self._response = response
         self._host = host
-        self._closed = False
         self.size = size
         self.offset = offset
         self.length = length
@@ -322,41 +321,10 @@ class HttpReader(BoundedReader):
             raise self._store._failed(self._host, "reading the data failed",
                                       exc)
 
-    def _discard(self, count):
-        while count:
-            data = self._raw(min(count, self.block_size))
-            if not data:
-                self._truncated()
-            count -= len(data)
-
-    def _check_open(self):
-        if self._closed:
-            raise ValueError("I/O operation on a closed reader")
-
-    def close(self):
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self):
         response, self._response = self._response, None
         if response is not None:
             response.close()
-
-    @property
-    def closed(self):
-        return self._closed
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 register("http", HttpStore)

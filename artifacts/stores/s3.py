@@ -652,7 +652,6 @@ class S3Reader(BoundedReader):
 
     def __init__(self, body, size, offset, length):
         self._body = body
-        self._closed = False
         self.size = size
         self.offset = offset
         self.length = length
@@ -665,41 +664,10 @@ class S3Reader(BoundedReader):
             raise errors.StoreUnavailable(
                 "Reading from the S3 store failed: %s" % exc)
 
-    def _discard(self, count):
-        while count:
-            data = self._raw(min(count, self.block_size))
-            if not data:
-                self._truncated()
-            count -= len(data)
-
-    def _check_open(self):
-        if self._closed:
-            raise ValueError("I/O operation on a closed reader")
-
-    def close(self):
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self):
         body, self._body = self._body, None
         if body is not None:
             body.close()
-
-    @property
-    def closed(self):
-        return self._closed
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 register("s3", S3Store)
