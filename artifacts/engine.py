@@ -25,13 +25,14 @@ import hashlib
 
 import sqlalchemy as sa
 
-from artifacts import errors, external, types, versions
+from artifacts import errors, external, limits, types, versions
 from artifacts.data import DataService
 from artifacts.stores.placement import StoreSet
 from artifacts.db import api as db
 from artifacts.db import query as dbq
 from artifacts.db.session import read, transaction
 from artifacts.ids import is_canonical_uuid
+from artifacts.limits import Limits
 from artifacts.locking import Locks
 from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
@@ -39,24 +40,6 @@ from artifacts.sharing import Sharing
 LOG = logging.getLogger(__name__)
 
 CAS_RETRIES = 50
-
-
-class Limits:
-    """Numbers an operator sets (Glance's names in glance_compat)."""
-
-    def __init__(self, max_blob_size=None, max_properties=-1, max_tags=-1,
-                 max_members=-1, hashing_algorithm="sha512",
-                 delayed_delete=False, stale_upload_seconds=3600,
-                 quota_defaults=None):
-        self.max_blob_size = max_blob_size
-        self.max_properties = max_properties
-        self.max_tags = max_tags
-        self.max_members = max_members
-        self.hashing_algorithm = hashing_algorithm
-        self.delayed_delete = delayed_delete
-        self.stale_upload_seconds = stale_upload_seconds
-        # Per-project quotas' defaults (artifacts.quotas.QuotaDefaults).
-        self.quota_defaults = quota_defaults
 
 
 class Engine:
@@ -274,7 +257,7 @@ class Engine:
             "revision": 0, "blobs": [], "deleted": False,
         }
         _set_version_keys(atype, artifact)
-        self._check_quotas(atype, artifact)
+        limits.check_artifact(self.limits, atype, artifact)
 
         self._hooks(atype, "pre_create", ctx, artifact)
 
@@ -361,28 +344,6 @@ class Engine:
         elif visibility == "community":
             self.enforcer.enforce(ctx, atype.rule("communitize"), target)
 
-    def _check_quotas(self, atype, artifact, old=None):
-        limits = self.limits
-
-        def counted(props):
-            return [k for k in props
-                    if k not in atype.fields and not k.startswith("os_glance")]
-        extra = counted(artifact["properties"])
-        old_extra = counted((old or {}).get("properties", {}))
-        if limits.max_properties >= 0 and len(extra) > limits.max_properties \
-                and len(extra) > len(old_extra):
-            raise errors.QuotaExceeded(
-                "The limit has been exceeded on the number of allowed %s "
-                "properties. Attempted: %d, Maximum: %d"
-                % (atype.noun, len(extra), limits.max_properties))
-        tags = artifact["tags"]
-        if limits.max_tags >= 0 and len(tags) > limits.max_tags \
-                and len(tags) > len((old or {}).get("tags", ())):
-            raise errors.QuotaExceeded(
-                "The limit has been exceeded on the number of allowed %s "
-                "tags. Attempted: %d, Maximum: %d"
-                % (atype.noun, len(tags), limits.max_tags))
-
     # ----------------------------------------------------------------- update
 
     def update(self, ctx, atype, artifact_id, mutate, rule="update"):
@@ -447,7 +408,7 @@ class Engine:
                 not isinstance(new["version"], tuple):
             new["version"] = versions.parse(new["version"])
         _set_version_keys(atype, new)
-        self._check_quotas(atype, new, old)
+        limits.check_artifact(self.limits, atype, new, old)
 
     # ------------------------------------------------------------- lifecycle
 

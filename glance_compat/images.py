@@ -7,7 +7,7 @@ the Glance response; all rules live in the engine and the ``images`` type.
 import flask
 
 from artifacts import errors
-from glance_compat import listing, metadata_limits, patch
+from glance_compat import listing, patch
 from glance_compat.common import (context, is_canonical_uuid, json_body,
                                   json_response, no_content, reject_body,
                                   services)
@@ -65,9 +65,7 @@ def create():
             if len(key) > 255:
                 raise errors.Invalid("Custom property should not be greater "
                                      "than 255 characters.")
-            metadata_limits.check_value(key, value)
             values["properties"][key] = value
-    metadata_limits.check_total(values["properties"])
     image = engine.create(context(), atype, values,
                           artifact_id=body.get("id"))
     headers = {"Location": flask.request.host_url.rstrip("/")

@@ -13,7 +13,6 @@ import collections
 import re
 
 from artifacts import errors
-from glance_compat import metadata_limits
 
 MEDIA_V21 = "application/openstack-images-v2.1-json-patch"
 MEDIA_V20 = "application/openstack-images-v2.0-json-patch"
@@ -144,12 +143,6 @@ def parse(body, media_type):
 def apply(artifact, changes, media_type, schemas, settings):
     """Apply ``changes`` in order to ``artifact`` (in place)."""
     props = artifact["properties"]
-    before = metadata_limits.total_bytes(props)
-    _apply_changes(artifact, props, changes, media_type, schemas, settings)
-    metadata_limits.check_total(props, before)
-
-
-def _apply_changes(artifact, props, changes, media_type, schemas, settings):
     for change in changes:
         name, value = change.name, change.value
         check_attribute(name, reserved_as_detail=False)
@@ -182,7 +175,6 @@ def _apply_changes(artifact, props, changes, media_type, schemas, settings):
                                  "than 255 characters.")
         if change.op == "replace" and name not in props:
             raise conflict("Property %s does not exist." % name)
-        metadata_limits.check_value(name, value)
         props[name] = value
 
 

@@ -21,7 +21,8 @@ from werkzeug import exceptions as wz
 from artifacts import api as artifact_api
 from artifacts import errors, external, types
 from artifacts.db.session import make_engine
-from artifacts.engine import Engine, Limits
+from artifacts.engine import Engine
+from artifacts.limits import Limits
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
@@ -54,6 +55,8 @@ def build_engine(conf):
                     hashing_algorithm=conf.hashing_algorithm,
                     delayed_delete=conf.delayed_delete,
                     stale_upload_seconds=conf.glare.stale_upload_seconds,
+                    max_property_bytes=conf.glare.property_value_max_bytes,
+                    max_metadata_bytes=conf.glare.properties_max_bytes,
                     quota_defaults=QuotaDefaults.from_conf(conf))
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,

@@ -165,6 +165,13 @@ glare_opts = [
                 help="Hosts (and subdomains) external blobs may not point "
                      "at; private and loopback addresses are always "
                      "refused."),
+    cfg.IntOpt("property_value_max_bytes", default=65535, min=-1,
+               help="Largest property value of an artifact or image, in "
+                    "UTF-8 bytes (non-strings as JSON); -1 is unlimited."),
+    cfg.IntOpt("properties_max_bytes", default=1024 * 1024, min=-1,
+               help="Largest total of one artifact's or image's "
+                    "properties (names and values), in bytes; -1 is "
+                    "unlimited."),
     cfg.IntOpt("stale_upload_seconds", default=600, min=60,
                help="An upload with no progress for this long is "
                     "considered dead and its image reset to queued."),

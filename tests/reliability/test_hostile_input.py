@@ -323,3 +323,14 @@ def test_properties_of_one_image_have_a_total_budget(server):
     resp = requests.patch(url, json=[{"op": "remove", "path": "/p0"}],
                           headers=headers, timeout=30)
     assert resp.status_code == 200, resp.text
+
+
+def test_megabyte_field_value_is_400_on_the_artifact_api(server):
+    """The same metadata limits hold on the Artifact API (the engine
+    checks them for every face)."""
+    api = server.url + "/artifacts/heat_templates"
+    resp = requests.post(api, json={
+        "name": unique("bigenv"), "default_envs": {"a": "x" * 1000000}},
+        headers=ADMIN, timeout=30)
+    assert resp.status_code == 400, resp.text
+    assert "property 'default_envs'" in resp.json()["error"]["message"]
