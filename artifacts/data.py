@@ -426,7 +426,8 @@ class DataService:
             self._discard_made(made)
             raise errors.Gone("%s %s was deleted during the import."
                               % (atype.noun.capitalize(), artifact_id))
-        self._remove_locations(stale)
+        for blob in stale:
+            self._remove_locations(blob, blob["locations"])
         LOG.info("Imported staged data into %s %s (stores %s)", atype.noun,
                  artifact_id, ", ".join(t.name for t, _ in made) or
                  "staging")
@@ -638,7 +639,7 @@ class DataService:
                                       "again." % (atype.noun, artifact_id))
         with self.engine._locked(atype, artifact_id, "location"):
             transaction(self.db, run)
-        self._remove_locations([dict(blob, locations=locations)])
+        self._remove_locations(blob, locations)
 
     # ------------------------------------------------------------ download
 
@@ -691,24 +692,34 @@ class DataService:
 
     def remove_data(self, blobs):
         """Delete retired blobs' data from every location; a blob whose
-        locations are all gone is forgotten.  Locations that fail stay
-        pending_delete so that ``glare scrub`` can finish the job."""
+        data is all gone is forgotten (its rows with it, one transaction).
+        Locations that fail stay pending_delete so that ``glare scrub``
+        can finish the job."""
         for blob in blobs:
-            if self._remove_locations([blob]):
+            removed, failed = self._delete_data(blob, blob["locations"])
+            if not failed:
                 transaction(self.db, lambda c: db.forget_blob(c, blob["id"]))
+            elif removed:
+                transaction(self.db, lambda c: db.set_location_status(
+                    c, removed, "deleted"))
 
-    def _remove_locations(self, blobs):
-        """Remove the data of the blobs' pending locations; True when all
-        of them are gone."""
-        done = True
-        for blob in blobs:
-            for loc in blob.get("locations", ()):
-                if not self._remove_location(blob, loc):
-                    done = False
-        return done
+    def _remove_locations(self, blob, locations):
+        """Delete the data of some pending locations of a live blob and
+        mark them deleted; failures stay pending_delete for the scrub."""
+        removed, _ = self._delete_data(blob, locations)
+        if removed:
+            transaction(self.db, lambda c: db.set_location_status(
+                c, removed, "deleted"))
 
-    def _remove_location(self, blob, loc):
-        if not blob.get("external") and loc["url"]:
+    def _delete_data(self, blob, locations):
+        """Delete the data behind ``locations`` from their stores (never
+        for an external blob: its URL is not ours); returns the ids of
+        the locations whose data is gone and of those that failed."""
+        removed, failed = [], []
+        for loc in locations:
+            if blob.get("external"):
+                removed.append(loc["id"])
+                continue
             store_id = loc["store"] or self.stores.owner_of(loc["url"])
             try:
                 if store_id is None:
@@ -717,10 +728,10 @@ class DataService:
             except Exception:  # noqa: BLE001 - the scrubber retries
                 LOG.exception("Could not delete data at %s (store %s); left "
                               "for scrub", loc["url"], store_id)
-                return False
-        transaction(self.db, lambda c: db.set_location_status(
-            c, [loc["id"]], "deleted"))
-        return True
+                failed.append(loc["id"])
+                continue
+            removed.append(loc["id"])
+        return removed, failed
 
     def scrub(self, batch=100):
         """Finish deletions that left pending_delete data behind."""
@@ -732,7 +743,7 @@ class DataService:
                 return total
             self.remove_data(rows)
             for loc in locs:
-                self._remove_location({"external": False}, loc)
+                self._remove_locations({"external": False}, [loc])
             total += len(rows) + len(locs)
             if len(rows) < batch and len(locs) < batch:
                 return total

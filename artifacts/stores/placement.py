@@ -50,8 +50,7 @@ class StoreSet:
                 % store_id)
 
     def writable(self):
-        return [i for i, d in self.drivers.items()
-                if not getattr(d, "read_only", False)]
+        return [i for i, d in self.drivers.items() if not d.read_only]
 
     def for_new(self, atype, field, requested=None, staging=False):
         """The driver new data of ``atype.field`` goes to."""
@@ -72,8 +71,7 @@ class StoreSet:
     def owner_of(self, url):
         """The id of the store whose driver owns ``url``, or None."""
         for store_id, drv in self.drivers.items():
-            owns = getattr(drv, "owns", None)
-            if owns is not None and owns(url):
+            if drv.owns(url):
                 return store_id
         return None
 
