@@ -60,13 +60,13 @@ def requested_store():
     """The store named by ``X-Image-Meta-Store`` (Glance's multi-store
     header), or None for the default one; an unknown one is Glance's
     400."""
-    name = flask.request.headers.get("X-Image-Meta-Store")
-    name = name.strip() if name and name.strip() else None
     settings = services().settings
-    if name is not None and settings.multi_store and \
-            name not in settings.store_ids():
+    name = flask.request.headers.get("X-Image-Meta-Store")
+    if not settings.multi_store or name is None:
+        return None
+    if name not in settings.store_ids():
         raise errors.Invalid("Store for identifier %s not found" % name)
-    return name if settings.multi_store else None
+    return name
 
 
 def _unsatisfiable(message):

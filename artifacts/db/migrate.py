@@ -21,10 +21,45 @@ def _config():
 
 
 def upgrade(engine, revision="head"):
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine, revision):
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine, alembic_command, revision):
+    """Run an Alembic command in one transaction.
+
+    On SQLite, foreign keys are off while it runs: Alembic's batch mode
+    changes a table by copying it and dropping the original, and with
+    foreign keys on, that DROP deletes every row that references it through
+    ``ON DELETE CASCADE`` (0006 would lose every blob location).  The
+    pragma has no effect inside a transaction, so it is set around it; a
+    foreign key the migration broke is an error before the commit."""
     cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # On the driver's connection: SQLAlchemy would open a
+            # transaction first, and the pragma does nothing in one.
+            conn.connection.driver_connection.execute(
+                "PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                alembic_command(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql(
+                        "PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(
+                            "The migration left rows whose foreign keys "
+                            "point nowhere: %r" % (broken[:5],))
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute(
+                    "PRAGMA foreign_keys=ON")
 
 
 def current(engine):

@@ -86,3 +86,69 @@ def test_blob_slot_is_unique_per_artifact(fresh):
     unique_sets = [set(u["column_names"]) for u in uniques] + [
         set(i["column_names"]) for i in indexes if i.get("unique")]
     assert {"artifact_id", "slot"} in unique_sets
+
+
+@pytest.fixture(params=selected_databases())
+def at_0005(request, tmp_path):
+    """A database at revision 0005 (before blob_locations)."""
+    with database_url(request.param, tmp_path) as url:
+        eng = session.make_engine(url)
+        migrate.upgrade(eng, "0005")
+        try:
+            yield eng
+        finally:
+            eng.dispose()
+
+
+def test_0006_moves_blob_locations_without_losing_any(at_0005):
+    """Existing data keeps every location: a live blob's becomes an
+    active location, a retired blob's a pending_delete one (the scrubber
+    still finds it), a claim without data gets none; downgrading puts the
+    first location back."""
+    engine, now = at_0005, "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO artifacts (id, type_name, name, owner, visibility, "
+            "status, protected, hidden, deleted, version_major, "
+            "version_minor, version_patch, version_prerelease, "
+            "version_build, version_sort, revision, created_at, updated_at) "
+            "VALUES ('a', 'images', 'n', 'p', 'shared', 'active', false, "
+            "false, false, 0, 0, 0, '', '', '', 0, :t, :t)"), {"t": now})
+        for slot, status, store, location in [
+                ("s1", "active", "file", "file:///data/a/live"),
+                (None, "pending_delete", "cold", "file:///data/a/old"),
+                ("c1", "saving", None, None)]:
+            conn.execute(sa.text(
+                "INSERT INTO artifact_blobs (artifact_id, field, path, "
+                "position, slot, status, store, location, "
+                "location_metadata, external, created_at, updated_at) "
+                "VALUES ('a', 'image', :path, 0, :slot, :status, :store, "
+                ":location, '{\"k\": \"v\"}', false, :t, :t)"),
+                {"path": status, "slot": slot, "status": status,
+                 "store": store, "location": location, "t": now})
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT b.status AS blob_status, l.store, l.url, l.meta_data, "
+            "l.status FROM blob_locations l JOIN artifact_blobs b ON "
+            "b.id = l.blob_id ORDER BY l.url")).mappings().all()
+        claims = conn.execute(sa.text(
+            "SELECT count(*) FROM artifact_blobs WHERE status = 'saving'")
+        ).scalar()
+    assert [dict(r) for r in rows] == [
+        {"blob_status": "active", "store": "file",
+         "url": "file:///data/a/live", "meta_data": '{"k": "v"}',
+         "status": "active"},
+        {"blob_status": "pending_delete", "store": "cold",
+         "url": "file:///data/a/old", "meta_data": '{"k": "v"}',
+         "status": "pending_delete"}]
+    assert claims == 1
+    migrate.downgrade(engine, "0005")
+    with engine.connect() as conn:
+        back = conn.execute(sa.text(
+            "SELECT status, store, location FROM artifact_blobs "
+            "ORDER BY status")).all()
+    assert [tuple(r) for r in back] == [
+        ("active", "file", "file:///data/a/live"),
+        ("pending_delete", "cold", "file:///data/a/old"),
+        ("saving", None, None)]
