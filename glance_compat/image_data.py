@@ -64,8 +64,13 @@ def requested_store():
     name = flask.request.headers.get("X-Image-Meta-Store")
     if not settings.multi_store or name is None:
         return None
-    if name not in settings.store_ids():
+    store = {s.id: s for s in settings.stores}.get(name)
+    if store is None:
         raise errors.Invalid("Store for identifier %s not found" % name)
+    if store.read_only:
+        # Glance's answer when the store refuses to add (its http store).
+        raise errors.Gone("Error in store configuration. Adding images to "
+                          "store is disabled.")
     return name
 
 

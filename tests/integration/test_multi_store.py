@@ -1,8 +1,8 @@
 """Several stores behind one Image API, driven by real clients.
 
 Glare is configured the way an operator configures Glance's multi-store
-(``enabled_backends`` with two filesystem stores and Glare's database
-store, ``default_backend``, one section per store with its description and
+(``enabled_backends`` with two filesystem stores, Glare's database store
+and a read-only http store, ``default_backend``, one section per store with its description and
 weight, the reserved staging store) and then used through
 python-glanceclient, the ``glance`` CLI, openstacksdk and Nova's reading
 of ``locations``/``direct_url``: stores-info, upload to a named store,
@@ -43,7 +43,8 @@ def _sections(tmp):
 @pytest.fixture(scope="module")
 def server(db_kind, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("multi-%s" % db_kind)
-    extra = ("enabled_backends = fast:file, cold:file, small:database\n"
+    extra = ("enabled_backends = fast:file, cold:file, small:database, "
+             "web:http\n"
              "show_multiple_locations = true\nshow_image_direct_url = true\n"
              "enabled_import_methods = [glance-direct,copy-image]\n")
     with database_url(db_kind, tmp) as url:
@@ -70,7 +71,8 @@ def _wait(gc, image_id, done, timeout=30):
 
 def test_stores_info(gc):
     stores = {s["id"]: s for s in gc.images.get_stores_info()["stores"]}
-    assert list(stores) == ["fast", "cold", "small"]
+    assert list(stores) == ["fast", "cold", "small", "web"]
+    assert stores["web"]["read-only"] == "true"
     assert stores["fast"]["default"] == "true"
     assert stores["cold"]["description"] == "Cold disks"
     detail = {s["id"]: s for s in
@@ -114,6 +116,18 @@ def test_upload_to_a_store_copy_and_delete_from_one(gc, server):
                    if f.is_file() and ".tmp" not in f.parts)
 
 
+def test_upload_to_a_read_only_store_is_410_and_keeps_the_image(gc):
+    """Glance's answer when its http store refuses to add data."""
+    image = gc.images.create(name=unique(), disk_format="raw",
+                             container_format="bare")
+    with pytest.raises(glanceclient.exc.HTTPException) as info:
+        gc.images.upload(image.id, io.BytesIO(DATA), backend="web")
+    # glanceclient has no class for 410: a generic HTTPException naming it.
+    assert "410" in str(info.value)
+    assert "Adding images to store is disabled" in str(info.value)
+    assert gc.images.get(image.id).status == "queued"
+
+
 def test_glance_direct_import_to_all_stores(gc):
     image = gc.images.create(name=unique(), disk_format="raw",
                              container_format="bare")
@@ -147,7 +161,7 @@ def test_openstacksdk_and_nova_read_locations(server):
         auth_type="admin_token", auth={"token": "x", "endpoint": server.url},
         image_endpoint_override=server.url, image_api_version="2")
     names = [s.id for s in conn.image.stores()]
-    assert names == ["fast", "cold", "small"]
+    assert names == ["fast", "cold", "small", "web"]
     image = conn.image.create_image(name=unique(), disk_format="raw",
                                     container_format="bare", data=DATA[:4096],
                                     allow_duplicates=True)
