@@ -551,16 +551,34 @@ def scenario_concurrency(client, args, run_id):
 
 # -------------------------------------------------------------- the server
 
+def multi_store_conf(tmp):
+    """([DEFAULT] lines, sections) of a three-store Glance multi-store
+    configuration: the default filesystem store, a second filesystem store
+    and a database store (what the multi-store figures are measured on)."""
+    return ("enabled_backends = fast:file, cold:file, small:database\n",
+            "\n[glance_store]\ndefault_backend = fast\n"
+            "[fast]\nfilesystem_store_datadir = %s\nweight = 100\n"
+            "[cold]\nfilesystem_store_datadir = %s\nweight = 50\n"
+            "[small]\n[os_glance_staging_store]\n"
+            "filesystem_store_datadir = %s\n"
+            % (tmp / "fast", tmp / "cold", tmp / "staging"))
+
+
 @contextlib.contextmanager
-def started_glare(kind, keep_tmp, extra_conf):
+def started_glare(kind, keep_tmp, extra_conf, multi_store=False):
     """A fresh Glare on a fresh ``kind`` database (tests/conftest.py)."""
     sys.path.insert(0, ROOT)
     from tests.conftest import database_url, glare_server
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="glare-bench-%s-" % kind))
+    sections = ""
+    if multi_store:
+        lines, sections = multi_store_conf(tmp)
+        extra_conf = lines + extra_conf
     try:
         try:
             with database_url(kind, tmp) as db_url:
-                with glare_server(tmp, db_url, extra_conf) as srv:
+                with glare_server(tmp, db_url, extra_conf,
+                                  sections) as srv:
                     yield srv
         except BaseException as exc:
             # database_url reports an unreachable server with pytest.skip.
@@ -690,6 +708,10 @@ def parse_args(argv):
     where.add_argument("--server-conf", default="",
                        help="extra [DEFAULT] lines for a started Glare, e.g. "
                        "'worker_threads = 8' (\\n separates lines)")
+    where.add_argument("--multi-store", action="store_true",
+                       help="start Glare with three stores (Glance's "
+                       "enabled_backends: two filesystem stores and a "
+                       "database store; uploads go to the default one)")
     where.add_argument("--keep-tmp", action="store_true",
                        help="keep a started Glare's directory (log, data)")
     what = p.add_argument_group("scenarios")
@@ -877,7 +899,8 @@ def main(argv=None):
         if args.start:
             srv = stack.enter_context(
                 started_glare(args.start, args.keep_tmp,
-                              args.server_conf.replace("\\n", "\n")))
+                              args.server_conf.replace("\\n", "\n"),
+                              multi_store=args.multi_store))
             url = srv.url
             server = {"started": True, "database": args.start,
                       "master_pid": srv.process.pid,
