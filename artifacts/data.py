@@ -212,33 +212,42 @@ class DataService:
 
     @staticmethod
     def _new_key(artifact_id, field):
-        """The one key scheme of every type's data: a fresh name under the
-        artifact and field, so a new upload never meets an old object."""
-        return "%s/%s/%s" % (artifact_id, field, uuid.uuid4().hex)
+        """The one key scheme of every type's data: the artifact, the field
+        and a fresh name, so a new upload never meets an old object.  Flat
+        (no directory per artifact): a filesystem store then creates and
+        syncs no directory per upload, which halves the cost of a small
+        write, and the file still starts with the artifact's id, as
+        Glance's do."""
+        return "%s.%s.%s" % (artifact_id, field, uuid.uuid4().hex)
 
     def _finish(self, conn, atype, artifact_id, field, path, fdef, flow,
                 claim, target, result, values, derived, meter):
         """The transaction that makes the upload live; None if the artifact
         is gone."""
-        row = conn.execute(sa.select(db.A.c.status).where(
-            db.A.c.id == artifact_id, db.A.c.deleted == sa.false())).first()
-        if row is None:
-            return None
         if flow is not None:
+            # The status compare-and-swap also fails on a deleted one.
             if not db.set_status(conn, artifact_id, flow.via, flow.to):
                 return None
-        elif not self._writable_status(atype, fdef, row.status):
-            # Activated while the bytes were streaming: too late.
-            raise errors.Conflict(
-                "The %s became %s during the upload; field '%s' can no "
-                "longer change." % (atype.noun, row.status, field))
+        else:
+            row = conn.execute(sa.select(db.A.c.status).where(
+                db.A.c.id == artifact_id,
+                db.A.c.deleted == sa.false())).first()
+            if row is None:
+                return None
+            if not self._writable_status(atype, fdef, row.status):
+                # Activated while the bytes were streaming: too late.
+                raise errors.Conflict(
+                    "The %s became %s during the upload; field '%s' can no "
+                    "longer change." % (atype.noun, row.status, field))
+            conn.execute(db.A.update().where(db.A.c.id == artifact_id)
+                         .values(updated_at=db.utcnow()))
         retired = db.retire_blobs(conn, artifact_id, field, path)
         conn.execute(B.update().where(B.c.id == claim).values(
             slot=db.blob_slot(field, path), status="active",
             size=result.size, updated_at=db.utcnow(),
             **{a: result.digests.get(a) for a in DIGEST_COLUMNS}))
         db.add_locations(conn, claim, [{"store": target.name,
-                                        "url": result.location}])
+                                        "url": result.location}], first=True)
         for derived_field in {d[0] for d in derived}:
             retired.extend(db.retire_blobs(conn, artifact_id, derived_field))
         for derived_field, derived_path, made in derived:
@@ -249,8 +258,6 @@ class DataService:
                 locations=[{"store": target.name, "url": made.location}])
         if values:
             db.set_properties(conn, artifact_id, values)
-        conn.execute(db.A.update().where(db.A.c.id == artifact_id)
-                     .values(updated_at=db.utcnow()))
         meter.settle(conn, unmetered=sum(d[2].size for d in derived))
         return retired
 
@@ -276,19 +283,23 @@ class DataService:
 
     def _claim(self, atype, artifact_id, field, path, flow):
         """Insert the ``saving`` row that makes this upload the only one
-        (taking over a stale one) and, for a flow, move the status."""
+        and, for a flow, move the status (under the artifact's lock, as
+        every status change).  Only when that fails is a stale upload
+        looked for and taken over, so the common path is two statements."""
         slot = _claim_slot(field, path)
         now = db.utcnow()
         stale = now - datetime.timedelta(
             seconds=self.limits.stale_upload_seconds)
 
-        def run(conn):
-            dead = conn.execute(B.delete().where(
-                B.c.artifact_id == artifact_id, B.c.slot == slot,
-                B.c.updated_at < stale)).rowcount
-            if dead:
-                LOG.warning("Upload to %s %s (%s) stalled; taking it over",
-                            atype.noun, artifact_id, field)
+        def run(conn, takeover):
+            dead = 0
+            if takeover:
+                dead = conn.execute(B.delete().where(
+                    B.c.artifact_id == artifact_id, B.c.slot == slot,
+                    B.c.updated_at < stale)).rowcount
+                if dead:
+                    LOG.warning("Upload to %s %s (%s) stalled; taking it "
+                                "over", atype.noun, artifact_id, field)
             if flow is not None and not db.set_status(
                     conn, artifact_id, atype.initial_status, flow.via):
                 row = db.get(conn, artifact_id, details=False)
@@ -306,9 +317,17 @@ class DataService:
                 artifact_id=artifact_id, field=field, path=path, position=0,
                 slot=slot, status="saving", external=False, created_at=now,
                 updated_at=now)).inserted_primary_key[0]
-        try:
+
+        def attempt(takeover):
+            if flow is None:
+                return transaction(self.db, lambda c: run(c, takeover))
             with self.engine._locked(atype, artifact_id, "upload"):
-                return transaction(self.db, run)
+                return transaction(self.db, lambda c: run(c, takeover))
+        try:
+            try:
+                return attempt(takeover=False)
+            except (sa.exc.IntegrityError, errors.Conflict):
+                return attempt(takeover=True)
         except sa.exc.IntegrityError:
             if flow is not None:
                 raise _transition(atype, flow.via, flow.via)

@@ -176,13 +176,7 @@ def fetch_many(conn, ids, with_blobs=True, rows=None):
         for row in conn.execute(tags):
             found[row.artifact_id]["tags"].add(row.value)
         if with_blobs:
-            blobs = sa.select(artifact_blobs).where(
-                artifact_blobs.c.artifact_id.in_(part),
-                artifact_blobs.c.slot.is_not(None)).order_by(
-                artifact_blobs.c.position, artifact_blobs.c.id)
-            page_blobs = [dict(row._mapping) for row in conn.execute(blobs)]
-            attach_locations(conn, page_blobs)
-            for blob in page_blobs:
+            for blob in _live_blobs(conn, part):
                 found[blob["artifact_id"]]["blobs"].append(blob)
     for artifact_id, rows in rows_by_id.items():
         found[artifact_id]["properties"] = _assemble_properties(rows)
@@ -333,13 +327,39 @@ def blob_slot(field, path="", position=0):
         "utf-8")).hexdigest()
 
 
-def _location_dict(row):
-    loc = dict(row._mapping)
+def _location_dict(values):
+    """A location row as a dict, its JSON metadata decoded."""
+    loc = dict(values)
     try:
         loc["metadata"] = json.loads(loc.pop("meta_data") or "{}")
     except ValueError:
         loc["metadata"] = {}
     return loc
+
+
+_LOCATION_COLUMNS = [c.label("loc_" + c.name) for c in L.c]
+
+
+def _live_blobs(conn, artifact_ids):
+    """The live blobs of these artifacts with their active locations, in
+    order: one query (blobs outer-joined to their locations)."""
+    B = artifact_blobs
+    query = sa.select(B, *_LOCATION_COLUMNS).select_from(B.outerjoin(
+        L, sa.and_(L.c.blob_id == B.c.id, L.c.status == "active"))).where(
+        B.c.artifact_id.in_(artifact_ids), B.c.slot.is_not(None)).order_by(
+        B.c.position, B.c.id, L.c.position, L.c.id)
+    blobs, by_id = [], {}
+    for row in conn.execute(query).mappings():
+        blob = by_id.get(row["id"])
+        if blob is None:
+            blob = {c.name: row[c.name] for c in B.c}
+            blob["locations"] = []
+            by_id[blob["id"]] = blob
+            blobs.append(blob)
+        if row["loc_id"] is not None:
+            blob["locations"].append(_location_dict(
+                {c.name: row["loc_" + c.name] for c in L.c}))
+    return blobs
 
 
 def attach_locations(conn, blobs, statuses=("active",)):
@@ -353,7 +373,7 @@ def attach_locations(conn, blobs, statuses=("active",)):
                                    L.c.status.in_(statuses)).order_by(
             L.c.blob_id, L.c.position, L.c.id)
         for row in conn.execute(query):
-            by_id[row.blob_id]["locations"].append(_location_dict(row))
+            by_id[row.blob_id]["locations"].append(_location_dict(row._mapping))
     return blobs
 
 
@@ -369,17 +389,19 @@ def insert_blob(conn, artifact_id, field, blob, path="", position=0,
     values.pop("locations", None)
     blob_id = conn.execute(artifact_blobs.insert().values(
         **values)).inserted_primary_key[0]
-    add_locations(conn, blob_id, locations, now=now)
+    add_locations(conn, blob_id, locations, now=now, first=True)
     return blob_id
 
 
-def add_locations(conn, blob_id, locations, now=None, status="active"):
-    """Append locations after the blob's existing ones."""
+def add_locations(conn, blob_id, locations, now=None, status="active",
+                  first=False):
+    """Append locations after the blob's existing ones (``first``: the
+    blob has none yet, so there is nothing to look up)."""
     if not locations:
         return
     now = now or utcnow()
-    last = conn.execute(sa.select(sa.func.max(L.c.position)).where(
-        L.c.blob_id == blob_id)).scalar()
+    last = None if first else conn.execute(sa.select(
+        sa.func.max(L.c.position)).where(L.c.blob_id == blob_id)).scalar()
     start = 0 if last is None else last + 1
     conn.execute(L.insert(), [
         {"blob_id": blob_id, "position": start + i,
@@ -427,9 +449,9 @@ def retire_blobs(conn, artifact_id, field=None, path=None):
         query = query.where(B.c.slot == blob_slot(field, path))
     elif field:
         query = query.where(B.c.field == field)
-    rows = attach_locations(conn, [dict(r._mapping)
-                                   for r in conn.execute(query)])
+    rows = [dict(r._mapping) for r in conn.execute(query)]
     if rows:
+        attach_locations(conn, rows)
         ids = [r["id"] for r in rows]
         conn.execute(B.update().where(B.c.id.in_(ids))
                      .values(slot=None, status="pending_delete",
@@ -456,7 +478,7 @@ def pending_locations(conn, limit=100):
     query = sa.select(L).join(B, B.c.id == L.c.blob_id).where(
         L.c.status == "pending_delete", B.c.status != "pending_delete"
     ).order_by(L.c.id).limit(limit)
-    return [_location_dict(r) for r in conn.execute(query)]
+    return [_location_dict(r._mapping) for r in conn.execute(query)]
 
 
 def forget_blob(conn, blob_id):

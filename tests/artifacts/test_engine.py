@@ -415,11 +415,11 @@ def test_upload_happy_path(eng, owner, datadir):
     assert blob["sha512"] == props["os_hash_value"]
     [location] = blob["locations"]
     assert location["store"] == "file" and location["status"] == "active"
-    # One key scheme for every type: <artifact id>/<field>/<unique name>.
+    # One flat key scheme for every type: <artifact id>.<field>.<name>.
     path = location["url"][len("file://"):]
     assert location["url"].startswith("file://")
-    assert os.path.dirname(path) == os.path.join(
-        os.path.realpath(datadir), art["id"], "image")
+    assert os.path.dirname(path) == os.path.realpath(datadir)
+    assert os.path.basename(path).startswith(art["id"] + ".image.")
     with open(path, "rb") as f:
         assert f.read() == DATA
     opened = eng.data.open(owner, IMAGES, art["id"], "image").blob
