@@ -606,16 +606,25 @@ class DataService:
             row = conn.execute(sa.select(B.c.id).where(
                 B.c.id == blob["id"], B.c.status == "active")).first()
             if row is None:
-                return False
+                return "gone"
+            if conn.execute(sa.select(db.L.c.id).where(
+                    db.L.c.blob_id == blob["id"], db.L.c.store == store_id,
+                    db.L.c.status == "active")).first():
+                return "there"      # a concurrent copy finished first
             db.add_locations(conn, blob["id"], [{"store": store_id,
                                                   "url": result.location}])
-            return True
+            return "added"
         with self.engine._locked(atype, artifact_id, "copy"):
-            added = transaction(self.db, run)
-        if not added:
+            outcome = transaction(self.db, run)
+        if outcome != "added":
             self._discard(target, [result])
+        if outcome == "gone":
             raise errors.Gone("%s %s changed or was deleted during the copy."
                               % (atype.noun.capitalize(), artifact_id))
+        if outcome == "there":
+            raise errors.Conflict("The data of %s %s is already in store "
+                                  "'%s'." % (atype.noun, artifact_id,
+                                             store_id))
         LOG.info("Copied %s %s (%d bytes) into store %s", atype.noun,
                  artifact_id, result.size, store_id)
 

@@ -240,3 +240,24 @@ def test_a_failing_store_is_skipped_when_not_all_must_succeed(eng):
     assert got["properties"]["failed_stores"] == "broken"
     assert [loc["store"] for loc in locations(eng, ctx, art["id"])] == [
         "cold"]
+
+
+def test_two_copies_to_one_store_leave_one_location(eng, monkeypatch):
+    """A copy that finishes second (the store got the data meanwhile)
+    discards its own and leaves a single location there."""
+    ctx = admin()
+    art = image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA])
+    real_copy = eng.data._copy
+
+    def racing_copy(*args, **kwargs):
+        made = real_copy(*args, **kwargs)
+        monkeypatch.setattr(eng.data, "_copy", real_copy)
+        eng.data.copy_to_store(ctx, IMAGES, art["id"], "image", "cold")
+        return made
+    monkeypatch.setattr(eng.data, "_copy", racing_copy)
+    with pytest.raises(errors.Conflict):
+        eng.data.copy_to_store(ctx, IMAGES, art["id"], "image", "cold")
+    assert sorted(loc["store"] for loc in locations(eng, ctx, art["id"])) \
+        == ["cold", "fast"]
+    assert len(files_under(eng.stores.drivers["cold"].datadir)) == 1
