@@ -67,7 +67,9 @@ def image_view(artifact, settings, is_admin=False):
     if settings.show_image_direct_url and locations:
         out["direct_url"] = locations[0]["url"]
     image_id = artifact["id"]
-    out["tags"] = list(artifact["tags"])
+    # A set: Glance sends it in hash order, which differs between worker
+    # processes; sorted, a list item equals the image GET returns.
+    out["tags"] = sorted(artifact["tags"])
     out["self"] = "/v2/images/%s" % image_id
     out["file"] = "/v2/images/%s/file" % image_id
     out["schema"] = "/v2/schemas/image"

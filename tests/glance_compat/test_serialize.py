@@ -219,3 +219,10 @@ def test_dumps_sends_non_ascii_raw():
     body = serialize.dumps({"name": "d\u00e9j\u00e0 \u65e5\u672c"})
     assert body == '{"name": "d\u00e9j\u00e0 \u65e5\u672c"}'.encode("utf-8")
     assert isinstance(body, bytes)
+
+
+def test_tags_are_sorted_so_every_worker_renders_the_same():
+    """Glance renders its tag set in hash order, which differs between
+    worker processes; sorted, a list item equals the GET of the image."""
+    out = image_view(artifact(tags={"zeta", "alpha", "mid"}), Settings())
+    assert out["tags"] == ["alpha", "mid", "zeta"]
