@@ -132,13 +132,19 @@ def glare_server(tmp_path, db_url, extra_conf="", extra_sections=""):
             time.sleep(0.1)
         yield Server(url, config, datadir, db_url, proc, log)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc)
+
+
+def stop_process_group(proc, timeout=15):
+    """SIGTERM a server started with ``start_new_session`` and all its
+    workers; SIGKILL what is still there after ``timeout`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture(scope="module", params=selected_databases())
