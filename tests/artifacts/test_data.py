@@ -10,32 +10,11 @@ import pytest
 
 from artifacts import errors, stores
 from artifacts.context import RequestContext
-from artifacts.db import migrate
-from artifacts.db.session import make_engine
 from artifacts.engine import Engine, Limits
-from artifacts.policy import Enforcer
 from artifacts.stores.placement import StoreSet
-from artifacts.types import image_policies
 from artifacts.types.images import IMAGES
-from glare import config
 
 DATA = os.urandom(3 * 1024 * 1024 + 5)
-
-
-@pytest.fixture(scope="module")
-def db_engine(tmp_path_factory):
-    eng = make_engine("sqlite:///%s" % (
-        tmp_path_factory.mktemp("data") / "glare.sqlite"))
-    migrate.upgrade(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="module")
-def enforcer():
-    conf = config.load(overrides={
-        "oslo_policy.policy_file": "/nonexistent/policy.yaml"})
-    return Enforcer(conf, image_policies.RULES)
 
 
 class CountingStore:

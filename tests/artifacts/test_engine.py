@@ -13,34 +13,12 @@ from artifacts import errors, stores
 from artifacts import engine as engine_mod
 from artifacts.context import RequestContext
 from artifacts.db import api as db_api
-from artifacts.db import migrate
 from artifacts.db.models import artifacts
 from artifacts.db.query import Filter, Scope
-from artifacts.db.session import make_engine
 from artifacts.engine import Engine, Limits
-from artifacts.policy import Enforcer
-from artifacts.types import image_policies
 from artifacts.types.images import IMAGES
-from glare import config
 
 DATA = b"0123456789"
-
-
-@pytest.fixture(scope="module")
-def db_engine(tmp_path_factory):
-    path = tmp_path_factory.mktemp("engine") / "glare.sqlite"
-    eng = make_engine("sqlite:///%s" % path)
-    migrate.upgrade(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="module")
-def enforcer():
-    # Never pick up a stray policy.yaml from the machine's config dirs.
-    conf = config.load(overrides={
-        "oslo_policy.policy_file": "/nonexistent/policy.yaml"})
-    return Enforcer(conf, image_policies.RULES)
 
 
 @pytest.fixture
