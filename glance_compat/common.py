@@ -6,7 +6,6 @@ import http
 import flask
 
 from artifacts import errors
-from artifacts.ids import is_canonical_uuid  # noqa: F401 (the faces' check)
 from artifacts.request_body import parse_json
 
 

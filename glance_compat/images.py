@@ -8,9 +8,9 @@ import flask
 
 from artifacts import errors
 from glance_compat import listing, patch
-from glance_compat.common import (context, is_canonical_uuid, json_body,
-                                  json_response, no_content, reject_body,
-                                  services)
+from artifacts.ids import is_canonical_uuid
+from glance_compat.common import (context, json_body, json_response,
+                                  no_content, reject_body, services)
 from glance_compat.serialize import dumps, image_view
 
 bp = flask.Blueprint("glance_images", __name__)
