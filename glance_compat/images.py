@@ -7,8 +7,8 @@ the Glance response; all rules live in the engine and the ``images`` type.
 import flask
 
 from artifacts import errors
-from glance_compat import listing, patch
 from artifacts.ids import is_canonical_uuid
+from glance_compat import listing, patch
 from glance_compat.common import (context, json_body, json_response,
                                   no_content, reject_body, services)
 from glance_compat.serialize import dumps, image_view
