@@ -21,9 +21,10 @@ Its contract:
   is removed afterwards (``remove_data``), or by ``glare scrub``.
 * **Download** (``open``): a ``Download`` with the blob's size and digests
   and ``read(offset, length)``; faces never call a store driver.
-* **Recovery** (``recover_stale_uploads``): claims that stopped
-  heartbeating (a killed worker) are released and their artifacts' status
-  reset, so a new upload can start.
+* **Recovery** (``recover_stale_uploads``): claims and imports that
+  stopped heartbeating (a killed worker) are released and their
+  artifacts' status reset (an import keeps its staged data), so the work
+  can start again.
 
 What is Glance's (messages, field names) lives in the images type's
 declaration and hooks or in ``glance_compat``, never here.
@@ -270,6 +271,21 @@ class DataService:
             states.append(state)
         return chunks, states
 
+    def _status_heartbeat(self, artifact_id, status):
+        """Refresh ``updated_at`` of an artifact in ``status`` while its
+        data is being worked on, so that recovery can tell a live import
+        from one whose worker died."""
+        beat = {"at": time.monotonic()}
+
+        def heartbeat(_total):
+            if time.monotonic() - beat["at"] > HEARTBEAT_SECONDS:
+                beat["at"] = time.monotonic()
+                transaction(self.db, lambda c: c.execute(
+                    db.A.update().where(db.A.c.id == artifact_id,
+                                        db.A.c.status == status)
+                    .values(updated_at=db.utcnow())))
+        return heartbeat
+
     def _heartbeat(self, claim):
         beat = {"at": time.monotonic()}
 
@@ -391,10 +407,12 @@ class DataService:
         targets = [self.stores.for_new(atype, field, requested=s)
                    for s in (stores or [None])]
         made, failed = [], []
+        beat = self._status_heartbeat(artifact_id, flow.importing)
         try:
             states, in_place = self._copy_staged(ctx, atype, artifact, blob,
                                                  field, targets, made,
-                                                 failed, all_must_succeed)
+                                                 failed, all_must_succeed,
+                                                 beat)
         except BaseException:
             self._discard_made(made)
             transaction(self.db, lambda c: db.set_status(
@@ -453,7 +471,7 @@ class DataService:
         return failed
 
     def _copy_staged(self, ctx, atype, artifact, blob, field, targets, made,
-                     failed, all_must_succeed):
+                     failed, all_must_succeed, beat):
         """Copy staged data into each target (appending to ``made``);
         returns (the type's filter states, whether the staging store is
         the only target so nothing was copied)."""
@@ -466,12 +484,14 @@ class DataService:
         result, states = self._copy(
             atype, artifact["id"], field, blob, first,
             through=lambda chunks: self._filter(ctx, atype, artifact,
-                                                chunks, field))
+                                                chunks, field),
+            on_chunk=beat)
         made.append((first, result))
         for target in targets[1:]:
             try:
                 made.append((target, self._copy(
-                    atype, artifact["id"], field, blob, target)[0]))
+                    atype, artifact["id"], field, blob, target,
+                    on_chunk=beat)[0]))
             except errors.StoreUnavailable:
                 if all_must_succeed:
                     raise
@@ -512,7 +532,8 @@ class DataService:
             reader.close()
         return states
 
-    def _copy(self, atype, artifact_id, field, blob, target, through=None):
+    def _copy(self, atype, artifact_id, field, blob, target, through=None,
+              on_chunk=None):
         """Copy a blob's data into ``target`` in one streamed pass, every
         byte checked against the digests it was stored with (a copy that
         differs is never committed).  ``through(chunks) -> (chunks,
@@ -527,7 +548,8 @@ class DataService:
             result = streaming.write_stream(
                 target, self._new_key(artifact_id, field), chunks,
                 algorithms=tuple(expected) or ("md5",),
-                expected_digests=expected, max_size=blob["size"])
+                expected_digests=expected, max_size=blob["size"],
+                on_chunk=on_chunk)
         finally:
             reader.close()
         if blob["size"] is not None and result.size != blob["size"]:
@@ -586,10 +608,11 @@ class DataService:
         return artifact, None
 
     def copy_to_store(self, ctx, atype, artifact_id, field, store_id,
-                      rule="copy"):
+                      rule="copy", on_chunk=None):
         """Copy a blob's data into one more store, every byte checked
         against its digests; the new location is appended.  The artifact
-        must be active and the store must not already hold the data."""
+        must be active and the store must not already hold the data.
+        ``on_chunk(total)`` is called as the bytes go (heartbeats)."""
         target = self.stores.for_new(atype, field, requested=store_id)
         artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
                                             rule)
@@ -600,7 +623,8 @@ class DataService:
             raise errors.Conflict("The data of %s %s is already in store "
                                   "'%s'." % (atype.noun, artifact_id,
                                              store_id))
-        result, _ = self._copy(atype, artifact_id, field, blob, target)
+        result, _ = self._copy(atype, artifact_id, field, blob, target,
+                               on_chunk=on_chunk)
 
         def run(conn):
             row = conn.execute(sa.select(B.c.id).where(
@@ -802,20 +826,24 @@ class DataService:
                     db.set_status(conn, row.artifact_id, flow.via,
                                   atype.initial_status)
                 count += 1
+            claimed = sa.select(B.c.artifact_id).where(
+                B.c.status == "saving")
             for atype in atypes:
-                vias = {f.via for f in atype.data_flows.values()
-                        if f.via != f.to}
-                if not vias:
-                    continue
-                claimed = sa.select(B.c.artifact_id).where(
-                    B.c.status == "saving")
-                count += conn.execute(db.A.update().where(
-                    db.A.c.type_name == atype.name,
-                    db.A.c.status.in_(sorted(vias)),
-                    db.A.c.updated_at < cutoff,
-                    db.A.c.id.not_in(claimed)).values(
-                    status=atype.initial_status, updated_at=db.utcnow(),
-                    revision=db.A.c.revision + 1)).rowcount
+                back = {f.via: atype.initial_status
+                        for f in atype.data_flows.values() if f.via != f.to}
+                # An import whose worker died: back to its staged status,
+                # the staged data kept, so it can be imported again.
+                back.update({f.importing: f.to
+                             for f in atype.data_flows.values()
+                             if f.importing})
+                for status, initial in back.items():
+                    count += conn.execute(db.A.update().where(
+                        db.A.c.type_name == atype.name,
+                        db.A.c.status == status,
+                        db.A.c.updated_at < cutoff,
+                        db.A.c.id.not_in(claimed)).values(
+                        status=initial, updated_at=db.utcnow(),
+                        revision=db.A.c.revision + 1)).rowcount
             return count
         count = transaction(self.db, run)
         if count:

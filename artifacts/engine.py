@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from artifacts import errors, external, limits, types, versions
 from artifacts.data import DataService
+from artifacts.jobs import DataJobs
 from artifacts.stores.placement import StoreSet
 from artifacts.db import api as db
 from artifacts.db import query as dbq
@@ -46,8 +47,9 @@ class Engine:
     """Artifact records: create, read, list, update, lifecycle, delete.
 
     Its collaborators: ``data`` (``artifacts.data.DataService``: uploads,
-    downloads, locations, cleanup of every type's data) and ``sharing``
-    (``artifacts.sharing.Sharing``: members).  Both load artifacts through
+    downloads, locations, cleanup of every type's data), ``jobs``
+    (``artifacts.jobs.DataJobs``: durable copies into more stores) and
+    ``sharing`` (``artifacts.sharing.Sharing``: members).  Both load artifacts through
     ``_fetch``, so visibility and policy are the same everywhere."""
 
     def __init__(self, db_engine, store, enforcer, limits=None, locks=None,
@@ -70,6 +72,7 @@ class Engine:
         self.quotas = Quotas(db_engine, self.limits.quota_defaults)
         self.external_policy = external.Policy()
         self.data = DataService(self, store_set)
+        self.jobs = DataJobs(self)
         self.sharing = Sharing(self)
 
     @property

@@ -3,34 +3,25 @@
 ``glance-direct``: the data is staged (hashed while it streams, exactly
 like an upload) and the import copies it into every target store and
 makes it the image's data before the 202 (Glance runs a task), so clients
-polling for ``active`` see every store at once.  ``copy-image`` copies an
-active image's data into more stores after the 202, in a thread of the
-worker, showing Glance's progress properties
-``os_glance_importing_to_stores`` and ``os_glance_failed_import``.
-
-Not yet durable: a copy running when its worker is killed is lost (the
-image stays ``active`` with its other stores; ``os_glance_importing_to_
-stores`` keeps the unfinished ids until the next copy request).
+polling for ``active`` see every store at once.  ``copy-image`` queues
+durable copy jobs (``artifacts.jobs``) and answers 202; the workers run
+them, showing Glance's progress properties ``os_glance_importing_to_stores``
+and ``os_glance_failed_import`` (kept by the images type's hook).
 """
-
-import logging
-import threading
 
 import flask
 
 from artifacts import errors
+from artifacts.types.images import FAILED_IMPORT as FAILED
+from artifacts.types.images import IMPORTING
 from glance_compat.common import (context, json_body, no_content, services,
                                   status_line)
 from glance_compat.image_data import request_chunks
-
-LOG = logging.getLogger(__name__)
 
 bp = flask.Blueprint("glance_imports", __name__)
 
 GLANCE_DIRECT = "glance-direct"
 COPY_IMAGE = "copy-image"
-IMPORTING = "os_glance_importing_to_stores"
-FAILED = "os_glance_failed_import"
 
 
 @bp.route("/v2/images/<image_id>/stage", methods=["PUT"])
@@ -137,11 +128,12 @@ def import_image(image_id):
                              % body["method"].get("uri"))
     if name == COPY_IMAGE:
         if stores:
-            engine.update(ctx, atype, image_id, lambda img: img[
-                "properties"].update({IMPORTING: ",".join(stores),
-                                      FAILED: ""}))
-            _copy_in_background(engine, atype, ctx, image_id, stores,
-                                must_succeed)
+            # Durable: the copies are rows any worker runs (and another
+            # one finishes if this one dies), Glance's progress properties
+            # set with them.
+            engine.jobs.submit_copies(
+                atype, image_id, "image", stores, must_succeed,
+                properties={IMPORTING: ",".join(stores), FAILED: ""})
     else:
         # Every store is written before the 202, as Glance's task does
         # before the image turns active; Glance leaves its progress
@@ -169,41 +161,3 @@ def _stores_to_copy_to(image, stores, body):
             raise errors.Invalid("Image is already present at store '%s'"
                                  % store)
     return stores
-
-
-def _copy_in_background(engine, atype, ctx, image_id, stores,
-                        must_succeed):
-    def progress(store, failed):
-        def mutate(img):
-            props = img["properties"]
-            left = [s for s in (props.get(IMPORTING) or "").split(",")
-                    if s and s != store]
-            props[IMPORTING] = ",".join(left)
-            if failed:
-                done = [s for s in (props.get(FAILED) or "").split(",") if s]
-                props[FAILED] = ",".join(done + [store])
-        engine.update(ctx, atype, image_id, mutate)
-
-    def run():
-        for store in stores:
-            try:
-                engine.data.copy_to_store(ctx, atype, image_id, "image",
-                                          store, rule="get")
-                failed = False
-            except Exception:  # noqa: BLE001 - recorded for the client
-                LOG.exception("Copying image %s to store %s failed",
-                              image_id, store)
-                failed = True
-            try:
-                progress(store, failed)
-            except errors.ArtifactError:
-                LOG.warning("Image %s is gone; copy stopped", image_id)
-                return
-            if failed and must_succeed:
-                LOG.warning("Copy of image %s stopped: all_stores_must_"
-                            "succeed and store %s failed", image_id, store)
-                for other in stores[stores.index(store) + 1:]:
-                    progress(other, True)
-                return
-    threading.Thread(target=run, name="copy-image-%s" % image_id,
-                     daemon=True).start()

@@ -2,7 +2,8 @@
 
 gthread workers: a long upload holds one thread, not the whole worker, and
 chunked request bodies of any size work.  Stale temporary files of uploads
-cut off by a crash are removed before workers start.
+cut off by a crash are removed before workers start; every worker then runs
+a data-job thread (``artifacts.jobs``).
 """
 
 import logging
@@ -27,8 +28,14 @@ class _Server(BaseApplication):
 
         from glare import app as app_factory
         from glare import logs
+        from artifacts import types
         logs.setup(self.conf)
-        app = app_factory.create_app(self.conf)
+        engine = app_factory.build_engine(self.conf)
+        app = app_factory.create_app(self.conf, engine)
+        # Each worker runs durable data jobs (copies into more stores) and
+        # releases stale uploads, so work a dead worker left is finished
+        # or released by the others.
+        engine.jobs.start(types.all_types().values())
         # The loaded app is ~85,000 long-lived objects (SQLAlchemy, oslo,
         # schemas) that every full collection would walk again: 35-45 ms
         # pauses, the p99 of big lists.  Freezing moves them out of the

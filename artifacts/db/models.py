@@ -260,3 +260,33 @@ quota_guards = sa.Table(
     sa.Column("project_id", sa.String(255), primary_key=True),
     sa.Column("serial", sa.BigInteger, nullable=False, default=0),
 )
+
+# -- durable data work (artifacts.jobs) ----------------------------------------
+# One row per copy of a blob into one more store, written in the request's
+# transaction and run by whichever worker claims it: ``holder`` is the
+# claiming runner, ``heartbeat_at`` (database clock) its sign of life; a
+# running job whose heartbeat is older than the stale limit is claimed again
+# by another worker.  ``batch`` groups the stores of one request, so that
+# with ``must_succeed`` one failure fails the rest of the batch.
+data_jobs = sa.Table(
+    "data_jobs", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              primary_key=True, autoincrement=True),
+    sa.Column("artifact_id", sa.String(36),
+              sa.ForeignKey("artifacts.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("type_name", sa.String(64), nullable=False),
+    sa.Column("field", sa.String(64), nullable=False),
+    sa.Column("store", sa.String(255), nullable=False),
+    sa.Column("batch", sa.String(36), nullable=False),
+    sa.Column("must_succeed", sa.Boolean, nullable=False, default=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("holder", sa.String(64)),
+    sa.Column("heartbeat_at", Timestamp),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index(None, "status", "heartbeat_at"),
+    sa.Index(None, "batch"),
+)

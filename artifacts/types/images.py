@@ -60,6 +60,24 @@ def record_data(ctx, artifact, result, algorithm, states=(), field="image",
             "virtual_size": virtual_size}
 
 
+# Glance's progress properties of an import into several stores.
+IMPORTING = "os_glance_importing_to_stores"
+FAILED_IMPORT = "os_glance_failed_import"
+
+
+def copy_progress(ctx, artifact, store, failed, **_):
+    """data_job_done hook: a store is no longer being imported to, and a
+    failed one is listed as failed, as Glance's import task records it."""
+    props = artifact["properties"]
+    values = {IMPORTING: ",".join(
+        s for s in (props.get(IMPORTING) or "").split(",")
+        if s and s != store)}
+    if failed:
+        done = [s for s in (props.get(FAILED_IMPORT) or "").split(",") if s]
+        values[FAILED_IMPORT] = ",".join(done + [store])
+    return values
+
+
 IMAGE_DATA_FIELDS = ("size", "virtual_size", "checksum", "os_hash_algo",
                      "os_hash_value")
 
@@ -120,7 +138,8 @@ IMAGES = register(ArtifactType(
                             importing="importing", too_large=TOO_LARGE),
     },
     digests=("md5", "configured"),
-    hooks={"pre_upload": [require_formats],
+    hooks={"data_job_done": [copy_progress],
+           "pre_upload": [require_formats],
            "upload_filter": [inspect_stream],
            "post_upload": [record_data]},
 ))
