@@ -124,7 +124,11 @@ class DataJobs:
         return transaction(self.db, run)
 
     def _run(self, job):
-        atype = types.get(job["type_name"])
+        atype = types.all_types().get(job["type_name"])
+        if atype is None:
+            self._finish(job, "failed", "type %s is not loaded here"
+                         % job["type_name"])
+            return
         error = None
         if job["attempts"] > MAX_ATTEMPTS:
             error = "gave up after %d attempts" % (job["attempts"] - 1)
