@@ -33,6 +33,11 @@ setup(
         # [oslo_middleware] options mean what they mean in glance-api.conf.
         "oslo.middleware>=6.0",
         "gunicorn>=22.0",
+        # Swagger UI's scripts and styles for /artifacts/docs, served by
+        # Glare itself so the page works without internet (no CDN); its
+        # Swagger UI 5 reads our OpenAPI 3.1 (swagger-ui-bundle's 4.x
+        # cannot).  We use only its dist/ files, not its blueprint.
+        "flask-swagger-ui>=5.0",
         # The read-only http store (artifacts/stores/http.py) streams image
         # data from web servers, as Glance's http store does.
         "requests>=2.31",
@@ -61,7 +66,11 @@ setup(
                  "boto3>=1.34", "moto[server]>=5.0",
                  # Fuzzes the Artifact API from its OpenAPI document
                  # (make fuzz, tests/integration/test_artifact_api.py).
-                 "schemathesis>=4.0"],
+                 "schemathesis>=4.0",
+                 # Drives Debian's headless Chromium (with its own
+                 # chromedriver, never a downloaded one) to check that
+                 # /artifacts/docs renders offline.
+                 "selenium>=4.20"],
     },
     entry_points={"console_scripts": ["glare = glare.cli:main"]},
 )

@@ -3,20 +3,29 @@ Glance face's images, as flask-smorest blueprints on the one Flask app.
 
 ``init_app(app, conf, engine)`` registers the blueprints and serves the
 OpenAPI document at ``/artifacts/openapi.json`` with an interactive page
-at ``/artifacts/docs`` (Swagger UI; its scripts come from a CDN, so
-offline the page loads but stays blank -- the JSON document is complete
-on its own).  Errors under ``/artifacts`` are rendered by
+at ``/artifacts/docs`` (Swagger UI, whose scripts and styles are served
+by Glare itself from the installed ``flask-swagger-ui`` package (Swagger
+UI 5, which reads OpenAPI 3.1) under
+``/artifacts/docs/assets/``: the page works on a machine without
+internet and makes no outside request).  Errors under ``/artifacts`` are rendered by
 ``artifacts.api.errors`` (``owns`` tells ``glare.app`` which face a path
 belongs to).
 """
 
 import dataclasses
+import os
 
+import flask
 import flask_smorest
+import flask_swagger_ui
 
 from artifacts.api import errors
 
-SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+# Relative to the page (/artifacts/docs), so the page keeps working when
+# a proxy mounts Glare under a path prefix.
+SWAGGER_UI_ASSETS = "docs/assets/"
+SWAGGER_UI_DIST = os.path.join(os.path.dirname(flask_swagger_ui.__file__),
+                               "dist")
 
 owns = errors.owns
 render_error = errors.render
@@ -49,7 +58,7 @@ def init_app(app, conf, engine):
         "OPENAPI_URL_PREFIX": errors.PREFIX,
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": SWAGGER_UI_CDN,
+        "OPENAPI_SWAGGER_UI_URL": SWAGGER_UI_ASSETS,
     })
     app.extensions["glare_artifacts"] = {
         "engine": engine,
@@ -68,4 +77,12 @@ def init_app(app, conf, engine):
                                 schema=models.ExternalLocation)
     for blp in (schemas.blp, artifacts.blp, data.blp, members.blp):
         api.register_blueprint(blp)
+    app.add_url_rule(errors.PREFIX + "/docs/assets/<path:name>",
+                     "artifacts_docs_assets", _docs_asset)
     return api
+
+
+def _docs_asset(name):
+    """One file of the Swagger UI bundle (send_from_directory refuses
+    names that leave the bundle's directory)."""
+    return flask.send_from_directory(SWAGGER_UI_DIST, name, max_age=86400)

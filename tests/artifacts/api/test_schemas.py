@@ -87,3 +87,21 @@ def test_docs_page(api):
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     assert b"/artifacts/openapi.json" in resp.data
 
+
+
+def test_docs_page_uses_no_cdn(api):
+    page = api.get("/artifacts/docs").get_data(as_text=True)
+    assert "docs/assets/swagger-ui-bundle.js" in page
+    assert "docs/assets/swagger-ui.css" in page
+    assert "//" not in page.replace("<!--", "").split("<body>")[0] \
+        .replace("http-equiv", "")
+
+
+def test_docs_assets_are_served_from_the_installed_bundle(api):
+    js = api.get("/artifacts/docs/assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and "javascript" in js.mimetype
+    assert len(js.data) > 100_000
+    css = api.get("/artifacts/docs/assets/swagger-ui.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    for name in ("nope.js", "../__init__.py", "..%2f__init__.py"):
+        assert api.get("/artifacts/docs/assets/" + name).status_code == 404
