@@ -25,6 +25,7 @@ from artifacts.engine import Engine
 from artifacts.limits import Limits
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
+from artifacts.types import image_format
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
@@ -48,6 +49,9 @@ def build_engine(conf):
                             sqlite_busy_timeout=conf.database
                             .sqlite_busy_timeout)
     store_set = glare_stores.build(conf, db_engine)
+    image_format.configure(image_format.FormatPolicy(
+        require_match=conf.image_format.require_image_format_match,
+        gpt_nonfatal=frozenset(conf.image_format.gpt_safety_checks_nonfatal)))
     limits = Limits(max_blob_size=conf.image_size_cap,
                     max_properties=conf.image_property_quota,
                     max_tags=conf.image_tag_quota,

@@ -145,6 +145,15 @@ image_format_opts = [
     cfg.ListOpt("container_formats", default=DEFAULT_CONTAINER_FORMATS,
                 deprecated_opts=[cfg.DeprecatedOpt("container_formats",
                                                    group="DEFAULT")]),
+    # Glance's defaults.  With require_image_format_match off, data whose
+    # detected format contradicts disk_format is logged and accepted
+    # (Tempest uploads placeholder bytes in every disk format so).
+    cfg.BoolOpt("require_image_format_match", default=True),
+    cfg.ListOpt("gpt_safety_checks_nonfatal", default=[]),
+    # Glance checks it only when converting images; Glare converts none
+    # yet, so it is parsed and kept for that day.
+    cfg.ListOpt("vmdk_allowed_types",
+                default=["streamOptimized", "monolithicSparse"]),
 ]
 
 glare_opts = [

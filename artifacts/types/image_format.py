@@ -8,8 +8,17 @@ pass the inspector's safety checks (no qcow2 backing or data files, sane
 vmdk descriptors, ...).  A refusal is a 415 and, unlike Glance, the engine
 then discards the stored bytes and resets the image, so nothing is left
 behind.
+
+Glance's ``[image_format]`` options decide what is fatal (``configure``):
+with ``require_image_format_match`` off a format that contradicts
+``disk_format`` (or data the inspectors cannot parse) is logged and
+accepted without a virtual size; ``gpt_safety_checks_nonfatal`` names the
+GPT/MBR checks that only warn.  Unlike Glance, the detected format's
+safety checks still run on a mismatch: a qcow2 with a backing file is
+refused whatever disk_format it claims.
 """
 
+import dataclasses
 import logging
 
 from oslo_utils.imageutils import format_inspector
@@ -17,6 +26,21 @@ from oslo_utils.imageutils import format_inspector
 from artifacts import errors
 
 LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class FormatPolicy:
+    require_match: bool = True
+    gpt_nonfatal: frozenset = frozenset()
+
+
+_policy = FormatPolicy()
+
+
+def configure(policy):
+    """Set the ``[image_format]`` rules (once, when the app is built)."""
+    global _policy
+    _policy = policy
 
 
 def wrap(chunks):
@@ -29,9 +53,10 @@ def _refuse(message):
     return errors.UnsupportedMediaType(message).as_detail()
 
 
-def virtual_size(wrapper, disk_format):
+def virtual_size(wrapper, disk_format, policy=None):
     """The virtual size to record (or None) once the stream has ended;
     raises UnsupportedMediaType when the data must be refused."""
+    policy = policy or _policy
     inspector = None
     try:
         matched = {str(i): i for i in (wrapper.formats or [])}
@@ -50,19 +75,34 @@ def virtual_size(wrapper, disk_format):
         elif disk_format == "raw":
             LOG.warning("Image claims raw but holds %s data", detected)
             size = inspector.actual_size
-        else:
+        elif policy.require_match:
             raise _refuse("Image disk_format %s does not match stream data %s"
                           % (disk_format, detected))
+        else:
+            LOG.warning("Image disk_format %s does not match stream data %s;"
+                        " accepted ([image_format] "
+                        "require_image_format_match is off), no virtual size",
+                        disk_format, detected)
         inspector.safety_check()
         return size or None
     except errors.ArtifactError:
         raise
     except format_inspector.ImageFormatError as exc:
-        raise _refuse(str(exc))
+        if policy.require_match:
+            raise _refuse(str(exc))
+        LOG.warning("Image format %s did not match (%s); no virtual size",
+                    disk_format, exc)
+        return None
     except format_inspector.SafetyCheckFailed as exc:
+        fatal = set(getattr(exc, "failures", {}) or {}) - policy.gpt_nonfatal
+        if str(inspector) == "gpt" and not fatal:
+            LOG.warning("Non-fatal GPT safety check failures: %s", exc)
+            return None
         LOG.warning("Image data (%s) failed safety checks: %s",
                     inspector, exc)
         raise _refuse("Image failed safety checks")
     except Exception as exc:  # noqa: BLE001 - inspectors parse hostile data
         LOG.warning("Unable to determine stream format: %s", exc)
-        raise _refuse("Image format inspection failed")
+        if policy.require_match:
+            raise _refuse("Image format inspection failed")
+        return None

@@ -287,3 +287,39 @@ def test_keystone_authtoken_is_ignored_without_keystone(tmp_path):
                              "auth_url = http://keystone:5000\n"))
     assert config.unused_options(conf) == [("keystone_authtoken",
                                             "auth_url")]
+
+
+def test_image_format_options_reach_the_upload_inspector(tmp_path):
+    """[image_format] require_image_format_match = false (Tempest's
+    setting): placeholder bytes declared qcow2 are accepted without a
+    virtual size, as Glance accepts them."""
+    from artifacts.db import migrate
+    from artifacts.types import image_format
+    from glare.app import create_app
+    import werkzeug.test
+    conf = config.load(write(tmp_path, """
+[image_format]
+require_image_format_match = false
+gpt_safety_checks_nonfatal = mbr
+[database]
+connection = sqlite:///%(root)s/g.sqlite
+[glance_store]
+filesystem_store_datadir = %(root)s/images
+""" % {"root": tmp_path}))
+    assert conf.image_format.vmdk_allowed_types == ["streamOptimized",
+                                                    "monolithicSparse"]
+    try:
+        migrate.upgrade(sa.create_engine(conf.database.connection))
+        client = werkzeug.test.Client(create_app(conf))
+        made = client.post("/v2/images", json={
+            "disk_format": "qcow2", "container_format": "bare"})
+        assert made.status_code == 201, made.text
+        url = "/v2/images/%s" % made.json["id"]
+        put = client.put(url + "/file", data=b"placeholder" * 100,
+                         content_type="application/octet-stream")
+        assert put.status_code == 204, put.text
+        shown = client.get(url).json
+        assert shown["status"] == "active"
+        assert shown["virtual_size"] is None
+    finally:
+        image_format.configure(image_format.FormatPolicy())
