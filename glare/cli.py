@@ -1,4 +1,5 @@
-"""The ``glare`` command: serve, db upgrade, scrub, conformance."""
+"""The ``glare`` command: serve, db upgrade, scrub, config-check,
+conformance."""
 
 import argparse
 import os
@@ -115,6 +116,24 @@ def _add_conformance_parser(sub):
     conf.set_defaults(func=cmd_conformance)
 
 
+def cmd_config_check(args):
+    """Say of every option in FILE whether Glare honours or ignores it;
+    an option Glare rejects (a bad value, a missing file) is printed and
+    the exit status is 1."""
+    try:
+        conf = config.load(args.file)
+    except config.ConfigError as exc:
+        print("rejected: %s" % exc)
+        sys.exit(1)
+    report = config.check_report(conf)
+    for verdict, section, name, why in report:
+        print("%-9s [%s] %s%s" % (verdict, section, name,
+                                  ": " + why if why else ""))
+    counts = {v: sum(1 for r in report if r[0] == v)
+              for v in ("honoured", "ignored")}
+    print("%(honoured)d honoured, %(ignored)d ignored, 0 rejected" % counts)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="glare")
     parser.add_argument("--config", default=os.environ.get("GLARE_CONFIG"),
@@ -131,6 +150,11 @@ def main(argv=None):
     scrub = sub.add_parser("scrub", help="finish pending deletions")
     scrub.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     scrub.set_defaults(func=cmd_scrub)
+    check = sub.add_parser(
+        "config-check", help="report which options of a glance-api.conf "
+                             "Glare honours, ignores or rejects")
+    check.add_argument("file", help="the configuration file to check")
+    check.set_defaults(func=cmd_config_check)
     _add_conformance_parser(sub)
     args = parser.parse_args(argv)
     args.func(args)

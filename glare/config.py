@@ -365,6 +365,29 @@ def unused_options(conf):
     return unused
 
 
+def check_report(conf):
+    """``[(verdict, section, option, why)]`` for every option written in
+    the configuration files, in file order (``glare config-check``):
+    ``honoured`` options Glare reads, ``ignored`` ones it does not use,
+    and the import methods it reads but does not offer as ``ignored``
+    values.  Options Glare rejects stop ``load`` before this runs."""
+    unused = set(unused_options(conf))
+    report = []
+    for section, names in written_options(conf).items():
+        for name in names:
+            if (section, name) in unused:
+                report.append(("ignored", section, name,
+                               "Glare does not use it"))
+            else:
+                report.append(("honoured", section, name, ""))
+    left_out = [m for m in conf.enabled_import_methods
+                if m not in IMPLEMENTED_IMPORT_METHODS]
+    if left_out:
+        report.append(("ignored", "DEFAULT", "enabled_import_methods",
+                       "not offered by Glare: " + ", ".join(left_out)))
+    return report
+
+
 def log_start_notes(conf, log=LOG):
     """Log, once at start, what in the configuration has no effect: one
     line per ignored option and per import method Glare does not offer."""
