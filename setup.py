@@ -56,10 +56,20 @@ setup(
         "mysql": ["pymysql>=1.1"],
         "s3": ["boto3>=1.34"],
         "keystone": ["keystonemiddleware>=10.0"],
+        # Notifications to RabbitMQ ([oslo_messaging_notifications],
+        # glare/notifier.py).  An extra, not a dependency: oslo.messaging
+        # pulls in 17 more packages (eventlet, greenlet, oslo.service,
+        # Paste, Routes, kombu, amqp, prometheus-client, yappi, ...) and
+        # notifications are off by default.  Configured but missing, Glare
+        # logs an error and runs without them.
+        "notifications": ["oslo.messaging>=14.0"],
         "test": ["pytest>=8", "pytest-xdist>=3", "requests-mock>=1.11",
                  "requests>=2.31", "python-glanceclient>=4.0",
                  "openstacksdk>=3.0", "warlock>=2.0",
                  "keystonemiddleware>=10.0", "psycopg2-binary>=2.9",
+                 # tests/integration/test_notifications.py consumes them
+                 # from RabbitMQ (kombu comes with it).
+                 "oslo.messaging>=14.0",
                  "pymysql>=1.1",
                  # The s3 store's tests run against a real S3-protocol
                  # server on 127.0.0.1: moto in server mode.

@@ -33,6 +33,7 @@ declaration and hooks or in ``glance_compat``, never here.
 import datetime
 import hashlib
 import logging
+import sys
 import time
 import uuid
 
@@ -166,6 +167,9 @@ class DataService:
             "The data is larger than field '%s' allows (%s bytes)."
             % (field, limit))
         claim = self._claim(atype, artifact_id, field, path, flow)
+        engine.events.emit("upload_start", ctx, atype, artifact_id, dict(
+            artifact, status=flow.via) if flow else artifact, field=field,
+            path=path, store=target.name)
         try:
             chunks, states = self._filter(ctx, atype, artifact, chunks, field)
             result = streaming.write_stream(
@@ -174,7 +178,7 @@ class DataService:
                 max_size=limit, on_chunk=meter.wrap(self._heartbeat(claim)),
                 too_large_message=too_large)
         except BaseException:
-            self._release(atype, artifact_id, claim, flow)
+            self._release(atype, artifact_id, claim, flow, ctx, field)
             raise
         made = [result]
         try:
@@ -197,15 +201,18 @@ class DataService:
                     target, result, values, derived, meter))
         except BaseException:
             self._discard(target, made)
-            self._release(atype, artifact_id, claim, flow)
+            self._release(atype, artifact_id, claim, flow, ctx, field)
             raise
         if retired is None:
+            gone = errors.Gone("%s %s could not be found after upload. The %s "
+                               "may have been deleted during the upload."
+                               % (atype.noun.capitalize(), artifact_id,
+                                  atype.noun))
             self._discard(target, made)
-            self._release(atype, artifact_id, claim, flow)
-            raise errors.Gone("%s %s could not be found after upload. The %s "
-                              "may have been deleted during the upload."
-                              % (atype.noun.capitalize(), artifact_id,
-                                 atype.noun))
+            self._release(atype, artifact_id, claim, flow, ctx, field, gone)
+            raise gone
+        engine.events.emit("upload_done", ctx, atype, artifact_id,
+                           field=field, path=path, store=target.name)
         self.remove_data(retired)
         LOG.info("Stored %d bytes in %s %s field %s%s (store %s)",
                  result.size, atype.noun, artifact_id, field,
@@ -352,14 +359,19 @@ class DataService:
                                   % (field, " path '%s'" % path if path
                                      else ""))
 
-    def _release(self, atype, artifact_id, claim, flow):
-        """Undo a claim: drop its row, put a flow's status back."""
+    def _release(self, atype, artifact_id, claim, flow, ctx=None,
+                 field=None, error=None):
+        """Undo a claim: drop its row, put a flow's status back (and say
+        so: ``upload_failed`` with ``error``, by default the exception
+        being handled)."""
         def run(conn):
             db.forget_blob(conn, claim)
             if flow is not None:
                 db.set_status(conn, artifact_id, flow.via,
                               atype.initial_status)
         transaction(self.db, run)
+        self.engine.events.emit("upload_failed", ctx, atype, artifact_id,
+                                field=field, error=error or sys.exc_info()[1])
 
     def _discard(self, store, results):
         for made in results:
@@ -404,6 +416,8 @@ class DataService:
             raise errors.Conflict("%s %s changed status; another import may "
                                   "be in progress." % (
                                       atype.noun.capitalize(), artifact_id))
+        engine.events.emit("import_start", ctx, atype, artifact_id,
+                           dict(artifact, status=flow.importing))
         targets = [self.stores.for_new(atype, field, requested=s)
                    for s in (stores or [None])]
         made, failed = [], []
@@ -417,6 +431,7 @@ class DataService:
             self._discard_made(made)
             transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, flow.importing, flow.to))
+            self._import_failed(ctx, atype, artifact_id)
             raise
         try:
             values = dict(properties(failed) if callable(properties)
@@ -435,11 +450,13 @@ class DataService:
                                   if "size" in atype.fields else {})
                 return db.retire_blobs(conn, artifact_id, staged)
             self.remove_data(transaction(self.db, reset))
+            self._import_failed(ctx, atype, artifact_id)
             raise
         except BaseException:
             self._discard_made(made)
             transaction(self.db, lambda c: db.set_status(
                 c, artifact_id, flow.importing, flow.to))
+            self._import_failed(ctx, atype, artifact_id)
             raise
 
         def finish(conn):
@@ -461,14 +478,22 @@ class DataService:
         stale = transaction(self.db, finish)
         if stale is None:
             self._discard_made(made)
-            raise errors.Gone("%s %s was deleted during the import."
-                              % (atype.noun.capitalize(), artifact_id))
+            gone = errors.Gone("%s %s was deleted during the import."
+                               % (atype.noun.capitalize(), artifact_id))
+            self._import_failed(ctx, atype, artifact_id, gone)
+            raise gone
+        engine.events.emit("import_done", ctx, atype, artifact_id,
+                           stores=[t.name for t, _ in made])
         for blob in stale:
             self._remove_locations(blob, blob["locations"])
         LOG.info("Imported staged data into %s %s (stores %s)", atype.noun,
                  artifact_id, ", ".join(t.name for t, _ in made) or
                  "staging")
         return failed
+
+    def _import_failed(self, ctx, atype, artifact_id, error=None):
+        self.engine.events.emit("import_failed", ctx, atype, artifact_id,
+                                error=error or sys.exc_info()[1])
 
     def _copy_staged(self, ctx, atype, artifact, blob, field, targets, made,
                      failed, all_must_succeed, beat):
@@ -594,6 +619,8 @@ class DataService:
             return retired
         with engine._locked(atype, artifact_id, "upload"):
             retired = transaction(self.db, run)
+        engine.events.emit("upload_done", ctx, atype, artifact_id,
+                           field=field, path=path, store=None, external=True)
         self.remove_data(retired)
 
     # ----------------------------------------------------------- locations
@@ -651,6 +678,8 @@ class DataService:
                                              store_id))
         LOG.info("Copied %s %s (%d bytes) into store %s", atype.noun,
                  artifact_id, result.size, store_id)
+        self.engine.events.emit("copy_done", ctx, atype, artifact_id,
+                                field=field, store=store_id)
 
     def remove_from_store(self, ctx, atype, artifact_id, field, store_id,
                           rule="delete_location"):
@@ -676,6 +705,8 @@ class DataService:
                                   % (atype.noun.capitalize(), artifact_id,
                                      store_id))
         self._retire_locations(atype, artifact_id, blob, mine[:1])
+        self.engine.events.emit("location_removed", ctx, atype, artifact_id,
+                                field=field, store=store_id)
 
     def _retire_locations(self, atype, artifact_id, blob, locations):
         ids = [loc["id"] for loc in locations]

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from artifacts import errors, external, limits, types, versions
 from artifacts.data import DataService
+from artifacts.events import Events
 from artifacts.jobs import DataJobs
 from artifacts.stores.placement import StoreSet
 from artifacts.db import api as db
@@ -74,6 +75,10 @@ class Engine:
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
         self.sharing = Sharing(self)
+        # Committed changes, for whoever listens (glare.notifier).
+        self.events = Events(lambda artifact_id: read(
+            self.db, lambda conn: db.get(conn, artifact_id,
+                                         include_deleted=True)))
 
     @property
     def stores(self):
@@ -277,6 +282,7 @@ class Engine:
             raise _duplicate(atype, artifact)
         LOG.info("Created %s %s (owner %s)", atype.noun, artifact["id"],
                  owner)
+        self.events.emit("create", ctx, atype, artifact["id"], artifact)
         self._hooks(atype, "post_create", ctx, artifact)
         return artifact
 
@@ -376,6 +382,8 @@ class Engine:
             except sa.exc.IntegrityError:
                 raise _duplicate(atype, new)
             if saved:
+                self.events.emit("update", ctx, atype, artifact_id, new,
+                                 old=old)
                 self._hooks(atype, "post_update", ctx, new, old=old)
                 return new
             time.sleep(0.001)
@@ -443,6 +451,8 @@ class Engine:
         if not ok:
             raise errors.Conflict("The %s changed status while it was being "
                                   "%sd; try again." % (atype.noun, operation))
+        self.events.emit("status", ctx, atype, artifact_id,
+                         operation=operation, old=source, new=target_status)
         self._hooks(atype, "post_" + operation, ctx, artifact)
 
     def activate(self, ctx, atype, artifact_id):
@@ -481,6 +491,7 @@ class Engine:
             raise errors.Conflict("The %s changed status while it was being "
                                   "activated; try again." % atype.noun)
         activated = self.get(ctx, atype, artifact_id)
+        self.events.emit("activate", ctx, atype, artifact_id, activated)
         self._hooks(atype, "post_activate", ctx, activated)
         return activated
 
@@ -512,6 +523,8 @@ class Engine:
             return db.retire_blobs(conn, artifact_id)
         retired = transaction(self.db, run)
         LOG.info("Deleted %s %s", atype.noun, artifact_id)
+        self.events.emit("delete", ctx, atype, artifact_id, artifact,
+                         deleted_at=now, status=status)
         self._hooks(atype, "post_delete", ctx, artifact)
         if not self.limits.delayed_delete:
             self.data.remove_data(retired)

@@ -59,10 +59,13 @@ class Sharing:
             db.insert_member(conn, artifact_id, member)
             return db.members(conn, artifact_id, member)[0]
         try:
-            return transaction(self.db, run)
+            row = transaction(self.db, run)
         except sa.exc.IntegrityError:
             raise errors.Conflict("Member %s is duplicated for %s %s"
                                   % (member, atype.noun, artifact_id))
+        self.engine.events.emit("member_create", ctx, atype, artifact_id,
+                                artifact, member=row)
+        return row
 
     def list_members(self, ctx, atype, artifact_id):
         artifact, membership, target = self._shared_artifact(
@@ -101,7 +104,10 @@ class Sharing:
                                    "modify_member action.")
         transaction(self.db, lambda c: db.update_member(c, artifact_id,
                                                         member, status))
-        return read(self.db, lambda c: db.members(c, artifact_id, member))[0]
+        row = read(self.db, lambda c: db.members(c, artifact_id, member))[0]
+        self.engine.events.emit("member_update", ctx, atype, artifact_id,
+                                artifact, member=row)
+        return row
 
     def delete_member(self, ctx, atype, artifact_id, member):
         artifact, membership = self.engine._fetch(ctx, atype, artifact_id)
@@ -116,3 +122,6 @@ class Sharing:
                                    "delete_member action.")
         transaction(self.db, lambda c: db.delete_member(c, artifact_id,
                                                         member))
+        self.engine.events.emit("member_delete", ctx, atype, artifact_id,
+                                artifact, member=rows[0],
+                                deleted_at=db.utcnow())

@@ -13,6 +13,7 @@ from werkzeug.wsgi import FileWrapper
 
 from artifacts import byte_ranges, errors
 from artifacts.request_body import body_chunks
+from glance_compat import notifications
 from glance_compat.common import (context, no_content, reject_body, services,
                                   status_line)
 
@@ -152,7 +153,8 @@ def download(image_id):
     wanted = _requested_range(flask.request.headers, size) if size else None
     offset, length = (wanted[0], wanted[1] - wanted[0] + 1) if wanted \
         else (0, size)
-    reader = download.read(offset=offset, length=length)
+    reader = notifications.count_sent(engine, context(), image, download.read(
+        offset=offset, length=length), length)
     environ = flask.request.environ
     wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
     body = wrapper(reader, BLOCK)

@@ -34,7 +34,7 @@ from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
 from glance_compat.versions import GLARE_FEATURES, VersionNegotiation
-from glare import auth, config, middleware
+from glare import auth, config, middleware, notifier
 from glare import stores as glare_stores
 
 LOG = logging.getLogger(__name__)
@@ -171,6 +171,7 @@ def create_app(conf, engine=None):
     """The complete WSGI application for a loaded configuration."""
     engine = engine or build_engine(conf)
     flask_app = create_flask_app(conf, engine)
+    notifier.install(engine, conf)
     wsgi = auth.wrap(flask_app.wsgi_app, conf)
     features = set(GLARE_FEATURES)
     if config.offered_import_methods(conf):

@@ -101,6 +101,13 @@ default_opts = [
     cfg.BoolOpt("delayed_delete", default=False),
     cfg.StrOpt("log_file"),
     cfg.BoolOpt("debug", default=False),
+    # Glance's notification options (glare/notifier.py); the transport is
+    # oslo.messaging's [oslo_messaging_notifications] section.
+    cfg.StrOpt("default_publisher_id", default="image.localhost",
+               help="publisher_id of the notifications Glare sends."),
+    cfg.ListOpt("disabled_notifications", default=[],
+                help="Notification types (image.create) or groups (image, "
+                     "image.member, task) not to send."),
 ]
 
 database_opts = [
@@ -184,6 +191,16 @@ glare_opts = [
     cfg.IntOpt("stale_upload_seconds", default=600, min=60,
                help="An upload with no progress for this long is "
                     "considered dead and its image reset to queued."),
+    cfg.FloatOpt("notification_wait_seconds", default=1.0, min=0,
+                 help="With notifications on: how long a request waits "
+                      "for its notifications to reach the message broker "
+                      "before it answers (so consumers see changes in "
+                      "order); they are still sent afterwards.  Requests "
+                      "do not wait while the broker fails.  0: never "
+                      "wait."),
+    cfg.IntOpt("notification_queue_size", default=1000, min=1,
+               help="Notifications a worker keeps while the broker is "
+                    "slow or down; more are dropped (and logged)."),
 ]
 
 
@@ -294,6 +311,10 @@ def _validate(conf):
     if not conf.image_format.container_formats:
         raise ConfigError(
             "[image_format] container_formats must not be empty.")
+    from glare import notifier
+    problem = notifier.validate(conf)
+    if problem:
+        raise ConfigError(problem)
 
 
 def offered_import_methods(conf):
@@ -348,10 +369,12 @@ def unused_options(conf):
     services' sections, typos.  oslo.config ignores them; they are
     reported once at start so an operator sees what has no effect."""
     from glare import stores
-    known = _registered_options()
+    from glare import notifier
+    written = written_options(conf)
+    known = _registered_options() | notifier.library_options(written)
     keystone = conf.paste_deploy.flavor == "keystone"
     unused = []
-    for section, names in written_options(conf).items():
+    for section, names in written.items():
         if section == "keystone_authtoken" and keystone:
             # keystonemiddleware reads the whole section, including the
             # options of whichever auth plugin it names.
