@@ -161,8 +161,11 @@ _INTERNAL = "Failed to upload image data for image %s due to internal " \
 
 def upload_error(image_id, error):
     """The ERROR payload of image.upload: a sentence, as Glance sends."""
-    text = getattr(error, "message", None) or str(error) or \
-        type(error).__name__
+    if error is None:
+        text = "unknown error"
+    else:
+        text = getattr(error, "message", None) or str(error) or \
+            type(error).__name__
     template = _UPLOAD_ERRORS.get(type(error).__name__, _INTERNAL)
     return template % (image_id, text)
 
@@ -328,11 +331,13 @@ def count_sent(engine, ctx, image, reader, length):
 
 
 class SentCounter:
-    """A reader that counts what the server sent of it and, when closed,
-    calls ``finished(bytes_sent, store_failed)`` if all ``length`` bytes
-    went out or the store failed part way (Glance's ERROR case); a client
-    that went away early gets nothing (Glance's iterator is then closed
-    before it could notify).
+    """A reader that counts what the server sent of it and calls
+    ``finished(bytes_sent, store_failed)`` once: when all ``length`` bytes
+    went out (at the server's next read, or once ``sendfile`` returns, so
+    before the response ends, where Glance's exhausted iterator notifies)
+    or, at ``close``, when the store failed part way (Glance's ERROR
+    case).  A client that went away early gets nothing (Glance's iterator
+    is then closed before it could notify).
 
     The server either reads (counted) or sends the file descriptor with
     ``socket.sendfile``, which leaves the file position after the data it
@@ -342,7 +347,7 @@ class SentCounter:
 
     def __init__(self, reader, length, finished):
         self._reader = reader
-        self._length = length
+        self._length = length or 0
         self._finished = finished
         self._read = 0
         self._start = None
@@ -357,6 +362,8 @@ class SentCounter:
             self._store_failed = True
             raise
         self._read += len(data)
+        if not data and self.bytes_sent >= self._length:
+            self._report()
         return data
 
     def fileno(self):
@@ -368,6 +375,8 @@ class SentCounter:
     def seek(self, offset, whence=os.SEEK_SET):
         position = os.lseek(self.fileno(), offset, whence)
         self._end = max(self._end or 0, position)
+        if self.bytes_sent >= self._length:
+            self._report()
         return position
 
     def tell(self):
@@ -389,17 +398,17 @@ class SentCounter:
         try:
             self._reader.close()
         finally:
-            if not self._reported:
-                self._reported = True
+            if self._store_failed or self.bytes_sent >= self._length:
                 self._report()
+            elif not self._reported:
+                LOG.debug("Download ended after %d of %d bytes; no "
+                          "image.send", self.bytes_sent, self._length)
 
     def _report(self):
-        sent = self.bytes_sent
-        if sent < (self._length or 0) and not self._store_failed:
-            LOG.debug("Download ended after %d of %s bytes; no image.send",
-                      sent, self._length)
+        if self._reported:
             return
+        self._reported = True
         try:
-            self._finished(sent, self._store_failed)
+            self._finished(self.bytes_sent, self._store_failed)
         except Exception:  # noqa: BLE001 - never fails the download
             LOG.exception("Could not send image.send")

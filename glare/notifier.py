@@ -103,6 +103,7 @@ class Notifier:
         self._failing = False       # the last delivery failed
         self._lagging = False       # a request stopped waiting for one
         self._lost = 0              # dropped since the outage began
+        self._wake = threading.Event()  # cuts a backoff short (stop)
 
     # ------------------------------------------------------------ callers
 
@@ -143,10 +144,16 @@ class Notifier:
         return True
 
     def stop(self, timeout=2.0):
-        """Send what is queued (for up to ``timeout`` seconds), then end
-        the sender thread."""
-        self.flush(timeout)
+        """Send what is queued (for up to ``timeout`` seconds, unless the
+        broker is failing), then end the sender thread (a worker that
+        exits calls this)."""
+        if not self._failing:
+            self.flush(timeout)
+        left = self._queue.unfinished_tasks
+        if left:
+            LOG.warning("%d notification(s) not sent at exit.", left)
         thread = self._thread
+        self._wake.set()
         if thread is not None and thread.is_alive():
             try:
                 self._queue.put_nowait((None, None, _STOP, None))
@@ -198,7 +205,7 @@ class Notifier:
                           "takes them again.", event_type, exc)
             self._failing = True
             self._lost += 1
-            time.sleep(self._backoff)
+            self._wake.wait(self._backoff)
             return
         if self._failing:
             LOG.warning("Notifications are delivered again; %d were "
