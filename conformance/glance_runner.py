@@ -222,12 +222,13 @@ def default_db_url(workdir):
 
 
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
-                 db_url=None, multi_store=False):
+                 db_url=None, multi_store=False, extra_conf=""):
     """Write glance-api.conf and the paste ini under ``workdir/etc``.
 
     ``multi_store``: the stores of ``multi_store_config`` instead of the
     single filesystem store (``import_methods`` is then ignored: the
-    multi-store configuration names its own)."""
+    multi-store configuration names its own).  ``extra_conf``: more
+    sections, appended (e.g. ``[oslo_messaging_notifications]``)."""
     workdir = os.path.abspath(workdir)
     etc = os.path.join(workdir, "etc")
     for sub in ("etc", "images", "staging", "locks"):
@@ -247,7 +248,7 @@ def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
                                                                     "$$")}
     conf = os.path.join(etc, "glance-api.conf")
     with open(conf, "w") as f:
-        f.write(GLANCE_API_CONF.format(**values))
+        f.write(GLANCE_API_CONF.format(**values) + extra_conf)
     with open(os.path.join(etc, "glance-api-paste.ini"), "w") as f:
         f.write(GLANCE_API_PASTE.format(**values))
     # A deployment installs schema-image.json next to glance-api.conf (the
@@ -340,21 +341,22 @@ class Running:
 @contextlib.contextmanager
 def glance_server(workdir, port=None, venv=DEFAULT_VENV,
                   import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
-                  multi_store=False):
+                  multi_store=False, extra_conf=""):
     """Set up and run Glance until the block ends; yields its base URL.
 
     ``db_url`` is the ``[database] connection`` (an empty database Glance's
     ``db_sync`` fills; default: a SQLite file in ``workdir``);
     ``multi_store`` selects the multi-store configuration."""
     with glance_process(workdir, port, venv, import_methods,
-                        db_url, multi_store=multi_store) as running:
+                        db_url, multi_store=multi_store,
+                        extra_conf=extra_conf) as running:
         yield running.url
 
 
 @contextlib.contextmanager
 def glance_process(workdir, port=None, venv=DEFAULT_VENV,
                    import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
-                   processes=2, multi_store=False):
+                   processes=2, multi_store=False, extra_conf=""):
     """Like ``glance_server`` but yields a ``Running``."""
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
@@ -367,7 +369,8 @@ def glance_process(workdir, port=None, venv=DEFAULT_VENV,
         except OSError as exc:
             raise GlanceError("port %d is not free: %s" % (port, exc))
     workdir = os.path.abspath(workdir)
-    conf = write_config(workdir, port, import_methods, db_url, multi_store)
+    conf = write_config(workdir, port, import_methods, db_url, multi_store,
+                        extra_conf)
     setup_log = os.path.join(workdir, "setup.log")
     db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port
