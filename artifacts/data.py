@@ -650,8 +650,15 @@ class DataService:
             raise errors.Conflict("The data of %s %s is already in store "
                                   "'%s'." % (atype.noun, artifact_id,
                                              store_id))
-        result, _ = self._copy(atype, artifact_id, field, blob, target,
-                               on_chunk=on_chunk)
+        self.engine.events.emit("copy_start", ctx, atype, artifact_id,
+                                artifact, field=field, store=store_id)
+        try:
+            result, _ = self._copy(atype, artifact_id, field, blob, target,
+                                   on_chunk=on_chunk)
+        except BaseException as exc:
+            self.engine.events.emit("copy_failed", ctx, atype, artifact_id,
+                                    field=field, store=store_id, error=exc)
+            raise
 
         def run(conn):
             row = conn.execute(sa.select(B.c.id).where(

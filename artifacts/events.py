@@ -23,7 +23,9 @@ Events (``name``: when; ``details``):
   ``field``, ``error``);
 * ``import_start``, ``import_done`` (``stores``), ``import_failed``
   (``error``): staged data made the artifact's data;
-* ``copy_done`` (``field``, ``store``): the data is in one more store;
+* ``copy_start``, ``copy_done``, ``copy_failed`` (``field``, ``store``;
+  ``error``): the data is being copied into, is in, could not be copied
+  into one more store;
 * ``location_removed`` (``field``, ``store``);
 * ``member_create``, ``member_update``, ``member_delete`` (``member``:
   the member row; ``deleted_at`` for a deletion).

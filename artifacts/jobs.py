@@ -90,6 +90,8 @@ class DataJobs:
                              .values(updated_at=now,
                                      revision=db.A.c.revision + 1))
         transaction(self.db, run)
+        if properties:
+            self.engine.events.emit("update", None, atype, artifact_id)
         self._wake.set()    # this worker's runner starts at once
         return batch
 

@@ -19,6 +19,10 @@ PUT /file              image.update (saving), image.prepare, then
 PUT /stage             image.update (uploading), image.update (staged)
 import (glance-direct) image.update (importing), image.prepare,
                        image.upload, image.activate, image.update
+import (copy-image)    image.update (importing_to_stores), then per store
+                       image.prepare (``backend``), image.upload (or its
+                       ERROR), image.update
+DELETE /v2/stores/...  image.update
 delete                 image.delete (deleted true, deleted_at)
 GET /file finished     image.send (bytes_sent, receiver ids), ERROR when
                        the store gave less than promised
@@ -26,6 +30,7 @@ members                image.member.create / update / delete
 tasks                  task.<event> (``notify_task``, for the tasks API)
 =====================  ==================================================
 
+With ``enabled_backends``, image.prepare names the store (``backend``).
 Payloads never carry locations (they may hold credentials), as Glance's.
 Everything here runs after the change is committed (the engine emits
 events then) and never fails the request: ``glare.notifier`` queues and
@@ -263,12 +268,20 @@ class ImageEvents:
     def on_import_failed(self, event):
         self._failed(event)
 
+    # copy-image: Glance's import task writes each store with set_data,
+    # so each copy is image.prepare (naming the store), then image.upload
+    # or its ERROR.
+    def on_copy_start(self, event):
+        self._prepare(event, event.details.get("store"))
+
     def on_copy_done(self, event):
-        # copy-image: the data is in one more store (Glance's import task
-        # sends image.upload for each store it writes).
         image = event.artifact
-        payload = dict(image_payload(image), **import_lists(image))
-        self._info("image.upload", payload)
+        self._info("image.upload", dict(image_payload(image),
+                                        **import_lists(image)))
+
+    def on_copy_failed(self, event):
+        self.notifier.error("image.upload", upload_error(
+            event.artifact_id, event.details.get("error")))
 
     def on_member_create(self, event):
         self._info("image.member.create",

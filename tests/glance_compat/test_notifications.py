@@ -445,3 +445,62 @@ def test_count_sent_is_the_reader_itself_when_off():
         disabled=("image.send",)))
     assert notifications.count_sent(engine, None, artifact(), reader,
                                     1) is reader
+
+
+def test_copy_image_and_store_deletion_in_multi_store(tmp_path):
+    """copy-image into a second store: as Glance's import task, the
+    progress property update, image.prepare naming the store (backend),
+    image.upload, the progress update; DELETE /v2/stores is image.update.
+    Uploads name their store in image.prepare too."""
+    path = tmp_path / "glare.conf"
+    path.write_text("""\
+[DEFAULT]
+enabled_backends = fast:file, cold:file
+enabled_import_methods = [glance-direct,copy-image]
+[database]
+connection = sqlite:///%(root)s/glare.sqlite
+[glance_store]
+default_backend = fast
+[fast]
+filesystem_store_datadir = %(root)s/fast
+[cold]
+filesystem_store_datadir = %(root)s/cold
+[os_glance_staging_store]
+filesystem_store_datadir = %(root)s/staging
+""" % {"root": tmp_path})
+    conf = config.load(str(path))
+    engine = glare_app.build_engine(conf)
+    migrate.upgrade(engine.db)
+    recorder = Recorder()
+    notifications.subscribe(engine, recorder, multi_store=True)
+    client = Client(glare_app.create_app(conf, engine))
+    try:
+        resp = client.post("/v2/images", json={
+            "disk_format": "raw", "container_format": "bare"}, headers=H)
+        image_id = resp.json["id"]
+        assert client.put("/v2/images/%s/file" % image_id, data=b"c" * 64,
+                          headers=OCTET).status_code == 204
+        prepare = [d for _, e, d in recorder.sent if e == "image.prepare"]
+        assert prepare[-1]["backend"] == "fast"
+        before = len(recorder.sent)
+        resp = client.post("/v2/images/%s/import" % image_id, json={
+            "method": {"name": "copy-image"}, "stores": ["cold"]},
+            headers=H)
+        assert resp.status_code == 202, resp.text
+        assert engine.jobs.run_one()
+        sent = recorder.sent[before:]
+        assert [(p, e) for p, e, _ in sent] == [
+            ("INFO", "image.update"), ("INFO", "image.prepare"),
+            ("INFO", "image.upload"), ("INFO", "image.update")]
+        assert sent[0][2]["properties"][
+            "os_glance_importing_to_stores"] == "cold"
+        assert sent[1][2]["backend"] == "cold"
+        assert sent[1][2]["os_glance_importing_to_stores"] == ["cold"]
+        assert "backend" not in sent[2][2]
+        assert sent[3][2]["properties"]["os_glance_importing_to_stores"] == ""
+        before = len(recorder.sent)
+        assert client.delete("/v2/stores/cold/%s" % image_id,
+                             headers=H).status_code == 204
+        assert [e for _, e, _ in recorder.sent[before:]] == ["image.update"]
+    finally:
+        engine.db.dispose()
