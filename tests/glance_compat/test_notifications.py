@@ -313,30 +313,6 @@ def test_members_and_delete(glare):
                                                             True)
 
 
-def test_other_types_get_artifact_events(glare):
-    resp = glare.client.post("/artifacts/heat_templates",
-                             json={"name": "t", "version": "2.0.0"},
-                             headers=H)
-    art = resp.json
-    glare.client.put("/artifacts/heat_templates/%s/template" % art["id"],
-                     data=b"tpl", headers=OCTET)
-    glare.client.post("/artifacts/heat_templates/%s/actions/activate"
-                      % art["id"], headers=H)
-    glare.client.post("/artifacts/heat_templates/%s/actions/deactivate"
-                      % art["id"], headers=H)
-    sent = about(glare, art["id"])
-    assert [e for _, e, _ in sent] == [
-        "artifact.create", "artifact.upload", "artifact.activate",
-        "artifact.deactivate"]
-    assert sent[1][2]["template"] == {
-        "size": 3, "md5": hashlib.md5(b"tpl").hexdigest(),
-        "sha1": hashlib.sha1(b"tpl").hexdigest(),
-        "sha256": hashlib.sha256(b"tpl").hexdigest(), "status": "active",
-        "external": False}
-    assert sent[1][2]["uploaded"] == {"field": "template", "path": None}
-    assert sent[0][2]["version"] == "2.0.0"
-
-
 # ------------------------------------------------------------ SentCounter
 
 class FileReader:
