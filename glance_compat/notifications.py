@@ -238,7 +238,13 @@ class ImageEvents:
     def _failed(self, event):
         self.notifier.error("image.upload", upload_error(
             event.artifact_id, event.details.get("error")))
-        if event.artifact is not None:
+        self._restored(event)
+
+    def _restored(self, event):
+        """The image back in its status after a failure (Glance saves it
+        so), unless it was deleted meanwhile."""
+        image = event.artifact
+        if image is not None and not image.get("deleted"):
             self._update(event)
 
     def on_upload_start(self, event):
@@ -255,8 +261,8 @@ class ImageEvents:
     def on_upload_failed(self, event):
         if event.details.get("field") == "image":
             self._failed(event)
-        elif event.artifact is not None:
-            self._update(event)
+        else:
+            self._restored(event)
 
     def on_import_start(self, event):
         self._update(event)

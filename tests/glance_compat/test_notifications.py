@@ -480,3 +480,27 @@ filesystem_store_datadir = %(root)s/staging
         assert [e for _, e, _ in recorder.sent[before:]] == ["image.update"]
     finally:
         engine.db.dispose()
+
+
+def test_an_upload_into_an_image_deleted_meanwhile(glare):
+    """The image is deleted while its data streams: Glance's 'could not be
+    found after upload' ERROR, and no image.update of a deleted image."""
+    from artifacts import types
+    from artifacts.context import RequestContext
+    image_id = new_image(glare)
+    ctx = RequestContext(project_id="glare-project", roles=("admin",))
+    images = types.get("images")
+
+    def chunks():
+        yield b"a" * 1000
+        glare.engine.delete(ctx, images, image_id)
+        yield b"b" * 1000
+    with pytest.raises(errors.Gone):
+        glare.engine.data.upload(ctx, images, image_id, "image", chunks())
+    sent = about(glare, image_id)
+    assert [(p, e) for p, e, _ in sent] == [
+        ("INFO", "image.create"), ("INFO", "image.update"),
+        ("INFO", "image.prepare"), ("INFO", "image.delete"),
+        ("ERROR", "image.upload")]
+    assert sent[-1][2].startswith("Image %s could not be found after "
+                                  "upload." % image_id)
