@@ -175,6 +175,11 @@ glare_opts = [
     cfg.IntOpt("stale_upload_seconds", default=600, min=60,
                help="An upload with no progress for this long is "
                     "considered dead and its image reset to queued."),
+    cfg.IntOpt("job_lease_seconds", default=30, min=2, max=3600,
+               help="Lease of a running data job (copy-image into a "
+                    "store): its worker renews it every third of this; a "
+                    "job whose worker died is taken over by another worker "
+                    "this long after its last heartbeat."),
 ]
 
 

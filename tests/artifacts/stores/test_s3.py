@@ -4,98 +4,41 @@ plus S3 specifics: single PUT vs multipart, part buffering, aborts, prefix
 and location confinement, ranged GETs."""
 
 import gc
-import logging
 import os
 import subprocess
 import sys
-import threading
-import uuid
 
 import pytest
 
 pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 from artifacts import errors  # noqa: E402
 from artifacts import stores  # noqa: E402
 from artifacts.stores.s3 import MIN_PART_SIZE, S3Store  # noqa: E402
 from artifacts.stores.streaming import write_stream  # noqa: E402
 
+from tests import s3_server  # noqa: E402
+from tests.s3_server import CREDENTIALS  # noqa: E402
 from tests.artifacts.stores.conformance import *  # noqa: F401,F403,E402
 from tests.artifacts.stores.conformance import (  # noqa: E402
     MiB, _failing_stream, _get, _pattern, _put)
 
-CREDENTIALS = {"access_key": "AKIAGLARETESTKEY", "secret_key": "glare-test-secret"}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-
-
-def _serialize_moto_writes():
-    """moto checks ``If-None-Match: *`` and then stores the object as two
-    steps, while its server threads run concurrently; real S3 decides a
-    conditional write atomically.  One lock around moto's object writes (PUT,
-    and POST which completes multipart uploads) makes the fake faithful, so
-    the one-winner test checks our driver and not moto's race."""
-    from moto.s3.responses import S3Response
-
-    lock = threading.Lock()
-    saved = {}
-    for name in ("put_object", "_key_response_post"):
-        original = getattr(S3Response, name)
-        saved[name] = original
-
-        def locked(self, *args, __original=original, **kwargs):
-            with lock:
-                return __original(self, *args, **kwargs)
-        setattr(S3Response, name, locked)
-
-    def restore():
-        for name, original in saved.items():
-            setattr(S3Response, name, original)
-    return restore
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    restore = _serialize_moto_writes()
-    # Port 0: the OS picks a free port, no race with other test workers.
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0,
-                                            verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield "http://%s:%d" % (host, port)
-    finally:
-        server.stop()
-        restore()
 
 
 @pytest.fixture(scope="module")
 def admin(s3_endpoint):
     """A raw boto3 client: looks at the server without trusting the
     driver."""
-    import boto3
-    return boto3.client(
-        "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-        aws_access_key_id=CREDENTIALS["access_key"],
-        aws_secret_access_key=CREDENTIALS["secret_key"])
+    return s3_server.client(s3_endpoint)
 
 
 @pytest.fixture
-def bucket(admin):
-    name = "glare-test-%s" % uuid.uuid4().hex[:16]
-    admin.create_bucket(Bucket=name)
-    yield name
-    # Free the fake server's memory (it keeps objects in RAM).
-    for upload in admin.list_multipart_uploads(Bucket=name).get(
-            "Uploads", ()):
-        admin.abort_multipart_upload(Bucket=name, Key=upload["Key"],
-                                     UploadId=upload["UploadId"])
-    for page in admin.get_paginator("list_objects_v2").paginate(Bucket=name):
-        for obj in page.get("Contents", ()):
-            admin.delete_object(Bucket=name, Key=obj["Key"])
-    admin.delete_bucket(Bucket=name)
+def bucket(s3_endpoint):
+    with s3_server.bucket(s3_endpoint) as name:
+        yield name
 
 
 @pytest.fixture
@@ -118,15 +61,7 @@ def _uploads(admin, bucket):
 
 @pytest.fixture
 def backend_contents(admin, bucket):
-    def contents():
-        found = []
-        for page in admin.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket):
-            found.extend(obj["Key"] for obj in page.get("Contents", ()))
-        found.extend("%s (multipart upload %s)" % (u["Key"], u["UploadId"])
-                     for u in _uploads(admin, bucket))
-        return sorted(found)
-    return contents
+    return lambda: s3_server.objects(admin, bucket)
 
 
 def _etag(admin, bucket, key):
