@@ -97,11 +97,16 @@ class DataJobs:
     def submit_copies(self, atype, artifact_id, field, stores,
                       must_succeed=True, properties=None):
         """Queue a copy of the blob into each store (with ``properties``
-        set in the same transaction); returns the batch id."""
+        set in the same transaction); returns the batch id.  A project
+        already over its stored bytes is refused (413) here; each copy is
+        metered when it runs."""
         batch = str(uuid.uuid4())
         now = db.utcnow()
 
         def run(conn):
+            owner = conn.execute(sa.select(db.A.c.owner).where(
+                db.A.c.id == artifact_id)).scalar()
+            self.engine.quotas.check_not_over(conn, atype, owner)
             conn.execute(J.insert(), [
                 {"artifact_id": artifact_id, "type_name": atype.name,
                  "field": field, "store": store, "batch": batch,
