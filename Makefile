@@ -83,17 +83,19 @@ conformance: $(STAMP)
 	$(BIN)/python -m conformance.run glare -- -q $(PYTEST_ARGS)
 
 # Real Glance in its own venv (cached under .cache/), served by uWSGI.
-# The database drivers let it run on PostgreSQL/MariaDB (make bench-glance);
-# Glance's own requirements do not pull them in.
+# The database drivers let it run on PostgreSQL/MariaDB (make bench-glance)
+# and boto3 is what glance_store's s3 store needs (the multi-store
+# conformance run has an S3 store); Glance's own requirements pull in none
+# of them.
 glance-venv:
 	@if test -x $(GLANCE_VENV)/bin/glance-manage && \
 	    test -x $(GLANCE_VENV)/bin/uwsgi && \
-	    $(GLANCE_VENV)/bin/python -c 'import pymysql, psycopg2' \
+	    $(GLANCE_VENV)/bin/python -c 'import pymysql, psycopg2, boto3' \
 	      2>/dev/null; then :; else \
 	  test -x $(GLANCE_VENV)/bin/python || $(PYTHON) -m venv $(GLANCE_VENV); \
 	  $(GLANCE_VENV)/bin/pip install -q --upgrade pip && \
 	  $(GLANCE_VENV)/bin/pip install -q '$(GLANCE_SPEC)' uwsgi \
-	    pymysql psycopg2-binary; fi
+	    pymysql psycopg2-binary boto3; fi
 
 conformance-glance: $(STAMP) glance-venv
 	$(BIN)/python -m conformance.run glance --venv $(GLANCE_VENV) \

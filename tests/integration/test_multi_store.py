@@ -68,6 +68,8 @@ def server(db_kind, tmp_path_factory, s3_endpoint, bucket):
                           extra_sections="\n[glance_store]\n"
                           "default_backend = fast\n" +
                           _sections(tmp, s3_endpoint, bucket)) as srv:
+            srv.s3_host = s3_endpoint.split("://", 1)[1]
+            srv.bucket = bucket
             yield srv
 
 
@@ -110,9 +112,11 @@ def test_stores_info(gc, bucket):
               gc.images.get_stores_info_detail()["stores"]}
     assert detail["fast"]["weight"] == 100 and detail["fast"]["type"] == "file"
     assert detail["cold"]["type"] == "s3" and detail["cold"]["weight"] == 50
+    # Sizes in bytes, as Glance shows them (configured in MB).
     assert detail["cold"]["properties"] == {
-        "s3_store_large_object_size": 5,
-        "s3_store_large_object_chunk_size": 5, "s3_store_thread_pools": 10}
+        "s3_store_large_object_size": 5 * 1024 * 1024,
+        "s3_store_large_object_chunk_size": 5 * 1024 * 1024,
+        "s3_store_thread_pools": 10}
     # Never the credentials.
     assert s3_server.SECRET_KEY not in repr(detail)
 
@@ -125,7 +129,9 @@ def test_upload_to_s3_copy_and_delete_from_one(gc, server, s3):
     assert got.status == "active" and got.stores == "cold"
     assert [loc["metadata"]["store"] for loc in got.locations] == ["cold"]
     assert got.direct_url == got.locations[0]["url"]
-    assert got.direct_url.startswith("s3://")
+    # Glance's form: s3://<endpoint host>/<bucket>/<key>.
+    assert got.direct_url.startswith("s3://%s/%s/%s" % (
+        server.s3_host, server.bucket, image.id))
     assert len(_in_s3(s3, image.id)) == 1     # one object, no upload left
 
     # copy-image into the three other writable stores: the image stays

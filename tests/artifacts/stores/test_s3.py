@@ -255,15 +255,54 @@ def test_abort_stale_uploads(make_store, admin, bucket):
 
 # -- locations ----------------------------------------------------------------------
 
-def test_location_form_and_prefix(make_store, admin, bucket):
+def test_location_form_and_prefix(make_store, admin, bucket, s3_endpoint):
+    """Locations are glance_store's form: s3://<endpoint host>/<bucket>/
+    <object key> (what Glance 33 shows in direct_url and locations)."""
     s = make_store(prefix="glare/images/")
     loc = _put(s, "6f0ad2d5/file", b"img")
-    assert loc == "s3://%s/glare/images/6f0ad2d5/file" % bucket
+    host = s3_endpoint.split("://", 1)[1]
+    assert loc == "s3://%s/%s/glare/images/6f0ad2d5/file" % (host, bucket)
     assert loc == s.location_for("6f0ad2d5/file")
     body = admin.get_object(Bucket=bucket, Key="glare/images/6f0ad2d5/file")
     assert body["Body"].read() == b"img"
     # Another store instance (another process) reads it from the location.
     assert _get(make_store(prefix="glare/images"), loc) == b"img"
+    # The older form of earlier versions is still read.
+    assert _get(s, "s3://%s/glare/images/6f0ad2d5/file" % bucket) == b"img"
+
+
+@pytest.mark.parametrize("endpoint, region, base", [
+    ("http://127.0.0.1:9000", None, "s3://127.0.0.1:9000"),
+    ("https://S3.example.net/storage/", None,
+     "s3+https://S3.example.net/storage"),
+    ("https://key:secret@s3.example.net:8443", None,
+     "s3+https://s3.example.net:8443"),
+    (None, None, "s3+https://s3.amazonaws.com"),
+    (None, "eu-west-1", "s3+https://s3.eu-west-1.amazonaws.com"),
+])
+def test_location_scheme_and_host_as_glance_writes_them(endpoint, region,
+                                                        base):
+    options = dict(CREDENTIALS, bucket="b")
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    if region:
+        options["region"] = region
+    s = stores.create("s3", "s3x", options)
+    assert s.location_for("k.image.1") == base + "/b/k.image.1"
+    assert s.owns(base + "/b/k.image.1")
+
+
+def test_keys_outside_the_prefix_are_forbidden_in_glance_form(make_store,
+                                                              s3_endpoint,
+                                                              bucket):
+    s = make_store(prefix="mine")
+    host = s3_endpoint.split("://", 1)[1]
+    assert s.owns("s3://%s/%s/mine/k" % (host, bucket))
+    assert s.owns("s3://%s/%s/glance-image-id" % (host, bucket))
+    with pytest.raises(errors.Forbidden):
+        s.open("s3://%s/%s/other/k" % (host, bucket))
+    with pytest.raises(errors.Invalid):
+        s.open("s3://%s/%s/mine/" % (host, bucket))
 
 
 def test_key_too_long_with_prefix_is_invalid(make_store):
