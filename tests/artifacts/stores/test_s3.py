@@ -1,5 +1,6 @@
 """S3Store: the shared conformance suite against a real S3-protocol server
-(moto in server mode on 127.0.0.1, one per module, a fresh bucket per test),
+(moto in server mode on 127.0.0.1, one per test process, a fresh bucket per
+test),
 plus S3 specifics: single PUT vs multipart, part buffering, aborts, prefix
 and location confinement, ranged GETs."""
 
