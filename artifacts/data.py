@@ -383,6 +383,7 @@ class DataService:
 
     # ------------------------------------------------------------- staging
 
+    @releases_reservations
     def import_staged(self, ctx, atype, artifact_id, staged="staging",
                       field="image", properties=None, stores=None,
                       all_must_succeed=True):
@@ -420,13 +421,13 @@ class DataService:
                            dict(artifact, status=flow.importing))
         targets = [self.stores.for_new(atype, field, requested=s)
                    for s in (stores or [None])]
-        made, failed = [], []
+        made, failed, meters = [], [], []
         beat = self._status_heartbeat(artifact_id, flow.importing)
         try:
             states, in_place = self._copy_staged(ctx, atype, artifact, blob,
                                                  field, targets, made,
                                                  failed, all_must_succeed,
-                                                 beat)
+                                                 beat, meters)
         except BaseException:
             self._discard_made(made)
             transaction(self.db, lambda c: db.set_status(
@@ -465,6 +466,8 @@ class DataService:
                 return None
             db.set_properties(conn, artifact_id, values)
             db.move_blob(conn, blob["id"], field)
+            for meter in meters:
+                meter.settle(conn)
             if in_place:
                 return []
             # The staging copy goes; the copies in the target stores stay.
@@ -496,10 +499,13 @@ class DataService:
                                 error=error or sys.exc_info()[1])
 
     def _copy_staged(self, ctx, atype, artifact, blob, field, targets, made,
-                     failed, all_must_succeed, beat):
+                     failed, all_must_succeed, beat, meters):
         """Copy staged data into each target (appending to ``made``);
         returns (the type's filter states, whether the staging store is
-        the only target so nothing was copied)."""
+        the only target so nothing was copied).  The first copy takes the
+        place of the staged one (already counted); each further copy is
+        metered against the owner's byte quotas (its meter appended to
+        ``meters``, settled when the import commits)."""
         first = targets[0]
         in_place = len(targets) == 1 and any(
             loc["store"] == first.name for loc in blob["locations"])
@@ -513,11 +519,13 @@ class DataService:
             on_chunk=beat)
         made.append((first, result))
         for target in targets[1:]:
+            meter = self.engine.quotas.meter(atype, artifact)
             try:
                 made.append((target, self._copy(
                     atype, artifact["id"], field, blob, target,
-                    on_chunk=beat)[0]))
-            except errors.StoreUnavailable:
+                    on_chunk=meter.wrap(beat))[0]))
+                meters.append(meter)
+            except (errors.StoreUnavailable, errors.RequestTooLarge):
                 if all_must_succeed:
                     raise
                 LOG.warning("Import of %s %s into store %s failed; going on "
@@ -634,12 +642,15 @@ class DataService:
                 return artifact, blob
         return artifact, None
 
+    @releases_reservations
     def copy_to_store(self, ctx, atype, artifact_id, field, store_id,
                       rule="copy", on_chunk=None):
         """Copy a blob's data into one more store, every byte checked
         against its digests; the new location is appended.  The artifact
         must be active and the store must not already hold the data.
-        ``on_chunk(total)`` is called as the bytes go (heartbeats)."""
+        ``on_chunk(total)`` is called as the bytes go (heartbeats).  The
+        copy takes space: it is metered against the owner's byte quotas
+        like an upload (413 when it does not fit, nothing left behind)."""
         target = self.stores.for_new(atype, field, requested=store_id)
         artifact, blob = self._located_blob(ctx, atype, artifact_id, field,
                                             rule)
@@ -650,11 +661,12 @@ class DataService:
             raise errors.Conflict("The data of %s %s is already in store "
                                   "'%s'." % (atype.noun, artifact_id,
                                              store_id))
+        meter = self.engine.quotas.meter(atype, artifact)
         self.engine.events.emit("copy_start", ctx, atype, artifact_id,
                                 artifact, field=field, store=store_id)
         try:
             result, _ = self._copy(atype, artifact_id, field, blob, target,
-                                   on_chunk=on_chunk)
+                                   on_chunk=meter.wrap(on_chunk))
         except BaseException as exc:
             self.engine.events.emit("copy_failed", ctx, atype, artifact_id,
                                     field=field, store=store_id, error=exc)
@@ -671,6 +683,7 @@ class DataService:
                 return "there"      # a concurrent copy finished first
             db.add_locations(conn, blob["id"], [{"store": store_id,
                                                   "url": result.location}])
+            meter.settle(conn)
             return "added"
         with self.engine._locked(atype, artifact_id, "copy"):
             outcome = transaction(self.db, run)

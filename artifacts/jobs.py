@@ -10,10 +10,18 @@ Its contract:
   202.
 * Every worker runs a ``runner`` thread that claims a job with a
   compare-and-swap (``pending``, or ``running`` with a heartbeat older than
-  the stale limit: its worker died), copies the data through the data
-  service (every byte checked against the blob's digests) while
-  heartbeating, and marks the job ``done`` or ``failed``.  A job that keeps
-  killing its workers is failed after ``MAX_ATTEMPTS``.
+  the lease: its worker died), copies the data through the data service
+  (every byte checked against the blob's digests) and marks the job
+  ``done`` or ``failed``.  A job that keeps killing its workers is failed
+  after ``MAX_ATTEMPTS``.
+* The lease (``lease_seconds``, ``[glare] job_lease_seconds``, default
+  30) is kept by a heartbeat thread of the running job every third of the
+  lease, whether or not bytes move (a slow store does not lose its job),
+  on the database's clock (workers on hosts whose clocks disagree still
+  agree on when a lease is stale).  A worker that was frozen past its
+  lease and finds its job taken over stops copying (``LeaseLost``) and
+  records nothing: the new holder does.  So a killed worker's copy is
+  taken over one lease after its last heartbeat.
 * With ``must_succeed``, a failure fails the batch's other pending jobs.
 * The type's ``data_job_done`` hooks turn each outcome into property
   values (the images type keeps Glance's progress properties), applied with
@@ -23,7 +31,6 @@ Its contract:
   worker's claims are released without waiting for a restart.
 """
 
-import datetime
 import logging
 import threading
 import time
@@ -36,11 +43,12 @@ from artifacts.context import RequestContext
 from artifacts.db import api as db
 from artifacts.db.models import data_jobs
 from artifacts.db.session import transaction
+from artifacts.locking import _now as db_clock
 
 LOG = logging.getLogger(__name__)
 
 J = data_jobs
-HEARTBEAT_SECONDS = 30
+LEASE_SECONDS = 30
 MAX_ATTEMPTS = 3
 RECOVER_SECONDS = 60
 IDLE_SECONDS = 1.0
@@ -51,12 +59,21 @@ SYSTEM = RequestContext(project_id=None, user_id="glare-jobs",
                         roles=("admin", "member", "reader"))
 
 
-class DataJobs:
-    """Submit and run durable copies; see the module docstring."""
+class LeaseLost(Exception):
+    """Another worker took this job over (this one was frozen past its
+    lease): stop copying, record nothing."""
 
-    def __init__(self, engine):
+
+class DataJobs:
+    """Submit and run durable copies; see the module docstring.
+
+    ``lease_seconds``: how long a job's heartbeat stays good (None: the
+    engine's ``limits.job_lease_seconds``)."""
+
+    def __init__(self, engine, lease_seconds=None):
         self.engine = engine
         self.holder = uuid.uuid4().hex
+        self._lease = lease_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
 
@@ -64,20 +81,32 @@ class DataJobs:
     def db(self):
         return self.engine.db
 
-    def _stale_before(self):
-        return db.utcnow() - datetime.timedelta(
-            seconds=self.engine.limits.stale_upload_seconds)
+    @property
+    def lease_seconds(self):
+        if self._lease is not None:
+            return float(self._lease)
+        return float(getattr(self.engine.limits, "job_lease_seconds",
+                             LEASE_SECONDS))
+
+    def _clock(self, plus=0.0):
+        """Now (plus ``plus`` seconds) on the database's clock."""
+        return db_clock(self.db.dialect.name, plus)
 
     # -------------------------------------------------------------- submit
 
     def submit_copies(self, atype, artifact_id, field, stores,
                       must_succeed=True, properties=None):
         """Queue a copy of the blob into each store (with ``properties``
-        set in the same transaction); returns the batch id."""
+        set in the same transaction); returns the batch id.  A project
+        already over its stored bytes is refused (413) here; each copy is
+        metered when it runs."""
         batch = str(uuid.uuid4())
         now = db.utcnow()
 
         def run(conn):
+            owner = conn.execute(sa.select(db.A.c.owner).where(
+                db.A.c.id == artifact_id)).scalar()
+            self.engine.quotas.check_not_over(conn, atype, owner)
             conn.execute(J.insert(), [
                 {"artifact_id": artifact_id, "type_name": atype.name,
                  "field": field, "store": store, "batch": batch,
@@ -106,9 +135,9 @@ class DataJobs:
         return True
 
     def _claim(self):
-        stale = self._stale_before()
         claimable = sa.or_(J.c.status == "pending", sa.and_(
-            J.c.status == "running", J.c.heartbeat_at < stale))
+            J.c.status == "running",
+            J.c.heartbeat_at < self._clock(-self.lease_seconds)))
 
         def run(conn):
             ids = [r.id for r in conn.execute(sa.select(J.c.id).where(
@@ -117,7 +146,7 @@ class DataJobs:
                 claimed = conn.execute(J.update().where(
                     J.c.id == job_id, claimable).values(
                     status="running", holder=self.holder,
-                    heartbeat_at=db.utcnow(), attempts=J.c.attempts + 1,
+                    heartbeat_at=self._clock(), attempts=J.c.attempts + 1,
                     updated_at=db.utcnow())).rowcount
                 if claimed:
                     return dict(conn.execute(sa.select(J).where(
@@ -135,11 +164,17 @@ class DataJobs:
         if job["attempts"] > MAX_ATTEMPTS:
             error = "gave up after %d attempts" % (job["attempts"] - 1)
         else:
+            beat = _Heartbeat(self, job["id"])
             try:
-                self.engine.data.copy_to_store(
-                    SYSTEM, atype, job["artifact_id"], job["field"],
-                    job["store"], rule="get",
-                    on_chunk=self._heartbeat(job["id"]))
+                with beat:
+                    self.engine.data.copy_to_store(
+                        SYSTEM, atype, job["artifact_id"], job["field"],
+                        job["store"], rule="get", on_chunk=beat.check)
+            except LeaseLost:
+                LOG.warning("Copy of %s %s into store %s was taken over by "
+                            "another worker; stopped", job["type_name"],
+                            job["artifact_id"], job["store"])
+                return
             except errors.Conflict as exc:
                 if "already in store" not in exc.message:
                     error = exc.message
@@ -152,28 +187,31 @@ class DataJobs:
                               job["store"])
                 error = getattr(exc, "message", None) or type(exc).__name__
         cancelled = self._finish(job, "failed" if error else "done", error)
+        if cancelled is None:
+            return      # taken over meanwhile: the new holder reports
         for store in [job["store"]] + cancelled:
             self._report(atype, job["artifact_id"], store,
                          failed=bool(error))
 
-    def _heartbeat(self, job_id):
-        beat = {"at": time.monotonic()}
-
-        def heartbeat(_total):
-            if time.monotonic() - beat["at"] > HEARTBEAT_SECONDS:
-                beat["at"] = time.monotonic()
-                transaction(self.db, lambda c: c.execute(J.update().where(
-                    J.c.id == job_id, J.c.holder == self.holder).values(
-                    heartbeat_at=db.utcnow())))
-        return heartbeat
+    def beat(self, job_id):
+        """Renew the lease of a job this runner holds; False when it was
+        taken over (or finished) by another."""
+        return transaction(self.db, lambda c: c.execute(J.update().where(
+            J.c.id == job_id, J.c.holder == self.holder,
+            J.c.status == "running").values(
+            heartbeat_at=self._clock())).rowcount) == 1
 
     def _finish(self, job, status, error):
         """Record the outcome; with ``must_succeed`` a failure also fails
-        the batch's pending jobs, whose stores are returned."""
+        the batch's pending jobs, whose stores are returned.  None when
+        the job is no longer this runner's (taken over)."""
         def run(conn):
-            conn.execute(J.update().where(
-                J.c.id == job["id"], J.c.holder == self.holder).values(
-                status=status, error=error, updated_at=db.utcnow()))
+            if not conn.execute(J.update().where(
+                    J.c.id == job["id"], J.c.holder == self.holder,
+                    J.c.status == "running").values(
+                    status=status, error=error,
+                    updated_at=db.utcnow())).rowcount:
+                return None
             if status != "failed" or not job["must_succeed"]:
                 return []
             rest = conn.execute(sa.select(J.c.id, J.c.store).where(
@@ -235,3 +273,47 @@ class DataJobs:
             # Idle: poll for other workers' jobs, or wake for our own.
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
+
+
+class _Heartbeat:
+    """Keeps one running job's lease alive from a thread of its own (every
+    third of the lease) while the copy runs; ``check`` (the copy's
+    ``on_chunk``) raises ``LeaseLost`` once a beat found the job taken
+    over.  A beat that fails on a database error is retried at the next
+    period: the lease allows two misses."""
+
+    def __init__(self, jobs, job_id):
+        self.jobs = jobs
+        self.job_id = job_id
+        self.lost = False
+        self._done = threading.Event()
+        self._thread = None
+
+    def __enter__(self):
+        self._thread = threading.Thread(
+            target=self._run, name="glare-job-heartbeat-%s" % self.job_id,
+            daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        if self.lost and exc[0] is None:
+            raise LeaseLost()
+        return False
+
+    def _run(self):
+        period = self.jobs.lease_seconds / 3.0
+        while not self._done.wait(period):
+            try:
+                if not self.jobs.beat(self.job_id):
+                    self.lost = True
+                    return
+            except Exception:  # noqa: BLE001 - retried at the next period
+                LOG.exception("Heartbeat of data job %s failed",
+                              self.job_id)
+
+    def check(self, _total):
+        if self.lost:
+            raise LeaseLost()

@@ -24,7 +24,7 @@ class Limits:
                  max_members=-1, hashing_algorithm="sha512",
                  delayed_delete=False, stale_upload_seconds=3600,
                  quota_defaults=None, max_property_bytes=65535,
-                 max_metadata_bytes=1024 * 1024):
+                 max_metadata_bytes=1024 * 1024, job_lease_seconds=30):
         self.max_blob_size = max_blob_size
         self.max_properties = max_properties
         self.max_tags = max_tags
@@ -36,6 +36,9 @@ class Limits:
         self.quota_defaults = quota_defaults
         self.max_property_bytes = max_property_bytes
         self.max_metadata_bytes = max_metadata_bytes
+        # A data job (artifacts.jobs) whose heartbeat is older than this
+        # is taken over by another worker.
+        self.job_lease_seconds = job_lease_seconds
 
 
 def value_bytes(value):

@@ -20,7 +20,9 @@ The most specific value set wins; -1 is unlimited.  Overrides live in
 Usage is computed in SQL every time, never kept in counters that could
 drift: ``count(*)`` of the project's non-deleted artifacts, ``sum(size)`` of
 their blobs that are live (``slot`` set), ``active`` and not external (a
-registered URL takes no space here), and the sum of the live rows of
+registered URL takes no space here), once per location that is not
+``deleted`` (a copy into another store takes space again, as Glance's
+image_size_total counts size x locations), and the sum of the live rows of
 ``upload_reservations``.  A deleted artifact is ``deleted``
 from the moment its delete commits, so it stops counting at once.
 
@@ -68,6 +70,7 @@ import sqlalchemy as sa
 
 from artifacts import errors, types
 from artifacts.db.models import (artifact_blobs, artifact_quotas, artifacts,
+                                 blob_locations,
                                  quota_guards, upload_reservations)
 from artifacts.db.api import utcnow
 from artifacts.db.session import read, transaction
@@ -91,6 +94,7 @@ R = upload_reservations
 G = quota_guards
 A = artifacts
 B = artifact_blobs
+L = blob_locations
 
 Limit = collections.namedtuple("Limit", "type_name name value source")
 
@@ -361,14 +365,18 @@ class Quotas:
             .group_by(A.c.type_name)).all())
 
     def stored(self, conn, project_id):
-        """{type_name: bytes of live blobs of live artifacts} (external
-        blobs, URLs registered as data, take no space here: not counted)."""
+        """{type_name: bytes of live blobs of live artifacts, once per copy}
+        (a blob in three stores counts three times, as Glance's
+        image_size_total counts an image's size once per location that is
+        not deleted; external blobs, URLs registered as data, take no
+        space here: not counted)."""
         return {t: int(n or 0) for t, n in conn.execute(
             sa.select(A.c.type_name, sa.func.sum(B.c.size))
-            .select_from(A.join(B, B.c.artifact_id == A.c.id))
+            .select_from(A.join(B, B.c.artifact_id == A.c.id)
+                         .join(L, L.c.blob_id == B.c.id))
             .where(A.c.owner == project_id, A.c.deleted == sa.false(),
                    B.c.slot.is_not(None), B.c.status == "active",
-                   B.c.external == sa.false())
+                   B.c.external == sa.false(), L.c.status != "deleted")
             .group_by(A.c.type_name))}
 
     def reserved(self, conn, project_id, exclude=None):
@@ -480,6 +488,27 @@ class Quotas:
             project_id=project_id, type_name=type_name,
             artifact_id=meter.artifact_id, bytes=grant, expires_at=expires))
         return result.inserted_primary_key[0], grant
+
+    def check_not_over(self, conn, atype, project_id):
+        """Refuse (413) work that adds stored bytes to a project already
+        over a ``stored_bytes`` limit (stored bytes and live reservations
+        together), as Glance refuses an import while the project's
+        image_size_total is over its limit.  A project exactly at its
+        limit passes: the work itself is metered."""
+        if project_id is None:
+            return
+        limits = self.binding(conn, project_id, atype.name,
+                              ("stored_bytes",))
+        if not limits:
+            return
+        stored = self.stored(conn, project_id)
+        reserved = self.reserved(conn, project_id)
+        for limit in limits:
+            used = _in_scope(stored, limit.type_name) + \
+                _in_scope(reserved, limit.type_name)
+            if used > limit.value:
+                raise _exceeded(limit.name, project_id, limit.type_name,
+                                limit.value, used, 0)
 
     def _recheck_stored(self, conn, meter, unmetered):
         """Inside the transaction that makes ``meter``'s data active (and

@@ -104,13 +104,13 @@ def main():
                         "disk_format": "raw", "container_format": "bare"}})
                 before = (timer.steps, timer.seconds)
                 start = time.perf_counter()
-                engine.upload(ctx, images, image["id"],
-                              stream(size, args.chunk_kib * 1024))
+                engine.data.upload(ctx, images, image["id"], "image",
+                                   stream(size, args.chunk_kib * 1024))
                 results[mode].append(time.perf_counter() - start)
                 steps[mode] = (timer.steps - before[0],
                                timer.seconds - before[1])
                 engine.delete(ctx, images, image["id"])
-        print("%d MiB through Engine.upload (%s), %d runs, %d KiB chunks"
+        print("%d MiB through engine.data.upload (%s), %d runs, %d KiB chunks"
               % (args.size_mib, db.dialect.name, args.repeat,
                  args.chunk_kib))
         for mode, times in results.items():

@@ -8,9 +8,9 @@ Glance runs the way a small deployment would run it, only without Keystone:
   own ``glance-manage db_sync``;
 * the filesystem store under the work directory (single store, no cache);
   or, with ``--multi-store``/``multi_store=True``, the multi-store text of
-  ``MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS`` (stores ``fast`` and
-  ``cold``, locations shown, copy-image), which ``conformance.run`` also
-  gives Glare;
+  ``MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS`` (file stores ``fast``
+  and ``cold``, S3 store ``cloud`` on a moto server, locations shown,
+  copy-image), which ``conformance.run`` also gives Glare;
 * served by uWSGI on 127.0.0.1 (``http-socket``, two processes), with the
   chunked-input limit raised: glanceclient and Tempest upload with
   ``Transfer-Encoding: chunked`` in 1 MiB / 64 KiB chunks, and uWSGI's
@@ -49,6 +49,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+from conformance import s3 as conformance_s3
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_VENV = os.path.join(ROOT, ".cache", "glance-venv")
@@ -105,19 +107,23 @@ filesystem_store_datadir = {workdir}/images/
 # The multi-store run (``--multi-store``): the SAME text goes into Glance's
 # glance-api.conf and Glare's glare.conf (``multi_store_config``), so both
 # servers are configured identically.  Two filesystem stores, ``fast`` (the
-# default) and ``cold``, the reserved staging and tasks stores, locations
-# and direct_url shown, glance-direct and copy-image offered, and a location
-# quota of 2: an image copied to both stores is at the quota, so one more
-# location is over it (with only file stores no location can be added by
-# URL: Glance refuses file:// locations, so the quota cannot be reached
-# that way).
+# default) and ``cold``, one S3 store, ``cloud`` (a moto server on
+# 127.0.0.1 with a fresh bucket, conformance.s3, started by the runner),
+# the reserved staging and tasks stores, locations and direct_url shown,
+# glance-direct and copy-image offered, and a location quota of 2: an image
+# copied to both file stores is at the quota, so one more location is over
+# it (with only file stores no location can be added by URL: Glance
+# refuses file:// locations, so the quota cannot be reached that way).
 MULTI_STORE_IDS = ("fast", "cold")
+MULTI_STORE_S3 = "cloud"
+MULTI_STORE_ALL = MULTI_STORE_IDS + (MULTI_STORE_S3,)
 MULTI_STORE_DESCRIPTIONS = {"fast": "Fast store (conformance)",
-                            "cold": "Cold store (conformance)"}
+                            "cold": "Cold store (conformance)",
+                            "cloud": "S3 store (conformance)"}
 MULTI_STORE_LOCATION_QUOTA = 2
 
 MULTI_STORE_DEFAULTS = """\
-enabled_backends = fast:file, cold:file
+enabled_backends = fast:file, cold:file, cloud:s3
 enabled_import_methods = [glance-direct,copy-image]
 show_image_direct_url = true
 show_multiple_locations = true
@@ -138,22 +144,41 @@ filesystem_store_datadir = {workdir}/stores/cold/
 store_description = %s
 weight = 50
 
+[cloud]
+{s3_section}store_description = %s
+weight = 10
+
 [os_glance_staging_store]
 filesystem_store_datadir = {workdir}/staging/
 
 [os_glance_tasks_store]
 filesystem_store_datadir = {workdir}/tasks/
-""" % (MULTI_STORE_DESCRIPTIONS["fast"], MULTI_STORE_DESCRIPTIONS["cold"])
+""" % (MULTI_STORE_DESCRIPTIONS["fast"], MULTI_STORE_DESCRIPTIONS["cold"],
+       MULTI_STORE_DESCRIPTIONS["cloud"])
 
 
-def multi_store_config(workdir):
+def multi_store_config(workdir, s3):
     """(lines for [DEFAULT], the other sections) of the multi-store run,
-    with the store directories under ``workdir`` (created here)."""
+    with the store directories under ``workdir`` (created here) and the
+    S3 store at ``s3`` = (endpoint URL, bucket)."""
     workdir = os.path.abspath(workdir)
     for sub in ("stores/fast", "stores/cold", "staging", "tasks"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
     return (MULTI_STORE_DEFAULTS,
-            MULTI_STORE_SECTIONS.format(workdir=workdir))
+            MULTI_STORE_SECTIONS.format(
+                workdir=workdir, s3_section=conformance_s3.glance_section(
+                    *s3)))
+
+
+@contextlib.contextmanager
+def s3_for(multi_store, s3=None):
+    """The S3 store of a multi-store run: ``s3`` if given, else a moto
+    server and bucket for the duration (None in a single-store run)."""
+    if not multi_store or s3 is not None:
+        yield s3
+        return
+    with conformance_s3.s3_store() as started:
+        yield started
 
 
 # The stock ``glance-api`` composites; the ``conformance`` flavor is the
@@ -222,19 +247,20 @@ def default_db_url(workdir):
 
 
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
-                 db_url=None, multi_store=False, extra_conf=""):
+                 db_url=None, multi_store=False, s3=None, extra_conf=""):
     """Write glance-api.conf and the paste ini under ``workdir/etc``.
 
-    ``multi_store``: the stores of ``multi_store_config`` instead of the
-    single filesystem store (``import_methods`` is then ignored: the
-    multi-store configuration names its own).  ``extra_conf``: more
-    sections, appended (e.g. ``[oslo_messaging_notifications]``)."""
+    ``multi_store``: the stores of ``multi_store_config`` (its S3 store at
+    ``s3`` = (endpoint, bucket)) instead of the single filesystem store
+    (``import_methods`` is then ignored: the multi-store configuration
+    names its own).  ``extra_conf``: more sections, appended (e.g.
+    ``[oslo_messaging_notifications]``)."""
     workdir = os.path.abspath(workdir)
     etc = os.path.join(workdir, "etc")
     for sub in ("etc", "images", "staging", "locks"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
     if multi_store:
-        store_defaults, store_sections = multi_store_config(workdir)
+        store_defaults, store_sections = multi_store_config(workdir, s3)
     else:
         fill = {"workdir": workdir,
                 "import_methods": "[%s]" % ",".join(import_methods)}
@@ -341,14 +367,16 @@ class Running:
 @contextlib.contextmanager
 def glance_server(workdir, port=None, venv=DEFAULT_VENV,
                   import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
-                  multi_store=False, extra_conf=""):
+                  multi_store=False, s3=None, extra_conf=""):
     """Set up and run Glance until the block ends; yields its base URL.
 
     ``db_url`` is the ``[database] connection`` (an empty database Glance's
     ``db_sync`` fills; default: a SQLite file in ``workdir``);
-    ``multi_store`` selects the multi-store configuration."""
+    ``multi_store`` selects the multi-store configuration, whose S3 store
+    is ``s3`` = (endpoint, bucket) or, by default, a moto server started
+    for the duration."""
     with glance_process(workdir, port, venv, import_methods,
-                        db_url, multi_store=multi_store,
+                        db_url, multi_store=multi_store, s3=s3,
                         extra_conf=extra_conf) as running:
         yield running.url
 
@@ -356,8 +384,18 @@ def glance_server(workdir, port=None, venv=DEFAULT_VENV,
 @contextlib.contextmanager
 def glance_process(workdir, port=None, venv=DEFAULT_VENV,
                    import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
-                   processes=2, multi_store=False, extra_conf=""):
+                   processes=2, multi_store=False, s3=None, extra_conf=""):
     """Like ``glance_server`` but yields a ``Running``."""
+    with s3_for(multi_store, s3) as s3:
+        with _glance_process(workdir, port, venv, import_methods, db_url,
+                             processes, multi_store, s3,
+                             extra_conf) as running:
+            yield running
+
+
+@contextlib.contextmanager
+def _glance_process(workdir, port, venv, import_methods, db_url, processes,
+                    multi_store, s3, extra_conf=""):
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
         raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
@@ -370,7 +408,7 @@ def glance_process(workdir, port=None, venv=DEFAULT_VENV,
             raise GlanceError("port %d is not free: %s" % (port, exc))
     workdir = os.path.abspath(workdir)
     conf = write_config(workdir, port, import_methods, db_url, multi_store,
-                        extra_conf)
+                        s3, extra_conf)
     setup_log = os.path.join(workdir, "setup.log")
     db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port
@@ -420,8 +458,9 @@ def main(argv=None):
                         default=",".join(GLANCE_DEFAULT_IMPORT_METHODS),
                         help="[DEFAULT] enabled_import_methods")
     parser.add_argument("--multi-store", action="store_true",
-                        help="two filesystem stores (fast, cold), locations "
-                        "shown, copy-image (see MULTI_STORE_DEFAULTS)")
+                        help="two filesystem stores (fast, cold) and an S3 "
+                        "store (cloud, on a moto server), locations shown, "
+                        "copy-image (see MULTI_STORE_DEFAULTS)")
     args = parser.parse_args(argv)
     methods = tuple(m for m in args.import_methods.split(",") if m)
     # SIGTERM (make, CI, kill) must still stop uWSGI: turn it into an

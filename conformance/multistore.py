@@ -1,8 +1,8 @@
 """Helpers of the multi-store checks (test_stores.py, test_locations.py).
 
 The endpoint has the multi-store configuration of conformance.glance_runner
-(stores ``fast``, the default, and ``cold``; locations and direct_url shown;
-copy-image offered).  Errors are asked for in text/plain (no Accept header)
+(filesystem stores ``fast``, the default, and ``cold``, S3 store ``cloud``;
+locations and direct_url shown; copy-image offered).  Errors are asked for in text/plain (no Accept header)
 and compared byte for byte, as test_errors.py does for the common ones.
 """
 
@@ -10,11 +10,15 @@ import time
 
 import pytest
 
-from conformance.glance_runner import (MULTI_STORE_IDS,
-                                       MULTI_STORE_LOCATION_QUOTA)
+from conformance.glance_runner import (MULTI_STORE_ALL, MULTI_STORE_IDS,
+                                       MULTI_STORE_LOCATION_QUOTA,
+                                       MULTI_STORE_S3)
 from conformance.test_errors import plain, plain_detail
 
 DEFAULT_STORE, OTHER_STORE = MULTI_STORE_IDS
+S3_STORE = MULTI_STORE_S3
+# Every store, in enabled_backends (and weight) order: "fast,cold,cloud".
+ALL_STORES = ",".join(MULTI_STORE_ALL)
 NO_ACCEPT = {"Accept": None}
 OCTET = {"Content-Type": "application/octet-stream"}
 DATA = b"0123456789"
@@ -72,21 +76,35 @@ def wait_for(client, image_id, predicate, timeout=60):
         time.sleep(0.2)
 
 
-def copied(image):
-    """True once a copy-image task is over: the image is in both stores and
-    the task released its lock (os_glance_import_task is gone; it is still
-    set for a moment after "stores" changes)."""
-    return (image.get("stores") == "%s,%s" % (DEFAULT_STORE, OTHER_STORE)
-            and "os_glance_import_task" not in image)
+def copied_to(stores):
+    """A predicate: True once a copy-image task is over, the image being in
+    ``stores`` (the "stores" text) and the task having released its lock
+    (os_glance_import_task is gone; it is still set for a moment after
+    "stores" changes)."""
+    def done(image):
+        return (image.get("stores") == stores
+                and "os_glance_import_task" not in image)
+    return done
+
+
+# The image is in both filesystem stores.
+copied = copied_to("%s,%s" % (DEFAULT_STORE, OTHER_STORE))
 
 
 def in_both_stores(owner, admin):
     """An image of ``owner`` in the default store, copied by ``admin`` to
-    the other one (copy-image is admin-only by default)."""
+    the other filesystem store (copy-image is admin-only by default)."""
+    return in_stores(owner, admin, [OTHER_STORE])
+
+
+def in_stores(owner, admin, more):
+    """An image of ``owner`` in the default store, copied by ``admin`` to
+    the stores ``more`` too."""
     image = upload_to(owner)
-    resp = copy_to(admin, image["id"], [OTHER_STORE])
+    resp = copy_to(admin, image["id"], more)
     assert resp.status_code == 202, (resp.status_code, resp.text)
-    return wait_for(owner, image["id"], copied)
+    wanted = [s for s in MULTI_STORE_ALL if s == DEFAULT_STORE or s in more]
+    return wait_for(owner, image["id"], copied_to(",".join(wanted)))
 
 
 def location(url, metadata=None, **extra):

@@ -15,8 +15,10 @@ default configuration; ``glance`` starts a real Glance the same way (see
 with pytest's status.
 
 ``--multi-store`` configures either server with the same multi-store text
-(``glance_runner.MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS``: stores
-``fast`` and ``cold``, locations shown, copy-image) and runs only the
+(``glance_runner.MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS``: file
+stores ``fast`` and ``cold``, S3 store ``cloud`` on a moto server that the
+runner starts on 127.0.0.1 (conformance.s3), locations shown, copy-image)
+and runs only the
 multi-store modules (``MULTI_STORE_MODULES``) with ``--multi-store``, which
 tells them the endpoint is configured that way.  The other modules assume
 the default single-store configuration, so each mode runs its own files.
@@ -87,11 +89,20 @@ filesystem_store_datadir = {workdir}/images
 
 
 @contextlib.contextmanager
-def glare_server(workdir, port=None, python=None, multi_store=False):
+def glare_server(workdir, port=None, python=None, multi_store=False,
+                 s3=None):
     """``glare serve`` on a fresh SQLite database; yields its URL.
 
     ``multi_store``: with the same multi-store text as Glance's (added to
-    Glare's own options)."""
+    Glare's own options), its S3 store ``s3`` = (endpoint, bucket) or, by
+    default, a moto server started for the duration."""
+    with glance_runner.s3_for(multi_store, s3) as s3:
+        with _glare_server(workdir, port, python, multi_store, s3) as url:
+            yield url
+
+
+@contextlib.contextmanager
+def _glare_server(workdir, port, python, multi_store, s3):
     python = python or sys.executable
     port = port or glance_runner.free_port()
     workdir = os.path.abspath(workdir)
@@ -100,7 +111,7 @@ def glare_server(workdir, port=None, python=None, multi_store=False):
     store_defaults, store_sections = "", ""
     if multi_store:
         store_defaults, store_sections = glance_runner.multi_store_config(
-            workdir)
+            workdir, s3)
     with open(conf, "w") as f:
         f.write(GLARE_CONF.format(port=port, workdir=workdir,
                                   store_defaults=store_defaults,

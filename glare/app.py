@@ -59,6 +59,7 @@ def build_engine(conf):
                     hashing_algorithm=conf.hashing_algorithm,
                     delayed_delete=conf.delayed_delete,
                     stale_upload_seconds=conf.glare.stale_upload_seconds,
+                    job_lease_seconds=conf.glare.job_lease_seconds,
                     max_property_bytes=conf.glare.property_value_max_bytes,
                     max_metadata_bytes=conf.glare.properties_max_bytes,
                     quota_defaults=QuotaDefaults.from_conf(conf))

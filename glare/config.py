@@ -201,6 +201,11 @@ glare_opts = [
     cfg.IntOpt("notification_queue_size", default=1000, min=1,
                help="Notifications a worker keeps while the broker is "
                     "slow or down; more are dropped (and logged)."),
+    cfg.IntOpt("job_lease_seconds", default=30, min=2, max=3600,
+               help="Lease of a running data job (copy-image into a "
+                    "store): its worker renews it every third of this; a "
+                    "job whose worker died is taken over by another worker "
+                    "this long after its last heartbeat."),
 ]
 
 

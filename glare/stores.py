@@ -461,15 +461,15 @@ def build(conf, db_engine):
 # Glance's store types for Glare's driver kinds ([store:<id>] sections).
 _GLANCE_TYPES = {"filesystem": "file", "s3": "s3", "http": "http",
                  "database": "database"}
-MIB = 1024 * 1024
 
 
 def store_infos(conf, store_set):
     """How /v2/info/stores[/detail] describes each configured store: the
     type as ``enabled_backends`` names it, and the properties Glance's
     discovery shows for that type (file: ``data_dir`` with a trailing
-    slash, ``chunk_size``, ``thin_provisioning``; s3: its three
-    ``s3_store_*`` sizes; others: none Glare knows)."""
+    slash, ``chunk_size``, ``thin_provisioning``; s3: its two
+    ``s3_store_*`` sizes in bytes and the thread pools; others: none
+    Glare knows)."""
     from glance_compat.common import StoreInfo
     backends = _enabled_backends(conf)
     infos = []
@@ -482,11 +482,12 @@ def store_infos(conf, store_set):
             properties = {"data_dir": described["datadir"].rstrip("/") + "/",
                           "chunk_size": 65536, "thin_provisioning": False}
         elif kind == "s3":
+            # In bytes, as Glance 33 shows them (its options are in MB).
             properties = {
                 "s3_store_large_object_size":
-                    described["large_object_size"] // MIB,
+                    described["large_object_size"],
                 "s3_store_large_object_chunk_size":
-                    described["chunk_size"] // MIB,
+                    described["chunk_size"],
                 "s3_store_thread_pools": 10}
         infos.append(StoreInfo(
             id=store_id, type=glance_type,

@@ -8,6 +8,9 @@ that cannot be reached skips its tests locally but fails them in CI
 
 ``glare_server(...)`` starts ``glare serve`` (gunicorn, several workers) on a
 free port of 127.0.0.1 and stops it at the end.
+
+``s3_endpoint`` is a real S3-protocol server (moto, tests/s3_server.py) for
+the whole test process.
 """
 
 import contextlib
@@ -159,3 +162,14 @@ def server(db_kind, tmp_path_factory):
     with database_url(db_kind, tmp) as url:
         with glare_server(tmp, url) as srv:
             yield srv
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """The URL of an S3-protocol server on 127.0.0.1 (moto in server
+    mode, tests/s3_server.py) shared by this test process."""
+    pytest.importorskip("boto3")
+    pytest.importorskip("moto.server")
+    from tests import s3_server
+    with s3_server.moto_server() as endpoint:
+        yield endpoint

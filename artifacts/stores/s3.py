@@ -1,26 +1,34 @@
 """S3 blob store (boto3): any server speaking the S3 protocol.
 
-Locations are ``s3://<bucket>/<object key>``, where the object key is the
-store's ``prefix`` followed by the blob key, taken verbatim (no
-percent-encoding, as for ``file://``): everything after the first ``/`` of
-the path is the object key, so keys containing ``?``, ``#`` or ``%``
-round-trip.  The endpoint and the credentials are store options, never part
+Locations are written in the form glance_store's s3 driver writes
+(Glance 33, without credentials): ``s3://<service host>/<bucket>/<object
+key>`` -- ``s3+https://`` when the endpoint is https -- where the service
+host is the endpoint URL without its scheme (``127.0.0.1:9000``,
+``s3.example.net/storage``; AWS's ``s3.amazonaws.com`` or
+``s3.<region>.amazonaws.com`` without ``endpoint_url``), so ``direct_url``
+and ``locations`` look as Glance's and Glance can read what Glare wrote.
+The object key is the store's ``prefix`` followed by the blob key, taken
+verbatim (no percent-encoding, as for ``file://``): everything after
+``<host>/<bucket>/`` is the object key, so keys containing ``/``, ``?``,
+``#`` or ``%`` round-trip.  The credentials are store options, never part
 of a location we write.  Only locations in the configured bucket and under
-the configured prefix are opened or deleted (``Forbidden`` otherwise), so a
-location taken from the database cannot reach other data the credentials
-happen to allow.
+the configured prefix (or, as Glance's, at the bucket's root) are opened or
+deleted (``Forbidden`` otherwise), so a location taken from the database
+cannot reach other data the credentials happen to allow.  The older
+``s3://<bucket>/<object key>`` form of earlier Glare versions is still
+read and deleted.
 
 Glance's locations are read and deleted too (a migrated Glance database):
 ``s3://<access>:<secret>@<host>/<bucket>/<key>``, ``s3+https://...`` and
-``s3+http://...``, with or without the credentials.  As glance_store splits
-them, the last path segment is the object key, the one before it the
-bucket and everything before that the service host (possibly with a port
-and a path).  They are accepted when that host is the configured endpoint's
+``s3+http://...``, with or without the credentials.  The service host
+(possibly with a port and a path) is followed by the bucket and the object
+key.  They are accepted when that host is the configured endpoint's
 (default ports 80/443 ignored; without ``endpoint_url``, AWS's
 ``s3[.-]<region>.amazonaws.com`` or ``s3.amazonaws.com``) and the bucket is
 the configured one.  Glance kept objects at the bucket root, so the
-``prefix`` does not apply to them.  The credentials in such a URL are
-ignored -- the store's own are used -- and never shown in messages.
+``prefix`` does not apply to keys without a ``/``.  The credentials in such
+a URL are ignored -- the store's own are used -- and never shown in
+messages.
 
 Writes: a writer buffers at most one part (``chunk_size``) in memory, never
 the whole object.  An object that ends within the first part and is at most
@@ -89,7 +97,6 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         "The s3 store needs boto3: pip install 'glare[s3]' (%s)" % exc)
 
 SCHEME = "s3"
-_PREFIX = SCHEME + "://"
 # Glance's s3 location schemes (s3+https: the service is reached by HTTPS).
 GLANCE_SCHEMES = ("s3", "s3+https", "s3+http")
 MiB = 1024 * 1024
@@ -179,6 +186,19 @@ def _endpoint_hosts(endpoint_url, region):
     return {_service_host(parts.netloc.rpartition("@")[2] + parts.path)}
 
 
+def _location_base(endpoint_url, region):
+    """``(scheme, service host)`` of the locations glance_store writes for
+    this endpoint: ``s3+https`` for an https endpoint, else ``s3``; the
+    endpoint without its scheme (credentials and trailing ``/`` dropped)."""
+    if not endpoint_url:
+        host = "s3.amazonaws.com" if region == "us-east-1" else \
+            "s3.%s.amazonaws.com" % region
+        return "s3+https", host
+    parts = urllib.parse.urlsplit(endpoint_url)
+    scheme = "s3+https" if parts.scheme.lower() == "https" else SCHEME
+    return scheme, (parts.netloc.rpartition("@")[2] + parts.path).strip("/")
+
+
 def _size_option(options, name, default, low, high, store_name):
     value = options.get(name)
     value = default if value is None else int(value)
@@ -211,6 +231,8 @@ class S3Store:
         self.endpoint_url = options.get("endpoint_url") or None
         self.region = options.get("region") or "us-east-1"
         self.service_hosts = _endpoint_hosts(self.endpoint_url, self.region)
+        self.location_scheme, self.location_host = _location_base(
+            self.endpoint_url, self.region)
         self.read_only = _bool(options.get("read_only"), False)
         self.large_object_size = _size_option(
             options, "large_object_size", DEFAULT_LARGE_OBJECT_SIZE, 0,
@@ -263,13 +285,15 @@ class S3Store:
         return object_key
 
     def location_for(self, key):
-        """The location URL an object under ``key`` has (or would have)."""
-        return "%s%s/%s" % (_PREFIX, self.bucket, self.object_key(key))
+        """The location URL an object under ``key`` has (or would have):
+        Glance's form, ``s3[+https]://<service host>/<bucket>/<key>``."""
+        return "%s://%s/%s/%s" % (self.location_scheme, self.location_host,
+                                  self.bucket, self.object_key(key))
 
     def _parse(self, location):
-        """``(bucket, object key)`` of one of our locations: our own
-        ``s3://<bucket>/<key>`` or a Glance form naming our endpoint and
-        bucket (see the module docstring)."""
+        """``(bucket, object key)`` of one of our locations: Glance's form
+        naming our endpoint and bucket (which we write), or the older
+        ``s3://<bucket>/<key>`` (see the module docstring)."""
         scheme = scheme_of(location)
         if scheme not in GLANCE_SCHEMES:
             raise errors.Invalid(
@@ -300,20 +324,34 @@ class S3Store:
         (everything up to the last ``@``: a secret may contain ``/``) are
         dropped unread."""
         shown = redact(location)
-        path = rest.rpartition("@")[2].strip("/")
+        path = rest.rpartition("@")[2].lstrip("/")
         parts = path.split("/")
-        if len(parts) < 3 or not all(parts[-2:]) or not parts[0]:
+        if len(parts) < 3 or not parts[-1] or not parts[0]:
             raise errors.Invalid(
                 "Location %r must be s3://<bucket>/<key> or Glance's "
                 "s3[+https]://[<access>:<secret>@]<host>/<bucket>/<key>."
                 % shown)
-        host = _service_host("/".join(parts[:-2]))
-        bucket, object_key = parts[-2], parts[-1]
-        if host not in self.service_hosts or bucket != self.bucket:
+        # The service host may have a path: the first split whose host is
+        # ours and whose next segment is our bucket.
+        for cut in range(1, len(parts) - 1):
+            if _service_host("/".join(parts[:cut])) in self.service_hosts \
+                    and parts[cut] == self.bucket:
+                object_key = "/".join(parts[cut + 1:])
+                break
+        else:
             raise errors.Forbidden(
                 "Location %r names another S3 service or bucket than store "
                 "%r (bucket %r)." % (shown, self.name, self.bucket))
-        return bucket, object_key
+        # Glance's objects are at the bucket's root; ours under the prefix.
+        if not object_key or object_key == self.prefix or (
+                self.prefix and "/" in object_key
+                and not object_key.startswith(self.prefix)):
+            raise errors.Forbidden(
+                "Location %r is outside bucket %r%s of store %r."
+                % (shown, self.bucket,
+                   " prefix %r" % self.prefix if self.prefix else "",
+                   self.name))
+        return self.bucket, object_key
 
     def owns(self, location):
         """True for our own locations and Glance's that name our endpoint
@@ -602,7 +640,8 @@ class S3Writer(WriterLifecycle):
             self._done = True
             self._buf = bytearray()
             self._upload_id = None
-        return "%s%s/%s" % (_PREFIX, store.bucket, self.object_key)
+        return "%s://%s/%s/%s" % (store.location_scheme, store.location_host,
+                                  store.bucket, self.object_key)
 
     def _check_free(self):
         # Without conditional writes: check-then-write.  RACE: another

@@ -527,3 +527,118 @@ def test_api_get_put_and_usage(client, eng):
     with pytest.raises(errors.RequestTooLarge, match="limit 1000, used "
                        "600, requested"):
         eng.data.upload(member(p), FILES, art["id"], "file", [b"y" * 500])
+
+
+# ------------------------------------------------------------------- copies
+
+@pytest.fixture
+def two_store_eng(env, tmp_path):
+    """An engine with a second store, ``cold``, to copy into."""
+    from artifacts.stores.placement import StoreSet
+    db, store, enforcer, _ = env
+    cold = stores.create("filesystem", "cold",
+                         {"datadir": str(tmp_path / "cold")})
+    eng = Engine(db, store, enforcer, Limits(max_blob_size=64 * MiB),
+                 locks=Locks(db, wait_seconds=10),
+                 stores=StoreSet(drivers={"fs": store, "cold": cold},
+                                 default="fs"))
+    eng.cold_dir = tmp_path / "cold"
+    return eng
+
+
+def _image(eng, ctx, size_mib):
+    image = eng.create(ctx, IMAGES, {"name": "img", "properties": {
+        "disk_format": "raw", "container_format": "bare"}})
+    eng.data.upload(ctx, IMAGES, image["id"], "image", blocks(size_mib))
+    return image
+
+
+def test_copies_count_once_per_store_as_glance_counts_them(two_store_eng):
+    """Glance's image_size_total is size x locations not deleted: a copy
+    into another store takes the image's size again, removing it frees
+    it."""
+    eng = two_store_eng
+    p = project()
+    ctx = member(p)
+    set_quota(eng, p, "stored_bytes", 10 * MiB)
+    image = _image(eng, ctx, 2)
+    assert used(eng, p, "stored_bytes") == 2 * MiB
+    # copy-image is an admin's act; the bytes are the owner's.
+    eng.data.copy_to_store(admin(), IMAGES, image["id"], "image", "cold")
+    assert used(eng, p, "stored_bytes") == 4 * MiB
+    assert used(eng, "admin-project", "stored_bytes") == 0
+    assert reservation_count(eng, p) == 0
+    eng.data.remove_from_store(admin(), IMAGES, image["id"], "image", "fs")
+    assert used(eng, p, "stored_bytes") == 2 * MiB
+    eng.delete(ctx, IMAGES, image["id"])
+    assert used(eng, p, "stored_bytes") == 0
+
+
+def test_a_copy_that_does_not_fit_is_refused_and_leaves_nothing(
+        two_store_eng):
+    eng = two_store_eng
+    p = project()
+    ctx = member(p)
+    set_quota(eng, p, "stored_bytes", 5 * MiB, "images")
+    image = _image(eng, ctx, 3)
+    with pytest.raises(errors.RequestTooLarge,
+                       match=r"stored_bytes \(images\) in project %s: "
+                             r"limit %d, used %d" % (p, 5 * MiB, 3 * MiB)):
+        eng.data.copy_to_store(admin(), IMAGES, image["id"], "image",
+                               "cold")
+    assert [f for f in eng.cold_dir.rglob("*") if f.is_file()] == []
+    assert reservation_count(eng, p) == 0
+    assert [loc["store"] for b in eng.get(ctx, IMAGES, image["id"])["blobs"]
+            for loc in b["locations"]] == ["fs"]
+    assert used(eng, p, "stored_bytes", "images") == 3 * MiB
+
+
+def test_copy_image_is_refused_while_the_project_is_over(two_store_eng):
+    """Glance refuses an import (413) while the project is over its
+    image_size_total; a project at its limit may still ask (the copy is
+    metered when it runs)."""
+    eng = two_store_eng
+    p = project()
+    ctx = member(p)
+    image = _image(eng, ctx, 2)
+    set_quota(eng, p, "stored_bytes", 2 * MiB)
+    eng.jobs.submit_copies(IMAGES, image["id"], "image", ["cold"])
+    set_quota(eng, p, "stored_bytes", 2 * MiB - 1)
+    with pytest.raises(errors.RequestTooLarge, match="stored_bytes"):
+        eng.jobs.submit_copies(IMAGES, image["id"], "image", ["cold"])
+    from artifacts.db.models import data_jobs
+    with eng.db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(
+            data_jobs).where(data_jobs.c.artifact_id == image["id"])
+        ).scalar() == 1
+
+
+def test_an_import_into_several_stores_is_metered(two_store_eng):
+    """glance-direct into two stores: the first copy takes the staged
+    data's place, the second takes space again and must fit."""
+    eng = two_store_eng
+    p = project()
+    ctx = member(p)
+    set_quota(eng, p, "stored_bytes", 5 * MiB)
+
+    def staged(size_mib):
+        image = eng.create(ctx, IMAGES, {"name": "img", "properties": {
+            "disk_format": "raw", "container_format": "bare"}})
+        eng.data.upload(ctx, IMAGES, image["id"], "staging",
+                        blocks(size_mib))
+        return image
+    first = staged(2)
+    assert eng.data.import_staged(ctx, IMAGES, first["id"],
+                                  stores=["fs", "cold"]) == []
+    assert used(eng, p, "stored_bytes") == 4 * MiB
+    second = staged(1)
+    with pytest.raises(errors.RequestTooLarge, match="stored_bytes"):
+        eng.data.import_staged(ctx, IMAGES, second["id"],
+                               stores=["fs", "cold"])
+    assert eng.get(ctx, IMAGES, second["id"])["status"] == "uploading"
+    assert reservation_count(eng, p) == 0
+    assert eng.data.import_staged(ctx, IMAGES, second["id"],
+                                  stores=["fs", "cold"],
+                                  all_must_succeed=False) == ["cold"]
+    assert used(eng, p, "stored_bytes") == 5 * MiB
+    assert reservation_count(eng, p) == 0

@@ -1,101 +1,45 @@
 """S3Store: the shared conformance suite against a real S3-protocol server
-(moto in server mode on 127.0.0.1, one per module, a fresh bucket per test),
+(moto in server mode on 127.0.0.1, one per test process, a fresh bucket per
+test),
 plus S3 specifics: single PUT vs multipart, part buffering, aborts, prefix
 and location confinement, ranged GETs."""
 
 import gc
-import logging
 import os
 import subprocess
 import sys
-import threading
-import uuid
 
 import pytest
 
 pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 from artifacts import errors  # noqa: E402
 from artifacts import stores  # noqa: E402
 from artifacts.stores.s3 import MIN_PART_SIZE, S3Store  # noqa: E402
 from artifacts.stores.streaming import write_stream  # noqa: E402
 
+from tests import s3_server  # noqa: E402
+from tests.s3_server import CREDENTIALS  # noqa: E402
 from tests.artifacts.stores.conformance import *  # noqa: F401,F403,E402
 from tests.artifacts.stores.conformance import (  # noqa: E402
     MiB, _failing_stream, _get, _pattern, _put)
 
-CREDENTIALS = {"access_key": "AKIAGLARETESTKEY", "secret_key": "glare-test-secret"}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-
-
-def _serialize_moto_writes():
-    """moto checks ``If-None-Match: *`` and then stores the object as two
-    steps, while its server threads run concurrently; real S3 decides a
-    conditional write atomically.  One lock around moto's object writes (PUT,
-    and POST which completes multipart uploads) makes the fake faithful, so
-    the one-winner test checks our driver and not moto's race."""
-    from moto.s3.responses import S3Response
-
-    lock = threading.Lock()
-    saved = {}
-    for name in ("put_object", "_key_response_post"):
-        original = getattr(S3Response, name)
-        saved[name] = original
-
-        def locked(self, *args, __original=original, **kwargs):
-            with lock:
-                return __original(self, *args, **kwargs)
-        setattr(S3Response, name, locked)
-
-    def restore():
-        for name, original in saved.items():
-            setattr(S3Response, name, original)
-    return restore
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    restore = _serialize_moto_writes()
-    # Port 0: the OS picks a free port, no race with other test workers.
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0,
-                                            verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield "http://%s:%d" % (host, port)
-    finally:
-        server.stop()
-        restore()
 
 
 @pytest.fixture(scope="module")
 def admin(s3_endpoint):
     """A raw boto3 client: looks at the server without trusting the
     driver."""
-    import boto3
-    return boto3.client(
-        "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-        aws_access_key_id=CREDENTIALS["access_key"],
-        aws_secret_access_key=CREDENTIALS["secret_key"])
+    return s3_server.client(s3_endpoint)
 
 
 @pytest.fixture
-def bucket(admin):
-    name = "glare-test-%s" % uuid.uuid4().hex[:16]
-    admin.create_bucket(Bucket=name)
-    yield name
-    # Free the fake server's memory (it keeps objects in RAM).
-    for upload in admin.list_multipart_uploads(Bucket=name).get(
-            "Uploads", ()):
-        admin.abort_multipart_upload(Bucket=name, Key=upload["Key"],
-                                     UploadId=upload["UploadId"])
-    for page in admin.get_paginator("list_objects_v2").paginate(Bucket=name):
-        for obj in page.get("Contents", ()):
-            admin.delete_object(Bucket=name, Key=obj["Key"])
-    admin.delete_bucket(Bucket=name)
+def bucket(s3_endpoint):
+    with s3_server.bucket(s3_endpoint) as name:
+        yield name
 
 
 @pytest.fixture
@@ -118,15 +62,7 @@ def _uploads(admin, bucket):
 
 @pytest.fixture
 def backend_contents(admin, bucket):
-    def contents():
-        found = []
-        for page in admin.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket):
-            found.extend(obj["Key"] for obj in page.get("Contents", ()))
-        found.extend("%s (multipart upload %s)" % (u["Key"], u["UploadId"])
-                     for u in _uploads(admin, bucket))
-        return sorted(found)
-    return contents
+    return lambda: s3_server.objects(admin, bucket)
 
 
 def _etag(admin, bucket, key):
@@ -320,15 +256,54 @@ def test_abort_stale_uploads(make_store, admin, bucket):
 
 # -- locations ----------------------------------------------------------------------
 
-def test_location_form_and_prefix(make_store, admin, bucket):
+def test_location_form_and_prefix(make_store, admin, bucket, s3_endpoint):
+    """Locations are glance_store's form: s3://<endpoint host>/<bucket>/
+    <object key> (what Glance 33 shows in direct_url and locations)."""
     s = make_store(prefix="glare/images/")
     loc = _put(s, "6f0ad2d5/file", b"img")
-    assert loc == "s3://%s/glare/images/6f0ad2d5/file" % bucket
+    host = s3_endpoint.split("://", 1)[1]
+    assert loc == "s3://%s/%s/glare/images/6f0ad2d5/file" % (host, bucket)
     assert loc == s.location_for("6f0ad2d5/file")
     body = admin.get_object(Bucket=bucket, Key="glare/images/6f0ad2d5/file")
     assert body["Body"].read() == b"img"
     # Another store instance (another process) reads it from the location.
     assert _get(make_store(prefix="glare/images"), loc) == b"img"
+    # The older form of earlier versions is still read.
+    assert _get(s, "s3://%s/glare/images/6f0ad2d5/file" % bucket) == b"img"
+
+
+@pytest.mark.parametrize("endpoint, region, base", [
+    ("http://127.0.0.1:9000", None, "s3://127.0.0.1:9000"),
+    ("https://S3.example.net/storage/", None,
+     "s3+https://S3.example.net/storage"),
+    ("https://key:secret@s3.example.net:8443", None,
+     "s3+https://s3.example.net:8443"),
+    (None, None, "s3+https://s3.amazonaws.com"),
+    (None, "eu-west-1", "s3+https://s3.eu-west-1.amazonaws.com"),
+])
+def test_location_scheme_and_host_as_glance_writes_them(endpoint, region,
+                                                        base):
+    options = dict(CREDENTIALS, bucket="b")
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    if region:
+        options["region"] = region
+    s = stores.create("s3", "s3x", options)
+    assert s.location_for("k.image.1") == base + "/b/k.image.1"
+    assert s.owns(base + "/b/k.image.1")
+
+
+def test_keys_outside_the_prefix_are_forbidden_in_glance_form(make_store,
+                                                              s3_endpoint,
+                                                              bucket):
+    s = make_store(prefix="mine")
+    host = s3_endpoint.split("://", 1)[1]
+    assert s.owns("s3://%s/%s/mine/k" % (host, bucket))
+    assert s.owns("s3://%s/%s/glance-image-id" % (host, bucket))
+    with pytest.raises(errors.Forbidden):
+        s.open("s3://%s/%s/other/k" % (host, bucket))
+    with pytest.raises(errors.Invalid):
+        s.open("s3://%s/%s/mine/" % (host, bucket))
 
 
 def test_key_too_long_with_prefix_is_invalid(make_store):
