@@ -101,6 +101,10 @@ default_opts = [
     cfg.BoolOpt("delayed_delete", default=False),
     cfg.StrOpt("log_file"),
     cfg.BoolOpt("debug", default=False),
+    cfg.StrOpt("metadata_source_path", default="/etc/glance/metadefs/",
+               help="Directory of metadata definition files that "
+                    "`glare db load-metadefs` loads (and `export-metadefs` "
+                    "writes) when given no path; Glance's option."),
 ]
 
 database_opts = [

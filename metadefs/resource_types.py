@@ -41,6 +41,13 @@ def association_entry(doc):
     return out
 
 
+def next_position(conn, namespace_id):
+    """The position of a namespace's next association."""
+    a = t.associations
+    return (conn.execute(sa.select(sa.func.max(a.c.position)).where(
+        a.c.namespace_id == namespace_id)).scalar() or 0) + 1
+
+
 def _duplicate(name, namespace):
     return errors.Conflict("The metadata definition resource-type "
                            "association of resource-type=%s to namespace=%s "
@@ -70,7 +77,7 @@ class ResourceTypes:
         a = t.associations
         out = {}
         query = self._joined().where(a.c.namespace_id.in_(namespace_ids)) \
-            .order_by(a.c.namespace_id, a.c.created_at, a.c.resource_type_id)
+            .order_by(a.c.namespace_id, a.c.position)
         for row in conn.execute(query).mappings():
             entry = dict(row)
             out.setdefault(entry.pop("namespace_id"), []).append(entry)
@@ -124,6 +131,7 @@ class ResourceTypes:
                 namespace_id=namespace_id, resource_type_id=rt_id,
                 prefix=entry.get("prefix"),
                 properties_target=entry.get("properties_target"),
+                position=next_position(conn, namespace_id),
                 created_at=now, updated_at=now))
 
     # --------------------------------------------------------- operations

@@ -382,11 +382,16 @@ def _sort_expr(table, key):
         return sa.func.coalesce(column, "")
     if key == "protected":
         return sa.func.coalesce(column, sa.false())
+    if key == "updated_at":
+        # NULL on rows loaded from files: they sort as never updated.
+        return sa.func.coalesce(column, table.c.created_at)
     return column
 
 
 def _marker_value(row, key):
     value = row.get(key)
     if value is None:
+        if key == "updated_at":
+            return row["created_at"]
         return False if key == "protected" else ""
     return value

@@ -39,8 +39,10 @@ def _namespace_fk():
 
 
 def _timestamps():
+    # updated_at stays NULL on rows the definition files load, as in
+    # Glance (whose API then shows no updated_at for them).
     return [sa.Column("created_at", Timestamp, nullable=False),
-            sa.Column("updated_at", Timestamp, nullable=False)]
+            sa.Column("updated_at", Timestamp)]
 
 
 namespaces = sa.Table(
@@ -110,6 +112,9 @@ associations = sa.Table(
               primary_key=True),
     sa.Column("properties_target", sa.String(80)),
     sa.Column("prefix", sa.String(80)),
+    # 1, 2, ... in the order a namespace's associations were made: the
+    # order they are shown in (a definition file's order).
+    sa.Column("position", sa.Integer, nullable=False),
     *_timestamps(),
     sa.Index(None, "namespace_id"),
 )

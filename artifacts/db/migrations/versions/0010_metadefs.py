@@ -20,7 +20,7 @@ NAME = sa.String(length=80).with_variant(
 
 def _timestamps():
     return [sa.Column('created_at', TIMESTAMP, nullable=False),
-            sa.Column('updated_at', TIMESTAMP, nullable=False)]
+            sa.Column('updated_at', TIMESTAMP, nullable=True)]
 
 
 def _namespace_fk(table):
@@ -102,6 +102,7 @@ def upgrade():
         sa.Column('namespace_id', sa.Integer(), nullable=False),
         sa.Column('properties_target', sa.String(length=80), nullable=True),
         sa.Column('prefix', sa.String(length=80), nullable=True),
+        sa.Column('position', sa.Integer(), nullable=False),
         *_timestamps(),
         sa.ForeignKeyConstraint(
             ['resource_type_id'], ['metadef_resource_types.id'],
