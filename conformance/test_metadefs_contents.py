@@ -280,8 +280,9 @@ def test_associate_resource_type(admin, ns):
     expect(admin.delete(path + "/" + rtype, headers=NO_ACCEPT), 404,
            "Failed to find resource type %s to delete" % rtype)
     types = admin.get("/v2/metadefs/resource_types").json()["resource_types"]
-    assert rtype in [t["name"] for t in types]
-    assert list(types[0]) == ["name", "created_at", "updated_at"]
+    mine = [t for t in types if t["name"] == rtype]
+    assert len(mine) == 1
+    assert list(mine[0]) == ["name", "created_at", "updated_at"]
 
 
 def test_member_cannot_associate(member, namespaces):
