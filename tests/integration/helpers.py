@@ -1,9 +1,15 @@
 """Small helpers shared by the integration tests (not a test module)."""
 
 import hashlib
+import os
+import subprocess
+import sys
 import uuid
 
+import pytest
 import requests
+
+from conformance import glance_runner
 
 ADMIN = {"X-Auth-Token": "x"}
 IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
@@ -65,3 +71,28 @@ def data_files(datadir, image_id=None):
 def temp_files(datadir):
     tmp = datadir / ".tmp"
     return [p for p in tmp.rglob("*") if p.is_file()] if tmp.exists() else []
+
+
+def glance_venv():
+    """The real Glance's virtualenv (``make glance-venv``, cached under
+    .cache/): its Glance serves as the reference and its data files are
+    the standard metadata definitions.  Skips when it is missing, except
+    in CI (``CI=true``), where it is built first within
+    ``GLARE_GLANCE_VENV_TIMEOUT`` seconds (default 900) and skipped only
+    if that fails."""
+    venv = glance_runner.DEFAULT_VENV
+    if glance_runner.venv_ok(venv):
+        return venv
+    if not os.environ.get("CI"):
+        pytest.skip("no Glance venv in %s (make glance-venv builds it)"
+                    % venv)
+    timeout = int(os.environ.get("GLARE_GLANCE_VENV_TIMEOUT", "900"))
+    try:
+        subprocess.run(["make", "glance-venv", "PYTHON=%s" % sys.executable],
+                       cwd=glance_runner.ROOT, check=True, timeout=timeout,
+                       capture_output=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        pytest.skip("the Glance venv could not be built in time: %s" % exc)
+    if not glance_runner.venv_ok(venv):
+        pytest.skip("the Glance venv is incomplete after building it")
+    return venv
