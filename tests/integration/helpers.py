@@ -96,3 +96,47 @@ def glance_venv():
     if not glance_runner.venv_ok(venv):
         pytest.skip("the Glance venv is incomplete after building it")
     return venv
+
+
+GLANCE = os.path.join(os.path.dirname(sys.executable), "glance")
+
+
+def parse_table(text):
+    """``| key | value |`` rows of a prettytable, wrapped values joined."""
+    rows = {}
+    last = None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2:
+            continue
+        key, value = cells
+        if key in ("Property", "ID") and value in ("Value", "Name", "Tags"):
+            continue
+        if key == "" and last is not None:
+            rows[last] += value
+        else:
+            rows[key] = value
+            last = key
+    return rows
+
+
+def glance_cli(server, home):
+    """``run(*args, check=True)``: the ``glance`` CLI against ``server``
+    (token mode, no OS_* variables, HOME=``home`` for its schema cache)."""
+    env = dict(os.environ, HOME=str(home))
+    for name in list(env):
+        if name.startswith("OS_"):
+            del env[name]
+
+    def run(*args, check=True):
+        proc = subprocess.run(
+            [GLANCE, "--os-image-url", server.url, "--os-auth-token", "x"]
+            + list(args), env=env, capture_output=True, text=True,
+            timeout=60)
+        if check:
+            assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+        return proc
+    run.home = home
+    return run
