@@ -52,6 +52,7 @@ def object_values(doc):
     if "properties" in doc and doc["properties"] is not None:
         out["properties"] = docs.properties_map(
             doc["properties"], "object %r: property" % name)
+    _object_columns(out)        # sizes: refused before anything is written
     return out
 
 
@@ -381,6 +382,7 @@ class Tags(_Contents):
 def _named_property(body):
     definition = docs.property_type(body, "the property")
     name = docs.check_name(definition.get("name"), "property")
+    docs.dump(definition, "property %r" % name)
     return name, definition
 
 

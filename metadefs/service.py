@@ -266,6 +266,8 @@ class Catalog:
                 docs.check_name(prop, "property")
             out["properties"] = docs.properties_map(body["properties"],
                                                     "property")
+            for prop, definition in out["properties"].items():
+                docs.dump(definition, "property %r" % prop)
         if "objects" in body:
             out["objects"] = [object_values(o) for o in body["objects"]]
         if "tags" in body:

@@ -52,6 +52,13 @@ def body(kind, schema=None):
         if key in data:
             raise errors.Forbidden("Attribute '%s' is read-only." % key)
     schemas().validate(schema or kind, data)
+    if not isinstance(data, dict):
+        # Glance's schemas do not say "object", so a JSON list passes
+        # them (and Glance then answers 500).
+        raise errors.Invalid("Provided object does not match schema '%s': "
+                             "the body must be a JSON object."
+                             % schemas().documents.get(kind, {}).get(
+                                 "name", kind))
     return data
 
 
