@@ -445,3 +445,14 @@ def test_show_namespace_refuses_a_body(admin, namespaces):
     expect(admin.request("GET", ns_path(name), data=b"{}",
                          headers=NO_ACCEPT), 400,
            "A body is not expected with this request.")
+
+
+@pytest.mark.glance_deviation(
+    "Glance answers 500 when a namespace or property is shown with a query "
+    "parameter other than resource_type")
+@pytest.mark.parametrize("rest", [(), ("properties", "p1")])
+def test_show_with_another_query_parameter(admin, namespaces, rest):
+    """Correct behaviour: an unknown parameter is ignored."""
+    name = namespaces.create(**FULL)["namespace"]
+    assert admin.get(ns_path(name, *rest),
+                     params={"foo": "bar"}).status_code == 200
