@@ -217,7 +217,7 @@ class Catalog:
                 self.enforce(ctx, rule)
         name = body["namespace"]
         try:
-            contents = self._contents(body, name)
+            contents = self._contents(body)
         except errors.Invalid as exc:
             raise errors.Invalid("Couldn't create metadata namespace: %s"
                                  % exc.message) from None
@@ -256,10 +256,12 @@ class Catalog:
         return namespace, contents
 
     @staticmethod
-    def _contents(body, name):
+    def _contents(body):
         """What a namespace document holds besides the namespace itself,
         normalised (only the keys it gives)."""
+        # (imported here: those modules import this one)
         from metadefs.contents import object_values
+        from metadefs.resource_types import association_entry
         out = {}
         if "properties" in body:
             for prop in body["properties"] or {}:
@@ -273,9 +275,9 @@ class Catalog:
         if "tags" in body:
             out["tags"] = [_tag_entry(tag) for tag in body["tags"]]
         if "resource_type_associations" in body:
-            from metadefs.resource_types import association_entry
             out["resource_type_associations"] = [
-                association_entry(a) for a in body["resource_type_associations"]]
+                association_entry(a)
+                for a in body["resource_type_associations"]]
         return out
 
     def update_namespace(self, ctx, name, body):

@@ -13,8 +13,9 @@ PROP = {"type": "string", "title": "T"}
 @pytest.fixture
 def ns(catalog, admin):
     name = "ns-" + uuid.uuid4().hex[:10]
-    catalog.create_namespace(admin, {"namespace": name, "resource_type_associations": [
-        {"name": "OS::Glance::Image", "prefix": "hw_"}]})
+    catalog.create_namespace(admin, {
+        "namespace": name, "resource_type_associations": [
+            {"name": "OS::Glance::Image", "prefix": "hw_"}]})
     return name
 
 

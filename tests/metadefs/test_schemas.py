@@ -52,5 +52,6 @@ def test_refused_bodies_name_the_schema(name, body):
 def test_accepted_bodies():
     schemas().validate("namespace", {"namespace": "n", "properties": {
         "p": {"type": "string", "title": "T", "required": []}}})
-    schemas().validate("property", {"name": "p", "type": "string", "title": "T"})
+    schemas().validate("property", {"name": "p", "type": "string",
+                                    "title": "T"})
     schemas().validate("tags", {})
