@@ -51,6 +51,10 @@ MODULES = [
     ("test_schemas", "Schemas"),
     ("test_errors", "Errors, routing, request ids"),
     ("test_import", "Discovery and interoperable import"),
+    ("test_metadefs", "Metadata definitions: namespaces, schemas, "
+                      "visibility, policy, protection"),
+    ("test_metadefs_contents", "Metadata definitions: objects, properties, "
+                               "tags, resource types"),
     ("test_stores", "Several stores: discovery, upload, copy, delete "
                     "(multi-store run)"),
     ("test_locations", "Locations and direct_url (multi-store run)"),
@@ -138,7 +142,8 @@ ROUTES = [
       "test_schemas::test_schemas", "test_schemas::test_unknown",
       "test_schemas::test_schema_other"]),
     ("GET /v2/schemas/task, tasks", ["test_schemas::test_task"]),
-    ("GET /v2/schemas/metadefs/*", ["test_schemas::test_metadef"]),
+    ("GET /v2/schemas/metadefs/*", ["test_schemas::test_metadef",
+                                     "test_metadefs::test_metadef_"]),
     ("GET /v2/info/import, /v2/info/stores, /v2/info/usage",
      ["test_import::test_info", "test_import::test_import_methods",
       "test_stores::test_info_stores_lists", "test_stores::test_multi",
@@ -161,7 +166,8 @@ ROUTES = [
      ["test_errors"]),
     ("GET /v2/images/{id}/tasks (v2.12)", []),
     ("/v2/tasks (deprecated tasks API)", []),
-    ("/v2/metadefs/* (metadata definitions)", []),
+    ("/v2/metadefs/* (metadata definitions)",
+     ["test_metadefs", "test_metadefs_contents"]),
     ("/v2/cache* (cache API, v2.14+)", []),
     ("POST/GET /v2/images/{id}/locations (v2.17)",
      ["test_locations::test_get_locations",

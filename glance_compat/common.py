@@ -46,13 +46,15 @@ class StoreInfo:
 class Services:
     """What the Image API views work with, built once by the app factory:
     the engine (``engine.data`` for bytes, ``engine.sharing`` for
-    members), the ``images`` type, the facade's settings and the schemas
-    it serves."""
+    members), the ``images`` type, the facade's settings, the schemas
+    it serves and the metadata definitions catalog."""
 
     engine: object
     images: object
     settings: Settings
     schemas: object
+    # The metadata definitions catalog (metadefs.service.Catalog).
+    metadefs: object = None
 
 
 EXTENSION = "glare_image_api"

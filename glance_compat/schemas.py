@@ -1,4 +1,5 @@
-"""Glance v2 JSON schemas: ``/v2/schemas/{image,images,member,members}``.
+"""Glance v2 JSON schemas: ``/v2/schemas/{image,images,member,members}``
+and ``/v2/schemas/metadefs/*`` (documents of ``metadefs.schemas``).
 
 The documents are data: ``schemas/image-base.json`` (base image properties),
 ``schemas/schema-image.json`` (custom properties, Glance's file format, which an
@@ -33,6 +34,7 @@ import jsonschema.exceptions
 
 from artifacts import errors
 from glare.config import ConfigError
+from metadefs import schemas as metadef_schemas
 
 SCHEMA_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "schemas")
@@ -215,6 +217,10 @@ def show_schema(name):
     with ``Allow: GET``; Flask's own 405 would also allow HEAD and OPTIONS,
     which Glance does not.
     """
+    return _serve(flask.current_app.extensions[EXTENSION_KEY].json[name])
+
+
+def _serve(body):
     req = flask.request
     if req.method != "GET":
         raise errors.MethodNotAllowed(
@@ -223,8 +229,16 @@ def show_schema(name):
     if req.content_length:
         # Glance's schema routes reject bodies (body_reject).
         raise errors.Invalid("A body is not expected with this request.")
-    body = flask.current_app.extensions[EXTENSION_KEY].json[name]
     return flask.Response(body, status=200, content_type="application/json")
+
+
+@bp.route("/v2/schemas/metadefs/<any(%s):name>" % ", ".join(
+    metadef_schemas.NAMES), methods=_ALL_METHODS,
+    provide_automatic_options=False)
+def show_metadef_schema(name):
+    """``/v2/schemas/metadefs/*`` (built by ``metadefs.schemas``), with
+    the same method and body rules as the image schemas."""
+    return _serve(metadef_schemas.schemas().json[name])
 
 
 def init_app(app, conf):

@@ -34,8 +34,11 @@ from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
 from glance_compat.versions import GLARE_FEATURES, VersionNegotiation
+from glance_compat import metadefs as metadefs_api
 from glare import auth, config, middleware, notifier
 from glare import stores as glare_stores
+from metadefs.policies import RULES as METADEF_RULES
+from metadefs.service import Catalog
 
 LOG = logging.getLogger(__name__)
 
@@ -63,9 +66,9 @@ def build_engine(conf):
                     max_property_bytes=conf.glare.property_value_max_bytes,
                     max_metadata_bytes=conf.glare.properties_max_bytes,
                     quota_defaults=QuotaDefaults.from_conf(conf))
+    rules = IMAGE_RULES + ARTIFACT_RULES + METADEF_RULES
     engine = Engine(db_engine, store_set.default_driver,
-                    Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
-                    stores=store_set)
+                    Enforcer(conf, rules), limits, stores=store_set)
     engine.external_policy = external.Policy(
         allowed_schemes=tuple(s.lower() for s in
                               conf.glare.external_allowed_schemes),
@@ -92,9 +95,9 @@ def create_flask_app(conf, engine):
         stores=glare_stores.store_infos(conf, engine.stores))
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,
-        schemas=schemas)
+        schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
-               info.bp):
+               info.bp) + metadefs_api.BLUEPRINTS:
         app.register_blueprint(bp)
     api = artifact_api.init_app(app, conf, engine)
     from artifacts.api import quotas as quotas_api

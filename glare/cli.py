@@ -1,5 +1,5 @@
-"""The ``glare`` command: serve, db upgrade, scrub, config-check,
-conformance."""
+"""The ``glare`` command: serve, db upgrade|load-metadefs|unload-metadefs|
+export-metadefs, scrub, config-check, conformance."""
 
 import argparse
 import os
@@ -30,6 +30,77 @@ def cmd_db_upgrade(args):
     engine = make_engine(conf.database.connection)
     migrate.upgrade(engine)
     print("Database at revision %s" % migrate.current(engine))
+
+
+def _metadef_engine(args):
+    conf = _conf(args)
+    logs.setup(conf)
+    from artifacts.db.session import make_engine
+    return conf, make_engine(conf.database.connection)
+
+
+def cmd_load_metadefs(args):
+    """Load Glance's definition files (glance-manage db load_metadefs)."""
+    from metadefs import loader
+    conf, engine = _metadef_engine(args)
+    try:
+        files, where = loader.find_source(args.path,
+                                          conf.metadata_source_path)
+        print("Loading metadata definitions from %s" % where)
+        loaded, skipped, failed = loader.load(
+            engine, files, merge=args.merge, prefer_new=args.prefer_new,
+            overwrite=args.overwrite)
+    except loader.LoadError as exc:
+        sys.exit("glare: %s" % exc)
+    print("%d namespaces loaded, %d skipped (already there), %d files not "
+          "loaded" % (loaded, skipped, failed))
+    if failed:
+        sys.exit(1)
+
+
+def cmd_unload_metadefs(args):
+    """Delete every metadata definition (glance-manage unload_metadefs)."""
+    from metadefs import loader
+    _, engine = _metadef_engine(args)
+    print("%d namespaces deleted" % loader.unload(engine))
+
+
+def cmd_export_metadefs(args):
+    """Write every namespace to a file (glance-manage export_metadefs)."""
+    from metadefs import loader
+    conf, engine = _metadef_engine(args)
+    directory = args.path or conf.metadata_source_path
+    print("%d namespaces exported to %s"
+          % (loader.export(engine, directory), directory))
+
+
+def _add_metadef_parsers(dbsub):
+    load = dbsub.add_parser(
+        "load-metadefs", help="load metadata definition files (Glance's "
+                              "/etc/glance/metadefs or an installed glance)")
+    load.add_argument("path", nargs="?",
+                      help="directory, file or Glance virtualenv (default: "
+                           "[DEFAULT] metadata_source_path, then the files "
+                           "of an installed glance)")
+    load.add_argument("--merge", action="store_true",
+                      help="add what existing namespaces lack")
+    load.add_argument("--prefer-new", action="store_true",
+                      help="with --merge: replace what they have")
+    load.add_argument("--overwrite", action="store_true",
+                      help="with --merge: reload them from scratch")
+    load.set_defaults(func=cmd_load_metadefs)
+    unload = dbsub.add_parser("unload-metadefs",
+                              help="delete every metadata definition")
+    unload.set_defaults(func=cmd_unload_metadefs)
+    export = dbsub.add_parser("export-metadefs",
+                              help="write every namespace to a JSON file")
+    export.add_argument("path", nargs="?",
+                        help="directory (default: [DEFAULT] "
+                             "metadata_source_path)")
+    export.set_defaults(func=cmd_export_metadefs)
+    for parser in (load, unload, export):
+        parser.add_argument("--config", dest="config",
+                            default=argparse.SUPPRESS)
 
 
 def cmd_scrub(args):
@@ -147,6 +218,7 @@ def main(argv=None):
     up = dbsub.add_parser("upgrade", help="apply migrations")
     up.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     up.set_defaults(func=cmd_db_upgrade)
+    _add_metadef_parsers(dbsub)
     scrub = sub.add_parser("scrub", help="finish pending deletions")
     scrub.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     scrub.set_defaults(func=cmd_scrub)

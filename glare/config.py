@@ -108,6 +108,10 @@ default_opts = [
     cfg.ListOpt("disabled_notifications", default=[],
                 help="Notification types (image.create) or groups (image, "
                      "image.member, task) not to send."),
+    cfg.StrOpt("metadata_source_path", default="/etc/glance/metadefs/",
+               help="Directory of metadata definition files that "
+                    "`glare db load-metadefs` loads (and `export-metadefs` "
+                    "writes) when given no path; Glance's option."),
 ]
 
 database_opts = [

@@ -4,6 +4,7 @@ The production path never calls ``metadata.create_all``: the schema is what
 the migrations build, on every database.
 """
 
+import importlib
 import os
 
 from alembic import command
@@ -12,6 +13,19 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: Modules outside the core whose tables share the core's MetaData and its
+#: migration history (importing one registers its tables).
+TABLE_MODULES = ("metadefs.tables",)
+
+
+def full_metadata():
+    """The core's MetaData with every table the migrations build: what
+    Alembic's environment and the drift checks compare against."""
+    from artifacts.db import models
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
+    return models.metadata
 
 
 def _config():

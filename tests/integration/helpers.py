@@ -1,9 +1,15 @@
 """Small helpers shared by the integration tests (not a test module)."""
 
 import hashlib
+import os
+import subprocess
+import sys
 import uuid
 
+import pytest
 import requests
+
+from conformance import glance_runner
 
 ADMIN = {"X-Auth-Token": "x"}
 IMAGE_PATCH = "application/openstack-images-v2.1-json-patch"
@@ -65,3 +71,72 @@ def data_files(datadir, image_id=None):
 def temp_files(datadir):
     tmp = datadir / ".tmp"
     return [p for p in tmp.rglob("*") if p.is_file()] if tmp.exists() else []
+
+
+def glance_venv():
+    """The real Glance's virtualenv (``make glance-venv``, cached under
+    .cache/): its Glance serves as the reference and its data files are
+    the standard metadata definitions.  Skips when it is missing, except
+    in CI (``CI=true``), where it is built first within
+    ``GLARE_GLANCE_VENV_TIMEOUT`` seconds (default 900) and skipped only
+    if that fails."""
+    venv = glance_runner.DEFAULT_VENV
+    if glance_runner.venv_ok(venv):
+        return venv
+    if not os.environ.get("CI"):
+        pytest.skip("no Glance venv in %s (make glance-venv builds it)"
+                    % venv)
+    timeout = int(os.environ.get("GLARE_GLANCE_VENV_TIMEOUT", "900"))
+    try:
+        subprocess.run(["make", "glance-venv", "PYTHON=%s" % sys.executable],
+                       cwd=glance_runner.ROOT, check=True, timeout=timeout,
+                       capture_output=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        pytest.skip("the Glance venv could not be built in time: %s" % exc)
+    if not glance_runner.venv_ok(venv):
+        pytest.skip("the Glance venv is incomplete after building it")
+    return venv
+
+
+GLANCE = os.path.join(os.path.dirname(sys.executable), "glance")
+
+
+def parse_table(text):
+    """``| key | value |`` rows of a prettytable, wrapped values joined."""
+    rows = {}
+    last = None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2:
+            continue
+        key, value = cells
+        if key in ("Property", "ID") and value in ("Value", "Name", "Tags"):
+            continue
+        if key == "" and last is not None:
+            rows[last] += value
+        else:
+            rows[key] = value
+            last = key
+    return rows
+
+
+def glance_cli(server, home):
+    """``run(*args, check=True)``: the ``glance`` CLI against ``server``
+    (token mode, no OS_* variables, HOME=``home`` for its schema cache)."""
+    env = dict(os.environ, HOME=str(home))
+    for name in list(env):
+        if name.startswith("OS_"):
+            del env[name]
+
+    def run(*args, check=True):
+        proc = subprocess.run(
+            [GLANCE, "--os-image-url", server.url, "--os-auth-token", "x"]
+            + list(args), env=env, capture_output=True, text=True,
+            timeout=60)
+        if check:
+            assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+        return proc
+    run.home = home
+    return run

@@ -13,13 +13,12 @@
   docstring and status (no server needed).
 """
 
-import os
 import subprocess
-import sys
 
 import pytest
 
 from conformance import glance_runner, report, run
+from tests.integration.helpers import glance_venv
 
 pytestmark = pytest.mark.integration
 
@@ -72,27 +71,8 @@ def test_conformance_against_glare(tmp_path):
         problems + [REGENERATE])
 
 
-def _glance_venv():
-    venv = glance_runner.DEFAULT_VENV
-    if glance_runner.venv_ok(venv):
-        return venv
-    if not os.environ.get("CI"):
-        pytest.skip("no Glance venv in %s (make conformance-glance builds "
-                    "it)" % venv)
-    timeout = int(os.environ.get("GLARE_GLANCE_VENV_TIMEOUT", "900"))
-    try:
-        subprocess.run(["make", "glance-venv", "PYTHON=%s" % sys.executable],
-                       cwd=ROOT, check=True, timeout=timeout,
-                       capture_output=True)
-    except (subprocess.SubprocessError, OSError) as exc:
-        pytest.skip("the Glance venv could not be built in time: %s" % exc)
-    if not glance_runner.venv_ok(venv):
-        pytest.skip("the Glance venv is incomplete after building it")
-    return venv
-
-
 def test_conformance_against_real_glance(tmp_path):
-    venv = _glance_venv()
+    venv = glance_venv()
     with glance_runner.glance_server(tmp_path / "glance", venv=venv) as url:
         junit = tmp_path / "glance.xml"
         done = _run(url, "glance", junit)

@@ -9,58 +9,19 @@ from it.  Each invocation costs about a second, so they are kept few.
 
 import hashlib
 import os
-import subprocess
-import sys
 
 import pytest
 import requests
 
-from tests.integration.helpers import ADMIN, create_image, unique, upload
+from tests.integration.helpers import (ADMIN, create_image, glance_cli,
+                                       parse_table, unique, upload)
 
 pytestmark = pytest.mark.integration
-
-GLANCE = os.path.join(os.path.dirname(sys.executable), "glance")
-
-
-def parse_table(text):
-    """``| key | value |`` rows of a prettytable, wrapped values joined."""
-    rows = {}
-    last = None
-    for line in text.splitlines():
-        if not line.startswith("|"):
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 2:
-            continue
-        key, value = cells
-        if key in ("Property", "ID") and value in ("Value", "Name", "Tags"):
-            continue
-        if key == "" and last is not None:
-            rows[last] += value
-        else:
-            rows[key] = value
-            last = key
-    return rows
 
 
 @pytest.fixture(scope="module")
 def glance(server, tmp_path_factory):
-    home = tmp_path_factory.mktemp("glance-home")
-    env = dict(os.environ, HOME=str(home))
-    for name in list(env):
-        if name.startswith("OS_"):
-            del env[name]
-
-    def run(*args, check=True):
-        proc = subprocess.run(
-            [GLANCE, "--os-image-url", server.url, "--os-auth-token", "x"]
-            + list(args), env=env, capture_output=True, text=True,
-            timeout=60)
-        if check:
-            assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
-        return proc
-    run.home = home
-    return run
+    return glance_cli(server, tmp_path_factory.mktemp("glance-home"))
 
 
 @pytest.fixture(scope="module")

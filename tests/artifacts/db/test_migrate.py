@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from artifacts.db import migrate, models, session
+from artifacts.db import migrate, session
 from tests.conftest import database_url, selected_databases
 
 TABLES = {"artifacts", "artifact_properties", "artifact_tags",
@@ -64,7 +64,7 @@ def test_migrated_schema_matches_the_models(fresh):
     engine, _ = fresh
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        diffs = compare_metadata(ctx, models.metadata)
+        diffs = compare_metadata(ctx, migrate.full_metadata())
     assert diffs == []
 
 
