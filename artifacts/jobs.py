@@ -18,9 +18,15 @@ Its contract:
 * The type's ``data_job_done`` hooks turn each outcome into property
   values (the images type keeps Glance's progress properties), applied with
   a compare-and-swap update like any change.
-* The same thread releases stale uploads and imports every
-  ``RECOVER_SECONDS`` (``DataService.recover_stale_uploads``), so a crashed
-  worker's claims are released without waiting for a restart.
+* The same thread runs crash recovery every ``RECOVER_SECONDS`` and when
+  it starts (``artifacts.recovery``: uploads, imports, store writes and
+  jobs of a process proven dead are released at once, other hosts' after
+  their lease), so a crashed worker's work is released without waiting for
+  a restart, and retries releases that failed while the database was away
+  (``DataService.retry_releases``).
+* A runner's ``holder`` is its process's instance id
+  (``artifacts.instance``), so a job whose process died on this host is
+  pending again at the next recovery instead of after the stale limit.
 """
 
 import datetime
@@ -31,7 +37,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from artifacts import errors, types
+from artifacts import errors, instance, types
 from artifacts.context import RequestContext
 from artifacts.db import api as db
 from artifacts.db.models import data_jobs
@@ -54,11 +60,17 @@ SYSTEM = RequestContext(project_id=None, user_id="glare-jobs",
 class DataJobs:
     """Submit and run durable copies; see the module docstring."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, holder=None):
         self.engine = engine
-        self.holder = uuid.uuid4().hex
+        self._holder = holder
         self._stop = threading.Event()
         self._wake = threading.Event()
+
+    @property
+    def holder(self):
+        """This runner's process (computed when used: an engine built
+        before gunicorn forks its workers must not lend them its pid)."""
+        return self._holder or instance.current()
 
     @property
     def db(self):
@@ -220,10 +232,12 @@ class DataJobs:
         self._wake.set()
 
     def _loop(self, atypes):
-        last_recovery = 0.0
+        last_recovery = None
         while not self._stop.is_set():
             try:
-                if time.monotonic() - last_recovery > RECOVER_SECONDS:
+                self.engine.data.retry_releases()
+                if last_recovery is None or \
+                        time.monotonic() - last_recovery > RECOVER_SECONDS:
                     last_recovery = time.monotonic()
                     self.engine.data.recover_stale_uploads(atypes)
                 if self.run_one():
