@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from artifacts import errors, external, instance, recovery
 from artifacts.db import api as db
 from artifacts.db.models import artifact_blobs
-from artifacts.db.session import read, transaction
+from artifacts.db.session import is_unavailable, read, transaction
 from artifacts.quotas import releases_reservations
 from artifacts.recovery import Writes
 from artifacts.stores import check_key, streaming
@@ -435,7 +435,8 @@ class DataService:
                                   % (field, " path '%s'" % path if path
                                      else ""))
 
-    def _release(self, atype, artifact_id, work, via=None, back=None):
+    def _release(self, atype, artifact_id, work, via=None, back=None,
+                 retrying=False):
         """Undo an upload or import: remove the data it wrote (committed or
         partial) and the records of those writes, drop its claim and move
         the status from ``via`` back to ``back`` (default: the type's
@@ -455,9 +456,12 @@ class DataService:
         try:
             self.writes.abandon(work.writes)
             transaction(self.db, run)
-        except Exception:  # noqa: BLE001 - the database may be away
-            LOG.warning("Could not release the upload into %s %s; will "
-                        "retry", atype.noun, artifact_id, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the database may be away
+            LOG.log(logging.DEBUG if retrying else logging.WARNING,
+                    "Could not release the upload into %s %s; will retry: "
+                    "%s", atype.noun, artifact_id,
+                    getattr(exc, "orig", None) or exc,
+                    exc_info=not is_unavailable(exc))
             with self._retry_lock:
                 self._retry.append((atype, artifact_id, work, via, initial))
 
@@ -467,7 +471,12 @@ class DataService:
         with self._retry_lock:
             pending, self._retry = self._retry, []
         for args in pending:
-            self._release(*args)
+            self._release(*args, retrying=True)
+        with self._retry_lock:
+            left = len(self._retry)
+        if pending and not left:
+            LOG.info("Released %d upload(s) that had to wait for the "
+                     "database", len(pending))
         return len(pending)
 
     # ------------------------------------------------------------- staging

@@ -41,7 +41,7 @@ from artifacts import errors, instance, types
 from artifacts.context import RequestContext
 from artifacts.db import api as db
 from artifacts.db.models import data_jobs
-from artifacts.db.session import transaction
+from artifacts.db.session import is_unavailable, transaction
 
 LOG = logging.getLogger(__name__)
 
@@ -233,6 +233,7 @@ class DataJobs:
 
     def _loop(self, atypes):
         last_recovery = None
+        quiet_since = -RECOVER_SECONDS
         while not self._stop.is_set():
             try:
                 self.engine.data.retry_releases()
@@ -242,8 +243,14 @@ class DataJobs:
                     self.engine.data.recover_stale_uploads(atypes)
                 if self.run_one():
                     continue
-            except Exception:  # noqa: BLE001 - the loop must go on
-                LOG.exception("Data job runner error; retrying")
+            except Exception as exc:  # noqa: BLE001 - the loop must go on
+                if not is_unavailable(exc):
+                    LOG.exception("Data job runner error; retrying")
+                elif time.monotonic() - quiet_since > RECOVER_SECONDS:
+                    # The database is away: one line a minute, no trace.
+                    quiet_since = time.monotonic()
+                    LOG.warning("Data job runner: database unavailable "
+                                "(%s); retrying", getattr(exc, "orig", exc))
             # Idle: poll for other workers' jobs, or wake for our own.
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
