@@ -173,8 +173,10 @@ glare_opts = [
                     "properties (names and values), in bytes; -1 is "
                     "unlimited."),
     cfg.IntOpt("stale_upload_seconds", default=600, min=60,
-               help="An upload with no progress for this long is "
-                    "considered dead and its image reset to queued."),
+               help="An upload, import, store write or copy job of another "
+                    "host with no heartbeat for this long is dead: released "
+                    "(image back to queued) and its data removed.  One of "
+                    "this host whose process is gone is released at once."),
 ]
 
 
