@@ -59,6 +59,7 @@ class Glare:
 
     def __init__(self, tmp, db_url, extra="", sections=""):
         self.tmp = tmp
+        self.db_url = db_url
         self.datadir = tmp / "images"
         self.staging = tmp / "staging"
         self.port = free_port()
@@ -225,6 +226,65 @@ def test_image_upload_killed_mid_stream(srv):
     assert requests.delete(srv.url + "/v2/images/" + image["id"],
                            headers=ADMIN, timeout=30).status_code == 204
     assert stored(srv.datadir, srv.staging) == []
+
+
+def _holders(srv, artifact_id):
+    """Instance ids holding the artifact's claims (read from the database
+    the server uses)."""
+    from artifacts.db.models import artifact_blobs as B
+    engine = sa.create_engine(srv.db_url)
+    try:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(B.c.holder).where(
+                B.c.artifact_id == artifact_id, B.c.status == "saving"))]
+    finally:
+        engine.dispose()
+
+
+def test_a_killed_worker_is_replaced_and_its_upload_released(srv):
+    """Only the worker streaming the upload dies (the OOM killer): the
+    master starts another, whose runner releases the dead worker's upload
+    as it starts -- no restart, no stale timeout."""
+    image = create_image(srv.url, name=unique("crash-worker"))
+    url = srv.url + "/v2/images/%s/file" % image["id"]
+    stream = Streaming(url)
+    wait_for(lambda: partial_bytes(srv.datadir) >= 4 * MiB)
+    [holder] = _holders(srv, image["id"])
+    worker = int(holder.rsplit("/", 2)[1])
+    assert worker != srv.proc.pid           # a worker, not the master
+    os.kill(worker, signal.SIGKILL)
+    killed = time.monotonic()
+    wait_for(lambda: _answers(srv) and
+             status_of(srv, image["id"]) == "queued", timeout=60)
+    figure("worker killed: upload released after", time.monotonic() - killed)
+    stream.end()
+    assert stored(srv.datadir, srv.staging) == []
+    assert requests.put(url, data=b"again", headers=OCTETS,
+                        timeout=30).status_code == 204
+    requests.delete(srv.url + "/v2/images/" + image["id"], headers=ADMIN,
+                    timeout=30)
+
+
+def _answers(srv):
+    try:
+        return requests.get(srv.url + "/healthcheck", timeout=5).ok
+    except requests.RequestException:
+        return False
+
+
+def test_glare_scrub_releases_what_a_killed_server_left(srv):
+    image = create_image(srv.url, name=unique("crash-scrub"))
+    stream = Streaming(srv.url + "/v2/images/%s/file" % image["id"])
+    wait_for(lambda: partial_bytes(srv.datadir) >= 4 * MiB)
+    srv.kill()
+    stream.end()
+    assert partial_bytes(srv.datadir) >= 4 * MiB
+    out = subprocess.run(srv.command + ["scrub"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    assert "Released 2 interrupted" in out, out
+    assert stored(srv.datadir, srv.staging) == []
+    srv.start()
+    assert status_of(srv, image["id"]) == "queued"
 
 
 def _artifact(srv):
