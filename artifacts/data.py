@@ -275,7 +275,7 @@ class DataService:
         if flow is not None:
             # The status compare-and-swap also fails on a deleted one.
             if not db.set_status(conn, artifact_id, flow.via, flow.to):
-                return None
+                return _gone_or_taken_over(conn, artifact_id)
         else:
             row = conn.execute(sa.select(db.A.c.status).where(
                 db.A.c.id == artifact_id,
@@ -543,7 +543,7 @@ class DataService:
         def finish(conn):
             if not db.set_status(conn, artifact_id, flow.importing,
                                  atype.active_status):
-                return None
+                return _gone_or_taken_over(conn, artifact_id)
             if not Writes.finish(conn, work.write_ids) or not conn.execute(
                     B.delete().where(B.c.id == work.claim,
                                      B.c.status == "saving")).rowcount:
@@ -958,6 +958,15 @@ class DataService:
             sa.select(sa.func.count()).select_from(B).where(
                 B.c.artifact_id == artifact_id,
                 B.c.status == "saving")).scalar())
+
+
+def _gone_or_taken_over(conn, artifact_id):
+    """Why a finishing status change found another status: the artifact
+    was deleted (None: the caller answers Gone), or recovery released the
+    upload as stalled and put the status back (Conflict)."""
+    if db.get(conn, artifact_id, details=False) is None:
+        return None
+    raise errors.Conflict(TAKEN_OVER)
 
 
 def _blocks(reader, size=1 << 20):
