@@ -34,16 +34,18 @@ import datetime
 import hashlib
 import logging
 import sys
+import threading
 import time
 import uuid
 
 import sqlalchemy as sa
 
-from artifacts import errors, external
+from artifacts import errors, external, instance, recovery
 from artifacts.db import api as db
 from artifacts.db.models import artifact_blobs
-from artifacts.db.session import read, transaction
+from artifacts.db.session import is_unavailable, read, transaction
 from artifacts.quotas import releases_reservations
+from artifacts.recovery import Writes
 from artifacts.stores import check_key, streaming
 from artifacts.stores.placement import Download, open_locations
 
@@ -52,11 +54,51 @@ LOG = logging.getLogger(__name__)
 B = artifact_blobs
 HEARTBEAT_SECONDS = 30
 DIGEST_COLUMNS = ("md5", "sha1", "sha256", "sha512")
+TAKEN_OVER = ("The upload made no progress for longer than the stale limit "
+              "and was released; upload the data again.")
 
 
 def _claim_slot(field, path):
     return hashlib.sha1(("claim\x00%s\x00%s" % (field, path)).encode(
         "utf-8")).hexdigest()
+
+
+class _Work:
+    """What one upload, import or copy holds until it ends: its claim (an
+    ``artifact_blobs`` id, or None) and its recorded store writes
+    (``[(record id, store id, key)]``)."""
+
+    def __init__(self, claim=None):
+        self.claim = claim
+        self.writes = []
+
+    @property
+    def write_ids(self):
+        return [w[0] for w in self.writes]
+
+
+class _Recording:
+    """A store whose ``writer(key)`` first records the write in the
+    operation's ``_Work`` (in its own committed transaction), so data that
+    hooks write (derived files) is as findable after a crash as the
+    upload's own."""
+
+    def __init__(self, data, store, artifact_id, work):
+        self._data = data
+        self._store = store
+        self._artifact_id = artifact_id
+        self._work = work
+
+    def writer(self, key):
+        write_id = self._data.writes.start(self._store.name, key,
+                                           self._artifact_id)
+        self._work.writes.append((write_id, self._store.name, key))
+        return self._store.writer(key)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or "_store" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self._store, name)
 
 
 class DataService:
@@ -69,6 +111,11 @@ class DataService:
     def __init__(self, engine, stores):
         self.engine = engine
         self.stores = stores
+        self.writes = Writes(engine.db, stores)
+        # Releases that failed (the database was away): retried by the
+        # runner thread (``retry_releases``) until they succeed.
+        self._retry = []
+        self._retry_lock = threading.Lock()
 
     @property
     def db(self):
@@ -166,21 +213,22 @@ class DataService:
         too_large = flow.too_large if flow and flow.too_large else (
             "The data is larger than field '%s' allows (%s bytes)."
             % (field, limit))
-        claim = self._claim(atype, artifact_id, field, path, flow)
+        key = self._new_key(artifact_id, field)
+        work = self._claim(atype, artifact_id, field, path, flow,
+                           target.name, key)
         engine.events.emit("upload_start", ctx, atype, artifact_id, dict(
             artifact, status=flow.via) if flow else artifact, field=field,
             path=path, store=target.name)
         try:
             chunks, states = self._filter(ctx, atype, artifact, chunks, field)
             result = streaming.write_stream(
-                target, self._new_key(artifact_id, field), chunks,
-                algorithms=self.digests_of(atype),
-                max_size=limit, on_chunk=meter.wrap(self._heartbeat(claim)),
+                target, key, chunks, algorithms=self.digests_of(atype),
+                max_size=limit, on_chunk=meter.wrap(self._heartbeat(work)),
                 too_large_message=too_large)
         except BaseException:
-            self._release(atype, artifact_id, claim, flow, ctx, field)
+            self._release(atype, artifact_id, work, flow and flow.via)
+            self._upload_failed(ctx, atype, artifact_id, field)
             raise
-        made = [result]
         try:
             values = {}
             for hook in atype.hooks.get("post_upload", ()):
@@ -189,27 +237,28 @@ class DataService:
                                    algorithm=self.limits.hashing_algorithm)
                               or {})
             # Hooks may derive more files from the data (vnf_packages
-            # unpacks its CSAR into a folder); a refusal leaves nothing.
+            # unpacks its CSAR into a folder); a refusal leaves nothing,
+            # and so does a crash: their writes are recorded too.
             derived = []
+            recording = _Recording(self, target, artifact_id, work)
             for hook in atype.hooks.get("blob_uploaded", ()):
                 derived.extend(hook(ctx, artifact, field=field, path=path,
-                                    result=result, store=target) or ())
-            made.extend(d[2] for d in derived)
+                                    result=result, store=recording) or ())
             with engine._locked(atype, artifact_id, "upload"):
                 retired = transaction(self.db, lambda conn: self._finish(
-                    conn, atype, artifact_id, field, path, fdef, flow, claim,
+                    conn, atype, artifact_id, field, path, fdef, flow, work,
                     target, result, values, derived, meter))
         except BaseException:
-            self._discard(target, made)
-            self._release(atype, artifact_id, claim, flow, ctx, field)
+            self._release(atype, artifact_id, work, flow and flow.via)
+            self._upload_failed(ctx, atype, artifact_id, field)
             raise
         if retired is None:
             gone = errors.Gone("%s %s could not be found after upload. The %s "
                                "may have been deleted during the upload."
                                % (atype.noun.capitalize(), artifact_id,
                                   atype.noun))
-            self._discard(target, made)
-            self._release(atype, artifact_id, claim, flow, ctx, field, gone)
+            self._release(atype, artifact_id, work, flow and flow.via)
+            self._upload_failed(ctx, atype, artifact_id, field, gone)
             raise gone
         engine.events.emit("upload_done", ctx, atype, artifact_id,
                            field=field, path=path, store=target.name)
@@ -229,13 +278,14 @@ class DataService:
         return "%s.%s.%s" % (artifact_id, field, uuid.uuid4().hex)
 
     def _finish(self, conn, atype, artifact_id, field, path, fdef, flow,
-                claim, target, result, values, derived, meter):
+                work, target, result, values, derived, meter):
         """The transaction that makes the upload live; None if the artifact
         is gone."""
+        claim = work.claim
         if flow is not None:
             # The status compare-and-swap also fails on a deleted one.
             if not db.set_status(conn, artifact_id, flow.via, flow.to):
-                return None
+                return _gone_or_taken_over(conn, artifact_id)
         else:
             row = conn.execute(sa.select(db.A.c.status).where(
                 db.A.c.id == artifact_id,
@@ -250,10 +300,18 @@ class DataService:
             conn.execute(db.A.update().where(db.A.c.id == artifact_id)
                          .values(updated_at=db.utcnow()))
         retired = db.retire_blobs(conn, artifact_id, field, path)
-        conn.execute(B.update().where(B.c.id == claim).values(
-            slot=db.blob_slot(field, path), status="active",
-            size=result.size, updated_at=db.utcnow(),
-            **{a: result.digests.get(a) for a in DIGEST_COLUMNS}))
+        if fdef is not None and fdef.kind == "folder":
+            self._check_folder(conn, artifact_id, field, fdef, result.size)
+        if not Writes.finish(conn, work.write_ids) or not conn.execute(
+                B.update().where(B.c.id == claim, B.c.status == "saving")
+                .values(slot=db.blob_slot(field, path), status="active",
+                        size=result.size, holder=None,
+                        updated_at=db.utcnow(),
+                        **{a: result.digests.get(a)
+                           for a in DIGEST_COLUMNS})).rowcount:
+            # Recovery released this upload (no heartbeat for the stale
+            # limit) and removed its data: nothing of it may become live.
+            raise errors.Conflict(TAKEN_OVER)
         db.add_locations(conn, claim, [{"store": target.name,
                                         "url": result.location}], first=True)
         for derived_field in {d[0] for d in derived}:
@@ -269,6 +327,26 @@ class DataService:
         meter.settle(conn, unmetered=sum(d[2].size for d in derived))
         return retired
 
+    @staticmethod
+    def _check_folder(conn, artifact_id, field, fdef, size):
+        """A folder's ``max_items`` and ``max_size`` once more, with what
+        is committed now: concurrent uploads each checked the folder when
+        they started, and together they may not fit.  Finishes of one
+        artifact run under its lock, so this check and the insert that
+        follows are not raced."""
+        count, used = conn.execute(sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(B.c.size), 0))
+            .where(B.c.artifact_id == artifact_id, B.c.field == field,
+                   B.c.status == "active", B.c.slot.is_not(None))).one()
+        if fdef.max_items is not None and count >= fdef.max_items:
+            raise errors.RequestTooLarge(
+                "Folder '%s' already holds %d files, its maximum."
+                % (field, count))
+        if fdef.max_size is not None and used + size > fdef.max_size:
+            raise errors.RequestTooLarge(
+                "Folder '%s' holds %d bytes; %d more would exceed its "
+                "maximum of %d bytes." % (field, used, size, fdef.max_size))
+
     def _filter(self, ctx, atype, artifact, chunks, field):
         """Pass the stream through the type's upload filters (which may
         observe or transform it); returns (chunks, their states)."""
@@ -278,79 +356,87 @@ class DataService:
             states.append(state)
         return chunks, states
 
-    def _status_heartbeat(self, artifact_id, status):
-        """Refresh ``updated_at`` of an artifact in ``status`` while its
-        data is being worked on, so that recovery can tell a live import
-        from one whose worker died."""
+    def _heartbeat(self, work, also=None):
+        """``on_chunk`` that renews the lease of ``work`` (its claim and
+        its writes) every ``HEARTBEAT_SECONDS`` (a quarter of the stale
+        limit when that is shorter), then calls ``also``.  A heartbeat the
+        database refuses is logged, not fatal: the lease is long, and the
+        finish will tell whether the work was released meanwhile."""
+        every = min(HEARTBEAT_SECONDS,
+                    max(0.5, self.limits.stale_upload_seconds / 4.0))
         beat = {"at": time.monotonic()}
 
-        def heartbeat(_total):
-            if time.monotonic() - beat["at"] > HEARTBEAT_SECONDS:
+        def touch(conn):
+            if work.claim is not None:
+                conn.execute(B.update().where(B.c.id == work.claim).values(
+                    updated_at=db.utcnow()))
+            Writes.touch(conn, work.write_ids)
+
+        def heartbeat(total):
+            if time.monotonic() - beat["at"] > every:
                 beat["at"] = time.monotonic()
-                transaction(self.db, lambda c: c.execute(
-                    db.A.update().where(db.A.c.id == artifact_id,
-                                        db.A.c.status == status)
-                    .values(updated_at=db.utcnow())))
+                try:
+                    transaction(self.db, touch)
+                except sa.exc.SQLAlchemyError:
+                    LOG.warning("Heartbeat of an upload failed; going on",
+                                exc_info=True)
+            if also is not None:
+                also(total)
         return heartbeat
 
-    def _heartbeat(self, claim):
-        beat = {"at": time.monotonic()}
-
-        def heartbeat(_total):
-            if time.monotonic() - beat["at"] > HEARTBEAT_SECONDS:
-                beat["at"] = time.monotonic()
-                transaction(self.db, lambda c: c.execute(
-                    B.update().where(B.c.id == claim).values(
-                        updated_at=db.utcnow())))
-        return heartbeat
-
-    def _claim(self, atype, artifact_id, field, path, flow):
-        """Insert the ``saving`` row that makes this upload the only one
-        and, for a flow, move the status (under the artifact's lock, as
-        every status change).  Only when that fails is a stale upload
-        looked for and taken over, so the common path is two statements."""
+    def _claim(self, atype, artifact_id, field, path, flow, store=None,
+               key=None):
+        """Insert the ``saving`` row (owned by this process) that makes
+        this upload the only one, record the store write it is about to
+        make (``store``, ``key``) in the same transaction -- before any
+        byte is written -- and, for a flow, move the status (under the
+        artifact's lock, as every status change).  Only when that fails
+        are the artifact's dead uploads released (``recovery.recover``:
+        an owner proven dead, or no heartbeat for the stale limit) and the
+        claim tried once more, so the common path is three statements.
+        Returns the upload's ``_Work``."""
         slot = _claim_slot(field, path)
-        now = db.utcnow()
-        stale = now - datetime.timedelta(
-            seconds=self.limits.stale_upload_seconds)
+        holder = instance.current()
 
-        def run(conn, takeover):
-            dead = 0
-            if takeover:
-                dead = conn.execute(B.delete().where(
-                    B.c.artifact_id == artifact_id, B.c.slot == slot,
-                    B.c.updated_at < stale)).rowcount
-                if dead:
-                    LOG.warning("Upload to %s %s (%s) stalled; taking it "
-                                "over", atype.noun, artifact_id, field)
+        def run(conn, retry):
+            now = db.utcnow()
             if flow is not None and not db.set_status(
                     conn, artifact_id, atype.initial_status, flow.via):
                 row = db.get(conn, artifact_id, details=False)
                 status = row["status"] if row else flow.via
-                # Stuck in ``via`` with no live upload (its claim was
-                # stale, or it has none and no heartbeat): take it over.
-                orphan = row is not None and status == flow.via and (
-                    dead or (row["updated_at"] < stale and not conn.execute(
-                        sa.select(B.c.id).where(
-                            B.c.artifact_id == artifact_id,
-                            B.c.status == "saving")).first()))
+                # Stuck in ``via`` with no claim at all and no heartbeat
+                # (left by a version without owned claims): take it over.
+                stale = now - datetime.timedelta(
+                    seconds=self.limits.stale_upload_seconds)
+                orphan = retry and row is not None and \
+                    status == flow.via and row["updated_at"] < stale and \
+                    not conn.execute(sa.select(B.c.id).where(
+                        B.c.artifact_id == artifact_id,
+                        B.c.status == "saving")).first()
                 if not orphan:
                     raise _transition(atype, status, flow.via)
-            return conn.execute(B.insert().values(
+            work = _Work(conn.execute(B.insert().values(
                 artifact_id=artifact_id, field=field, path=path, position=0,
-                slot=slot, status="saving", external=False, created_at=now,
-                updated_at=now)).inserted_primary_key[0]
+                slot=slot, status="saving", external=False, holder=holder,
+                created_at=now, updated_at=now)).inserted_primary_key[0])
+            if key is not None:
+                work.writes.append((Writes.record(conn, store, key,
+                                                  artifact_id), store, key))
+            return work
 
-        def attempt(takeover):
+        def attempt(retry):
             if flow is None:
-                return transaction(self.db, lambda c: run(c, takeover))
+                return transaction(self.db, lambda c: run(c, retry))
             with self.engine._locked(atype, artifact_id, "upload"):
-                return transaction(self.db, lambda c: run(c, takeover))
+                return transaction(self.db, lambda c: run(c, retry))
         try:
             try:
-                return attempt(takeover=False)
+                return attempt(retry=False)
             except (sa.exc.IntegrityError, errors.Conflict):
-                return attempt(takeover=True)
+                if recovery.recover(self, [atype], artifact_id):
+                    LOG.warning("Released a dead upload into %s %s; taking "
+                                "its place", atype.noun, artifact_id)
+                return attempt(retry=True)
         except sa.exc.IntegrityError:
             if flow is not None:
                 raise _transition(atype, flow.via, flow.via)
@@ -359,27 +445,59 @@ class DataService:
                                   % (field, " path '%s'" % path if path
                                      else ""))
 
-    def _release(self, atype, artifact_id, claim, flow, ctx=None,
-                 field=None, error=None):
-        """Undo a claim: drop its row, put a flow's status back (and say
-        so: ``upload_failed`` with ``error``, by default the exception
-        being handled)."""
+    def _release(self, atype, artifact_id, work, via=None, back=None,
+                 retrying=False):
+        """Undo an upload or import: remove the data it wrote (committed or
+        partial) and the records of those writes, drop its claim and move
+        the status from ``via`` back to ``back`` (default: the type's
+        initial status) -- only while the claim is still its own: recovery
+        may have released it and a new upload may hold the status now.  If
+        the database is away, the rest is retried by the runner thread
+        (``retry_releases``) until it succeeds."""
+        initial = back or atype.initial_status
+
         def run(conn):
-            db.forget_blob(conn, claim)
-            if flow is not None:
-                db.set_status(conn, artifact_id, flow.via,
-                              atype.initial_status)
-        transaction(self.db, run)
+            if work.claim is None:
+                return
+            gone = conn.execute(B.delete().where(
+                B.c.id == work.claim, B.c.status == "saving")).rowcount
+            if gone and via is not None:
+                db.set_status(conn, artifact_id, via, initial)
+        try:
+            self.writes.abandon(work.writes)
+            transaction(self.db, run)
+        except Exception as exc:  # noqa: BLE001 - the database may be away
+            LOG.log(logging.DEBUG if retrying else logging.WARNING,
+                    "Could not release the upload into %s %s; will retry: "
+                    "%s", atype.noun, artifact_id,
+                    getattr(exc, "orig", None) or exc,
+                    exc_info=not is_unavailable(exc))
+            with self._retry_lock:
+                self._retry.append((atype, artifact_id, work, via, initial))
+
+    def _upload_failed(self, ctx, atype, artifact_id, field, error=None):
+        """Say that an upload ended without data (``upload_failed`` with
+        ``error``, by default the exception being handled)."""
         self.engine.events.emit("upload_failed", ctx, atype, artifact_id,
                                 field=field, error=error or sys.exc_info()[1])
 
-    def _discard(self, store, results):
-        for made in results:
-            try:
-                store.delete(made.location)
-            except Exception:  # noqa: BLE001 - nothing live refers to it
-                LOG.exception("Could not delete unused data at %s",
-                              made.location)
+    def _import_failed(self, ctx, atype, artifact_id, error=None):
+        self.engine.events.emit("import_failed", ctx, atype, artifact_id,
+                                error=error or sys.exc_info()[1])
+
+    def retry_releases(self):
+        """Retry releases that failed (see ``_release``); returns how many
+        were pending."""
+        with self._retry_lock:
+            pending, self._retry = self._retry, []
+        for args in pending:
+            self._release(*args, retrying=True)
+        with self._retry_lock:
+            left = len(self._retry)
+        if pending and not left:
+            LOG.info("Released %d upload(s) that had to wait for the "
+                     "database", len(pending))
+        return len(pending)
 
     # ------------------------------------------------------------- staging
 
@@ -412,26 +530,18 @@ class DataService:
         blob = blobs[0]
         for hook in atype.hooks.get("pre_upload", ()):
             hook(ctx, artifact, field=field, path="")
-        if not transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, flow.to, flow.importing)):
-            raise errors.Conflict("%s %s changed status; another import may "
-                                  "be in progress." % (
-                                      atype.noun.capitalize(), artifact_id))
+        work = self._import_claim(atype, artifact_id, flow, field)
         engine.events.emit("import_start", ctx, atype, artifact_id,
                            dict(artifact, status=flow.importing))
-        targets = [self.stores.for_new(atype, field, requested=s)
-                   for s in (stores or [None])]
         made, failed, meters = [], [], []
-        beat = self._status_heartbeat(artifact_id, flow.importing)
         try:
-            states, in_place = self._copy_staged(ctx, atype, artifact, blob,
-                                                 field, targets, made,
-                                                 failed, all_must_succeed,
-                                                 beat, meters)
+            targets = [self.stores.for_new(atype, field, requested=s)
+                       for s in (stores or [None])]
+            states, in_place = self._copy_staged(
+                ctx, atype, artifact, blob, field, targets, made, failed,
+                all_must_succeed, work, meters)
         except BaseException:
-            self._discard_made(made)
-            transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, flow.importing, flow.to))
+            self._release(atype, artifact_id, work, flow.importing, flow.to)
             self._import_failed(ctx, atype, artifact_id)
             raise
         try:
@@ -442,11 +552,9 @@ class DataService:
         except errors.ArtifactError:
             # The type refuses the data: drop it; the artifact is back in
             # its initial status and can be staged anew.
-            self._discard_made(made)
+            self._release(atype, artifact_id, work, flow.importing)
 
             def reset(conn):
-                db.set_status(conn, artifact_id, flow.importing,
-                              atype.initial_status)
                 db.set_properties(conn, artifact_id, {"size": None}
                                   if "size" in atype.fields else {})
                 return db.retire_blobs(conn, artifact_id, staged)
@@ -454,16 +562,18 @@ class DataService:
             self._import_failed(ctx, atype, artifact_id)
             raise
         except BaseException:
-            self._discard_made(made)
-            transaction(self.db, lambda c: db.set_status(
-                c, artifact_id, flow.importing, flow.to))
+            self._release(atype, artifact_id, work, flow.importing, flow.to)
             self._import_failed(ctx, atype, artifact_id)
             raise
 
         def finish(conn):
             if not db.set_status(conn, artifact_id, flow.importing,
                                  atype.active_status):
-                return None
+                return _gone_or_taken_over(conn, artifact_id)
+            if not Writes.finish(conn, work.write_ids) or not conn.execute(
+                    B.delete().where(B.c.id == work.claim,
+                                     B.c.status == "saving")).rowcount:
+                raise errors.Conflict(TAKEN_OVER)
             db.set_properties(conn, artifact_id, values)
             db.move_blob(conn, blob["id"], field)
             for meter in meters:
@@ -478,11 +588,16 @@ class DataService:
                 {"store": target.name, "url": result.location}
                 for target, result in made])
             return [blob]
-        stale = transaction(self.db, finish)
+        try:
+            stale = transaction(self.db, finish)
+        except BaseException:
+            self._release(atype, artifact_id, work, flow.importing, flow.to)
+            self._import_failed(ctx, atype, artifact_id)
+            raise
         if stale is None:
-            self._discard_made(made)
             gone = errors.Gone("%s %s was deleted during the import."
                                % (atype.noun.capitalize(), artifact_id))
+            self._release(atype, artifact_id, work)
             self._import_failed(ctx, atype, artifact_id, gone)
             raise gone
         engine.events.emit("import_done", ctx, atype, artifact_id,
@@ -494,26 +609,46 @@ class DataService:
                  "staging")
         return failed
 
-    def _import_failed(self, ctx, atype, artifact_id, error=None):
-        self.engine.events.emit("import_failed", ctx, atype, artifact_id,
-                                error=error or sys.exc_info()[1])
+    def _import_claim(self, atype, artifact_id, flow, field):
+        """Move the staged status to ``importing`` and claim ``field`` for
+        this process in one transaction: the import has an owner that can
+        be proven dead, like an upload."""
+        def run(conn):
+            if not db.set_status(conn, artifact_id, flow.to,
+                                 flow.importing):
+                raise busy
+            now = db.utcnow()
+            return _Work(conn.execute(B.insert().values(
+                artifact_id=artifact_id, field=field, path="", position=0,
+                slot=_claim_slot(field, ""), status="saving",
+                external=False, holder=instance.current(), created_at=now,
+                updated_at=now)).inserted_primary_key[0])
+        busy = errors.Conflict("%s %s changed status; another import may be "
+                               "in progress." % (atype.noun.capitalize(),
+                                                 artifact_id))
+        try:
+            return transaction(self.db, run)
+        except sa.exc.IntegrityError:
+            raise busy
 
     def _copy_staged(self, ctx, atype, artifact, blob, field, targets, made,
-                     failed, all_must_succeed, beat, meters):
-        """Copy staged data into each target (appending to ``made``);
-        returns (the type's filter states, whether the staging store is
-        the only target so nothing was copied).  The first copy takes the
-        place of the staged one (already counted); each further copy is
-        metered against the owner's byte quotas (its meter appended to
-        ``meters``, settled when the import commits)."""
+                     failed, all_must_succeed, work, meters):
+        """Copy staged data into each target (appending ``(target,
+        result)`` to ``made``, each write recorded in ``work``); returns
+        (the type's filter states, whether the staging store is the only
+        target so nothing was copied).  The first copy takes the place of
+        the staged one (already counted); each further copy is metered
+        against the owner's byte quotas (its meter appended to ``meters``,
+        settled when the import commits)."""
         first = targets[0]
         in_place = len(targets) == 1 and any(
             loc["store"] == first.name for loc in blob["locations"])
         if in_place:
             return self._inspect_stored(ctx, atype, artifact, blob,
                                         field), True
+        beat = self._heartbeat(work)
         result, states = self._copy(
-            atype, artifact["id"], field, blob, first,
+            atype, artifact["id"], field, blob, first, work,
             through=lambda chunks: self._filter(ctx, atype, artifact,
                                                 chunks, field),
             on_chunk=beat)
@@ -522,7 +657,7 @@ class DataService:
             meter = self.engine.quotas.meter(atype, artifact)
             try:
                 made.append((target, self._copy(
-                    atype, artifact["id"], field, blob, target,
+                    atype, artifact["id"], field, blob, target, work,
                     on_chunk=meter.wrap(beat))[0]))
                 meters.append(meter)
             except (errors.StoreUnavailable, errors.RequestTooLarge):
@@ -547,10 +682,6 @@ class DataService:
                           or {})
         return values
 
-    def _discard_made(self, made):
-        for target, result in made:
-            self._discard(target, [result])
-
     def _inspect_stored(self, ctx, atype, artifact, blob, field):
         """Run the upload filters over data already stored."""
         if not atype.hooks.get("upload_filter"):
@@ -565,31 +696,44 @@ class DataService:
             reader.close()
         return states
 
-    def _copy(self, atype, artifact_id, field, blob, target, through=None,
-              on_chunk=None):
+    def _copy(self, atype, artifact_id, field, blob, target, work,
+              through=None, on_chunk=None):
         """Copy a blob's data into ``target`` in one streamed pass, every
         byte checked against the digests it was stored with (a copy that
-        differs is never committed).  ``through(chunks) -> (chunks,
-        states)`` lets the type's filters see the bytes on the way.
-        Returns (WriteResult, states)."""
+        differs is never committed).  The write is recorded in ``work``
+        before its first byte; a failed copy leaves nothing (and no
+        record).  ``through(chunks) -> (chunks, states)`` lets the type's
+        filters see the bytes on the way.  Returns (WriteResult, states)."""
         expected = {a: blob[a] for a in self.digests_of(atype)
                     if a in DIGEST_COLUMNS and blob.get(a)}
-        reader = open_locations(self.stores, blob)
+        key = self._new_key(artifact_id, field)
+        write = (self.writes.start(target.name, key, artifact_id),
+                 target.name, key)
+        work.writes.append(write)
         try:
-            chunks, states = (through or (lambda c: (c, [])))(
-                _blocks(reader))
-            result = streaming.write_stream(
-                target, self._new_key(artifact_id, field), chunks,
-                algorithms=tuple(expected) or ("md5",),
-                expected_digests=expected, max_size=blob["size"],
-                on_chunk=on_chunk)
-        finally:
-            reader.close()
-        if blob["size"] is not None and result.size != blob["size"]:
-            self._discard(target, [result])
-            raise errors.StoreUnavailable(
-                "The copy in store '%s' has %d bytes, not %d."
-                % (target.name, result.size, blob["size"]))
+            reader = open_locations(self.stores, blob)
+            try:
+                chunks, states = (through or (lambda c: (c, [])))(
+                    _blocks(reader))
+                result = streaming.write_stream(
+                    target, key, chunks,
+                    algorithms=tuple(expected) or ("md5",),
+                    expected_digests=expected, max_size=blob["size"],
+                    on_chunk=on_chunk)
+            finally:
+                reader.close()
+            if blob["size"] is not None and result.size != blob["size"]:
+                raise errors.StoreUnavailable(
+                    "The copy in store '%s' has %d bytes, not %d."
+                    % (target.name, result.size, blob["size"]))
+        except BaseException:
+            work.writes.remove(write)
+            try:
+                self.writes.abandon([write])
+            except Exception:  # noqa: BLE001 - its lease runs out instead
+                LOG.warning("Could not drop the record of a failed copy "
+                            "into %s", target.name, exc_info=True)
+            raise
         return result, states
 
     # ------------------------------------------------------ external data
@@ -661,12 +805,14 @@ class DataService:
             raise errors.Conflict("The data of %s %s is already in store "
                                   "'%s'." % (atype.noun, artifact_id,
                                              store_id))
+        work = _Work()
         meter = self.engine.quotas.meter(atype, artifact)
         self.engine.events.emit("copy_start", ctx, atype, artifact_id,
                                 artifact, field=field, store=store_id)
         try:
-            result, _ = self._copy(atype, artifact_id, field, blob, target,
-                                   on_chunk=meter.wrap(on_chunk))
+            result, _ = self._copy(
+                atype, artifact_id, field, blob, target, work,
+                on_chunk=meter.wrap(self._heartbeat(work, also=on_chunk)))
         except BaseException as exc:
             self.engine.events.emit("copy_failed", ctx, atype, artifact_id,
                                     field=field, store=store_id, error=exc)
@@ -681,14 +827,20 @@ class DataService:
                     db.L.c.blob_id == blob["id"], db.L.c.store == store_id,
                     db.L.c.status == "active")).first():
                 return "there"      # a concurrent copy finished first
+            if not Writes.finish(conn, work.write_ids):
+                raise errors.Conflict(TAKEN_OVER)
             db.add_locations(conn, blob["id"], [{"store": store_id,
                                                   "url": result.location}])
             meter.settle(conn)
             return "added"
-        with self.engine._locked(atype, artifact_id, "copy"):
-            outcome = transaction(self.db, run)
+        try:
+            with self.engine._locked(atype, artifact_id, "copy"):
+                outcome = transaction(self.db, run)
+        except BaseException:
+            self._release(atype, artifact_id, work)
+            raise
         if outcome != "added":
-            self._discard(target, [result])
+            self._release(atype, artifact_id, work)
         if outcome == "gone":
             raise errors.Gone("%s %s changed or was deleted during the copy."
                               % (atype.noun.capitalize(), artifact_id))
@@ -854,58 +1006,24 @@ class DataService:
     # ------------------------------------------------------------ recovery
 
     def recover_stale_uploads(self, atypes):
-        """Release uploads that stopped heartbeating for
-        ``stale_upload_seconds`` (a killed worker or host): their claims
-        go and a flow's status returns to the initial one, so the data can
-        be uploaded again.  Also resets artifacts left in a flow's ``via``
-        status without any claim (older data).  Returns how many."""
-        cutoff = db.utcnow() - datetime.timedelta(
-            seconds=self.limits.stale_upload_seconds)
-        by_name = {t.name: t for t in atypes}
-
-        def run(conn):
-            count = 0
-            stale = conn.execute(sa.select(
-                B.c.id, B.c.artifact_id, B.c.field, db.A.c.type_name).join(
-                db.A, db.A.c.id == B.c.artifact_id).where(
-                B.c.status == "saving", B.c.updated_at < cutoff)).all()
-            for row in stale:
-                atype = by_name.get(row.type_name)
-                flow = atype.data_flows.get(row.field) if atype else None
-                db.forget_blob(conn, row.id)
-                if flow is not None:
-                    db.set_status(conn, row.artifact_id, flow.via,
-                                  atype.initial_status)
-                count += 1
-            claimed = sa.select(B.c.artifact_id).where(
-                B.c.status == "saving")
-            for atype in atypes:
-                back = {f.via: atype.initial_status
-                        for f in atype.data_flows.values() if f.via != f.to}
-                # An import whose worker died: back to its staged status,
-                # the staged data kept, so it can be imported again.
-                back.update({f.importing: f.to
-                             for f in atype.data_flows.values()
-                             if f.importing})
-                for status, initial in back.items():
-                    count += conn.execute(db.A.update().where(
-                        db.A.c.type_name == atype.name,
-                        db.A.c.status == status,
-                        db.A.c.updated_at < cutoff,
-                        db.A.c.id.not_in(claimed)).values(
-                        status=initial, updated_at=db.utcnow(),
-                        revision=db.A.c.revision + 1)).rowcount
-            return count
-        count = transaction(self.db, run)
-        if count:
-            LOG.warning("Released %d stalled upload(s)", count)
-        return count
+        """Release the uploads, imports, store writes and data jobs of dead
+        processes (see ``artifacts.recovery``); returns how many."""
+        return recovery.recover(self, atypes)
 
     def uploads_in_progress(self, artifact_id):
         return read(self.db, lambda c: c.execute(
             sa.select(sa.func.count()).select_from(B).where(
                 B.c.artifact_id == artifact_id,
                 B.c.status == "saving")).scalar())
+
+
+def _gone_or_taken_over(conn, artifact_id):
+    """Why a finishing status change found another status: the artifact
+    was deleted (None: the caller answers Gone), or recovery released the
+    upload as stalled and put the status back (Conflict)."""
+    if db.get(conn, artifact_id, details=False) is None:
+        return None
+    raise errors.Conflict(TAKEN_OVER)
 
 
 def _blocks(reader, size=1 << 20):

@@ -25,7 +25,7 @@ import hashlib
 
 import sqlalchemy as sa
 
-from artifacts import errors, external, limits, types, versions
+from artifacts import errors, external, limits, recovery, types, versions
 from artifacts.data import DataService
 from artifacts.events import Events
 from artifacts.jobs import DataJobs
@@ -528,6 +528,10 @@ class Engine:
         self._hooks(atype, "post_delete", ctx, artifact)
         if not self.limits.delayed_delete:
             self.data.remove_data(retired)
+        if any(b["status"] == "saving" for b in artifact["blobs"]):
+            # An upload was running: if its process is dead, what it wrote
+            # goes now (a live one removes its own data when it fails).
+            recovery.recover(self.data, [atype], artifact_id)
 
     def scrub(self, batch=100):
         """Finish deletions that left pending_delete data behind."""

@@ -73,3 +73,18 @@ class RangeNotSatisfiable(ArtifactError):
 
 class StoreUnavailable(ArtifactError):
     status = 503
+
+
+# Seconds a client is asked to wait (Retry-After) when the database is away.
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(ArtifactError):
+    """The database cannot be reached right now (503 with Retry-After):
+    the request did nothing and may be sent again."""
+
+    status = 503
+
+    def __init__(self, message="The database is unavailable; retry the "
+                 "request in a few seconds."):
+        super().__init__(message, Retry_After=str(RETRY_AFTER_SECONDS))

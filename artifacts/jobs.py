@@ -26,9 +26,15 @@ Its contract:
 * The type's ``data_job_done`` hooks turn each outcome into property
   values (the images type keeps Glance's progress properties), applied with
   a compare-and-swap update like any change.
-* The same thread releases stale uploads and imports every
-  ``RECOVER_SECONDS`` (``DataService.recover_stale_uploads``), so a crashed
-  worker's claims are released without waiting for a restart.
+* The same thread runs crash recovery every ``RECOVER_SECONDS`` and when
+  it starts (``artifacts.recovery``: uploads, imports, store writes and
+  jobs of a process proven dead are released at once, other hosts' after
+  their lease), so a crashed worker's work is released without waiting for
+  a restart, and retries releases that failed while the database was away
+  (``DataService.retry_releases``).
+* A runner's ``holder`` is its process's instance id
+  (``artifacts.instance``), so a job whose process died on this host is
+  pending again at the next recovery instead of after its lease.
 """
 
 import logging
@@ -38,11 +44,11 @@ import uuid
 
 import sqlalchemy as sa
 
-from artifacts import errors, types
+from artifacts import errors, instance, types
 from artifacts.context import RequestContext
 from artifacts.db import api as db
 from artifacts.db.models import data_jobs
-from artifacts.db.session import transaction
+from artifacts.db.session import is_unavailable, transaction
 from artifacts.locking import _now as db_clock
 
 LOG = logging.getLogger(__name__)
@@ -70,12 +76,18 @@ class DataJobs:
     ``lease_seconds``: how long a job's heartbeat stays good (None: the
     engine's ``limits.job_lease_seconds``)."""
 
-    def __init__(self, engine, lease_seconds=None):
+    def __init__(self, engine, lease_seconds=None, holder=None):
         self.engine = engine
-        self.holder = uuid.uuid4().hex
+        self._holder = holder
         self._lease = lease_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
+
+    @property
+    def holder(self):
+        """This runner's process (computed when used: an engine built
+        before gunicorn forks its workers must not lend them its pid)."""
+        return self._holder or instance.current()
 
     @property
     def db(self):
@@ -260,16 +272,25 @@ class DataJobs:
         self._wake.set()
 
     def _loop(self, atypes):
-        last_recovery = 0.0
+        last_recovery = None
+        quiet_since = -RECOVER_SECONDS
         while not self._stop.is_set():
             try:
-                if time.monotonic() - last_recovery > RECOVER_SECONDS:
+                self.engine.data.retry_releases()
+                if last_recovery is None or \
+                        time.monotonic() - last_recovery > RECOVER_SECONDS:
                     last_recovery = time.monotonic()
                     self.engine.data.recover_stale_uploads(atypes)
                 if self.run_one():
                     continue
-            except Exception:  # noqa: BLE001 - the loop must go on
-                LOG.exception("Data job runner error; retrying")
+            except Exception as exc:  # noqa: BLE001 - the loop must go on
+                if not is_unavailable(exc):
+                    LOG.exception("Data job runner error; retrying")
+                elif time.monotonic() - quiet_since > RECOVER_SECONDS:
+                    # The database is away: one line a minute, no trace.
+                    quiet_since = time.monotonic()
+                    LOG.warning("Data job runner: database unavailable "
+                                "(%s); retrying", getattr(exc, "orig", exc))
             # Idle: poll for other workers' jobs, or wake for our own.
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()

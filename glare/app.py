@@ -20,7 +20,7 @@ from werkzeug import exceptions as wz
 
 from artifacts import api as artifact_api
 from artifacts import errors, external, types
-from artifacts.db.session import make_engine
+from artifacts.db.session import is_unavailable, make_engine
 from artifacts.engine import Engine
 from artifacts.limits import Limits
 from artifacts.policy import Enforcer
@@ -134,7 +134,7 @@ def _allowed(environ):
 def _artifact_error(exc):
     if artifact_api.owns(flask.request.path):
         return artifact_api.render_error(exc)
-    if exc.status >= 500:
+    if exc.status >= 500 and not isinstance(exc, errors.DatabaseUnavailable):
         LOG.error("%s: %s", type(exc).__name__, exc.message)
     return glance_errors.flask_error_response(exc)
 
@@ -160,6 +160,13 @@ def _http_error(exc):
 
 
 def _unexpected_error(exc):
+    if is_unavailable(exc):
+        # The database is away: a clear 503 that says when to retry, on
+        # both faces, never a 500 with a stack trace.
+        LOG.warning("Database unavailable during %s %s: %s",
+                    flask.request.method, flask.request.path,
+                    getattr(exc, "orig", None) or exc)
+        return _artifact_error(errors.DatabaseUnavailable())
     if artifact_api.owns(flask.request.path):
         return artifact_api.render_error(exc)
     LOG.exception("Unexpected error handling %s %s", flask.request.method,

@@ -111,8 +111,8 @@ def cmd_scrub(args):
     engine = build_engine(conf)
     reset = engine.data.recover_stale_uploads(types.all_types().values())
     done = engine.scrub()
-    print("Reset %d stalled uploads; removed data of %d deleted blobs"
-          % (reset, done))
+    print("Released %d interrupted uploads, imports, writes or jobs; "
+          "removed data of %d deleted blobs" % (reset, done))
 
 
 def cmd_conformance(args):
@@ -219,7 +219,8 @@ def main(argv=None):
     up.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     up.set_defaults(func=cmd_db_upgrade)
     _add_metadef_parsers(dbsub)
-    scrub = sub.add_parser("scrub", help="finish pending deletions")
+    scrub = sub.add_parser("scrub", help="finish pending deletions, release "
+                                         "what crashed processes left")
     scrub.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     scrub.set_defaults(func=cmd_scrub)
     check = sub.add_parser(

@@ -193,8 +193,10 @@ glare_opts = [
                     "properties (names and values), in bytes; -1 is "
                     "unlimited."),
     cfg.IntOpt("stale_upload_seconds", default=600, min=60,
-               help="An upload with no progress for this long is "
-                    "considered dead and its image reset to queued."),
+               help="An upload, import, store write or copy job of another "
+                    "host with no heartbeat for this long is dead: released "
+                    "(image back to queued) and its data removed.  One of "
+                    "this host whose process is gone is released at once."),
     cfg.FloatOpt("notification_wait_seconds", default=1.0, min=0,
                  help="With notifications on: how long a request waits "
                       "for its notifications to reach the message broker "

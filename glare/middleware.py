@@ -16,6 +16,8 @@ import re
 import time
 import uuid
 
+from artifacts.db.session import is_unavailable
+
 ACCESS_LOG = logging.getLogger("glare.access")
 
 REQUEST_ID_KEY = "openstack.request_id"
@@ -169,8 +171,15 @@ class Healthcheck:
         if self.db_check is not None:
             try:
                 self.db_check()
-            except Exception:  # any failure means "not healthy"
-                logging.getLogger(__name__).exception("Health check failed")
+            except Exception as exc:  # any failure means "not healthy"
+                log = logging.getLogger(__name__)
+                if is_unavailable(exc):
+                    # Expected while the database is away: one line, not
+                    # a traceback per probe.
+                    log.warning("Health check: database unavailable: %s",
+                                getattr(exc, "orig", None) or exc)
+                else:
+                    log.exception("Health check failed")
                 status, body = "503 Service Unavailable", b"DB unavailable"
         headers = [("Content-Type", "text/plain; charset=UTF-8"),
                    ("Content-Length", str(len(body))),

@@ -1,12 +1,16 @@
 """Run the WSGI app under gunicorn (threaded workers) from our own config.
 
 gthread workers: a long upload holds one thread, not the whole worker, and
-chunked request bodies of any size work.  Stale temporary files of uploads
-cut off by a crash are removed before workers start; every worker then runs
-a data-job thread (``artifacts.jobs``).
+chunked request bodies of any size work.  Before workers start, crash
+recovery runs (``artifacts.recovery``): the uploads, imports, store writes
+and jobs of this host's dead processes (the previous server, killed) are
+released and their partial data removed, so the restarted server never
+shows an upload stuck in ``saving``; every worker then runs a data-job
+thread (``artifacts.jobs``) that repeats it every minute.
 """
 
 import logging
+import time
 
 from gunicorn.app.base import BaseApplication
 
@@ -56,13 +60,17 @@ def run(conf, config_path=None):
             "glare: the database at [database] connection is at schema "
             "revision %s, this Glare needs %s: run `glare db upgrade` first."
             % (current, head))
-    # Leftovers of uploads cut off by a crash: partial files and images
-    # stuck in "saving" with no heartbeat.
+    # What a crash left: the work of this host's dead processes is released
+    # now (its partial data removed), other hosts' once their lease ran
+    # out; temporary files no record names (older versions) by age.
+    started = time.monotonic()
+    released = engine.data.recover_stale_uploads(types.all_types().values())
     for store in engine.stores.drivers.values():
         cleanup = getattr(store, "cleanup_stale_temp", None)
         if cleanup:
             cleanup(conf.glare.stale_upload_seconds)
-    engine.data.recover_stale_uploads(types.all_types().values())
+    LOG.info("Crash recovery: released %d interrupted upload(s), write(s) "
+             "or job(s) in %.3f s", released, time.monotonic() - started)
     engine.db.dispose()
     options = {
         "bind": "%s:%d" % (conf.bind_host, conf.bind_port),

@@ -62,7 +62,8 @@ def _allowed_methods():
 def render(exc):
     """The response for any exception raised while serving the API."""
     if isinstance(exc, errors.ArtifactError):
-        if exc.status >= 500:
+        if exc.status >= 500 and \
+                not isinstance(exc, errors.DatabaseUnavailable):
             LOG.error("%s: %s", type(exc).__name__, exc.message)
         headers = {k.replace("_", "-"): v for k, v in exc.headers.items()}
         return response(exc.status, exc.message or title(exc.status),

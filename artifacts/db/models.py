@@ -125,10 +125,38 @@ artifact_blobs = sa.Table(
     # Data registered as an outside URL that Glare never reads: downloads
     # redirect to its one location (the Artifact API's external blobs).
     sa.Column("external", sa.Boolean, nullable=False, default=False),
+    # The process (artifacts.instance id) whose upload or import a
+    # ``saving`` claim is: a claim of a process proven dead is released at
+    # once; one that stops heartbeating (``updated_at``) after its lease.
+    sa.Column("holder", sa.String(64)),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.UniqueConstraint("artifact_id", "slot"),
     sa.Index(None, "status"),
+)
+
+# Data being written into a store, recorded (store and key) in its own
+# committed transaction BEFORE the first byte is written, and removed in the
+# transaction that makes the data a blob location (or once a failed write's
+# data is gone).  A row whose ``holder`` (artifacts.instance id) is proven
+# dead, or whose ``updated_at`` heartbeat is older than the stale limit, is
+# an interrupted write: recovery and ``glare scrub`` remove whatever the
+# store holds under the key (partial or committed) and then the row.  No
+# foreign key: the record must outlive a deleted artifact until its data is
+# gone.
+store_writes = sa.Table(
+    "store_writes", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              primary_key=True, autoincrement=True),
+    sa.Column("store", sa.String(255), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("artifact_id", sa.String(36)),
+    sa.Column("holder", sa.String(64)),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index(None, "holder"),
+    sa.Index(None, "updated_at"),
+    sa.Index(None, "artifact_id"),
 )
 
 # Where a blob's bytes are: an ordered list (``position``) of copies of the

@@ -31,18 +31,63 @@ ANALYZE_EVERY = 500
 _WRITES = {}
 
 
+# A database server that does not answer must not hold a request (or a
+# pool slot) for minutes: connecting gives up after this many seconds, and
+# a request waits at most this long for a pooled connection.
+CONNECT_TIMEOUT = 10
+POOL_TIMEOUT = 10
+
+
 def make_engine(url, pool_size=10, sqlite_busy_timeout=30):
     url = sa.engine.make_url(url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, sqlite_busy_timeout)
     kwargs = {"pool_pre_ping": True, "pool_recycle": 3600,
-              "pool_size": pool_size, "max_overflow": pool_size}
+              "pool_size": pool_size, "max_overflow": pool_size,
+              "pool_timeout": POOL_TIMEOUT}
     if url.get_backend_name() == "mysql":
         if url.get_driver_name() in ("", "mysqldb") and not _has("MySQLdb"):
             url = url.set(drivername="mysql+pymysql")
         url = url.update_query_dict({"charset": "utf8mb4"})
         kwargs["isolation_level"] = "READ COMMITTED"
+    if "connect_timeout" not in url.query:
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     return sa.create_engine(url, **kwargs)
+
+
+# Connection-level failures by database: the server is down, restarting,
+# unreachable, out of connections, or the connection was cut.  SQLSTATE
+# classes of PostgreSQL: 08 connection exception, 53 insufficient
+# resources, 57 operator intervention (shutdown), 40 transaction rollback
+# (serialization, deadlock; what was retried and still failed).
+_PG_CLASSES = ("08", "53", "57", "40")
+_MYSQL_CODES = {1040, 1053, 1205, 1213, 1927, 2002, 2003, 2005, 2006, 2013,
+                2014, 2055, 4031}
+_SQLITE_TEXT = ("database is locked", "database is busy",
+                "unable to open database file", "disk i/o error")
+
+
+def is_unavailable(err):
+    """True when ``err`` says the database cannot be reached or is too
+    busy right now (not that a statement is wrong): the request may
+    succeed later, so it is a 503 with Retry-After, not a 500."""
+    if isinstance(err, (exc.DisconnectionError, exc.TimeoutError)):
+        return True
+    if not isinstance(err, exc.DBAPIError):
+        return False
+    if err.connection_invalidated or isinstance(err, exc.InterfaceError):
+        return True
+    if not isinstance(err, exc.OperationalError):
+        return False
+    orig = err.orig
+    pgcode = getattr(orig, "pgcode", False)
+    if pgcode is not False and type(orig).__module__.startswith("psycopg"):
+        return pgcode is None or pgcode[:2] in _PG_CLASSES
+    code = (getattr(orig, "args", None) or [None])[0]
+    if isinstance(code, int):
+        return code in _MYSQL_CODES
+    text = str(orig).lower()
+    return any(t in text for t in _SQLITE_TEXT)
 
 
 def _has(module):

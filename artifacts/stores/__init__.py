@@ -14,6 +14,8 @@ about artifacts, hashes or quotas (those wrap the stream in
   locations, byte ranges, read-only refusals) and turns unexpected driver
   exceptions into ``errors.StoreUnavailable`` naming the store.
 * ``owner_of(stores, location)`` finds the store a location belongs to.
+* ``Discarding``: ``discard(key)`` removes a key's data whether committed or
+  left half-written by a writer that died (crash recovery).
 
 Built-in kinds: ``filesystem``, ``database``, ``s3`` (writable), ``http``
 (read-only, Glance's http store) and ``foreign`` (read-only placeholder for
@@ -21,6 +23,7 @@ locations of stores Glare has no driver for: rbd, swift, cinder, vsphere).
 """
 
 import errno
+import logging
 import re
 from typing import Mapping, Optional, Protocol, runtime_checkable
 
@@ -152,6 +155,21 @@ class StoreDriver(Protocol):
         ``Forbidden`` for a store without keys (read-only kinds)."""
 
 
+@runtime_checkable
+class Discarding(Protocol):
+    """What a writable driver adds so that interrupted writes can always
+    be cleaned up (filesystem, database and s3 do; the wrapper falls back
+    to ``delete(location_for(key))`` for a driver without it, which
+    removes committed data only)."""
+
+    def discard(self, key: str) -> None:
+        """Remove everything stored under ``key``: committed data and the
+        partial data of writers of ``key``, including one whose process
+        died without cancelling.  Absent data is not an error.  May be
+        called while a writer of ``key`` is still running: that writer's
+        commit then fails (``StoreUnavailable``) and leaves nothing."""
+
+
 def register(kind, factory):
     """Register ``factory(name, options) -> StoreDriver`` under a driver
     kind."""
@@ -255,16 +273,26 @@ def redact(location):
 
 
 def is_space_error(exc):
-    """True for an ``OSError`` saying the storage is full (ENOSPC/EDQUOT);
-    every store answers it with ``RequestTooLarge`` (Glance's 413)."""
+    """True for an ``OSError`` saying the storage is full (ENOSPC/EDQUOT,
+    and EFBIG as glance_store counts it); every store answers it with
+    ``RequestTooLarge`` (Glance's 413)."""
     return isinstance(exc, OSError) and exc.errno in (
-        errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
-def storage_full(detail):
-    """The ``RequestTooLarge`` for full storage (Glance's wording)."""
+# glance_store's StorageFull message, which Glance puts after "Image storage
+# media is full: " in its 413 for an upload and for staging.
+STORAGE_FULL = "There is not enough disk space on the image storage media."
+
+
+def storage_full(detail=None):
+    """The ``RequestTooLarge`` for full storage, worded as Glance's (the
+    system's own ``detail``, e.g. "No space left on device", is logged,
+    not shown)."""
+    if detail:
+        logging.getLogger(__name__).error("Storage full: %s", detail)
     return errors.RequestTooLarge(
-        "Image storage media is full: %s" % detail)
+        "Image storage media is full: %s" % STORAGE_FULL)
 
 
 def check_key(key):

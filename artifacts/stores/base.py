@@ -17,6 +17,8 @@ failures reported in one vocabulary.
   its traceback; its text, which may hold hosts, paths or credentials, is
   not shown), and a full disk (``OSError`` ENOSPC/EDQUOT) into
   ``RequestTooLarge`` as the filesystem driver always did;
+* gives every store ``discard(key)`` (the driver's, or a delete of the
+  key's committed location for a driver without one);
 * passes every other attribute through to the driver (``fileno()`` of a
   file reader for sendfile, ``cleanup_stale_temp``, ``abort_stale_uploads``,
   ``datadir`` ...).
@@ -130,6 +132,20 @@ class CheckedStore(_Delegating):
     def exists(self, location):
         check_location(location, self.name)
         return bool(self._call("look up data", self._inner.exists, location))
+
+    def discard(self, key):
+        """Remove the data under ``key``, committed or partial (see
+        ``Discarding``); a driver without ``discard`` loses only committed
+        data (``delete(location_for(key))``)."""
+        check_key(key)
+        self._refuse_if_read_only("discard data")
+        discard = getattr(self._inner, "discard", None)
+        if discard is not None:
+            self._call("discard data", discard, key)
+            return
+        location = self._call("name a location", self._inner.location_for,
+                              key)
+        self.delete(location)
 
     def owns(self, location):
         try:

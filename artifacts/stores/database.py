@@ -231,6 +231,27 @@ class DatabaseStore:
                 store_objects.c.committed.is_(sa.false())))
         self._write(last, "delete object %d" % object_id)
 
+    def discard(self, key):
+        """Remove everything stored under ``key``: the committed object
+        (found by its slot) and the uncommitted objects of writers of
+        ``key`` (also of one that died without cancelling; few, and found
+        through the ``committed`` index).  Absent data is not an error."""
+        def find(conn):
+            return [r[0] for r in conn.execute(
+                sa.select(store_objects.c.id).where(sa.or_(
+                    store_objects.c.slot == _slot(key),
+                    sa.and_(store_objects.c.committed.is_(sa.false()),
+                            store_objects.c.key == key))))]
+
+        def hide(conn, object_id):
+            conn.execute(store_objects.update().where(
+                store_objects.c.id == object_id).values(
+                committed=False, slot=None, updated_at=utcnow()))
+        for object_id in self._read(find, "look up %s" % key):
+            self._write(lambda conn: hide(conn, object_id),
+                        "discard %s" % key)
+            self._delete_rows(object_id)
+
     def exists(self, location):
         object_id = self._object_id(location)
         row = self._read(lambda conn: self._committed(conn, object_id),

@@ -10,6 +10,9 @@ Writes are crash safe and never visible half-done: a writer fills a temporary
 file in ``<datadir>/.tmp/`` (same filesystem, so the final step is a rename,
 not a copy), and ``commit()`` fsyncs it and links it into place.  Objects are
 never overwritten: a second upload under an existing key is a ``Conflict``.
+A temporary file's name starts with a hash of its key
+(``w-<hash>-<random>.part``), so ``discard(key)`` finds the partial data of a
+writer that died without cancelling.
 
 Reads and deletes are confined to the data directory (plus configured
 ``allowed_roots``) so that a location taken from the database can never be
@@ -35,6 +38,7 @@ decoded (as in Glance), so ``%2e%2e`` is a file name, never ``..``.
 """
 
 import errno
+import hashlib
 import os
 import stat
 import tempfile
@@ -73,6 +77,12 @@ def _store_error(exc, doing):
             "The filesystem store cannot %s: %s" % (doing, exc.strerror))
     return errors.StoreUnavailable(
         "The filesystem store failed to %s: %s" % (doing, exc))
+
+
+def _tmp_prefix(key):
+    """The start of the temporary file names of writers of ``key``."""
+    return "w-%s-" % hashlib.sha256(
+        key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _fsync_dir(path):
@@ -232,6 +242,28 @@ class FilesystemStore:
         if _is_within(path, self.datadir):
             self._prune_dirs(os.path.dirname(path))
 
+    def discard(self, key):
+        """Remove everything stored under ``key``: the committed file and
+        the temporary files of writers of ``key`` (also of one that died
+        without cancelling).  Absent data is not an error."""
+        prefix = _tmp_prefix(key)
+        try:
+            entries = [e.path for e in os.scandir(self.tmpdir)
+                       if e.name.startswith(prefix)]
+        except FileNotFoundError:
+            entries = []
+        except OSError as exc:
+            raise _store_error(exc, "list unfinished uploads")
+        for path in entries:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise _store_error(exc, "remove an unfinished upload of %s"
+                                   % key)
+        self.delete(self.location_for(key))
+
     def exists(self, location):
         path = self._path(location)
         return os.path.isfile(path) and not os.path.islink(path)
@@ -336,14 +368,15 @@ class FileWriter(WriterLifecycle):
         self._done = False
         self._tmp = None
         self._file = None
+        prefix = _tmp_prefix(key)
         try:
             fd, self._tmp = tempfile.mkstemp(
-                prefix="w-", suffix=_TMP_SUFFIX, dir=store.tmpdir)
+                prefix=prefix, suffix=_TMP_SUFFIX, dir=store.tmpdir)
         except FileNotFoundError:
             # Someone removed .tmp under us (manual cleanup); recreate it.
             os.makedirs(store.tmpdir, exist_ok=True)
             fd, self._tmp = tempfile.mkstemp(
-                prefix="w-", suffix=_TMP_SUFFIX, dir=store.tmpdir)
+                prefix=prefix, suffix=_TMP_SUFFIX, dir=store.tmpdir)
         except OSError as exc:
             raise _store_error(exc, "start an upload")
         # A block-sized buffer: small writes are coalesced, writes of a block
@@ -405,6 +438,10 @@ class FileWriter(WriterLifecycle):
                 self._publish()
                 break
             except FileNotFoundError:
+                if not os.path.exists(self._tmp):
+                    raise errors.StoreUnavailable(
+                        "The unfinished upload of %r was removed (by the "
+                        "recovery of a stalled upload?)." % self.key)
                 # A concurrent delete pruned the directory; try again.
                 if attempt == _COMMIT_ATTEMPTS - 1:
                     raise errors.StoreUnavailable(

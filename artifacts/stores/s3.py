@@ -478,6 +478,30 @@ class S3Store:
             "conditional_writes": self.conditional_writes,
         }
 
+    def discard(self, key):
+        """Remove everything stored under ``key``: the object and the
+        multipart uploads of writers of ``key`` (also of one that died
+        without aborting).  Absent data is not an error."""
+        object_key = self.object_key(key)
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket,
+                                           Prefix=object_key):
+                for upload in page.get("Uploads", ()):
+                    if upload["Key"] != object_key:
+                        continue
+                    try:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=object_key,
+                            UploadId=upload["UploadId"])
+                    except ClientError as exc:
+                        if _code(exc) != "NoSuchUpload" and \
+                                not _is_not_found(exc):
+                            raise
+        except (ClientError, BotoCoreError) as exc:
+            raise _store_error(exc, "abort the uploads of %s" % key)
+        self.delete(self.location_for(key))
+
     # -- maintenance ------------------------------------------------------
 
     def pending_uploads(self):

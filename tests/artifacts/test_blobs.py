@@ -14,6 +14,7 @@ from artifacts.engine import Engine, Limits
 from artifacts.locking import Locks
 from artifacts.policy import Enforcer
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
+from artifacts.types.base import Field, artifact_type
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glare import config
 from tests.conftest import database_url, selected_databases
@@ -132,6 +133,47 @@ def test_folder_files_and_path_safety(eng):
         eng.data.open(ctx(), FILES, art["id"], "files", "z")
 
 
+SMALL_FOLDER = artifact_type("small_folders", {
+    "docs": Field("folder", max_items=3, max_size=10 * 1024)},
+    noun="small folder")
+
+
+@pytest.mark.parametrize("size,fit", [(3 * 1024, 3), (4 * 1024, 2)])
+def test_folder_limits_hold_under_concurrent_uploads(eng, size, fit):
+    """Every upload passes the folder's start check while the folder is
+    empty; the finishing transaction checks again, so the folder never
+    holds more than ``max_items`` files nor ``max_size`` bytes."""
+    # Eight finishes queue for the artifact's lock: wait as a server does.
+    eng = Engine(eng.db, eng.stores.default_driver, eng.enforcer,
+                 eng.limits, locks=Locks(eng.db, wait_seconds=5))
+    art = eng.create(ctx(), SMALL_FOLDER, {"name": "f%d" % size,
+                                           "version": "1.0.0"})
+    started = threading.Barrier(8, timeout=10)
+    outcomes = []
+
+    def chunks():
+        yield b"x" * (size // 2)
+        started.wait()              # all eight have passed the start check
+        yield b"y" * (size - size // 2)
+
+    def upload(i):
+        try:
+            eng.data.upload(ctx(), SMALL_FOLDER, art["id"], "docs",
+                            chunks(), path="f%d" % i)
+            outcomes.append("ok")
+        except errors.RequestTooLarge:
+            outcomes.append("413")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(upload, range(8)))
+    files = [b for b in eng.get(ctx(), SMALL_FOLDER, art["id"])["blobs"]
+             if b["status"] == "active"]
+    assert sorted(outcomes) == ["413"] * (8 - fit) + ["ok"] * fit
+    assert len(files) == fit <= 3
+    assert sum(b["size"] for b in files) <= 10 * 1024
+    # The refused uploads left no data behind.
+    assert sum(art["id"] in f for f in data_files(eng)) == fit
+
+
 def test_one_of_concurrent_uploads_into_a_blob_wins(eng):
     art = eng.create(ctx(), FILES, {"name": "race-blob", "version": "1.0.0"})
     gate = threading.Event()
@@ -242,7 +284,7 @@ def test_a_stalled_blob_upload_is_repaired(eng):
     from artifacts.db import api as db_api
     from artifacts.db.models import artifact_blobs
     art = eng.create(ctx(), FILES, {"name": "stalled", "version": "1.0.0"})
-    claim = eng.data._claim(FILES, art["id"], "file", "", None)  # then died
+    claim = eng.data._claim(FILES, art["id"], "file", "", None).claim  # died
     with pytest.raises(errors.Conflict):
         eng.data.upload(ctx(), FILES, art["id"], "file", [b"x"])
     old = db_api.utcnow() - datetime.timedelta(

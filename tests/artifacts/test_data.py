@@ -7,9 +7,11 @@ import pathlib
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from artifacts import errors, stores
 from artifacts.context import RequestContext
+from artifacts.db.models import store_writes
 from artifacts.engine import Engine, Limits
 from artifacts.stores.placement import StoreSet
 from artifacts.types.images import IMAGES
@@ -41,7 +43,10 @@ def eng(db_engine, enforcer, tmp_path):
                              {"datadir": str(tmp_path / name)})
     drivers = {"fast": fs("fast"), "cold": fs("cold"),
                "broken": stores.create("faulty", "broken", {
-                   "driver": fs("broken"), "fail_write_after": 1024})}
+                   "driver": fs("broken"), "fail_write_after": 1024}),
+               "full": stores.create("faulty", "full", {
+                   "driver": fs("full"), "fail_write_after": 1024 * 1024,
+                   "write_error": "enospc"})}
     staging = CountingStore(fs("staging"))
     store_set = StoreSet(drivers=drivers, default="fast",
                          weights={"fast": 100, "cold": 50}, staging=staging)
@@ -240,3 +245,25 @@ def test_two_copies_to_one_store_leave_one_location(eng, monkeypatch):
     assert sorted(loc["store"] for loc in locations(eng, ctx, art["id"])) \
         == ["cold", "fast"]
     assert len(files_under(eng.stores.drivers["cold"].datadir)) == 1
+
+
+def test_a_store_that_fills_up_mid_write_is_glances_413(eng, tmp_path):
+    """A disk that fills up after a MiB: Glance's 413 wording (the OS's
+    own words are only logged), the image back to queued, nothing
+    half-written left and no write record; the image takes data again."""
+    ctx = admin()
+    art = image(eng, ctx)
+    with pytest.raises(errors.RequestTooLarge) as info:
+        eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA],
+                        store="full")
+    assert info.value.message == (
+        "Image storage media is full: There is not enough disk space on "
+        "the image storage media.")
+    assert eng.get(ctx, IMAGES, art["id"])["status"] == "queued"
+    assert [f for f in pathlib.Path(tmp_path / "full").rglob("*")
+            if f.is_file()] == []
+    with eng.db.connect() as conn:
+        assert conn.execute(sa.select(store_writes).where(
+            store_writes.c.artifact_id == art["id"])).all() == []
+    eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA])
+    assert read_all(eng, ctx, art["id"]) == DATA

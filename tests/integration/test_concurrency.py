@@ -164,3 +164,46 @@ def test_mixed_load_never_5xx(server):
     assert counts[("create", 201)] >= 16
     assert counts[("delete", 204)] == counts[("create", 201)]
     assert "Traceback" not in server.log_text()
+
+
+def test_concurrent_folder_uploads_never_overfill_it(server):
+    """14 uploads of 5 MiB into a heat template's 50 MiB folder
+    (``nested_templates``), all past the folder's start check before any
+    finishes: at most 50 MiB are kept, the others are 413 and leave no
+    data (today's bug: all 14 landed, 70 MiB)."""
+    api = server.url + "/artifacts/heat_templates"
+    resp = requests.post(api, json={"name": unique("folder-race")},
+                         headers=ADMIN, timeout=30)
+    assert resp.status_code == 201, resp.text
+    art = api + "/" + resp.json()["id"]
+    size, count = 5 * 1024 * 1024, 14
+    halfway = threading.Barrier(count, timeout=5)
+
+    def body():
+        yield b"h" * (size // 2)
+        try:
+            halfway.wait()      # every upload has started
+        except threading.BrokenBarrierError:
+            pass
+        yield b"t" * (size - size // 2)
+
+    def put(i):
+        return session().put(
+            "%s/nested_templates/n%02d.yaml" % (art, i), data=body(),
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=120)
+
+    with ThreadPoolExecutor(count) as pool:
+        answers = list(pool.map(put, range(count)))
+    codes = collections.Counter(r.status_code for r in answers)
+    assert set(codes) <= {200, 413}, [r.text for r in answers
+                                      if r.status_code not in (200, 413)]
+    assert codes[200] == 10, codes
+    folder = requests.get(art, headers=ADMIN, timeout=30).json()[
+        "nested_templates"]
+    assert len(folder) == 10
+    assert sum(f["size"] for f in folder.values()) <= 50 * 1024 * 1024
+    art_id = art.rsplit("/", 1)[1]
+    assert len(data_files(server.datadir, art_id)) == 10
+    assert requests.delete(art, headers=ADMIN, timeout=30).status_code == 204
+    assert data_files(server.datadir, art_id) == []

@@ -208,6 +208,42 @@ def test_abandoned_writer_leaves_nothing(store, backend_contents):
     assert backend_contents() == []
 
 
+def _died(writer):
+    """Forget a writer as a killed process would: no cancel, ever."""
+    inner = writer
+    while hasattr(inner, "_inner"):
+        inner = inner._inner
+    inner._done = True
+
+
+def test_discard_removes_a_dead_writers_partial_data(make_store,
+                                                     backend_contents):
+    """A writer whose process died leaves partial data (a temp file, chunk
+    rows, a multipart upload) that only its key can find: ``discard(key)``
+    from another instance removes it, and committed data under a key."""
+    dying = make_store().writer("dying/key")
+    dying.write(_pattern(6 * MiB + 1))        # past a part, chunk, buffer
+    assert backend_contents() != []
+    kept = _put(make_store(), "kept", b"kept")
+    gone = _put(make_store(), "gone", b"gone")
+    survivor = make_store()
+    survivor.discard("dying/key")
+    survivor.discard("gone")
+    survivor.discard("never-written")         # absent: not an error
+    contents = backend_contents()
+    assert len(contents) == 1 and "kept" in contents[0]
+    assert _get(survivor, kept) == b"kept"
+    assert not survivor.exists(gone)
+    _died(dying)
+    # The key is free again.
+    assert write_stream(survivor, "dying/key", [b"ok"]).size == 2
+
+
+def test_discard_is_refused_on_a_read_only_store(make_store):
+    with pytest.raises(errors.Forbidden):
+        make_store(read_only=True).discard("k")
+
+
 def test_writer_context_manager_exception_cancels(store, backend_contents):
     with pytest.raises(RuntimeError):
         with store.writer("ctx") as w:
