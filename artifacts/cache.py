@@ -113,7 +113,7 @@ class ImageCache:
                              "WHERE image_id=?", (image_id,)).fetchone()
         if row is None:
             return None
-        if row["blob_id"] != blob["id"] or row["size"] != blob["size"]:
+        if row["blob_id"] != str(blob["id"]) or row["size"] != blob["size"]:
             LOG.info("Cached copy of %s is of another blob; dropping it",
                      image_id)
             self.delete(image_id)
@@ -199,7 +199,7 @@ class ImageCache:
             db.execute("INSERT OR REPLACE INTO cached_images (image_id, "
                        "blob_id, checksum, size, hits, last_accessed, "
                        "last_modified) VALUES (?, ?, ?, ?, 0, ?, ?)",
-                       (image_id, blob["id"], blob.get("md5"), blob["size"],
+                       (image_id, str(blob["id"]), blob.get("md5"), blob["size"],
                         now, now))
         os.rename(incomplete, self._path(image_id))
         self.prune()

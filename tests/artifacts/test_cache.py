@@ -25,7 +25,8 @@ class Reader(io.BytesIO):
 
 
 def blob_of(data, blob_id=None, md5=None):
-    return {"id": blob_id or str(uuid.uuid4()), "size": len(data),
+    # Blob ids are database integers.
+    return {"id": blob_id or uuid.uuid4().int % 10 ** 9, "size": len(data),
             "md5": md5 or hashlib.md5(data).hexdigest()}
 
 
@@ -154,7 +155,7 @@ def test_prune_reports_what_it_evicted(tmp_path):
 
 def test_an_entry_of_another_blob_is_dropped(cache):
     image_id, blob = fill(cache, b"q" * 10)
-    other = dict(blob, id=str(uuid.uuid4()))
+    other = dict(blob, id=blob["id"] + 1)
     assert cache.open(image_id, other) is None
     assert not cache.is_cached(image_id)
 
