@@ -144,12 +144,13 @@ class ImageCache:
         return FileReader(fd, size, offset, count, BLOCK)
 
     def cached_images(self):
-        """Glance's records: image_id, hits, last_accessed, last_modified,
-        size, ordered by id."""
+        """Records as Glance 33's default driver lists them, in its key
+        order: id (a number per entry), image_id, last_accessed,
+        last_modified, size, hits, checksum (md5); ordered by image id."""
         with self._db() as db:
-            rows = db.execute("SELECT image_id, hits, last_accessed, "
-                              "last_modified, size FROM cached_images "
-                              "ORDER BY image_id").fetchall()
+            rows = db.execute("SELECT rowid AS id, image_id, last_accessed, "
+                              "last_modified, size, hits, checksum FROM "
+                              "cached_images ORDER BY image_id").fetchall()
         return [dict(r) for r in rows]
 
     def total_size(self):
@@ -304,13 +305,13 @@ class ImageCache:
     # ---------------------------------------------------------- engine hook
 
     def on_event(self, event):
-        """``engine.events`` listener: a deleted or deactivated artifact's
-        entry goes at once (reads check the database first anyway)."""
+        """``engine.events`` listener: a deleted image's entry goes at once
+        (as Glance's cache filter does; reads check the database first
+        anyway).  A deactivated image keeps its entry, which is not read
+        while it is deactivated."""
         if getattr(event.atype, "name", None) != "images":
             return
-        if event.name == "delete" or (event.name == "status" and
-                                      event.details.get("new") !=
-                                      "active"):
+        if event.name == "delete":
             self.delete(event.artifact_id)
             self.dequeue(event.artifact_id)
 

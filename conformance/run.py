@@ -18,7 +18,9 @@ with pytest's status.
 (``glance_runner.MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS``: stores
 ``fast`` and ``cold``, locations shown, copy-image) and runs only the
 multi-store modules (``MULTI_STORE_MODULES``) with ``--multi-store``, which
-tells them the endpoint is configured that way.  The other modules assume
+tells them the endpoint is configured that way.  ``--cache`` likewise sets
+``image_cache_dir`` on either server (Glance with its ``cache`` filter) and
+runs only ``CACHE_MODULES``.  The other modules assume
 the default single-store configuration, so each mode runs its own files.
 """
 
@@ -40,31 +42,40 @@ SUITE = os.path.join(ROOT, "conformance")
 # The modules that need the multi-store configuration (they skip, with a
 # reason naming it, in a single-store run).
 MULTI_STORE_MODULES = ("test_stores", "test_locations")
+# The modules that need an image cache (``--cache``: image_cache_dir set on
+# either server, Glance with its cache filter).
+CACHE_MODULES = ("test_cache",)
 
 
 def pytest_command(url, kind="glare", extra=(), python=None,
-                   multi_store=False):
+                   multi_store=False, cache=False):
     """The pytest command line that runs the suite against ``url``;
     ``multi_store``: only the multi-store modules, told the endpoint has
-    the multi-store configuration."""
+    the multi-store configuration; ``cache``: only the cache modules."""
     paths = [SUITE]
     options = []
     if multi_store:
         paths = [os.path.join(SUITE, m + ".py") for m in MULTI_STORE_MODULES]
         options = ["--multi-store"]
+    elif cache:
+        paths = [os.path.join(SUITE, m + ".py") for m in CACHE_MODULES]
+        options = ["--cache"]
     return ([python or sys.executable, "-m", "pytest"] + paths +
             ["--endpoint", url, "--server-kind", kind] + options +
             ["-p", "no:cacheprovider", "--rootdir", ROOT] + list(extra))
 
 
-def run_suite(url, kind="glare", extra=(), multi_store=False, **kwargs):
+def run_suite(url, kind="glare", extra=(), multi_store=False, cache=False,
+              **kwargs):
     """Run the suite in a subprocess; returns its exit status."""
     started = time.time()
     status = subprocess.call(pytest_command(url, kind, extra,
-                                            multi_store=multi_store),
+                                            multi_store=multi_store,
+                                            cache=cache),
                              cwd=ROOT, **kwargs)
-    print("conformance (%s%s at %s): exit %d in %.1f s"
-          % (kind, " multi-store" if multi_store else "", url, status,
+    print("conformance (%s%s%s at %s): exit %d in %.1f s"
+          % (kind, " multi-store" if multi_store else "",
+             " cache" if cache else "", url, status,
              time.time() - started), flush=True)
     return status
 
@@ -87,7 +98,8 @@ filesystem_store_datadir = {workdir}/images
 
 
 @contextlib.contextmanager
-def glare_server(workdir, port=None, python=None, multi_store=False):
+def glare_server(workdir, port=None, python=None, multi_store=False,
+                 cache=False):
     """``glare serve`` on a fresh SQLite database; yields its URL.
 
     ``multi_store``: with the same multi-store text as Glance's (added to
@@ -101,6 +113,8 @@ def glare_server(workdir, port=None, python=None, multi_store=False):
     if multi_store:
         store_defaults, store_sections = glance_runner.multi_store_config(
             workdir)
+    if cache:
+        store_defaults += glance_runner.cache_config(workdir)
     with open(conf, "w") as f:
         f.write(GLARE_CONF.format(port=port, workdir=workdir,
                                   store_defaults=store_defaults,
@@ -160,10 +174,13 @@ def main(argv=None):
         p.add_argument("--multi-store", action="store_true",
                        help="the multi-store configuration and checks "
                             "(%s)" % ", ".join(MULTI_STORE_MODULES))
+        p.add_argument("--cache", action="store_true",
+                       help="an image cache (image_cache_dir) and its "
+                            "checks (%s)" % ", ".join(CACHE_MODULES))
     args = parser.parse_args(argv)
     if args.target == "url":
         return run_suite(args.url, args.server_kind, extra,
-                         multi_store=args.multi_store)
+                         multi_store=args.multi_store, cache=args.cache)
     signal.signal(signal.SIGTERM, glance_runner._terminate)
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or stack.enter_context(
@@ -173,10 +190,11 @@ def main(argv=None):
         try:
             if args.target == "glare":
                 url = stack.enter_context(glare_server(
-                    workdir, multi_store=args.multi_store))
+                    workdir, multi_store=args.multi_store, cache=args.cache))
             else:
                 url = stack.enter_context(glance_runner.glance_server(
-                    workdir, venv=args.venv, multi_store=args.multi_store))
+                    workdir, venv=args.venv, multi_store=args.multi_store,
+                    cache=args.cache))
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             print("conformance: %s" % exc, file=sys.stderr)
             return 2
@@ -184,7 +202,7 @@ def main(argv=None):
               % (args.target, url, time.time() - started), flush=True)
         try:
             return run_suite(url, args.target, extra,
-                             multi_store=args.multi_store)
+                             multi_store=args.multi_store, cache=args.cache)
         except glance_runner.Terminated:
             return 143
 

@@ -16,11 +16,11 @@ and from the store).
 
 Where Glance harms users, Glare differs (see docs/compatibility.md):
 
-* ``POST /v2/cache/clean`` and ``/v2/cache/prune`` work; Glance 33 routes
-  them to ``/cache/{image_id}`` first and answers 405.
 * ``DELETE /v2/cache/{id}`` of an image the caller cannot see is 404 unless
   the caller may manage the cache; Glance's 403 for a cached one tells a
   tenant that another's private image is cached.
+* Deactivated images stay listed (as in Glance) but are never read from
+  the cache; deleted ones leave it.
 * ``GET /v2/cache/nodes/{id}`` is 409 whatever ``image_cache_driver`` says:
   cache metadata is per node (Glance's ``sqlite`` driver semantics).
 """
@@ -28,8 +28,9 @@ Where Glance harms users, Glare differs (see docs/compatibility.md):
 import flask
 
 from artifacts import errors
-from glance_compat.common import (context, json_response, no_content,
-                                  reject_body, services, status_line)
+from glance_compat.common import (context, json_body, json_response,
+                                  no_content, reject_body, services,
+                                  status_line)
 from glance_compat.serialize import dumps
 
 bp = flask.Blueprint("glance_cache", __name__)
@@ -54,15 +55,14 @@ def data_reader(download, offset, length, ranged):
 
 
 def _cache(rule, image=None):
-    """Glance's ``_enforce``: the rule (a bare 403), then the site check."""
+    """Glance's ``_enforce``: the rule, then the site check."""
     svc = services()
     target = {}
     if image is not None:
         owner = image["owner"]
         target = {"project_id": owner, "owner": owner,
                   "visibility": image["visibility"], "member_id": None}
-    if not svc.engine.enforcer.check(context(), rule, target):
-        raise errors.Forbidden("")
+    svc.engine.enforcer.enforce(context(), rule, target)
     cache = getattr(svc.engine, "cache", None)
     if cache is None:
         raise errors.NotFound("Caching via API is not supported at this "
@@ -109,6 +109,9 @@ def clear_cache():
 
 @bp.route("/v2/cache/<image_id>", methods=["PUT"])
 def queue_image(image_id):
+    _not_an_action(image_id)
+    if flask.request.content_length:
+        json_body()     # Glance parses a body it then ignores
     image = _image(image_id)
     cache = _cache("cache_image", image)
     if image["status"] != "active":
@@ -123,6 +126,7 @@ def queue_image(image_id):
 
 @bp.route("/v2/cache/<image_id>", methods=["DELETE"])
 def delete_cache_entry(image_id):
+    _not_an_action(image_id)
     try:
         image = _image(image_id)
     except errors.NotFound:
@@ -161,3 +165,19 @@ def prune_cache():
     files, freed = cache.prune()
     return json_response(dumps({"total_files_pruned": files,
                                 "total_bytes_pruned": freed}))
+
+
+ACTIONS = ("clean", "prune")
+
+
+@bp.route("/v2/cache/<any(clean, prune):action>", methods=["GET", "PATCH"])
+def reject_on_action(action):
+    """Glance routes these paths before ``/cache/{image_id}``: any other
+    method than POST is its plain 405 allowing POST."""
+    raise errors.MethodNotAllowed("", Allow="POST")
+
+
+def _not_an_action(image_id):
+    """PUT/DELETE /v2/cache/clean is that 405, not a cache entry."""
+    if image_id in ACTIONS:
+        raise errors.MethodNotAllowed("", Allow="POST")

@@ -190,7 +190,7 @@ def test_clean_removes_stalled_fills_only(cache):
     tee.close()
 
 
-def test_deletion_and_deactivation_drop_the_entry(cache):
+def test_deletion_drops_the_entry_deactivation_keeps_it(cache):
     images = SimpleNamespace(name="images")
     a, _ = fill(cache, b"1")
     b, _ = fill(cache, b"2")
@@ -199,7 +199,10 @@ def test_deletion_and_deactivation_drop_the_entry(cache):
     cache.on_event(SimpleNamespace(name="status", atype=images,
                                    artifact_id=b,
                                    details={"new": "deactivated"}))
-    assert cache.cached_images() == []
+    assert [e["image_id"] for e in cache.cached_images()] == [b]
+    assert list(cache.cached_images()[0]) == [
+        "id", "image_id", "last_accessed", "last_modified", "size", "hits",
+        "checksum"]
 
 
 def test_prefetcher_fills_queued_images_and_drops_missing_ones(cache):
