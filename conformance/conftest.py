@@ -28,6 +28,8 @@ The multi-store modules (test_stores.py, test_locations.py) need the
 multi-store configuration (``python -m conformance.run glance|glare
 --multi-store``); elsewhere they skip with a reason starting with
 ``MULTI_STORE_SKIP``, which conformance.report leaves out of the results.
+The cache module (test_cache.py) likewise needs ``--cache``
+(``CACHE_SKIP``).
 """
 
 import uuid
@@ -38,7 +40,7 @@ import requests
 from conformance import glance_runner
 # Start of the skip reason of a multi-store check in another configuration
 # (conformance.report drops such skips: they are not a result).
-from conformance.report import MULTI_STORE_SKIP
+from conformance.report import CACHE_SKIP, MULTI_STORE_SKIP
 from conformance.client import (ADMIN_A, MEMBER_A, MEMBER_B, READER_A,
                                 Client, Identity, Tracker)
 
@@ -74,6 +76,10 @@ def pytest_addoption(parser):
                          "conformance.glance_runner (stores fast and cold): "
                          "run the multi-store checks even if it does not "
                          "say so in /v2/info/stores")
+    group.addoption("--cache", action="store_true",
+                    help="the endpoint has an image cache (image_cache_dir "
+                         "set; Glance with its cache filter): run the "
+                         "cache checks (test_cache.py)")
 
 
 def pytest_configure(config):
@@ -287,3 +293,14 @@ def multi_store(setup, request):
                     % (MULTI_STORE_SKIP, resp.status_code,
                        sorted(offered) or "(no stores)"))
     return wanted
+
+
+@pytest.fixture(scope="session")
+def image_cache(request):
+    """Skips (reason starting with CACHE_SKIP) unless ``--cache`` says the
+    endpoint has an image cache: without one the cache API is a 404 on
+    both servers, which test_cache.py checks only in that run."""
+    if not request.config.getoption("--cache"):
+        pytest.skip("%s these checks need image_cache_dir (python -m "
+                    "conformance.run glance|glare --cache)" % CACHE_SKIP)
+    return True

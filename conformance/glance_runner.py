@@ -74,7 +74,7 @@ connection = {db_url}
 
 [paste_deploy]
 config_file = {workdir}/etc/glance-api-paste.ini
-flavor = conformance
+flavor = {flavor}
 
 [oslo_policy]
 # Glance's shipped defaults, spelled out so nothing else decides them.
@@ -189,9 +189,15 @@ paste.composite_factory = glance.api:root_app_factory
 /: api
 /healthcheck: healthcheck
 
+[composite:glance-api-conformance+cache]
+paste.composite_factory = glance.api:root_app_factory
+/: api
+/healthcheck: healthcheck
+
 [composite:api]
 paste.composite_factory = glance.api:pipeline_factory
 conformance = cors http_proxy_to_wsgi versionnegotiation context rootapp
+conformance+cache = cors http_proxy_to_wsgi versionnegotiation context cache rootapp
 
 [composite:rootapp]
 paste.composite_factory = glance.api:root_app_factory
@@ -214,6 +220,9 @@ paste.filter_factory = glance.api.middleware.version_negotiation:VersionNegotiat
 
 [filter:context]
 paste.filter_factory = glance.api.middleware.context:ContextMiddleware.factory
+
+[filter:cache]
+paste.filter_factory = glance.api.middleware.cache:CacheFilter.factory
 
 [filter:cors]
 paste.filter_factory =  oslo_middleware.cors:filter_factory
@@ -246,15 +255,26 @@ def default_db_url(workdir):
                                          "glance.sqlite")
 
 
+def cache_config(workdir):
+    """The [DEFAULT] lines of the image cache run (``--cache``), the same
+    for Glance and Glare: a cache directory and Glance's defaults for the
+    rest (driver centralized_db, 10 GiB)."""
+    return "image_cache_dir = %s\n" % os.path.join(
+        os.path.abspath(workdir), "cache")
+
+
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
-                 db_url=None, multi_store=False, s3=None, extra_conf=""):
+                 db_url=None, multi_store=False, s3=None, extra_conf="",
+                 cache=False):
     """Write glance-api.conf and the paste ini under ``workdir/etc``.
 
     ``multi_store``: the stores of ``multi_store_config`` (its S3 store at
     ``s3`` = (endpoint, bucket)) instead of the single filesystem store
     (``import_methods`` is then ignored: the multi-store configuration
     names its own).  ``extra_conf``: more sections, appended (e.g.
-    ``[oslo_messaging_notifications]``)."""
+    ``[oslo_messaging_notifications]``).  ``cache``: ``cache_config`` and
+    the pipeline with Glance's ``cache`` filter (downloads served from and
+    filling the cache)."""
     workdir = os.path.abspath(workdir)
     etc = os.path.join(workdir, "etc")
     for sub in ("etc", "images", "staging", "locks"):
@@ -266,7 +286,10 @@ def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
                 "import_methods": "[%s]" % ",".join(import_methods)}
         store_defaults = SINGLE_STORE_DEFAULTS.format(**fill)
         store_sections = SINGLE_STORE_SECTIONS.format(**fill)
-    values = {"workdir": workdir, "url": "http://127.0.0.1:%d" % port,
+    if cache:
+        store_defaults += cache_config(workdir)
+    values = {"flavor": "conformance+cache" if cache else "conformance",
+              "workdir": workdir, "url": "http://127.0.0.1:%d" % port,
               "store_defaults": store_defaults,
               "store_sections": store_sections,
               # oslo.config interpolates "$name": escape a literal "$".
@@ -367,35 +390,36 @@ class Running:
 @contextlib.contextmanager
 def glance_server(workdir, port=None, venv=DEFAULT_VENV,
                   import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
-                  multi_store=False, s3=None, extra_conf=""):
+                  multi_store=False, s3=None, extra_conf="", cache=False):
     """Set up and run Glance until the block ends; yields its base URL.
 
     ``db_url`` is the ``[database] connection`` (an empty database Glance's
     ``db_sync`` fills; default: a SQLite file in ``workdir``);
     ``multi_store`` selects the multi-store configuration, whose S3 store
     is ``s3`` = (endpoint, bucket) or, by default, a moto server started
-    for the duration."""
+    for the duration; ``cache`` the image cache one."""
     with glance_process(workdir, port, venv, import_methods,
                         db_url, multi_store=multi_store, s3=s3,
-                        extra_conf=extra_conf) as running:
+                        extra_conf=extra_conf, cache=cache) as running:
         yield running.url
 
 
 @contextlib.contextmanager
 def glance_process(workdir, port=None, venv=DEFAULT_VENV,
                    import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
-                   processes=2, multi_store=False, s3=None, extra_conf=""):
+                   processes=2, multi_store=False, s3=None, extra_conf="",
+                   cache=False):
     """Like ``glance_server`` but yields a ``Running``."""
     with s3_for(multi_store, s3) as s3:
         with _glance_process(workdir, port, venv, import_methods, db_url,
                              processes, multi_store, s3,
-                             extra_conf) as running:
+                             extra_conf, cache) as running:
             yield running
 
 
 @contextlib.contextmanager
 def _glance_process(workdir, port, venv, import_methods, db_url, processes,
-                    multi_store, s3, extra_conf=""):
+                    multi_store, s3, extra_conf="", cache=False):
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
         raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
@@ -408,7 +432,7 @@ def _glance_process(workdir, port, venv, import_methods, db_url, processes,
             raise GlanceError("port %d is not free: %s" % (port, exc))
     workdir = os.path.abspath(workdir)
     conf = write_config(workdir, port, import_methods, db_url, multi_store,
-                        s3, extra_conf)
+                        s3, extra_conf, cache=cache)
     setup_log = os.path.join(workdir, "setup.log")
     db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port

@@ -58,6 +58,7 @@ MODULES = [
     ("test_stores", "Several stores: discovery, upload, copy, delete "
                     "(multi-store run)"),
     ("test_locations", "Locations and direct_url (multi-store run)"),
+    ("test_cache", "Image cache and /v2/cache (cache run)"),
 ]
 
 # Modules run only in the multi-store configuration (conformance.run
@@ -65,6 +66,10 @@ MODULES = [
 # results (parse_junit leaves them out, check() does not expect them).
 MULTI_STORE_MODULES = ("test_stores", "test_locations")
 MULTI_STORE_SKIP = "not multi-store:"
+# Likewise the cache module, run only with an image cache (--cache).
+CACHE_MODULES = ("test_cache",)
+CACHE_SKIP = "no image cache:"
+MODE_SKIPS = (MULTI_STORE_SKIP, CACHE_SKIP)
 
 MATCHES = "matches Glance"
 DELIBERATE = "deliberate difference"
@@ -168,7 +173,8 @@ ROUTES = [
     ("/v2/tasks (deprecated tasks API)", []),
     ("/v2/metadefs/* (metadata definitions)",
      ["test_metadefs", "test_metadefs_contents"]),
-    ("/v2/cache* (cache API, v2.14+)", []),
+    ("/v2/cache* (cache API, v2.14+), downloads from the cache",
+     ["test_cache"]),
     ("POST/GET /v2/images/{id}/locations (v2.17)",
      ["test_locations::test_get_locations",
       "test_locations::test_add_location_api"]),
@@ -209,6 +215,12 @@ pass skips them and that skip is not a result.  Until Glare accepts
 `enabled_import_methods = [glance-direct,copy-image]` (it refuses to start
 with it today), its multi-store column comes from a run with
 `enabled_import_methods = glance-direct` and otherwise the same text.
+
+**The cache checks** (`test_cache.py`) run in a third pass on each side
+with `image_cache_dir` set (`python -m conformance.run glance|glare
+--cache`; Glance's other cache options at their defaults, so its
+`image_cache_driver` is `centralized_db`, and its paste pipeline with the
+`cache` filter); the other passes skip them and that skip is not a result.
 
 **What "status" means.**
 
@@ -311,7 +323,8 @@ def parse_junit(paths):
                 elif child.tag == "skipped":
                     outcome = ("xfail" if child.get("type") == "pytest.xfail"
                                else "skip")
-                    if MULTI_STORE_SKIP in (child.get("message") or ""):
+                    if any(mark in (child.get("message") or "")
+                           for mark in MODE_SKIPS):
                         outcome = None
             if outcome:
                 results["%s::%s" % (module, name)][outcome] += 1
@@ -536,7 +549,7 @@ def check(doc_path, glance=None, glare=None):
             problems.append("%s: listed as a deliberate difference but not "
                             "marked glance_deviation" % test.key)
         # A single-store run has no result for the multi-store checks.
-        mode_only = test.module in MULTI_STORE_MODULES
+        mode_only = test.module in MULTI_STORE_MODULES + CACHE_MODULES
         if glance is not None and _cell(glance.get(test.key)) != g_cell \
                 and not (mode_only and test.key not in glance):
             problems.append("%s: Glance result is %s, document says %s"

@@ -20,7 +20,9 @@ stores ``fast`` and ``cold``, S3 store ``cloud`` on a moto server that the
 runner starts on 127.0.0.1 (conformance.s3), locations shown, copy-image)
 and runs only the
 multi-store modules (``MULTI_STORE_MODULES``) with ``--multi-store``, which
-tells them the endpoint is configured that way.  The other modules assume
+tells them the endpoint is configured that way.  ``--cache`` likewise sets
+``image_cache_dir`` on either server (Glance with its ``cache`` filter) and
+runs only ``CACHE_MODULES``.  The other modules assume
 the default single-store configuration, so each mode runs its own files.
 """
 
@@ -42,31 +44,40 @@ SUITE = os.path.join(ROOT, "conformance")
 # The modules that need the multi-store configuration (they skip, with a
 # reason naming it, in a single-store run).
 MULTI_STORE_MODULES = ("test_stores", "test_locations")
+# The modules that need an image cache (``--cache``: image_cache_dir set on
+# either server, Glance with its cache filter).
+CACHE_MODULES = ("test_cache",)
 
 
 def pytest_command(url, kind="glare", extra=(), python=None,
-                   multi_store=False):
+                   multi_store=False, cache=False):
     """The pytest command line that runs the suite against ``url``;
     ``multi_store``: only the multi-store modules, told the endpoint has
-    the multi-store configuration."""
+    the multi-store configuration; ``cache``: only the cache modules."""
     paths = [SUITE]
     options = []
     if multi_store:
         paths = [os.path.join(SUITE, m + ".py") for m in MULTI_STORE_MODULES]
         options = ["--multi-store"]
+    elif cache:
+        paths = [os.path.join(SUITE, m + ".py") for m in CACHE_MODULES]
+        options = ["--cache"]
     return ([python or sys.executable, "-m", "pytest"] + paths +
             ["--endpoint", url, "--server-kind", kind] + options +
             ["-p", "no:cacheprovider", "--rootdir", ROOT] + list(extra))
 
 
-def run_suite(url, kind="glare", extra=(), multi_store=False, **kwargs):
+def run_suite(url, kind="glare", extra=(), multi_store=False, cache=False,
+              **kwargs):
     """Run the suite in a subprocess; returns its exit status."""
     started = time.time()
     status = subprocess.call(pytest_command(url, kind, extra,
-                                            multi_store=multi_store),
+                                            multi_store=multi_store,
+                                            cache=cache),
                              cwd=ROOT, **kwargs)
-    print("conformance (%s%s at %s): exit %d in %.1f s"
-          % (kind, " multi-store" if multi_store else "", url, status,
+    print("conformance (%s%s%s at %s): exit %d in %.1f s"
+          % (kind, " multi-store" if multi_store else "",
+             " cache" if cache else "", url, status,
              time.time() - started), flush=True)
     return status
 
@@ -90,19 +101,21 @@ filesystem_store_datadir = {workdir}/images
 
 @contextlib.contextmanager
 def glare_server(workdir, port=None, python=None, multi_store=False,
-                 s3=None):
+                 s3=None, cache=False):
     """``glare serve`` on a fresh SQLite database; yields its URL.
 
     ``multi_store``: with the same multi-store text as Glance's (added to
     Glare's own options), its S3 store ``s3`` = (endpoint, bucket) or, by
-    default, a moto server started for the duration."""
+    default, a moto server started for the duration; ``cache``: an image
+    cache (``image_cache_dir``)."""
     with glance_runner.s3_for(multi_store, s3) as s3:
-        with _glare_server(workdir, port, python, multi_store, s3) as url:
+        with _glare_server(workdir, port, python, multi_store, s3,
+                           cache) as url:
             yield url
 
 
 @contextlib.contextmanager
-def _glare_server(workdir, port, python, multi_store, s3):
+def _glare_server(workdir, port, python, multi_store, s3, cache=False):
     python = python or sys.executable
     port = port or glance_runner.free_port()
     workdir = os.path.abspath(workdir)
@@ -112,6 +125,8 @@ def _glare_server(workdir, port, python, multi_store, s3):
     if multi_store:
         store_defaults, store_sections = glance_runner.multi_store_config(
             workdir, s3)
+    if cache:
+        store_defaults += glance_runner.cache_config(workdir)
     with open(conf, "w") as f:
         f.write(GLARE_CONF.format(port=port, workdir=workdir,
                                   store_defaults=store_defaults,
@@ -171,10 +186,13 @@ def main(argv=None):
         p.add_argument("--multi-store", action="store_true",
                        help="the multi-store configuration and checks "
                             "(%s)" % ", ".join(MULTI_STORE_MODULES))
+        p.add_argument("--cache", action="store_true",
+                       help="an image cache (image_cache_dir) and its "
+                            "checks (%s)" % ", ".join(CACHE_MODULES))
     args = parser.parse_args(argv)
     if args.target == "url":
         return run_suite(args.url, args.server_kind, extra,
-                         multi_store=args.multi_store)
+                         multi_store=args.multi_store, cache=args.cache)
     signal.signal(signal.SIGTERM, glance_runner._terminate)
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or stack.enter_context(
@@ -184,10 +202,11 @@ def main(argv=None):
         try:
             if args.target == "glare":
                 url = stack.enter_context(glare_server(
-                    workdir, multi_store=args.multi_store))
+                    workdir, multi_store=args.multi_store, cache=args.cache))
             else:
                 url = stack.enter_context(glance_runner.glance_server(
-                    workdir, venv=args.venv, multi_store=args.multi_store))
+                    workdir, venv=args.venv, multi_store=args.multi_store,
+                    cache=args.cache))
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             print("conformance: %s" % exc, file=sys.stderr)
             return 2
@@ -195,7 +214,7 @@ def main(argv=None):
               % (args.target, url, time.time() - started), flush=True)
         try:
             return run_suite(url, args.target, extra,
-                             multi_store=args.multi_store)
+                             multi_store=args.multi_store, cache=args.cache)
         except glance_runner.Terminated:
             return 143
 

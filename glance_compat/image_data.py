@@ -5,7 +5,8 @@ Content-Length) and handed to the engine as an iterator; the engine hashes
 and stores them as they come, so memory stays flat whatever the size.
 Downloads hand the store's file to the server's ``wsgi.file_wrapper`` so a
 filesystem image is sent with sendfile; Range requests seek instead of
-reading and discarding.
+reading and discarding.  With an image cache (``glance_compat.cache``)
+the data comes from the node's local copy when there is one.
 """
 
 import flask
@@ -13,7 +14,7 @@ from werkzeug.wsgi import FileWrapper
 
 from artifacts import byte_ranges, errors
 from artifacts.request_body import body_chunks
-from glance_compat import notifications
+from glance_compat import cache, notifications
 from glance_compat.common import (context, no_content, reject_body, services,
                                   status_line)
 
@@ -153,8 +154,8 @@ def download(image_id):
     wanted = _requested_range(flask.request.headers, size) if size else None
     offset, length = (wanted[0], wanted[1] - wanted[0] + 1) if wanted \
         else (0, size)
-    reader = notifications.count_sent(engine, context(), image, download.read(
-        offset=offset, length=length), length)
+    reader = notifications.count_sent(engine, context(), image, cache.data_reader(
+        download, offset, length, ranged=bool(wanted)), length)
     environ = flask.request.environ
     wrapper = environ.get("wsgi.file_wrapper", FileWrapper)
     body = wrapper(reader, BLOCK)

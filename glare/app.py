@@ -29,6 +29,7 @@ from artifacts.types import image_format
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
+from glance_compat import cache as glance_cache
 from glance_compat import image_data, images, imports, info, members
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
@@ -69,6 +70,7 @@ def build_engine(conf):
     rules = IMAGE_RULES + ARTIFACT_RULES + METADEF_RULES
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, rules), limits, stores=store_set)
+    engine.cache = _image_cache(conf, engine)
     engine.external_policy = external.Policy(
         allowed_schemes=tuple(s.lower() for s in
                               conf.glare.external_allowed_schemes),
@@ -77,6 +79,41 @@ def build_engine(conf):
         denied_hosts=tuple(h.lower() for h in
                            conf.glare.external_denied_hosts))
     return engine
+
+
+def _image_cache(conf, engine):
+    """This node's image cache (``[DEFAULT] image_cache_dir``), told of
+    deletions and deactivations; None without a directory."""
+    if not conf.image_cache_dir:
+        return None
+    from artifacts.cache import ImageCache
+    cache = ImageCache(conf.image_cache_dir,
+                       max_size=conf.image_cache_max_size,
+                       stall_time=conf.image_cache_stall_time)
+    engine.events.subscribe(cache.on_event)
+    return cache
+
+
+def start_cache_prefetcher(engine):
+    """Fill queued cache entries in a thread of this worker (as Glance's
+    cache worker); None without a cache."""
+    cache = getattr(engine, "cache", None)
+    if cache is None:
+        return None
+    from artifacts.cache import Prefetcher
+    from artifacts.jobs import SYSTEM
+    images = types.get("images")
+
+    def open_data(image_id):
+        image = engine.get(SYSTEM, images, image_id)
+        if image["status"] != "active":
+            raise errors.NotFound("Image %s is %s." % (image_id,
+                                                        image["status"]))
+        return engine.data.open(SYSTEM, images, image_id, "image",
+                                required=False)
+    engine.cache_prefetcher = Prefetcher(cache, open_data)
+    engine.cache_prefetcher.start()
+    return engine.cache_prefetcher
 
 
 def create_flask_app(conf, engine):
@@ -97,7 +134,7 @@ def create_flask_app(conf, engine):
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
-               info.bp) + metadefs_api.BLUEPRINTS:
+               info.bp, glance_cache.bp) + metadefs_api.BLUEPRINTS:
         app.register_blueprint(bp)
     api = artifact_api.init_app(app, conf, engine)
     from artifacts.api import quotas as quotas_api
@@ -187,6 +224,8 @@ def create_app(conf, engine=None):
     features = set(GLARE_FEATURES)
     if config.offered_import_methods(conf):
         features.add("interoperable-import")
+    if conf.image_cache_dir:
+        features.update(("cache-api", "cache-queue-202", "cache-clean-prune"))
     wsgi = VersionNegotiation(wsgi, conf, features=frozenset(features))
     # As in Glance's pipeline: CORS first (it also answers OPTIONS), then
     # the proxy-header parsing that fixes scheme and host behind a proxy.

@@ -1,5 +1,6 @@
 """The ``glare`` command: serve, db upgrade|load-metadefs|unload-metadefs|
-export-metadefs, scrub, config-check, conformance."""
+export-metadefs, scrub, cache-prune, cache-clean, config-check,
+conformance."""
 
 import argparse
 import os
@@ -115,6 +116,32 @@ def cmd_scrub(args):
           "removed data of %d deleted blobs" % (reset, done))
 
 
+def _image_cache(args):
+    conf = _conf(args)
+    logs.setup(conf)
+    if not conf.image_cache_dir:
+        sys.exit("glare: [DEFAULT] image_cache_dir is not set: there is no "
+                 "image cache on this node.")
+    from artifacts.cache import ImageCache
+    return ImageCache(conf.image_cache_dir,
+                      max_size=conf.image_cache_max_size,
+                      stall_time=conf.image_cache_stall_time)
+
+
+def cmd_cache_prune(args):
+    """Evict least recently used cached images down to
+    image_cache_max_size (Glance's glance-cache-pruner, for cron)."""
+    files, freed = _image_cache(args).prune()
+    print("Pruned %d file(s), %d byte(s)." % (files, freed))
+
+
+def cmd_cache_clean(args):
+    """Remove stalled incomplete and invalid cache files (Glance's
+    glance-cache-cleaner, for cron)."""
+    removed = _image_cache(args).clean()
+    print("Removed %d stalled or invalid cache file(s)." % removed)
+
+
 def cmd_conformance(args):
     """Run the conformance suite (conformance/) against ``--url``."""
     from conformance import run
@@ -223,6 +250,15 @@ def main(argv=None):
                                          "what crashed processes left")
     scrub.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     scrub.set_defaults(func=cmd_scrub)
+    for name, func, text in (
+            ("cache-prune", cmd_cache_prune,
+             "evict cached images down to image_cache_max_size (cron)"),
+            ("cache-clean", cmd_cache_clean,
+             "remove stalled and invalid image cache files (cron)")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--config", dest="config",
+                         default=argparse.SUPPRESS)
+        cmd.set_defaults(func=func)
     check = sub.add_parser(
         "config-check", help="report which options of a glance-api.conf "
                              "Glare honours, ignores or rejects")

@@ -112,6 +112,21 @@ default_opts = [
                help="Directory of metadata definition files that "
                     "`glare db load-metadefs` loads (and `export-metadefs` "
                     "writes) when given no path; Glance's option."),
+    # Glance's image cache (artifacts/cache.py, glance_compat/cache.py).
+    cfg.StrOpt("image_cache_dir",
+               help="Directory of this node's image cache; unset: no cache "
+                    "and no cache API (404)."),
+    cfg.IntOpt("image_cache_max_size", default=10 * 1024 ** 3, min=0,
+               help="Bytes the cache may hold; least recently used images "
+                    "are evicted past it."),
+    cfg.IntOpt("image_cache_stall_time", default=86400, min=0,
+               help="Seconds after which an incomplete cache fill is "
+                    "removed by cache cleaning."),
+    cfg.StrOpt("image_cache_driver", default="centralized_db",
+               choices=["centralized_db", "sqlite", "xattr"],
+               help="Accepted for Glance's configuration files; Glare keeps "
+                    "cache metadata per node (the sqlite driver's "
+                    "semantics) whatever the value."),
 ]
 
 database_opts = [

@@ -40,6 +40,8 @@ class _Server(BaseApplication):
         # releases stale uploads, so work a dead worker left is finished
         # or released by the others.
         engine.jobs.start(types.all_types().values())
+        # With an image cache, queued images are fetched into it here.
+        app_factory.start_cache_prefetcher(engine)
         # The loaded app is ~85,000 long-lived objects (SQLAlchemy, oslo,
         # schemas) that every full collection would walk again: 35-45 ms
         # pauses, the p99 of big lists.  Freezing moves them out of the
