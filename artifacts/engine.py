@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from artifacts import errors, external, limits, types, versions
 from artifacts.data import DataService
 from artifacts.jobs import DataJobs
+from artifacts.locations import LocationEdit, Locations
 from artifacts.stores.placement import StoreSet
 from artifacts.db import api as db
 from artifacts.db import query as dbq
@@ -48,8 +49,10 @@ class Engine:
 
     Its collaborators: ``data`` (``artifacts.data.DataService``: uploads,
     downloads, locations, cleanup of every type's data), ``jobs``
-    (``artifacts.jobs.DataJobs``: durable copies into more stores) and
-    ``sharing`` (``artifacts.sharing.Sharing``: members).  Both load artifacts through
+    (``artifacts.jobs.DataJobs``: durable work outside the request),
+    ``locations`` (``artifacts.locations.Locations``: URLs clients name,
+    edits of location lists) and ``sharing``
+    (``artifacts.sharing.Sharing``: members).  All load artifacts through
     ``_fetch``, so visibility and policy are the same everywhere."""
 
     def __init__(self, db_engine, store, enforcer, limits=None, locks=None,
@@ -73,6 +76,7 @@ class Engine:
         self.external_policy = external.Policy()
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
+        self.locations = Locations(self)
         self.sharing = Sharing(self)
 
     @property
@@ -358,24 +362,41 @@ class Engine:
 
         ``mutate`` is called on a fresh copy each time the compare-and-swap
         loses a race, so it must derive its changes from what it is given.
-        Returns the saved artifact.
+        If it returns a ``LocationEdit`` (``artifacts.locations``), the
+        new locations of a blob field are written in the same transaction
+        (any other return value is ignored).
+        ``rule`` None: the caller enforces the policy itself (inside
+        ``mutate``, per change).  Returns the saved artifact.
         """
         for _ in range(CAS_RETRIES):
             old, membership = self._fetch(ctx, atype, artifact_id)
             target = self._target(old, ctx, membership)
-            self.enforcer.enforce(ctx, atype.rule(rule), target)
+            if rule is not None:
+                self.enforcer.enforce(ctx, atype.rule(rule), target)
             new = copy.deepcopy(old)
-            mutate(new)
+            edit = mutate(new)
             self._hooks(atype, "pre_update", ctx, new, old=old)
             self._validate_change(ctx, atype, old, new, target)
-            if _same(old, new):
+            plan = self.locations.plan(atype, old, new, edit) \
+                if isinstance(edit, LocationEdit) else None
+            if plan is None and _same(old, new):
                 return old
+
+            def run(conn):
+                if not db.update(conn, old, new):
+                    return False
+                if plan is not None:
+                    plan.write(conn)
+                return True
             try:
-                saved = transaction(self.db,
-                                    lambda conn: db.update(conn, old, new))
+                saved = transaction(self.db, run)
             except sa.exc.IntegrityError:
                 raise _duplicate(atype, new)
             if saved:
+                if plan is not None:
+                    self.locations.finish(plan)
+                    new = read(self.db, lambda conn: db.get(
+                        conn, artifact_id, atype.name)) or new
                 self._hooks(atype, "post_update", ctx, new, old=old)
                 return new
             time.sleep(0.001)
