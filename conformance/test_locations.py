@@ -51,17 +51,21 @@ def _add(url, **extra):
 # -------------------------------------------------------- body and shape
 
 
-@NOT_YET
 def test_locations_and_direct_url_in_body(member):
     """Glance: an active image shows "locations": [{"url", "metadata":
     {"store": <id>}}] (no id, no status) and "direct_url", the first
-    location's url, and "stores"; the list view carries them too."""
+    location's url, and "stores"; the list view carries them too.  The
+    file is in the store's directory and named after the image (Glance:
+    exactly its id; Glare: <id>.image.<fresh name>, a new file per
+    upload)."""
     image = upload_to(member)
     [loc] = image["locations"]
     assert set(loc) == {"url", "metadata"}
     assert loc["metadata"] == {"store": DEFAULT_STORE}
     assert loc["url"].startswith("file://")
-    assert loc["url"].endswith("/%s/%s" % (DEFAULT_STORE, image["id"]))
+    directory, _, name = loc["url"].rpartition("/")
+    assert directory.endswith("/" + DEFAULT_STORE)
+    assert name.startswith(image["id"])
     assert image["direct_url"] == loc["url"]
     resp = member.get("/v2/images", params={"id": "in:" + image["id"]})
     [listed] = resp.json()["images"]
@@ -85,7 +89,6 @@ def test_image_without_data_has_empty_locations(member):
 # ------------------------------------------------------- PATCH /locations
 
 
-@NOT_YET
 def test_add_file_location_is_invalid(member):
     """Glance: adding a file:// location, even the data of another image in
     a store's datadir, is 400 'Invalid location' (file URLs are restricted);
@@ -101,7 +104,6 @@ def test_add_file_location_is_invalid(member):
     assert shown["locations"] == []
 
 
-@NOT_YET
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/image.raw",
                                  "foo://bar/image.raw",
                                  "swift+config://ref/container/obj"])
@@ -113,7 +115,6 @@ def test_add_unusable_location_is_invalid(member, url):
                  "Invalid location")
 
 
-@NOT_YET
 def test_validation_data_needs_hash(member):
     """Glance: validation_data without os_hash_algo/os_hash_value fails the
     image schema: 400 'Provided object does not match schema 'image':
@@ -127,7 +128,6 @@ def test_validation_data_needs_hash(member):
         "'os_hash_algo' is a required property")
 
 
-@NOT_YET
 def test_validation_data_is_checked_before_the_url(member):
     """Glance: validation_data is checked before the location: on a queued
     image a hash algorithm other than the configured one is 409
@@ -147,7 +147,6 @@ def test_validation_data_is_checked_before_the_url(member):
                  "value")
 
 
-@NOT_YET
 def test_location_quota_is_checked_before_the_url(member, admin):
     """Glance: adding a location beyond image_location_quota (2 here) is
     413 'The limit has been exceeded on the number of allowed image
@@ -161,7 +160,6 @@ def test_location_quota_is_checked_before_the_url(member, admin):
                  % (LOCATION_QUOTA + 1, LOCATION_QUOTA))
 
 
-@NOT_YET
 def test_replace_location_metadata(member):
     """Glance: replacing /locations with the same urls and other metadata
     is 200 and only changes the metadata (the member may)."""
@@ -187,7 +185,6 @@ def test_replace_locations_with_empty_list_is_403(admin, member):
                  detail=True)
 
 
-@NOT_YET
 def test_remove_location_is_admin_only(member, admin):
     """Glance: removing a location is admin-only by default: the owning
     member gets 403 'You are not authorized to complete
@@ -199,7 +196,6 @@ def test_remove_location_is_admin_only(member, admin):
                  "delete_image_location action.")
 
 
-@NOT_YET
 def test_remove_last_location_is_403(member, admin):
     """Glance: removing the only location is 403 'Cannot remove last
     location in the image.' (after the generic 403 sentence)."""
@@ -210,7 +206,6 @@ def test_remove_last_location_is_403(member, admin):
                  detail=True)
 
 
-@NOT_YET
 def test_remove_location(member, admin):
     """Glance: removing one of two locations (admin) is 200; the image
     keeps the other: "stores": "fast"; a position past the end is 400

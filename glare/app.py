@@ -81,6 +81,7 @@ def create_flask_app(conf, engine):
         limit_param_default=conf.limit_param_default,
         api_limit_max=conf.api_limit_max,
         image_size_cap=conf.image_size_cap,
+        image_location_quota=conf.image_location_quota,
         enabled_import_methods=tuple(config.offered_import_methods(conf)),
         custom_property_names=frozenset(schemas.custom_property_names),
         multi_store=glare_stores.multi_store(conf),
