@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from artifacts import errors, external
 from artifacts.db import api as db
-from artifacts.db.models import artifact_blobs
+from artifacts.db.models import artifact_blobs, data_jobs
 from artifacts.db.session import read, transaction
 from artifacts.quotas import releases_reservations
 from artifacts.stores import check_key, redact, streaming
@@ -836,8 +836,12 @@ class DataService:
                     db.set_status(conn, row.artifact_id, flow.via,
                                   atype.initial_status)
                 count += 1
-            claimed = sa.select(B.c.artifact_id).where(
-                B.c.status == "saving")
+            claimed = sa.union(
+                sa.select(B.c.artifact_id).where(B.c.status == "saving"),
+                # A data job works on it (a registration being checked):
+                # the job's own takeover finishes or undoes it.
+                sa.select(data_jobs.c.artifact_id).where(
+                    data_jobs.c.status.in_(("pending", "running"))))
             for atype in atypes:
                 back = {f.via: atype.initial_status
                         for f in atype.data_flows.values() if f.via != f.to}

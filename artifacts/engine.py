@@ -36,6 +36,7 @@ from artifacts.db.session import read, transaction
 from artifacts.ids import is_canonical_uuid
 from artifacts.limits import Limits
 from artifacts.locking import Locks
+from artifacts.registration import Registration
 from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
 
@@ -51,7 +52,9 @@ class Engine:
     downloads, locations, cleanup of every type's data), ``jobs``
     (``artifacts.jobs.DataJobs``: durable work outside the request),
     ``locations`` (``artifacts.locations.Locations``: URLs clients name,
-    edits of location lists) and ``sharing``
+    edits of location lists), ``registration``
+    (``artifacts.registration.Registration``: data registered by URL,
+    checked by a job) and ``sharing``
     (``artifacts.sharing.Sharing``: members).  All load artifacts through
     ``_fetch``, so visibility and policy are the same everywhere."""
 
@@ -77,6 +80,7 @@ class Engine:
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
         self.locations = Locations(self)
+        self.registration = Registration(self)
         self.sharing = Sharing(self)
 
     @property
@@ -118,7 +122,9 @@ class Engine:
 
         An artifact the caller may not see is NotFound, never Forbidden:
         its existence is not disclosed.  ``details=False`` checks only
-        (no properties, tags or blobs are read).
+        (no properties, tags or blobs are read).  ``rule`` None: visible
+        by ownership, visibility or membership is enough (the ``get``
+        policy is not checked).
         """
         artifact = db.get(conn, artifact_id, atype.name, details=details) \
             if _plausible_id(artifact_id) else None
@@ -127,6 +133,11 @@ class Engine:
                                   % (atype.noun, artifact_id))
         membership = self._member_of(conn, artifact, ctx)
         target = self._target(artifact, ctx, membership)
+        if rule is None:
+            if not self._visible(artifact, ctx, membership):
+                raise errors.NotFound("No %s found with ID %s"
+                                      % (atype.noun, artifact_id))
+            return artifact, membership
         if not self._visible(artifact, ctx, membership) or \
                 not self.enforcer.check(ctx, atype.rule("get"), target):
             raise errors.NotFound("No %s found with ID %s"
@@ -149,6 +160,29 @@ class Engine:
         membership = read(self.db, lambda conn: self._member_of(
             conn, artifact, ctx))
         self._enforce_all(ctx, atype, artifact, membership, operations)
+
+    def visible(self, ctx, atype, artifact_id):
+        """The artifact if the caller owns it, it is public or community,
+        or shared with the caller's project (else NotFound), without the
+        ``get`` policy: for rules a caller may hold without being able to
+        read artifacts (Glance's service role and its location API).
+        Enforce with ``enforce_hidden``."""
+        return read(self.db, lambda conn: self._load(
+            conn, atype, artifact_id, ctx, rule=None))[0]
+
+    def enforce_hidden(self, ctx, atype, artifact, operation):
+        """Enforce ``operation`` on an artifact from ``visible``; refused,
+        it is NotFound unless the caller may ``get`` it (Glance's
+        ImageAPIPolicy: a refusal does not disclose an image)."""
+        membership = read(self.db, lambda conn: self._member_of(
+            conn, artifact, ctx))
+        target = self._target(artifact, ctx, membership)
+        if self.enforcer.check(ctx, atype.rule(operation), target):
+            return
+        if not self.enforcer.check(ctx, atype.rule("get"), target):
+            raise errors.NotFound("No %s found with ID %s"
+                                  % (atype.noun, artifact["id"]))
+        self.enforcer.enforce(ctx, atype.rule(operation), target)
 
     def _enforce_all(self, ctx, atype, artifact, membership, operations):
         target = self._target(artifact, ctx, membership)

@@ -1,4 +1,5 @@
-"""Durable data work: copies of a blob into more stores, outside the request.
+"""Durable data work outside the request: copies of a blob into more
+stores, and registrations of data by URL (``artifacts.registration``).
 
 ``DataJobs`` is the engine's collaborator for work that must outlive the
 request that asked for it and the worker that runs it (``engine.jobs``).
@@ -15,6 +16,10 @@ Its contract:
   heartbeating, and marks the job ``done`` or ``failed``.  A job that keeps
   killing its workers is failed after ``MAX_ATTEMPTS``.
 * With ``must_succeed``, a failure fails the batch's other pending jobs.
+* A job's ``kind`` says what it does: ``copy`` (above) or ``register``
+  (data registered by URL, read and checked: ``artifacts.registration``,
+  whose ``run`` the runner calls with the same claim, heartbeat, takeover
+  and attempt limit).
 * The type's ``data_job_done`` hooks turn each outcome into property
   values (the images type keeps Glance's progress properties), applied with
   a compare-and-swap update like any change.
@@ -82,7 +87,8 @@ class DataJobs:
                 {"artifact_id": artifact_id, "type_name": atype.name,
                  "field": field, "store": store, "batch": batch,
                  "must_succeed": must_succeed, "status": "pending",
-                 "attempts": 0, "created_at": now, "updated_at": now}
+                 "attempts": 0, "kind": "copy", "created_at": now,
+                 "updated_at": now}
                 for store in stores])
             if properties:
                 db.set_properties(conn, artifact_id, properties)
@@ -90,8 +96,12 @@ class DataJobs:
                              .values(updated_at=now,
                                      revision=db.A.c.revision + 1))
         transaction(self.db, run)
-        self._wake.set()    # this worker's runner starts at once
+        self.wake()
         return batch
+
+    def wake(self):
+        """A job was queued: this worker's runner starts at once."""
+        self._wake.set()
 
     # ----------------------------------------------------------------- run
 
@@ -124,6 +134,9 @@ class DataJobs:
         return transaction(self.db, run)
 
     def _run(self, job):
+        if job.get("kind", "copy") != "copy":
+            self._run_other(job)
+            return
         atype = types.all_types().get(job["type_name"])
         if atype is None:
             self._finish(job, "failed", "type %s is not loaded here"
@@ -153,6 +166,22 @@ class DataJobs:
         for store in [job["store"]] + cancelled:
             self._report(atype, job["artifact_id"], store,
                          failed=bool(error))
+
+    def _run_other(self, job):
+        """A job of another kind: ``register`` (artifacts.registration)."""
+        if job["kind"] != "register":
+            self._finish(job, "failed", "unknown kind of job %r"
+                         % job["kind"])
+            return
+        try:
+            error = self.engine.registration.run(
+                job, self._heartbeat(job["id"]),
+                give_up=job["attempts"] > MAX_ATTEMPTS)
+        except Exception as exc:  # noqa: BLE001 - recorded on the job
+            LOG.exception("Registration job %s of %s %s failed", job["id"],
+                          job["type_name"], job["artifact_id"])
+            error = getattr(exc, "message", None) or type(exc).__name__
+        self._finish(job, "failed" if error else "done", error)
 
     def _heartbeat(self, job_id):
         beat = {"at": time.monotonic()}
@@ -184,9 +213,10 @@ class DataJobs:
                     "failed", updated_at=db.utcnow()))
             return [r.store for r in rest]
         if error:
-            LOG.warning("Copy of %s %s into store %s failed: %s",
-                        job["type_name"], job["artifact_id"], job["store"],
-                        error)
+            LOG.warning("%s of %s %s failed: %s",
+                        "Registration" if job.get("kind") == "register"
+                        else "Copy into store %s" % job["store"],
+                        job["type_name"], job["artifact_id"], error)
         return transaction(self.db, run)
 
     def _report(self, atype, artifact_id, store, failed):

@@ -94,12 +94,15 @@ class Added:
 class LocationEdit:
     """The new list of ``field``'s locations, in order, and what the data
     sets: ``values`` (system fields of the type, e.g. size and checksums),
-    ``digests`` (of a new blob: md5/sha1/sha256/sha512 hex)."""
+    ``digests`` (of a new blob: md5/sha1/sha256/sha512 hex), ``status``
+    (a field that had no data: its flow's ``checking`` status instead of
+    its end status)."""
 
     field: str
     locations: list
     values: dict = dataclasses.field(default_factory=dict)
     digests: dict = dataclasses.field(default_factory=dict)
+    status: str | None = None
 
 
 @dataclasses.dataclass
@@ -268,7 +271,8 @@ class Locations:
             raise BadLocation("The new locations hold different amounts of "
                               "data.")
         if blob is None:
-            self._check_first_data(atype, old, new, edit.field, fdef, flow)
+            self._check_first_data(atype, old, new, edit.field, fdef, flow,
+                                   edit.status)
         for name, value in edit.values.items():
             field = atype.field(name)
             if field is None or not field.system:
@@ -280,9 +284,11 @@ class Locations:
         return Plan(artifact_id=old["id"], field=edit.field, blob=blob,
                     edit=edit, removed=removed, size=size)
 
-    def _check_first_data(self, atype, old, new, field, fdef, flow):
+    def _check_first_data(self, atype, old, new, field, fdef, flow,
+                          status):
         """A field without data gets its first: a data flow moves the
-        status from the initial one to its end."""
+        status from the initial one to its end (or to ``status``, its
+        ``checking`` status)."""
         if flow is None:
             if not self.engine.data._writable_status(atype, fdef,
                                                      old["status"]):
@@ -290,12 +296,14 @@ class Locations:
                                        "%s is %s." % (field, atype.noun,
                                                       old["status"]))
             return
-        if old["status"] != atype.initial_status or \
-                not atype.may_move(old["status"], flow.to):
+        target = status or flow.to
+        if target not in (flow.to, flow.checking) or \
+                old["status"] != atype.initial_status or \
+                not atype.may_move(old["status"], target):
             raise errors.Conflict("%s status transition from %s to %s is "
                                   "not allowed" % (atype.noun.capitalize(),
-                                                   old["status"], flow.to))
-        new["status"] = flow.to
+                                                   old["status"], target))
+        new["status"] = target
 
     def finish(self, plan):
         """After the commit: delete the data of the removed locations."""

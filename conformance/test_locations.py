@@ -17,7 +17,7 @@ import pytest
 
 from conformance.client import PATCH_V21, Identity
 from conformance.multistore import (DEFAULT_STORE, LOCATION_QUOTA,
-                                    NO_ACCEPT, NOT_YET, OTHER_STORE,
+                                    NO_ACCEPT, OTHER_STORE,
                                     assert_error, in_both_stores, location,
                                     upload_to)
 
@@ -226,7 +226,6 @@ def test_remove_location(member, admin):
 # ------------------------------------------- v2.17 location API (service)
 
 
-@NOT_YET
 def test_get_locations_needs_service_or_admin(member):
     """Glance: GET /v2/images/{id}/locations by a member is 403 'You are not
     authorized to complete fetch_image_location action.'"""
@@ -237,7 +236,6 @@ def test_get_locations_needs_service_or_admin(member):
                  "fetch_image_location action.")
 
 
-@NOT_YET
 @pytest.mark.parametrize("who", ["admin", "service"])
 def test_get_locations(request, member, who):
     """Glance: GET /v2/images/{id}/locations by an admin or a service user
@@ -249,7 +247,6 @@ def test_get_locations(request, member, who):
     assert resp.json() == image["locations"]
 
 
-@NOT_YET
 @pytest.mark.parametrize("who", ["member", "admin"])
 def test_add_location_api_needs_service_role(request, member, who):
     """Glance: POST /v2/images/{id}/locations by a member or an admin
@@ -264,7 +261,6 @@ def test_add_location_api_needs_service_role(request, member, who):
                  "API by normal user.")
 
 
-@NOT_YET
 def test_add_location_api_on_active_image_is_409(member, service):
     """Glance: the service's POST /locations on an active image is 409
     'It's not allowed to add locations if image status is active.'"""
@@ -276,7 +272,6 @@ def test_add_location_api_on_active_image_is_409(member, service):
                  "status is active.")
 
 
-@NOT_YET
 def test_add_location_api_filters_url(member, service):
     """Glance: the service's POST /locations with a URL the location filter
     refuses (an http:// URL with no http store) is 400 'URI for add
@@ -289,7 +284,6 @@ def test_add_location_api_filters_url(member, service):
                  "%s" % url)
 
 
-@NOT_YET
 def test_add_location_api_requires_url(member, service):
     """Glance: POST /locations without "url" is 400 'Provided object does not
     match schema 'location': 'url' is a required property...'."""
@@ -302,7 +296,6 @@ def test_add_location_api_requires_url(member, service):
         "'location': 'url' is a required property")
 
 
-@NOT_YET
 def test_add_location_api_is_asynchronous(member, service):
     """Glance: the service's POST /locations on a queued image with a
     file:// URL is 202 with an empty body: the location is checked later by

@@ -28,7 +28,8 @@ from artifacts.quotas import QuotaDefaults
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
-from glance_compat import image_data, images, imports, info, members
+from glance_compat import (image_data, images, imports, info,
+                           location_api, members)
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
@@ -90,7 +91,7 @@ def create_flask_app(conf, engine):
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas)
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
-               info.bp):
+               info.bp, location_api.bp):
         app.register_blueprint(bp)
     api = artifact_api.init_app(app, conf, engine)
     from artifacts.api import quotas as quotas_api
