@@ -8,8 +8,6 @@ and compared byte for byte, as test_errors.py does for the common ones.
 
 import time
 
-import pytest
-
 from conformance.glance_runner import (MULTI_STORE_IDS,
                                        MULTI_STORE_LOCATION_QUOTA)
 from conformance.test_errors import plain, plain_detail
@@ -19,10 +17,6 @@ NO_ACCEPT = {"Accept": None}
 OCTET = {"Content-Type": "application/octet-stream"}
 DATA = b"0123456789"
 LOCATION_QUOTA = MULTI_STORE_LOCATION_QUOTA
-
-# Every check fails on Glare until its multi-store work lands.
-NOT_YET = pytest.mark.glare_not_yet(
-    "multi-store and the locations surface are being built")
 
 
 def assert_error(resp, code, message, detail=False):

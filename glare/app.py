@@ -33,7 +33,8 @@ from glance_compat import (image_data, images, imports, info,
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
-from glance_compat.versions import GLARE_FEATURES, VersionNegotiation
+from glance_compat.versions import (GLARE_FEATURES, MULTI_STORE_FEATURES,
+                                     VersionNegotiation)
 from glare import auth, config, middleware
 from glare import stores as glare_stores
 
@@ -173,6 +174,8 @@ def create_app(conf, engine=None):
     features = set(GLARE_FEATURES)
     if config.offered_import_methods(conf):
         features.add("interoperable-import")
+    if glare_stores.multi_store(conf):
+        features |= MULTI_STORE_FEATURES
     wsgi = VersionNegotiation(wsgi, conf, features=frozenset(features))
     # As in Glance's pipeline: CORS first (it also answers OPTIONS), then
     # the proxy-header parsing that fixes scheme and host behind a proxy.
