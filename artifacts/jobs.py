@@ -29,6 +29,7 @@ Its contract:
 """
 
 import datetime
+import json
 import logging
 import threading
 import time
@@ -76,26 +77,30 @@ class DataJobs:
     # -------------------------------------------------------------- submit
 
     def submit_copies(self, atype, artifact_id, field, stores,
-                      must_succeed=True, properties=None):
+                      must_succeed=True, properties=None, lock=None):
         """Queue a copy of the blob into each store (with ``properties``
-        set in the same transaction); returns the batch id."""
+        set in the same transaction); returns the batch id.  ``lock``: a
+        property the batch holds until its last job ends (``take_lock``;
+        Conflict when another live batch holds it)."""
         batch = str(uuid.uuid4())
         now = db.utcnow()
+        payload = json.dumps({"lock": lock}) if lock else None
 
         def run(conn):
+            values = dict(properties or {})
+            if lock:
+                take_lock(conn, atype, artifact_id, lock, batch)
             conn.execute(J.insert(), [
                 {"artifact_id": artifact_id, "type_name": atype.name,
                  "field": field, "store": store, "batch": batch,
                  "must_succeed": must_succeed, "status": "pending",
-                 "attempts": 0, "kind": "copy", "created_at": now,
-                 "updated_at": now}
+                 "attempts": 0, "kind": "copy", "payload": payload,
+                 "created_at": now, "updated_at": now}
                 for store in stores])
-            if properties:
-                db.set_properties(conn, artifact_id, properties)
-                conn.execute(db.A.update().where(db.A.c.id == artifact_id)
-                             .values(updated_at=now,
-                                     revision=db.A.c.revision + 1))
-        transaction(self.db, run)
+            if values:
+                set_system(conn, artifact_id, values)
+        with self.engine._locked(atype, artifact_id, "copy"):
+            transaction(self.db, run)
         self.wake()
         return batch
 
@@ -166,6 +171,28 @@ class DataJobs:
         for store in [job["store"]] + cancelled:
             self._report(atype, job["artifact_id"], store,
                          failed=bool(error))
+        self.release_lock(atype, job)
+
+    def release_lock(self, atype, job):
+        """The batch's lock property goes once no job of it is left to
+        run (whoever finishes last releases it)."""
+        lock = json.loads(job.get("payload") or "{}").get("lock")
+        if not lock:
+            return
+
+        def run(conn):
+            if batch_running(conn, job["batch"]):
+                return
+            held = db.get(conn, job["artifact_id"], atype.name)
+            if held is not None and \
+                    held["properties"].get(lock) == job["batch"]:
+                set_system(conn, job["artifact_id"], {lock: None})
+        try:
+            with self.engine._locked(atype, job["artifact_id"], "unlock"):
+                transaction(self.db, run)
+        except errors.ArtifactError:
+            LOG.exception("Could not release %s of %s %s", lock,
+                          atype.noun, job["artifact_id"])
 
     def _run_other(self, job):
         """A job of another kind: ``register`` (artifacts.registration)."""
@@ -182,6 +209,9 @@ class DataJobs:
                           job["type_name"], job["artifact_id"])
             error = getattr(exc, "message", None) or type(exc).__name__
         self._finish(job, "failed" if error else "done", error)
+        atype = types.all_types().get(job["type_name"])
+        if atype is not None:
+            self.release_lock(atype, job)
 
     def _heartbeat(self, job_id):
         beat = {"at": time.monotonic()}
@@ -263,3 +293,41 @@ class DataJobs:
             # Idle: poll for other workers' jobs, or wake for our own.
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
+
+
+# ------------------------------------------------------------------ locks
+#
+# A lock property (the Image API's os_glance_import_task) says which batch
+# of jobs holds an artifact: a second operation that would take it is
+# refused while a job of that batch is pending or running; a lock no live
+# job holds is stale (its jobs ended or vanished) and is taken over.
+
+
+def batch_running(conn, batch):
+    """Whether a data job of ``batch`` is still to run or running."""
+    return conn.execute(sa.select(J.c.id).where(
+        J.c.batch == batch, J.c.status.in_(("pending", "running")))
+        .limit(1)).first() is not None
+
+
+def take_lock(conn, atype, artifact_id, lock, batch):
+    """Set the ``lock`` property to ``batch`` (Conflict if a live batch
+    holds it); returns the artifact as read."""
+    row = db.get(conn, artifact_id, atype.name)
+    if row is None:
+        raise errors.NotFound("No %s found with ID %s"
+                              % (atype.noun, artifact_id))
+    held = row["properties"].get(lock)
+    if held is not None and held != batch and batch_running(conn, held):
+        raise errors.Conflict("Another operation on %s %s is in progress."
+                              % (atype.noun, artifact_id))
+    set_system(conn, artifact_id, {lock: batch})
+    return row
+
+
+def set_system(conn, artifact_id, values):
+    """System values of an artifact (None removes one), as a change others
+    see (a new revision)."""
+    db.set_properties(conn, artifact_id, values)
+    conn.execute(db.A.update().where(db.A.c.id == artifact_id).values(
+        updated_at=db.utcnow(), revision=db.A.c.revision + 1))

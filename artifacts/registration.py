@@ -38,14 +38,12 @@ import json
 import logging
 import uuid
 
-import sqlalchemy as sa
-
 from artifacts import errors, types
 from artifacts.data import DIGEST_COLUMNS
 from artifacts.db import api as db
 from artifacts.db.models import artifact_blobs, data_jobs
 from artifacts.db.session import read, transaction
-from artifacts.jobs import SYSTEM
+from artifacts.jobs import SYSTEM, set_system, take_lock
 from artifacts.locations import Added, BadLocation, LocationEdit
 from artifacts.stores import redact
 from artifacts.stores.placement import open_locations
@@ -99,13 +97,7 @@ class Registration:
                                       % (atype.noun, row["status"],
                                          atype.initial_status))
             if lock:
-                held = row["properties"].get(lock)
-                if held is not None and _running(conn, held):
-                    raise errors.Conflict("Another operation on %s %s is "
-                                          "in progress." % (atype.noun,
-                                                            artifact_id))
-                # A lock no live job holds is stale: taken over.
-                _set(conn, artifact_id, {lock: batch})
+                take_lock(conn, atype, artifact_id, lock, batch)
             conn.execute(J.insert().values(
                 artifact_id=artifact_id, type_name=atype.name, field=field,
                 store="", batch=batch, must_succeed=True, status="pending",
@@ -122,18 +114,16 @@ class Registration:
 
     def run(self, job, on_chunk, give_up=False):
         """Run (or take over, or with ``give_up`` abandon) a registration
-        job; returns None when it succeeded, else why it failed."""
+        job; returns None when it succeeded, else why it failed.  The
+        runner releases the lock once the job is recorded as ended."""
         atype = types.all_types().get(job["type_name"])
         if atype is None:
             return "type %s is not loaded here" % job["type_name"]
         payload = json.loads(job["payload"] or "{}")
-        try:
-            if give_up:
-                self._undo(atype, job, payload)
-                return "gave up after %d attempts" % (job["attempts"] - 1)
-            return self._register(atype, job, payload, on_chunk)
-        finally:
-            self._unlock(atype, job, payload)
+        if give_up:
+            self._undo(atype, job, payload)
+            return "gave up after %d attempts" % (job["attempts"] - 1)
+        return self._register(atype, job, payload, on_chunk)
 
     def _artifact(self, atype, artifact_id):
         return read(self.db, lambda c: db.get(c, artifact_id, atype.name))
@@ -211,7 +201,7 @@ class Registration:
             if checking and not db.set_status(conn, artifact["id"],
                                               checking, flow.to):
                 return False
-            _set(conn, artifact["id"], values)
+            set_system(conn, artifact["id"], values)
             conn.execute(B.update().where(B.c.id == blob["id"])
                          .values(**{a: digests.get(a) for a in DIGEST_COLUMNS
                                     if digests.get(a)}))
@@ -275,42 +265,8 @@ class Registration:
                                  atype.initial_status):
                 return
             db.forget_blob(conn, blob["id"])
-            _set(conn, artifact_id, values)
+            set_system(conn, artifact_id, values)
         with self.engine._locked(atype, artifact_id, "register"):
             transaction(self.db, run)
         LOG.warning("Registration of %s as the data of %s %s undone",
                     redact(payload["url"]), atype.noun, artifact_id)
-
-    def _unlock(self, atype, job, payload):
-        lock = payload.get("lock")
-        if not lock:
-            return
-
-        def run(conn):
-            held = conn.execute(sa.select(db.P.c.id).where(
-                db.P.c.artifact_id == job["artifact_id"],
-                db.P.c.name == lock,
-                db.P.c.string_value == job["batch"])).first()
-            if held is not None:
-                _set(conn, job["artifact_id"], {lock: None})
-        try:
-            with self.engine._locked(atype, job["artifact_id"], "register"):
-                transaction(self.db, run)
-        except errors.ArtifactError:
-            LOG.exception("Could not release the lock of %s %s",
-                          atype.noun, job["artifact_id"])
-
-
-def _running(conn, batch):
-    """Whether a data job of ``batch`` is still to run or running."""
-    return conn.execute(sa.select(J.c.id).where(
-        J.c.batch == batch, J.c.status.in_(("pending", "running")))
-        .limit(1)).first() is not None
-
-
-def _set(conn, artifact_id, values):
-    """System values of an artifact, as a change others see (revision)."""
-    db.set_properties(conn, artifact_id, values)
-    conn.execute(db.A.update().where(db.A.c.id == artifact_id).values(
-        updated_at=db.utcnow(), revision=db.A.c.revision + 1))
-

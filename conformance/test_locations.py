@@ -223,6 +223,94 @@ def test_remove_location(member, admin):
         {"store": DEFAULT_STORE}]
 
 
+def test_add_location_checks_status_first(member, admin):
+    """Glance: adding a location to an image neither queued nor active
+    (here deactivated) is 409 'It's not allowed to add locations if image
+    status is deactivated.'; removing one from a queued image is 409
+    'It's not allowed to remove locations if image status is queued.'."""
+    image = upload_to(member)
+    resp = admin.post("/v2/images/%s/actions/deactivate" % image["id"])
+    assert resp.status_code == 204
+    assert_error(_patch(member, image["id"], [_add("foo://x")]), 409,
+                 "It's not allowed to add locations if image status is "
+                 "deactivated.")
+    queued = member.create_image(disk_format="raw", container_format="bare")
+    assert_error(_patch(admin, queued["id"], [
+        {"op": "remove", "path": "/locations/0"}]), 409,
+        "It's not allowed to remove locations if image status is queued.")
+
+
+def test_add_location_position_is_checked_before_the_url(member):
+    """Glance: a position that is neither a number nor '-' is 400 'Invalid
+    position for adding a location.', before the URL is looked at."""
+    image = member.create_image(disk_format="raw", container_format="bare")
+    resp = _patch(member, image["id"], [dict(_add("foo://x"),
+                                             path="/locations/x")])
+    assert_error(resp, 400, "Invalid position for adding a location.")
+
+
+def test_new_validation_data_is_checked(member):
+    """Glance: validation_data for a queued image must hold hex digests of
+    the right size (409 'checksum (<v>) is not a valid hexadecimal
+    value', 409 'os_hash_value (<v>) is not the correct size for sha512
+    (should be 64 bytes)'), checked before the URL."""
+    image = member.create_image(disk_format="raw", container_format="bare")
+    bad = "z" * 32
+    assert_error(_patch(member, image["id"], [_add(
+        "foo://x", validation_data={"checksum": bad, "os_hash_algo":
+                                    "sha512", "os_hash_value": "0" * 128})]),
+        409, "checksum (%s) is not a valid hexadecimal value" % bad)
+    assert_error(_patch(member, image["id"], [_add(
+        "foo://x", validation_data={"os_hash_algo": "sha512",
+                                    "os_hash_value": "00"})]),
+        409, "os_hash_value (00) is not the correct size for sha512 "
+        "(should be 64 bytes)")
+
+
+def test_replace_with_other_urls_is_400(member):
+    """Glance: replacing /locations of an image that has some with other
+    URLs is 400 'Original locations is not empty: [{'id': <location id>,
+    'url': ..., 'metadata': {'store': ...}, 'status': 'active'}]' (the ids
+    are each server's own)."""
+    image = upload_to(member)
+    url = image["locations"][0]["url"]
+    resp = _patch(member, image["id"], [{
+        "op": "replace", "path": "/locations",
+        "value": [location("foo://x")]}])
+    assert resp.status_code == 400
+    prefix = "400 Bad Request\n\nOriginal locations is not empty: [{'id': "
+    assert resp.text.startswith(prefix), resp.text
+    assert resp.text.endswith(
+        ", 'url': '%s', 'metadata': {'store': '%s'}, 'status': 'active'}]"
+        "\n\n   " % (url, DEFAULT_STORE))
+
+
+def test_a_refused_patch_changes_nothing(member):
+    """Glance: a PATCH whose location operation fails saves none of its
+    other operations."""
+    image = member.create_image(disk_format="raw", container_format="bare",
+                                name="before")
+    resp = _patch(member, image["id"], [
+        {"op": "replace", "path": "/name", "value": "after"},
+        _add("foo://x")])
+    assert_error(resp, 400, "Invalid location")
+    shown = member.show(image["id"])
+    assert (shown["name"], shown["status"], shown["locations"]) == (
+        "before", "queued", [])
+
+
+def test_location_url_longer_than_the_schema_is_400(member):
+    """Glance: a location url over 255 characters fails the image schema
+    (400 'Provided object does not match schema 'image': ... is too
+    long')."""
+    image = member.create_image(disk_format="raw", container_format="bare")
+    resp = _patch(member, image["id"], [_add("foo://" + "x" * 260)])
+    assert resp.status_code == 400
+    assert resp.text.startswith("400 Bad Request\n\nProvided object does "
+                                "not match schema 'image': ")
+    assert "is too long" in resp.text
+
+
 # ------------------------------------------- v2.17 location API (service)
 
 
@@ -318,3 +406,61 @@ def test_add_location_api_is_asynchronous(member, service):
     listed = service.get("/v2/images/%s/locations" % image["id"])
     assert listed.status_code == 200
     assert listed.json() == []
+
+
+def test_add_location_api_checks_the_hash_form(member, service):
+    """Glance: a validation_data hash that is not hex is 400 'os_hash_value
+    (<v>) is not a valid hexadecimal value'; one of the wrong size is 400
+    'os_hash_value: (<v>) is not the correct size for (<algo>) (should be
+    (<n>) bytes)'; os_hash_algo without os_hash_value fails the schema."""
+    image = member.create_image(disk_format="raw", container_format="bare")
+    path = "/v2/images/%s/locations" % image["id"]
+    resp = service.post(path, json={"url": "foo://x", "validation_data": {
+        "os_hash_algo": "sha256", "os_hash_value": "zz"}}, headers=NO_ACCEPT)
+    assert_error(resp, 400, "os_hash_value (zz) is not a valid hexadecimal "
+                 "value")
+    resp = service.post(path, json={"url": "foo://x", "validation_data": {
+        "os_hash_algo": "sha256", "os_hash_value": "00"}}, headers=NO_ACCEPT)
+    assert_error(resp, 400, "os_hash_value: (00) is not the correct size "
+                 "for (sha256) (should be (32) bytes)")
+    resp = service.post(path, json={"url": "foo://x", "validation_data": {
+        "os_hash_algo": "sha256"}}, headers=NO_ACCEPT)
+    assert resp.status_code == 400
+    assert resp.text.startswith(
+        "400 Bad Request\n\nProvided object does not match schema "
+        "'location': 'os_hash_value' is a dependency of 'os_hash_algo'")
+
+
+def test_location_api_on_unknown_or_hidden_image_is_404(member, service,
+                                                       clients):
+    """Glance: POST and GET /locations of an image that does not exist, or
+    of another project's private image, are 404."""
+    other = clients("member_b").create_image(visibility="private")
+    for image_id in (str(uuid.uuid4()), other["id"]):
+        path = "/v2/images/%s/locations" % image_id
+        assert service.post(path, json={"url": "foo://x"},
+                            headers=NO_ACCEPT).status_code == 404
+        assert service.get(path, headers=NO_ACCEPT).status_code == 404
+
+
+def test_deactivated_image_shows_no_locations_to_the_service(member, admin,
+                                                             service):
+    """Glance: GET /locations of a deactivated image is [] for a service
+    user and the locations for an admin."""
+    image = upload_to(member)
+    resp = admin.post("/v2/images/%s/actions/deactivate" % image["id"])
+    assert resp.status_code == 204
+    path = "/v2/images/%s/locations" % image["id"]
+    assert service.get(path).json() == []
+    assert admin.get(path).json() == image["locations"]
+
+
+def test_location_api_other_methods_are_405(member, service):
+    """Glance: PUT, PATCH or DELETE on /locations is 405 with 'Allow:
+    POST' (its reject route leaves out GET)."""
+    image = member.create_image(disk_format="raw", container_format="bare")
+    path = "/v2/images/%s/locations" % image["id"]
+    for method in ("PUT", "PATCH", "DELETE"):
+        resp = service.request(method, path, headers=NO_ACCEPT)
+        assert resp.status_code == 405
+        assert resp.headers["Allow"] == "POST"

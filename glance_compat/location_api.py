@@ -32,14 +32,13 @@ import flask
 
 from artifacts import errors, external
 from artifacts.stores import scheme_of
+from artifacts.types.images import IMPORT_LOCK
 from glance_compat.common import (context, json_body, json_response,
                                   services, status_line)
 from glance_compat.serialize import dumps, image_locations_of
 
 bp = flask.Blueprint("glance_location_api", __name__)
 
-# Glance's import lock (the task holding the image).
-LOCK = "os_glance_import_task"
 PATH = "/v2/images/<image_id>/locations"
 
 
@@ -96,7 +95,7 @@ def add_location(image_id):
         engine.registration.submit(
             ctx, atype, image_id, "image", url,
             expected=validation.get("os_hash_value"),
-            algorithm=validation.get("os_hash_algo"), lock=LOCK)
+            algorithm=validation.get("os_hash_algo"), lock=IMPORT_LOCK)
     except errors.Conflict:
         raise errors.Conflict("Image has active task")
     resp = flask.Response(b"", status=status_line(202))

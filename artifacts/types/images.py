@@ -78,6 +78,9 @@ def record_registered(ctx, artifact, size, digests, algorithm,
 # Glance's progress properties of an import into several stores.
 IMPORTING = "os_glance_importing_to_stores"
 FAILED_IMPORT = "os_glance_failed_import"
+# Glance's import lock: the id of the task (here: the batch of data jobs)
+# working on the image.
+IMPORT_LOCK = "os_glance_import_task"
 
 
 def copy_progress(ctx, artifact, store, failed, **_):
