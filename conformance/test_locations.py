@@ -431,8 +431,8 @@ def test_add_location_api_checks_the_hash_form(member, service):
         "'location': 'os_hash_value' is a dependency of 'os_hash_algo'")
 
 
-def test_location_api_on_unknown_or_hidden_image_is_404(member, service,
-                                                       clients):
+def test_add_location_api_on_unknown_or_hidden_image_is_404(
+        member, service, clients):
     """Glance: POST and GET /locations of an image that does not exist, or
     of another project's private image, are 404."""
     other = clients("member_b").create_image(visibility="private")
@@ -443,8 +443,7 @@ def test_location_api_on_unknown_or_hidden_image_is_404(member, service,
         assert service.get(path, headers=NO_ACCEPT).status_code == 404
 
 
-def test_deactivated_image_shows_no_locations_to_the_service(member, admin,
-                                                             service):
+def test_get_locations_of_a_deactivated_image(member, admin, service):
     """Glance: GET /locations of a deactivated image is [] for a service
     user and the locations for an admin."""
     image = upload_to(member)
@@ -455,7 +454,7 @@ def test_deactivated_image_shows_no_locations_to_the_service(member, admin,
     assert admin.get(path).json() == image["locations"]
 
 
-def test_location_api_other_methods_are_405(member, service):
+def test_get_locations_route_other_methods_are_405(member, service):
     """Glance: PUT, PATCH or DELETE on /locations is 405 with 'Allow:
     POST' (its reject route leaves out GET)."""
     image = member.create_image(disk_format="raw", container_format="bare")
