@@ -51,6 +51,7 @@ import sqlalchemy as sa
 from artifacts import errors, external
 from artifacts.data import DIGEST_COLUMNS
 from artifacts.db import api as db
+from artifacts.db.models import artifact_blobs as B
 from artifacts.stores import check_location, redact, scheme_of
 
 LOG = logging.getLogger(__name__)
@@ -141,6 +142,11 @@ class Plan:
                                       "again." % self.artifact_id)
             db.set_location_status(conn, [loc["id"] for loc in self.removed],
                                    "pending_delete", expected="active")
+            if self.blob["size"] is None and self.size is not None:
+                # Data first named where nobody could size it (a foreign
+                # store) now has a location that could.
+                conn.execute(B.update().where(B.c.id == blob_id).values(
+                    size=self.size, updated_at=db.utcnow()))
         old = {loc["id"]: loc for loc in (self.blob or {}).get(
             "locations", ())}
         for position, entry in enumerate(self.edit.locations):
@@ -264,7 +270,7 @@ class Locations:
                                 "entries, not %r" % (entry,))
         if len(set(urls)) != len(urls):
             raise BadLocation("A location is listed twice.")
-        size = blob["size"] if blob else next(
+        size = blob["size"] if blob and blob["size"] is not None else next(
             (s for s in sizes if s is not None), None)
         if any(s is not None and size is not None and s != size
                for s in sizes):

@@ -226,3 +226,21 @@ def test_first_data_needs_the_initial_status(eng):
     with pytest.raises(errors.Conflict):
         edit(eng, ctx, art["id"], lambda img: LocationEdit(
             "image", [Added(found, {})]))
+
+
+def test_a_sized_location_gives_unsized_data_its_size(eng):
+    ctx = admin()
+    art = image(eng, ctx)
+    rbd = eng.locations.resolve("rbd://fsid/images/a/snap")
+    edit(eng, ctx, art["id"], lambda img: LocationEdit(
+        "image", [Added(rbd, {})]))
+    found = eng.locations.resolve(put_file(eng, "cold", "sized"),
+                                  trusted=True)
+    saved = edit(eng, ctx, art["id"], lambda img: LocationEdit(
+        "image", [Kept(image_locations(img)[0]["id"], {}),
+                  Added(found, {})], values={"size": found.size}))
+    [blob] = [b for b in saved["blobs"] if b["field"] == "image"]
+    assert blob["size"] == saved["properties"]["size"] == len(DATA)
+    reader = eng.data.open(ctx, IMAGES, art["id"], "image").read()
+    assert reader.read() == DATA     # the rbd location cannot be read
+    reader.close()
