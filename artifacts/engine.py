@@ -180,8 +180,7 @@ class Engine:
         if self.enforcer.check(ctx, atype.rule(operation), target):
             return
         if not self.enforcer.check(ctx, atype.rule("get"), target):
-            raise errors.NotFound("No %s found with ID %s"
-                                  % (atype.noun, artifact["id"]))
+            raise errors.NotFound("")     # Glance's bare 404
         self.enforcer.enforce(ctx, atype.rule(operation), target)
 
     def _enforce_all(self, ctx, atype, artifact, membership, operations):
