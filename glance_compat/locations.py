@@ -163,9 +163,6 @@ class LocationOps:
                 for loc in image_locations_of(image, self.settings)]
         return self._current
 
-    def changed(self):
-        return self._current is not None
-
     def edit(self):
         """The ``LocationEdit`` of every operation so far (None if none)."""
         if self._current is None:
