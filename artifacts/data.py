@@ -46,7 +46,7 @@ from artifacts.db.models import artifact_blobs
 from artifacts.db.session import is_unavailable, read, transaction
 from artifacts.quotas import releases_reservations
 from artifacts.recovery import Writes
-from artifacts.stores import check_key, streaming
+from artifacts.stores import check_key, redact, streaming
 from artifacts.stores.placement import Download, open_locations
 
 LOG = logging.getLogger(__name__)
@@ -979,7 +979,17 @@ class DataService:
             try:
                 if store_id is None:
                     raise errors.StoreUnavailable("no store owns it")
-                self.stores.driver(store_id).delete(loc["url"])
+                driver = self.stores.driver(store_id)
+                if driver.read_only and not getattr(
+                        driver, "delete_leaves_data", False):
+                    # A location in a store Glare only reads (an http
+                    # server, a read-only directory) was named by a
+                    # client: its data is not Glare's to delete.
+                    LOG.info("Data at %s is left in read-only store %s",
+                             redact(loc["url"]), store_id)
+                    removed.append(loc["id"])
+                    continue
+                driver.delete(loc["url"])
             except Exception:  # noqa: BLE001 - the scrubber retries
                 LOG.exception("Could not delete data at %s (store %s); left "
                               "for scrub", loc["url"], store_id)

@@ -29,6 +29,7 @@ from artifacts import errors, external, limits, recovery, types, versions
 from artifacts.data import DataService
 from artifacts.events import Events
 from artifacts.jobs import DataJobs
+from artifacts.locations import LocationEdit, Locations
 from artifacts.stores.placement import StoreSet
 from artifacts.db import api as db
 from artifacts.db import query as dbq
@@ -36,6 +37,7 @@ from artifacts.db.session import read, transaction
 from artifacts.ids import is_canonical_uuid
 from artifacts.limits import Limits
 from artifacts.locking import Locks
+from artifacts.registration import Registration
 from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
 
@@ -49,8 +51,12 @@ class Engine:
 
     Its collaborators: ``data`` (``artifacts.data.DataService``: uploads,
     downloads, locations, cleanup of every type's data), ``jobs``
-    (``artifacts.jobs.DataJobs``: durable copies into more stores) and
-    ``sharing`` (``artifacts.sharing.Sharing``: members).  Both load artifacts through
+    (``artifacts.jobs.DataJobs``: durable work outside the request),
+    ``locations`` (``artifacts.locations.Locations``: URLs clients name,
+    edits of location lists), ``registration``
+    (``artifacts.registration.Registration``: data registered by URL,
+    checked by a job) and ``sharing``
+    (``artifacts.sharing.Sharing``: members).  All load artifacts through
     ``_fetch``, so visibility and policy are the same everywhere."""
 
     def __init__(self, db_engine, store, enforcer, limits=None, locks=None,
@@ -74,6 +80,8 @@ class Engine:
         self.external_policy = external.Policy()
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
+        self.locations = Locations(self)
+        self.registration = Registration(self)
         self.sharing = Sharing(self)
         # Committed changes, for whoever listens (glare.notifier).
         self.events = Events(lambda artifact_id: read(
@@ -119,7 +127,9 @@ class Engine:
 
         An artifact the caller may not see is NotFound, never Forbidden:
         its existence is not disclosed.  ``details=False`` checks only
-        (no properties, tags or blobs are read).
+        (no properties, tags or blobs are read).  ``rule`` None: visible
+        by ownership, visibility or membership is enough (the ``get``
+        policy is not checked).
         """
         artifact = db.get(conn, artifact_id, atype.name, details=details) \
             if _plausible_id(artifact_id) else None
@@ -128,6 +138,11 @@ class Engine:
                                   % (atype.noun, artifact_id))
         membership = self._member_of(conn, artifact, ctx)
         target = self._target(artifact, ctx, membership)
+        if rule is None:
+            if not self._visible(artifact, ctx, membership):
+                raise errors.NotFound("No %s found with ID %s"
+                                      % (atype.noun, artifact_id))
+            return artifact, membership
         if not self._visible(artifact, ctx, membership) or \
                 not self.enforcer.check(ctx, atype.rule("get"), target):
             raise errors.NotFound("No %s found with ID %s"
@@ -150,6 +165,28 @@ class Engine:
         membership = read(self.db, lambda conn: self._member_of(
             conn, artifact, ctx))
         self._enforce_all(ctx, atype, artifact, membership, operations)
+
+    def visible(self, ctx, atype, artifact_id):
+        """The artifact if the caller owns it, it is public or community,
+        or shared with the caller's project (else NotFound), without the
+        ``get`` policy: for rules a caller may hold without being able to
+        read artifacts (Glance's service role and its location API).
+        Enforce with ``enforce_hidden``."""
+        return read(self.db, lambda conn: self._load(
+            conn, atype, artifact_id, ctx, rule=None))[0]
+
+    def enforce_hidden(self, ctx, atype, artifact, operation):
+        """Enforce ``operation`` on an artifact from ``visible``; refused,
+        it is NotFound unless the caller may ``get`` it (Glance's
+        ImageAPIPolicy: a refusal does not disclose an image)."""
+        membership = read(self.db, lambda conn: self._member_of(
+            conn, artifact, ctx))
+        target = self._target(artifact, ctx, membership)
+        if self.enforcer.check(ctx, atype.rule(operation), target):
+            return
+        if not self.enforcer.check(ctx, atype.rule("get"), target):
+            raise errors.NotFound("")     # Glance's bare 404
+        self.enforcer.enforce(ctx, atype.rule(operation), target)
 
     def _enforce_all(self, ctx, atype, artifact, membership, operations):
         target = self._target(artifact, ctx, membership)
@@ -364,24 +401,41 @@ class Engine:
 
         ``mutate`` is called on a fresh copy each time the compare-and-swap
         loses a race, so it must derive its changes from what it is given.
-        Returns the saved artifact.
+        If it returns a ``LocationEdit`` (``artifacts.locations``), the
+        new locations of a blob field are written in the same transaction
+        (any other return value is ignored).
+        ``rule`` None: the caller enforces the policy itself (inside
+        ``mutate``, per change).  Returns the saved artifact.
         """
         for _ in range(CAS_RETRIES):
             old, membership = self._fetch(ctx, atype, artifact_id)
             target = self._target(old, ctx, membership)
-            self.enforcer.enforce(ctx, atype.rule(rule), target)
+            if rule is not None:
+                self.enforcer.enforce(ctx, atype.rule(rule), target)
             new = copy.deepcopy(old)
-            mutate(new)
+            edit = mutate(new)
             self._hooks(atype, "pre_update", ctx, new, old=old)
             self._validate_change(ctx, atype, old, new, target)
-            if _same(old, new):
+            plan = self.locations.plan(atype, old, new, edit) \
+                if isinstance(edit, LocationEdit) else None
+            if plan is None and _same(old, new):
                 return old
+
+            def run(conn):
+                if not db.update(conn, old, new):
+                    return False
+                if plan is not None:
+                    plan.write(conn)
+                return True
             try:
-                saved = transaction(self.db,
-                                    lambda conn: db.update(conn, old, new))
+                saved = transaction(self.db, run)
             except sa.exc.IntegrityError:
                 raise _duplicate(atype, new)
             if saved:
+                if plan is not None:
+                    self.locations.finish(plan)
+                    new = read(self.db, lambda conn: db.get(
+                        conn, artifact_id, atype.name)) or new
                 self.events.emit("update", ctx, atype, artifact_id, new,
                                  old=old)
                 self._hooks(atype, "post_update", ctx, new, old=old)

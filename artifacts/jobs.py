@@ -1,4 +1,5 @@
-"""Durable data work: copies of a blob into more stores, outside the request.
+"""Durable data work outside the request: copies of a blob into more
+stores, and registrations of data by URL (``artifacts.registration``).
 
 ``DataJobs`` is the engine's collaborator for work that must outlive the
 request that asked for it and the worker that runs it (``engine.jobs``).
@@ -23,6 +24,10 @@ Its contract:
   records nothing: the new holder does.  So a killed worker's copy is
   taken over one lease after its last heartbeat.
 * With ``must_succeed``, a failure fails the batch's other pending jobs.
+* A job's ``kind`` says what it does: ``copy`` (above) or ``register``
+  (data registered by URL, read and checked: ``artifacts.registration``,
+  whose ``run`` the runner calls with the same claim, lease, takeover
+  and attempt limit).
 * The type's ``data_job_done`` hooks turn each outcome into property
   values (the images type keeps Glance's progress properties), applied with
   a compare-and-swap update like any change.
@@ -37,6 +42,7 @@ Its contract:
   pending again at the next recovery instead of after its lease.
 """
 
+import json
 import logging
 import threading
 import time
@@ -107,34 +113,43 @@ class DataJobs:
     # -------------------------------------------------------------- submit
 
     def submit_copies(self, atype, artifact_id, field, stores,
-                      must_succeed=True, properties=None):
+                      must_succeed=True, properties=None, lock=None):
         """Queue a copy of the blob into each store (with ``properties``
         set in the same transaction); returns the batch id.  A project
         already over its stored bytes is refused (413) here; each copy is
-        metered when it runs."""
+        metered when it runs.  ``lock``: a property the batch holds until
+        its last job ends (``take_lock``; Conflict when another live batch
+        holds it)."""
         batch = str(uuid.uuid4())
         now = db.utcnow()
+        payload = json.dumps({"lock": lock}) if lock else None
 
         def run(conn):
             owner = conn.execute(sa.select(db.A.c.owner).where(
                 db.A.c.id == artifact_id)).scalar()
             self.engine.quotas.check_not_over(conn, atype, owner)
+            values = dict(properties or {})
+            if lock:
+                take_lock(conn, atype, artifact_id, lock, batch)
             conn.execute(J.insert(), [
                 {"artifact_id": artifact_id, "type_name": atype.name,
                  "field": field, "store": store, "batch": batch,
                  "must_succeed": must_succeed, "status": "pending",
-                 "attempts": 0, "created_at": now, "updated_at": now}
+                 "attempts": 0, "kind": "copy", "payload": payload,
+                 "created_at": now, "updated_at": now}
                 for store in stores])
-            if properties:
-                db.set_properties(conn, artifact_id, properties)
-                conn.execute(db.A.update().where(db.A.c.id == artifact_id)
-                             .values(updated_at=now,
-                                     revision=db.A.c.revision + 1))
-        transaction(self.db, run)
+            if values:
+                set_system(conn, artifact_id, values)
+        with self.engine._locked(atype, artifact_id, "copy"):
+            transaction(self.db, run)
         if properties:
             self.engine.events.emit("update", None, atype, artifact_id)
-        self._wake.set()    # this worker's runner starts at once
+        self.wake()
         return batch
+
+    def wake(self):
+        """A job was queued: this worker's runner starts at once."""
+        self._wake.set()
 
     # ----------------------------------------------------------------- run
 
@@ -167,6 +182,9 @@ class DataJobs:
         return transaction(self.db, run)
 
     def _run(self, job):
+        if job.get("kind", "copy") != "copy":
+            self._run_other(job)
+            return
         atype = types.all_types().get(job["type_name"])
         if atype is None:
             self._finish(job, "failed", "type %s is not loaded here"
@@ -204,6 +222,54 @@ class DataJobs:
         for store in [job["store"]] + cancelled:
             self._report(atype, job["artifact_id"], store,
                          failed=bool(error))
+        self.release_lock(atype, job)
+
+    def release_lock(self, atype, job):
+        """The batch's lock property goes once no job of it is left to
+        run (whoever finishes last releases it)."""
+        lock = json.loads(job.get("payload") or "{}").get("lock")
+        if not lock:
+            return
+
+        def run(conn):
+            if batch_running(conn, job["batch"]):
+                return
+            held = db.get(conn, job["artifact_id"], atype.name)
+            if held is not None and \
+                    held["properties"].get(lock) == job["batch"]:
+                set_system(conn, job["artifact_id"], {lock: None})
+        try:
+            with self.engine._locked(atype, job["artifact_id"], "unlock"):
+                transaction(self.db, run)
+        except errors.ArtifactError:
+            LOG.exception("Could not release %s of %s %s", lock,
+                          atype.noun, job["artifact_id"])
+
+    def _run_other(self, job):
+        """A job of another kind: ``register`` (artifacts.registration)."""
+        if job["kind"] != "register":
+            self._finish(job, "failed", "unknown kind of job %r"
+                         % job["kind"])
+            return
+        beat = _Heartbeat(self, job["id"])
+        try:
+            with beat:
+                error = self.engine.registration.run(
+                    job, beat.check, give_up=job["attempts"] > MAX_ATTEMPTS)
+        except LeaseLost:
+            LOG.warning("Registration job %s of %s %s was taken over by "
+                        "another worker; stopped", job["id"],
+                        job["type_name"], job["artifact_id"])
+            return
+        except Exception as exc:  # noqa: BLE001 - recorded on the job
+            LOG.exception("Registration job %s of %s %s failed", job["id"],
+                          job["type_name"], job["artifact_id"])
+            error = getattr(exc, "message", None) or type(exc).__name__
+        if self._finish(job, "failed" if error else "done", error) is None:
+            return      # taken over meanwhile
+        atype = types.all_types().get(job["type_name"])
+        if atype is not None:
+            self.release_lock(atype, job)
 
     def beat(self, job_id):
         """Renew the lease of a job this runner holds; False when it was
@@ -236,9 +302,10 @@ class DataJobs:
                     "failed", updated_at=db.utcnow()))
             return [r.store for r in rest]
         if error:
-            LOG.warning("Copy of %s %s into store %s failed: %s",
-                        job["type_name"], job["artifact_id"], job["store"],
-                        error)
+            LOG.warning("%s of %s %s failed: %s",
+                        "Registration" if job.get("kind") == "register"
+                        else "Copy into store %s" % job["store"],
+                        job["type_name"], job["artifact_id"], error)
         return transaction(self.db, run)
 
     def _report(self, atype, artifact_id, store, failed):
@@ -338,3 +405,41 @@ class _Heartbeat:
     def check(self, _total):
         if self.lost:
             raise LeaseLost()
+
+
+# ------------------------------------------------------------------ locks
+#
+# A lock property (the Image API's os_glance_import_task) says which batch
+# of jobs holds an artifact: a second operation that would take it is
+# refused while a job of that batch is pending or running; a lock no live
+# job holds is stale (its jobs ended or vanished) and is taken over.
+
+
+def batch_running(conn, batch):
+    """Whether a data job of ``batch`` is still to run or running."""
+    return conn.execute(sa.select(J.c.id).where(
+        J.c.batch == batch, J.c.status.in_(("pending", "running")))
+        .limit(1)).first() is not None
+
+
+def take_lock(conn, atype, artifact_id, lock, batch):
+    """Set the ``lock`` property to ``batch`` (Conflict if a live batch
+    holds it); returns the artifact as read."""
+    row = db.get(conn, artifact_id, atype.name)
+    if row is None:
+        raise errors.NotFound("No %s found with ID %s"
+                              % (atype.noun, artifact_id))
+    held = row["properties"].get(lock)
+    if held is not None and held != batch and batch_running(conn, held):
+        raise errors.Conflict("Another operation on %s %s is in progress."
+                              % (atype.noun, artifact_id))
+    set_system(conn, artifact_id, {lock: batch})
+    return row
+
+
+def set_system(conn, artifact_id, values):
+    """System values of an artifact (None removes one), as a change others
+    see (a new revision)."""
+    db.set_properties(conn, artifact_id, values)
+    conn.execute(db.A.update().where(db.A.c.id == artifact_id).values(
+        updated_at=db.utcnow(), revision=db.A.c.revision + 1))

@@ -206,7 +206,12 @@ def _release_orphan_statuses(conn, atypes, cutoff):
     """Artifacts left in an upload's or import's status without any claim
     (data from before claims had owners) and not touched for the stale
     limit: back to their initial (or staged) status."""
-    claimed = sa.select(B.c.artifact_id).where(B.c.status == "saving")
+    claimed = sa.union(
+        sa.select(B.c.artifact_id).where(B.c.status == "saving"),
+        # A data job works on it (a registration being checked): the
+        # job's own takeover finishes or undoes it.
+        sa.select(J.c.artifact_id).where(
+            J.c.status.in_(("pending", "running"))))
     count = 0
     for atype in atypes:
         back = {f.via: atype.initial_status

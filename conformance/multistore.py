@@ -24,10 +24,6 @@ OCTET = {"Content-Type": "application/octet-stream"}
 DATA = b"0123456789"
 LOCATION_QUOTA = MULTI_STORE_LOCATION_QUOTA
 
-# Every check fails on Glare until its multi-store work lands.
-NOT_YET = pytest.mark.glare_not_yet(
-    "multi-store and the locations surface are being built")
-
 
 def assert_error(resp, code, message, detail=False):
     """The exact text/plain error body (``detail``: the message follows

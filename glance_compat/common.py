@@ -18,6 +18,8 @@ class Settings:
     limit_param_default: int = 25
     api_limit_max: int = 1000
     image_size_cap: int = 1099511627776
+    # Glance's [DEFAULT] image_location_quota (-1: unlimited).
+    image_location_quota: int = 10
     enabled_import_methods: tuple = ()
     custom_property_names: frozenset = frozenset()
     # Glance's multi-store (``enabled_backends``): off means one store and

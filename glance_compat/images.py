@@ -8,7 +8,9 @@ import flask
 
 from artifacts import errors
 from artifacts.ids import is_canonical_uuid
+from artifacts.locations import BadLocation
 from glance_compat import listing, patch
+from glance_compat.locations import INVALID_LOCATION, LocationOps
 from glance_compat.common import (context, json_body, json_response,
                                   no_content, reject_body, services)
 from glance_compat.serialize import dumps, image_view
@@ -117,8 +119,26 @@ def update(image_id):
             "Image PATCH expects Content-Type one of: %s"
             % patch.ACCEPT_PATCH, **{"Accept-Patch": patch.ACCEPT_PATCH})
     changes = patch.parse(json_body(), media_type)
-    image = engine.update(context(), atype, image_id, lambda img: patch.apply(
-        img, changes, media_type, schemas, settings))
+    ctx = context()
+    if not any(c.name == "locations" for c in changes):
+        image = engine.update(ctx, atype, image_id, lambda img: patch.apply(
+            img, changes, media_type, schemas, settings))
+        return json_response(dumps(_render(image)))
+
+    # Glance checks each change's own rule (set/delete_image_location for
+    # locations, modify_image for the rest) as it applies it.
+    def mutate(img):
+        ops = LocationOps(settings, engine.locations, trusted=ctx.is_admin,
+                          hashing_algorithm=engine.limits.hashing_algorithm,
+                          enforce=lambda rule: engine.enforce_on(
+                              ctx, atype, img, rule))
+        return patch.apply(img, changes, media_type, schemas, settings,
+                           locations=ops, enforce=ops.enforce)
+    try:
+        image = engine.update(ctx, atype, image_id, mutate, rule=None)
+    except BadLocation:
+        # The engine's last check (a URL another image's data is at).
+        raise errors.Invalid(INVALID_LOCATION)
     return json_response(dumps(_render(image)))
 
 

@@ -6,14 +6,16 @@ makes it the image's data before the 202 (Glance runs a task), so clients
 polling for ``active`` see every store at once.  ``copy-image`` queues
 durable copy jobs (``artifacts.jobs``) and answers 202; the workers run
 them, showing Glance's progress properties ``os_glance_importing_to_stores``
-and ``os_glance_failed_import`` (kept by the images type's hook).
+and ``os_glance_failed_import`` (kept by the images type's hook), and
+``os_glance_import_task`` holds the image until the last copy ends (409
+"Image has active task" for another copy or location registration).
 """
 
 import flask
 
 from artifacts import errors
 from artifacts.types.images import FAILED_IMPORT as FAILED
-from artifacts.types.images import IMPORTING
+from artifacts.types.images import IMPORT_LOCK, IMPORTING
 from glance_compat.common import (context, json_body, no_content, services,
                                   status_line)
 from glance_compat.image_data import request_chunks
@@ -131,9 +133,13 @@ def import_image(image_id):
             # Durable: the copies are rows any worker runs (and another
             # one finishes if this one dies), Glance's progress properties
             # set with them.
-            engine.jobs.submit_copies(
-                atype, image_id, "image", stores, must_succeed,
-                properties={IMPORTING: ",".join(stores), FAILED: ""})
+            try:
+                engine.jobs.submit_copies(
+                    atype, image_id, "image", stores, must_succeed,
+                    properties={IMPORTING: ",".join(stores), FAILED: ""},
+                    lock=IMPORT_LOCK)
+            except errors.Conflict:
+                raise errors.Conflict("Image has active task")
     else:
         # Every store is written before the 202, as Glance's task does
         # before the image turns active; Glance leaves its progress

@@ -13,13 +13,16 @@ import collections
 import re
 
 from artifacts import errors
+from glance_compat.locations import LocationOps
 
 MEDIA_V21 = "application/openstack-images-v2.1-json-patch"
 MEDIA_V20 = "application/openstack-images-v2.0-json-patch"
 ACCEPT_PATCH = "%s, %s" % (MEDIA_V20, MEDIA_V21)
 OPS = ("add", "remove", "replace")
 
-Change = collections.namedtuple("Change", "op name value")
+# ``index``: the second pointer segment of /locations/<n> (else None).
+Change = collections.namedtuple("Change", "op name value index",
+                                defaults=(None,))
 
 READ_ONLY = {"created_at", "updated_at", "status", "checksum", "size",
              "virtual_size", "direct_url", "self", "file", "schema", "id",
@@ -33,7 +36,6 @@ PROPERTY_ATTRS = {"min_ram", "min_disk", "disk_format", "container_format"}
 BASE = set(ROW_ATTRS) | PROPERTY_ATTRS | {"tags", "locations"} | READ_ONLY
 # Pointer depth per operation where it is not 1 (/locations/<index>).
 PATH_DEPTH = {"locations": {"add": 2, "remove": 2, "replace": 1}}
-LOCATION_VERBS = {"add": "add", "remove": "remove", "replace": "update"}
 
 
 # The largest integer the database stores (properties are BIGINT columns).
@@ -136,24 +138,39 @@ def parse(body, media_type):
         if op in ("add", "replace") and "value" not in raw:
             raise errors.Invalid('Operation "%s" requires a member named '
                                  '"value".' % op)
-        changes.append(Change(op, parts[0], raw.get("value")))
+        changes.append(Change(op, parts[0], raw.get("value"),
+                              parts[1] if len(parts) > 1 else None))
     return changes
 
 
-def apply(artifact, changes, media_type, schemas, settings):
-    """Apply ``changes`` in order to ``artifact`` (in place)."""
+def apply(artifact, changes, media_type, schemas, settings, locations=None,
+          enforce=None):
+    """Apply ``changes`` in order to ``artifact`` (in place); returns the
+    ``LocationEdit`` of the location operations (None if there are none).
+
+    ``locations``: the ``glance_compat.locations.LocationOps`` that takes
+    them (default: one that accepts no URL); ``enforce(rule)``: the
+    policy check of each change (``update`` for attributes, the location
+    rules for locations) when the caller did not check ``update`` before.
+    """
     props = artifact["properties"]
+    if locations is None:
+        locations = LocationOps(settings)
+    modify_checked = enforce is None
     for change in changes:
         name, value = change.name, change.value
         check_attribute(name, reserved_as_detail=False)
         if name == "locations":
+            if change.op != "remove":
+                schemas.validate_image({name: [value] if change.index
+                                        is not None else value})
             if change.op == "replace" and not value:
                 raise forbidden("Cannot set locations to empty list.")
-            if settings.show_multiple_locations:
-                raise forbidden("Location changes are not supported yet.")
-            raise errors.Forbidden(
-                "It's not allowed to %s locations if locations are "
-                "invisible." % LOCATION_VERBS[change.op])
+            locations.apply(artifact, change.op, value, change.index)
+            continue
+        if not modify_checked:
+            enforce("update")
+            modify_checked = True
         if change.op == "remove":
             if name in BASE:
                 raise forbidden("Property %s may not be removed." % name)
@@ -176,6 +193,7 @@ def apply(artifact, changes, media_type, schemas, settings):
         if change.op == "replace" and name not in props:
             raise conflict("Property %s does not exist." % name)
         props[name] = value
+    return locations.edit()
 
 
 def _set_base(artifact, name, value):

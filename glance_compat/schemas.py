@@ -176,6 +176,9 @@ class SchemaSet(object):
         self._validator = cls(self.image)
         self._partial_validator = cls(
             {k: v for k, v in self.image.items() if k != "required"})
+        location = _shipped("location.json")
+        self._location_validator = jsonschema.validators.validator_for(
+            location)(location)
         # Same serialiser settings as Glance (json.dumps defaults).
         self.json = {name: json.dumps(getattr(self, name)).encode("utf-8")
                      for name in NAMES}
@@ -201,6 +204,17 @@ class SchemaSet(object):
         if error is not None:
             raise errors.Invalid("Provided object does not match schema "
                                  "'image': %s" % error)
+
+
+    def validate_location(self, body):
+        """The body of ``POST /v2/images/{id}/locations``, as Glance checks
+        it: ``{"add_location": body}`` against its ``location`` schema
+        (400 "Provided object does not match schema 'location': ...")."""
+        error = jsonschema.exceptions.best_match(
+            self._location_validator.iter_errors({"add_location": body}))
+        if error is not None:
+            raise errors.Invalid("Provided object does not match schema "
+                                 "'location': %s" % error)
 
 
 bp = flask.Blueprint("glance_schemas", __name__)

@@ -14,7 +14,10 @@ else (before authentication, so no token is needed), and so does Glare:
 Clients switch features on the exact ids in the document (glanceclient:
 ``v2.12`` image tasks, ``v2.14`` cache API, ``v2.17`` location API), so the
 list is not copied from Glance: each minor version is advertised only when
-Glare implements every feature it stands for (``MINOR_VERSION_FEATURES``).
+Glare implements every feature it stands for (``MINOR_VERSION_FEATURES``),
+on its own merit, as Glance's own list has gaps (no 2.8 without
+multi-store, no 2.14 without a cache).  With the same configuration the
+list is Glance's 33 without 2.2 and 2.12, newest first.
 """
 
 import functools
@@ -23,10 +26,19 @@ import json
 import webob
 import webob.exc
 
-# Minor version -> features a server must implement to advertise it.  The
-# meaning follows the api-ref and release notes; 2.9, 2.11, 2.13 and 2.15
-# are only loosely documented there (they came with multi-store and import
-# work), which is harmless while Glare implements none of them.
+# Minor version -> features a server must implement to advertise it, from
+# the api-ref, the release notes and the commits that bumped each one:
+# 2.2 (Havana) published metadefs, tasks and property protections; 2.4
+# (Newton) the location rules (403 for removing the last location or
+# emptying the list, 409 for adding one to an image neither queued nor
+# active); 2.8 (Rocky) multi-store; 2.9 (Train) import into stores, which
+# a single-store Glance also accepts (it ignores the stores) and
+# advertises; 2.10 (Ussuri) DELETE /v2/stores/{s}/{id}; 2.11 (Victoria)
+# copy-image into several stores; 2.12 (Wallaby) GET
+# /v2/images/{id}/tasks; 2.13 (Xena) /v2/info/stores/detail; 2.14 and
+# 2.16 the cache API; 2.15 (Yoga) /v2/info/usage (and stores/detail, a
+# 404 without multi-store, as Glance answers it); 2.17 (2024.2) the
+# location API; 2.18 more cache API.
 MINOR_VERSION_FEATURES = {
     0: ("base",),
     1: ("json-patch-2.1", "members"),
@@ -37,7 +49,7 @@ MINOR_VERSION_FEATURES = {
     6: ("interoperable-import",),
     7: ("os-hidden", "multihash"),
     8: ("multi-store",),
-    9: ("multi-store", "multi-store-import"),
+    9: ("multi-store-import",),
     10: ("multi-store", "delete-from-store"),
     11: ("multi-store", "multi-store-import"),
     12: ("image-tasks",),
@@ -49,12 +61,20 @@ MINOR_VERSION_FEATURES = {
     18: ("cache-api", "cache-clean-prune"),
 }
 
-# What Glare implements today; the app factory passes this (or a smaller
-# set, e.g. in tests) to VersionNegotiation.
+# What Glare implements in every configuration; the app factory adds
+# ``interoperable-import`` when an import method is offered and
+# ``multi-store``/``delete-from-store`` with ``enabled_backends`` (the
+# same configurations in which Glance lists 2.6, 2.8, 2.10, 2.11 and
+# 2.13).  Never: 2.2 (metadefs, tasks, property protections), 2.12
+# (image tasks) and the cache versions.
 GLARE_FEATURES = frozenset({
     "base", "json-patch-2.1", "members", "deactivate",
-    "community-visibility", "os-hidden", "multihash", "metadefs",
+    "location-list-rules", "community-visibility", "os-hidden",
+    "multihash", "multi-store-import", "store-details", "usage-info",
+    "location-api", "metadefs",
 })
+
+MULTI_STORE_FEATURES = frozenset({"multi-store", "delete-from-store"})
 
 VND_MIME_PREFIX = "application/vnd.openstack.images-"
 

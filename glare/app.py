@@ -30,11 +30,13 @@ from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
 from glance_compat import cache as glance_cache
-from glance_compat import image_data, images, imports, info, members
+from glance_compat import (image_data, images, imports, info,
+                           location_api, members)
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
-from glance_compat.versions import GLARE_FEATURES, VersionNegotiation
+from glance_compat.versions import (GLARE_FEATURES, MULTI_STORE_FEATURES,
+                                     VersionNegotiation)
 from glance_compat import metadefs as metadefs_api
 from glare import auth, config, middleware, notifier
 from glare import stores as glare_stores
@@ -126,6 +128,7 @@ def create_flask_app(conf, engine):
         limit_param_default=conf.limit_param_default,
         api_limit_max=conf.api_limit_max,
         image_size_cap=conf.image_size_cap,
+        image_location_quota=conf.image_location_quota,
         enabled_import_methods=tuple(config.offered_import_methods(conf)),
         custom_property_names=frozenset(schemas.custom_property_names),
         multi_store=glare_stores.multi_store(conf),
@@ -134,7 +137,8 @@ def create_flask_app(conf, engine):
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
-               info.bp, glance_cache.bp) + metadefs_api.BLUEPRINTS:
+               info.bp, location_api.bp, glance_cache.bp) + \
+            metadefs_api.BLUEPRINTS:
         app.register_blueprint(bp)
     api = artifact_api.init_app(app, conf, engine)
     from artifacts.api import quotas as quotas_api
@@ -224,6 +228,8 @@ def create_app(conf, engine=None):
     features = set(GLARE_FEATURES)
     if config.offered_import_methods(conf):
         features.add("interoperable-import")
+    if glare_stores.multi_store(conf):
+        features |= MULTI_STORE_FEATURES
     if conf.image_cache_dir:
         features.update(("cache-api", "cache-queue-202", "cache-clean-prune"))
     wsgi = VersionNegotiation(wsgi, conf, features=frozenset(features))

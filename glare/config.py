@@ -97,7 +97,9 @@ default_opts = [
     cfg.IntOpt("image_property_quota", default=128),
     cfg.IntOpt("image_tag_quota", default=128),
     cfg.IntOpt("image_member_quota", default=128),
-    cfg.IntOpt("image_location_quota", default=10),
+    cfg.IntOpt("image_location_quota", default=10,
+               help="Most locations an image may have (PATCH of /locations); "
+                    "-1 is unlimited."),
     cfg.BoolOpt("delayed_delete", default=False),
     cfg.StrOpt("log_file"),
     cfg.BoolOpt("debug", default=False),

@@ -422,9 +422,24 @@ def set_location_status(conn, location_ids, status, expected=None):
                                      updated_at=utcnow())).rowcount
 
 
-def update_location_metadata(conn, location_id, metadata):
-    conn.execute(L.update().where(L.c.id == location_id).values(
-        meta_data=json.dumps(metadata or {}), updated_at=utcnow()))
+def insert_location(conn, blob_id, position, store, url, metadata=None):
+    """One active location at ``position`` of a blob's list."""
+    now = utcnow()
+    conn.execute(L.insert().values(
+        blob_id=blob_id, position=position, store=store, url=url,
+        meta_data=json.dumps(metadata or {}), status="active",
+        created_at=now, updated_at=now))
+
+
+def update_location(conn, location_id, position=None, metadata=None):
+    """Move a location to ``position`` and/or give it new ``metadata``
+    (None: unchanged)."""
+    values = {"updated_at": utcnow()}
+    if position is not None:
+        values["position"] = position
+    if metadata is not None:
+        values["meta_data"] = json.dumps(metadata)
+    conn.execute(L.update().where(L.c.id == location_id).values(**values))
 
 
 def move_blob(conn, blob_id, field, path="", position=0):

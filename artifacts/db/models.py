@@ -315,6 +315,10 @@ data_jobs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # "copy" (into ``store``) or "register" (``payload``: the URL and
+    # what to check, see artifacts.registration).
+    sa.Column("kind", sa.String(32), nullable=False, server_default="copy"),
+    sa.Column("payload", sa.Text),
     sa.Index(None, "status", "heartbeat_at"),
     sa.Index(None, "batch"),
 )

@@ -17,6 +17,12 @@ cannot be served (StoreUnavailable).  A server that ignores Range (200) is
 skipped forward to the offset.  At most ``max_redirects`` redirects are
 followed.  ``Accept-Encoding: identity`` asks for the bytes as stored.
 
+Redirects never lead somewhere more internal than where they come from:
+from a public address only to public ones, from a private one not to
+loopback or link-local ones (the cloud's metadata service), so a URL a
+client named, which passed the external-URL policy, cannot be bounced
+inside (``_RedirectGuard``).
+
 Errors: 404/410 are ``NotFound``; any other non-2xx answer, too many
 redirects, a timeout or a network error is ``StoreUnavailable`` naming the
 store and the URL's host -- never the library's exception text, which
@@ -34,7 +40,9 @@ Options (a dict):
 ``block_size``      bytes per read when iterating (default 1 MiB).
 """
 
+import ipaddress
 import logging
+import socket
 import urllib.parse
 
 from artifacts import errors
@@ -53,6 +61,56 @@ SCHEMES = ("http", "https")
 DEFAULT_BLOCK_SIZE = 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
 _NOT_FOUND = (404, 410)
+
+
+class UnsafeRedirect(requests.RequestException):
+    """A redirect towards a more internal address than the one before."""
+
+
+def _reach(url):
+    """How internal the host of ``url`` is: 0 public, 1 private, 2
+    loopback, link-local, unspecified or reserved (its most internal
+    address when a name resolves to several); None if it does not
+    resolve (the request itself will fail)."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").strip("[]")
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, parts.port or 80,
+                                       proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return None
+        addresses = [ipaddress.ip_address(i[4][0].split("%")[0])
+                     for i in infos]
+    reach = 0
+    for address in addresses:
+        mapped = getattr(address, "ipv4_mapped", None) or address
+        if mapped.is_loopback or mapped.is_link_local or \
+                mapped.is_unspecified or mapped.is_reserved or \
+                mapped.is_multicast:
+            reach = max(reach, 2)
+        elif not mapped.is_global:
+            reach = max(reach, 1)
+    return reach
+
+
+class _RedirectGuard(requests.Session):
+    """A session whose redirects never go more internal (see the module
+    docstring); each hop is compared with the one before."""
+
+    def get_redirect_target(self, resp):
+        target = super().get_redirect_target(resp)
+        if target:
+            here = resp.url or resp.request.url
+            there = urllib.parse.urljoin(here, target)
+            before, after = _reach(here), _reach(there)
+            if before is not None and after is not None and after > before:
+                raise UnsafeRedirect("redirect from %s to a more internal "
+                                     "address" % urllib.parse.urlsplit(
+                                         here).hostname)
+        return target
 
 
 def _float_option(options, name, default, store_name):
@@ -96,7 +154,7 @@ class HttpStore:
                 "true", "false", "1", "0", "yes", "no"):
             verify = option_bool(verify, True)
         self.verify = verify
-        self.session = requests.Session()
+        self.session = _RedirectGuard()
         # No proxies or .netrc credentials from the environment (see above).
         self.session.trust_env = False
         self.session.max_redirects = self.max_redirects
@@ -154,6 +212,9 @@ class HttpStore:
         except requests.TooManyRedirects as exc:
             raise self._failed(host, "more than %d redirects"
                                % self.max_redirects, exc)
+        except UnsafeRedirect as exc:
+            raise self._failed(host, "it redirects to a more internal "
+                                     "address", exc)
         except requests.Timeout as exc:
             raise self._failed(host, "the server did not answer in time",
                                exc)

@@ -125,13 +125,17 @@ class DataFlow:
     ``staging``: the data goes to the staging store (data waiting for an
     import), not the type's store, and ``importing`` is the status while
     an import makes it the artifact's data.  ``too_large``: the 413 message
-    when the data exceeds the size limit (None: the core's own wording)."""
+    when the data exceeds the size limit (None: the core's own wording).
+    ``checking``: the status while data a client registered by URL is
+    read and its digest compared with the one the client expects
+    (``artifacts.registration``; None: ``to`` at once)."""
 
     via: str
     to: str
     staging: bool = False
     importing: str | None = None
     too_large: str | None = None
+    checking: str | None = None
 
 
 # The digests the core computes for every blob unless a type asks for

@@ -60,9 +60,27 @@ def record_data(ctx, artifact, result, algorithm, states=(), field="image",
             "virtual_size": virtual_size}
 
 
+def record_registered(ctx, artifact, size, digests, algorithm,
+                      field="image", **_):
+    """data_registered hook: what data registered by URL (the v2.17
+    location API) sets, as Glance's location import does: its size and
+    os_hash_algo when it becomes the image's data, checksum and
+    os_hash_value once it was read (``digests``); all None when the
+    registration is undone."""
+    if field != "image":
+        return {}
+    digests = digests or {}
+    return {"size": size, "os_hash_algo": algorithm,
+            "checksum": digests.get("md5"),
+            "os_hash_value": digests.get(algorithm)}
+
+
 # Glance's progress properties of an import into several stores.
 IMPORTING = "os_glance_importing_to_stores"
 FAILED_IMPORT = "os_glance_failed_import"
+# Glance's import lock: the id of the task (here: the batch of data jobs)
+# working on the image.
+IMPORT_LOCK = "os_glance_import_task"
 
 
 def copy_progress(ctx, artifact, store, failed, **_):
@@ -133,12 +151,14 @@ IMAGES = register(ArtifactType(
         "fetch_location": "fetch_image_location",
     },
     data_flows={
-        "image": DataFlow(via="saving", to="active", too_large=TOO_LARGE),
+        "image": DataFlow(via="saving", to="active", too_large=TOO_LARGE,
+                          checking="importing"),
         "staging": DataFlow(via="uploading", to="uploading", staging=True,
                             importing="importing", too_large=TOO_LARGE),
     },
     digests=("md5", "configured"),
     hooks={"data_job_done": [copy_progress],
+           "data_registered": [record_registered],
            "pre_upload": [require_formats],
            "upload_filter": [inspect_stream],
            "post_upload": [record_data]},

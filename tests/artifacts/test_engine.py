@@ -815,3 +815,25 @@ def test_list_shows_shared_images_by_member_status(eng, owner, other):
     eng.sharing.update_member(other, IMAGES, art["id"], other.project_id, "accepted")
     assert listed() == [art["id"]]
     assert listed(member_status="pending") == []
+
+
+def test_visible_needs_no_get_policy_and_hides_refusals(eng, owner, other):
+    """Glance's location API: a service user of the owning project (no
+    reader role, so no get_image) reaches the image; what it may not do is
+    403, and a refusal to a caller who cannot see the image is a bare
+    404."""
+    art = create(eng, owner, visibility="private")
+    service = RequestContext(project_id=owner.project_id, user_id="nova",
+                             roles=("service",))
+    with pytest.raises(errors.NotFound):
+        eng.get(service, IMAGES, art["id"])
+    found = eng.visible(service, IMAGES, art["id"])
+    assert found["id"] == art["id"]
+    eng.enforce_hidden(service, IMAGES, found, "fetch_location")
+    with pytest.raises(errors.NotFound) as exc:
+        eng.enforce_hidden(service, IMAGES, found, "upload")
+    assert exc.value.message == ""
+    with pytest.raises(errors.Forbidden):
+        eng.enforce_hidden(owner, IMAGES, found, "fetch_location")
+    with pytest.raises(errors.NotFound):
+        eng.visible(other, IMAGES, art["id"])

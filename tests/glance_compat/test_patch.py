@@ -420,12 +420,25 @@ def test_locations_cannot_be_emptied(schemas, visible):
     assert err.detail_form is True
 
 
-def test_location_changes_are_refused_when_visible(schemas):
-    err, _ = apply_error(schemas, image(), v21(
+def test_a_location_no_store_takes_is_invalid(schemas):
+    """Without the engine's stores no URL can be resolved: Glance's 400
+    'Invalid location' (glance_compat/locations.py has the rules)."""
+    art = image()
+    art["properties"].update(disk_format="raw", container_format="bare")
+    err, _ = apply_error(schemas, art, v21(
         {"op": "add", "path": "/locations/-",
-         "value": {"url": "file:///x", "metadata": {}}}), errors.Forbidden,
+         "value": {"url": "file:///x", "metadata": {}}}), errors.Invalid,
         settings=Settings(show_multiple_locations=True))
-    assert err.status == 403
+    assert err.message == "Invalid location"
+
+
+def test_location_pointers_keep_their_index():
+    assert v21({"op": "add", "path": "/locations/-", "value": {}},
+               {"op": "remove", "path": "/locations/3"},
+               {"op": "replace", "path": "/locations", "value": []}) == [
+        Change("add", "locations", {}, "-"),
+        Change("remove", "locations", None, "3"),
+        Change("replace", "locations", [])]
 
 
 def test_changes_apply_in_order(schemas):

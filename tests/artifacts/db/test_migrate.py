@@ -152,3 +152,46 @@ def test_0006_moves_blob_locations_without_losing_any(at_0005):
         ("active", "file", "file:///data/a/live"),
         ("pending_delete", "cold", "file:///data/a/old"),
         ("saving", None, None)]
+
+
+@pytest.fixture(params=selected_databases())
+def at_0007(request, tmp_path):
+    """A database at revision 0007 (data jobs without kinds)."""
+    with database_url(request.param, tmp_path) as url:
+        eng = session.make_engine(url)
+        migrate.upgrade(eng, "0007")
+        try:
+            yield eng
+        finally:
+            eng.dispose()
+
+
+def test_0012_gives_existing_jobs_the_copy_kind(at_0007):
+    """A copy queued before the upgrade is still a copy afterwards (and its
+    payload empty); downgrading drops both columns and keeps the job."""
+    engine, now = at_0007, "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO artifacts (id, type_name, name, owner, visibility, "
+            "status, protected, hidden, deleted, version_major, "
+            "version_minor, version_patch, version_prerelease, "
+            "version_build, version_sort, revision, created_at, updated_at) "
+            "VALUES ('a', 'images', 'n', 'p', 'shared', 'active', false, "
+            "false, false, 0, 0, 0, '', '', '', 0, :t, :t)"), {"t": now})
+        conn.execute(sa.text(
+            "INSERT INTO data_jobs (artifact_id, type_name, field, store, "
+            "batch, must_succeed, status, attempts, created_at, updated_at) "
+            "VALUES ('a', 'images', 'image', 'cold', 'b1', true, 'pending', "
+            "0, :t, :t)"), {"t": now})
+    migrate.upgrade(engine, "0012")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT store, kind, payload FROM data_jobs")).one()
+    assert tuple(row) == ("cold", "copy", None)
+    migrate.downgrade(engine, "0007")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns(
+        "data_jobs")}
+    assert not {"kind", "payload"} & columns
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT count(*) FROM data_jobs")).scalar() == 1

@@ -9,10 +9,13 @@ import threading
 import time
 
 import pytest
+import requests
 
 from artifacts import errors
 from artifacts import stores
-from artifacts.stores.http import HttpStore
+from artifacts.stores import http as http_store
+from artifacts.stores.http import (HttpStore, UnsafeRedirect,
+                                   _RedirectGuard)
 
 from tests.artifacts.stores.conformance import _pattern
 
@@ -329,3 +332,41 @@ def test_owner_of_picks_the_http_store_for_urls(store, tmp_path):
     both = {"local": local, "web": store}
     assert stores.owner_of(both, "https://example.com/img") is store
     assert stores.owner_of(both, "file://%s/x" % local.datadir) is local
+
+
+def _redirect(url, location):
+    resp = requests.Response()
+    resp.status_code = 302
+    resp.url = url
+    resp.headers["Location"] = location
+    return resp
+
+
+@pytest.mark.parametrize("origin, target, allowed", [
+    ("http://93.184.216.34/x", "http://169.254.169.254/latest", False),
+    ("http://93.184.216.34/x", "http://10.0.0.5/x", False),
+    ("http://93.184.216.34/x", "http://[::1]/x", False),
+    ("http://10.0.0.5/x", "http://127.0.0.1:8080/x", False),
+    ("http://10.0.0.5/x", "http://10.0.0.6/x", True),
+    ("http://10.0.0.5/x", "http://93.184.216.34/y", True),
+    ("http://127.0.0.1/x", "/y", True),
+    ("http://93.184.216.34/x", "/relative", True),
+])
+def test_redirects_never_go_more_internal(origin, target, allowed):
+    """A URL a client named (public, as the external-URL policy wants it)
+    cannot be bounced to the metadata service or a private host."""
+    guard = _RedirectGuard()
+    if allowed:
+        assert guard.get_redirect_target(_redirect(origin, target)) == target
+    else:
+        with pytest.raises(UnsafeRedirect):
+            guard.get_redirect_target(_redirect(origin, target))
+
+
+def test_an_unsafe_redirect_is_a_store_error(base, monkeypatch):
+    monkeypatch.setattr(http_store, "_reach", lambda url: (
+        0 if "/redirect/" in url else 2))
+    store = stores.create("http", "web", {})
+    with pytest.raises(errors.StoreUnavailable) as info:
+        store.open(base + "/redirect/1")
+    assert "more internal" in info.value.message
