@@ -129,7 +129,17 @@ paste_deploy_opts = [
 noauth_opts = [
     cfg.StrOpt("token_map", default="",
                help="TOKEN=PROJECT:USER:ROLE,ROLE;TOKEN2=... maps a token "
-                    "to an identity (see glare.auth.parse_token_map)."),
+                    "to an identity (see glare.auth.parse_token_map).  When "
+                    "set, a token it does not list (or no token) is 401 and "
+                    "identity headers are ignored."),
+    cfg.BoolOpt("trust_identity_headers", default=True,
+                help="Without Keystone and without token_map: take the "
+                     "caller's identity from keystonemiddleware-style "
+                     "headers (X-Identity-Status: Confirmed, X-Project-Id, "
+                     "X-Roles ...), as set by a trusted front proxy.  Safe "
+                     "only when nobody else can reach the API (the default "
+                     "bind_host 127.0.0.1); glare serve warns loudly "
+                     "otherwise."),
     cfg.StrOpt("default_project_id", default="glare-project"),
     cfg.StrOpt("default_user_id", default="glare-user"),
     cfg.ListOpt("default_roles", default=["admin", "member", "reader"]),

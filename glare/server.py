@@ -7,6 +7,7 @@ a data-job thread (``artifacts.jobs``).
 """
 
 import logging
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -80,8 +81,13 @@ def run(conf, config_path=None):
         # Glare servers on a host would share (and delete) it; we don't use it.
         "control_socket_disable": True,
     }
-    from glare import config
+    from glare import auth, config
     config.log_start_notes(conf)
+    for warning in auth.insecure_listen_warnings(conf):
+        # Loud: the log and the terminal, before the first request.
+        LOG.warning(warning)
+        print("*" * 72 + "\n" + warning + "\n" + "*" * 72,
+              file=sys.stderr, flush=True)
     LOG.info("Glare listening on http://%s", options["bind"])
     print("Glare listening on http://%s (%d workers)"
           % (options["bind"], conf.workers), flush=True)
