@@ -33,7 +33,10 @@ max_path_length    Invalid          1024 characters
 max_depth          Invalid          32 segments
 =================  ===============  =====================================
 
-``key_prefix + "/" + path`` must also pass the store's ``check_key``.
+Member names obey the rule of folder paths (``artifacts.paths``: normalised
+to NFC, then no control characters, backslashes, drive letters, '.'/'..' or
+empty segments, segments ending in a dot or space), and ``key_prefix + "/" +
+path`` must also pass the store's ``check_key``.
 Names differing only by case or Unicode normalisation are refused like
 exact duplicates: stores are case-sensitive, but packages also get unpacked
 on macOS and Windows, where one such file silently replaces the other (a
@@ -47,14 +50,12 @@ entries are skipped (folders exist through their files).
 import collections
 import contextlib
 import logging
-import re
 import stat
 import struct
-import unicodedata
 import zlib
 from dataclasses import dataclass, field
 
-from artifacts import errors
+from artifacts import errors, paths
 from artifacts.stores import MAX_KEY_DEPTH, MAX_KEY_LENGTH, check_key
 from artifacts.stores.streaming import BLOCK_SIZE, write_stream
 
@@ -84,8 +85,6 @@ _FLAG_ENCRYPTED = 0x0001 | 0x0040           # traditional or strong
 _FLAG_UTF8 = 0x0800
 # WinZip AES marks encryption by this method, not (only) by the flag.
 _AES_METHOD = 99
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -191,27 +190,11 @@ def _zip64_values(extra, size, compressed, offset):
 
 
 def _check_path(name, max_path_length, max_depth):
-    """The member path with a directory's trailing '/' removed; Invalid
-    (naming the member and the rule) for anything unsafe or ambiguous."""
-    path = name[:-1] if name.endswith("/") else name
-    segments = path.split("/")
-    why = None
-    if _CONTROL.search(name):
-        why = "it contains NUL or another control character"
-    elif "\\" in name:
-        why = "it contains a backslash; use '/' between folders"
-    elif name.startswith("/"):
-        why = "it is absolute"
-    elif _DRIVE.match(name):
-        why = "it starts with a drive letter"
-    elif ".." in segments:
-        why = "'..' would climb out of the package folder"
-    elif "." in segments or "" in segments:
-        why = "it has an empty or '.' segment"
-    elif len(path) > max_path_length:
-        why = "it is longer than %d characters" % max_path_length
-    elif path.count("/") + 1 > max_depth:
-        why = "it is more than %d folders deep" % max_depth
+    """The member path (NFC, a directory's trailing '/' removed); Invalid
+    (naming the member and the rule) for anything unsafe or ambiguous.
+    The rule is folder paths' (``artifacts.paths``)."""
+    path = paths.normalise(name[:-1] if name.endswith("/") else name)
+    why = paths.problem(path, max_path_length, max_depth)
     if why:
         raise errors.Invalid("Package member %r has an unsafe path: %s."
                              % (name, why))
@@ -265,10 +248,6 @@ def _read_entries(source, cd_offset, cd_size, count, limits):
     return entries
 
 
-def _fold(path):
-    return unicodedata.normalize("NFC", path).casefold()
-
-
 def _check_entries(entries, key_prefix, limits):
     """Refuse, before anything is written, every entry that breaks a rule
     its header alone can show."""
@@ -293,7 +272,7 @@ def _check_entries(entries, key_prefix, limits):
         if e.method == _STORED and e.compressed != e.size:
             raise _corrupt(e, "it is stored uncompressed, yet its two "
                               "sizes differ")
-        folded = _fold(e.path)
+        folded = paths.fold(e.path)
         if folded in seen:
             raise errors.Invalid(
                 "Package member %r appears twice in the archive%s; names must "
@@ -320,7 +299,7 @@ def _check_entries(entries, key_prefix, limits):
                 % (limits["max_total_size"], e.name))
     # A file "a" next to "a/b" cannot be stored (nor unpacked anywhere).
     for e in entries:
-        parts = _fold(e.path).split("/")
+        parts = paths.fold(e.path).split("/")
         for depth in range(1, len(parts)):
             parent = seen.get("/".join(parts[:depth]))
             if parent is not None and not e.is_dir:

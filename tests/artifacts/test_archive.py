@@ -163,12 +163,18 @@ def test_end_record_signature_inside_the_comment(store):
 
 @pytest.mark.parametrize("name", [
     "../evil", "/abs", "a/../../b", "C:\\x", "C:x", "a\\b", "a//b", "./a",
-    "a/./b", "a/..", "line\nbreak",
+    "a/./b", "a/..", "line\nbreak", "a.", "dir /b", "C1\x85control",
+    "tab\tname",
 ])
 def test_unsafe_paths(store, name):
     data = build(("ok.txt", b"fine"), (name, b"payload"))
     exc = refused(data, store, match="unsafe path")
     assert repr(name) in exc.message
+
+
+def test_member_names_are_stored_in_nfc(store):
+    files = unpack(build(("dir/cafe\u0301.txt", b"x")), store)
+    assert [f.path for f in files] == ["dir/caf\u00e9.txt"]
 
 
 def test_nul_in_central_directory_name(store):
