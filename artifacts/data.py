@@ -212,10 +212,13 @@ class DataService:
                               or {})
             # Hooks may derive more files from the data (vnf_packages
             # unpacks its CSAR into a folder); a refusal leaves nothing.
+            # ``reserve(n)``: a hook about to write n more bytes asks the
+            # quota first (413 before a byte of them is written).
             derived = []
             for hook in atype.hooks.get("blob_uploaded", ()):
                 derived.extend(hook(ctx, artifact, field=field, path=path,
-                                    result=result, store=target) or ())
+                                    result=result, store=target,
+                                    reserve=meter.cover) or ())
             made.extend(d[2] for d in derived)
             with engine._locked(atype, artifact_id, "upload"):
                 retired = transaction(self.db, lambda conn: self._finish(
@@ -281,12 +284,14 @@ class DataService:
                                         "url": result.location}], first=True)
         for derived_field in {d[0] for d in derived}:
             retired.extend(db.retire_blobs(conn, artifact_id, derived_field))
-        for derived_field, derived_path, made in derived:
-            db.insert_blob(conn, artifact_id, derived_field, dict(
-                status="active", size=made.size, external=False,
-                **{a: made.digests.get(a) for a in DIGEST_COLUMNS}),
-                path=derived_path,
-                locations=[{"store": target.name, "url": made.location}])
+        for derived_field in {d[0] for d in derived}:
+            db.insert_folder(conn, artifact_id, derived_field, [
+                (derived_path, dict(
+                    status="active", size=made.size, external=False,
+                    **{a: made.digests.get(a) for a in DIGEST_COLUMNS}),
+                 {"store": target.name, "url": made.location})
+                for d_field, derived_path, made in derived
+                if d_field == derived_field])
         if values:
             db.set_properties(conn, artifact_id, values)
         meter.settle(conn, unmetered=sum(d[2].size for d in derived))
@@ -609,6 +614,15 @@ class DataService:
         Glare (downloads redirect), so it cannot be used for SSRF."""
         engine = self.engine
         fdef, path = self._data_field(atype, field, path, for_write=True)
+        if atype.checks_data(field):
+            # Its hooks judge the bytes (a package is unpacked and
+            # validated, an image's format inspected); bytes Glare never
+            # sees would skip them, and the artifact could be activated
+            # with nothing checked.
+            raise errors.Invalid(
+                "Field '%s' of %s cannot hold an external URL: its data is "
+                "checked when it is uploaded; upload the data instead."
+                % (field, atype.name))
         external.check_url(url, engine.external_policy)
         digests = external.check_digests(digests)
         if size is not None and (not isinstance(size, int)
