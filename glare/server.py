@@ -1,6 +1,8 @@
 """Run the WSGI app under gunicorn (threaded workers) from our own config.
 
-gthread workers: a long upload holds one thread, not the whole worker, and
+gthread workers (``glare.worker``: request heads and small bodies read by
+the event loop, streamed bodies paced, so a slow client holds no thread
+others need): a long upload holds one thread, not the whole worker, and
 chunked request bodies of any size work.  Stale temporary files of uploads
 cut off by a crash are removed before workers start; every worker then runs
 a data-job thread (``artifacts.jobs``).
@@ -65,10 +67,17 @@ def run(conf, config_path=None):
             cleanup(conf.glare.stale_upload_seconds)
     engine.data.recover_stale_uploads(types.all_types().values())
     engine.db.dispose()
+    from glare import worker
+    pace = worker.Pace(header_timeout=conf.client_header_timeout,
+                       body_timeout=conf.client_body_timeout,
+                       body_min_rate=conf.client_body_min_rate,
+                       idle_timeout=conf.client_socket_timeout)
     options = {
         "bind": "%s:%d" % (conf.bind_host, conf.bind_port),
         "workers": conf.workers,
-        "worker_class": "gthread",
+        # gthread whose threads never wait for a slow client
+        # (glare/worker.py).
+        "worker_class": worker.worker_class(pace),
         "threads": conf.worker_threads,
         "timeout": 3600,
         "graceful_timeout": 30,
