@@ -24,6 +24,10 @@ event loop in charge until a request is ready:
   first bytes, then one more second per ``body_min_rate`` bytes received;
   a body slower than that is cut off (the upload is discarded, as for a
   client that went away).
+* A finished connection's lingering close (reading what the client still
+  sends for up to 2 s, so that the response is not cut by a reset) is done
+  by the event loop; gunicorn does it blocking, in the event loop, which
+  froze the worker for 2 s per client that kept sending.
 * Once a request is in a thread, a client that reads or writes nothing
   for ``idle_timeout`` seconds (Glance's ``client_socket_timeout``) is
   dropped.
@@ -35,10 +39,17 @@ front of Glare remains the recommended production setup (README).
 """
 
 import selectors
+import socket
 import time
 from functools import partial
 
 from gunicorn.workers import gthread
+
+#: How long, and for how many bytes, a closed connection's late request
+#: data is read and dropped so the kernel does not reset the connection
+#: before the client has read the response (gunicorn's figures).
+LINGER_SECONDS = 2.0
+LINGER_MAX_BYTES = 65536
 
 #: Largest request head kept while it arrives (gunicorn's own limits are
 #: lower for any single line; a longer head is refused with 431).
@@ -162,6 +173,7 @@ class PacedThreadWorker(gthread.ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._arriving = {}           # conn -> _Waiting
+        self._lingering = {}          # closing socket -> [deadline, bytes]
         self._queued = []             # streamed requests waiting for a slot
         self._streaming = 0
         reserve = self.pace.reserved_threads
@@ -256,7 +268,52 @@ class PacedThreadWorker(gthread.ThreadWorker):
             self._streaming -= 1
             while self._queued and self._streaming < self.max_streaming:
                 self._submit(self._queued.pop(0), streaming=True)
+        # gunicorn closes a finished connection "gracefully" right here:
+        # it lingers up to 2 s reading what the client still sends, in the
+        # event loop, so a client trickling a body it was refused froze the
+        # whole worker (everyone's requests) for 2 s per connection.  The
+        # linger is done by the event loop instead.
+        conn.close = partial(self._close, conn)
         super().finish_request(conn, fs)
+
+    def _close(self, conn, graceful=False):
+        if not graceful:
+            return type(conn).close(conn)
+        sock = conn.sock
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+            self.poller.register(sock, selectors.EVENT_READ,
+                                 self._linger_readable)
+        except (OSError, ValueError, KeyError):
+            return type(conn).close(conn)
+        self._lingering[sock] = [time.monotonic() + LINGER_SECONDS, 0]
+        return None
+
+    def _linger_readable(self, sock):
+        try:
+            data = sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        state = self._lingering.get(sock)
+        if state is None:
+            return
+        state[1] += len(data)
+        if not data or state[1] >= LINGER_MAX_BYTES:
+            self._end_linger(sock)
+
+    def _end_linger(self, sock):
+        self._lingering.pop(sock, None)
+        try:
+            self.poller.unregister(sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        try:
+            sock.close()
+        except OSError:
+            pass
 
     def murder_pending(self):
         """Also called once a loop turn: close requests that did not
@@ -268,6 +325,9 @@ class PacedThreadWorker(gthread.ThreadWorker):
         for conn in late:
             self._refuse(conn, _TIMEOUT_RESPONSE
                          if self._arriving[conn].buf else None)
+        for sock in [sock for sock, (deadline, _) in self._lingering.items()
+                     if deadline <= now]:
+            self._end_linger(sock)
 
     def _refuse(self, conn, response):
         if response:

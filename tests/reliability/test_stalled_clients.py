@@ -25,9 +25,14 @@ pytestmark = pytest.mark.integration
 STALLED = 64
 NORMAL = 32
 # The slowest normal request while 64 clients stall.  Unstalled, they take
-# milliseconds; a server that ties a thread to each stalled client would
-# make them wait for the stalled ones' timeouts or forever.
-BOUND = 3.0
+# milliseconds; a server that ties a thread to each stalled client makes
+# them wait for the stalled ones' timeouts or for ever (plain gthread:
+# every one timed out after 30 s).  Measured with glare.worker on the
+# 2-CPU test VM: under 0.5 s on SQLite and PostgreSQL; on MariaDB the
+# first request after 64 uploads start waits up to ~3.5 s while their
+# workers open database connections (PyMySQL builds a TLS context for
+# each), the others take milliseconds.
+BOUND = 5.0
 # Seconds the server gives a client to send its request head (set short
 # in the server under test, see the fixture).
 HEADER_TIMEOUT = 4
