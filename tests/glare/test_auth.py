@@ -253,8 +253,11 @@ def keystone_tokens(monkeypatch):
     return tokens
 
 
-def v3_token(project_id, roles, user_id="user-1", expires=None):
-    """A Keystone v3 token validation body (what GET /v3/auth/tokens says).
+def v3_token(project_id, roles, user_id="user-1", expires=None,
+             scope="project"):
+    """A Keystone v3 token validation body (what GET /v3/auth/tokens says),
+    scoped to ``project_id``, or to the system or the default domain
+    (``scope``).
 
     Built by hand: keystoneauth1.fixture would need the ``fixtures``
     package.
@@ -262,15 +265,22 @@ def v3_token(project_id, roles, user_id="user-1", expires=None):
     now = datetime.datetime.now(datetime.timezone.utc)
     expires = expires or now + datetime.timedelta(hours=1)
     domain = {"id": "default", "name": "Default"}
-    return {"token": {
+    token = {
         "methods": ["password"],
         "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         "user": {"id": user_id, "name": "alice", "domain": domain},
-        "project": {"id": project_id, "name": "demo", "domain": domain},
         "roles": [{"id": "r-" + r, "name": r} for r in roles],
         "catalog": [],
-    }}
+    }
+    if scope == "system":
+        token["system"] = {"all": True}
+    elif scope == "domain":
+        token["domain"] = domain
+    else:
+        token["project"] = {"id": project_id, "name": "demo",
+                            "domain": domain}
+    return {"token": token}
 
 
 @pytest.fixture
@@ -342,6 +352,34 @@ def test_keystone_spoofed_headers_not_trusted(keystone_app, keystone_tokens):
     assert body["is_admin"] is False
 
 
+def mock_keystone(mock, valid):
+    """Serve Keystone v3 at KEYSTONE on a requests_mock ``mock``: version
+    discovery, the service's own token (password auth) and validation of
+    the tokens in ``valid`` (token id -> body; any other is 404)."""
+    own_token = v3_token("service-project", ["admin", "service"])
+    own_token["token"]["catalog"] = [{
+        "type": "identity", "name": "keystone",
+        "endpoints": [{"id": i, "interface": i, "region": "RegionOne",
+                       "url": KEYSTONE + "/v3"}
+                      for i in ("public", "internal", "admin")]}]
+    version = {"version": {"id": "v3.14", "status": "stable",
+                           "media-types": [],
+                           "links": [{"rel": "self",
+                                      "href": KEYSTONE + "/v3/"}]}}
+
+    def validate(request, context):
+        body = valid.get(request.headers.get("X-Subject-Token"))
+        if body is None:
+            context.status_code = 404
+            return {"error": {"code": 404, "message": "Not found"}}
+        return body
+
+    mock.get(KEYSTONE + "/v3", json=version)
+    mock.post(KEYSTONE + "/v3/auth/tokens", json=own_token,
+              status_code=201, headers={"X-Subject-Token": "glance-tok"})
+    mock.get(KEYSTONE + "/v3/auth/tokens", json=validate)
+
+
 def test_keystone_end_to_end_with_a_mocked_keystone(tmp_path):
     """No shortcut: auth_token discovers Keystone, gets its own service
     token and validates the caller's token over (mocked) HTTP, all
@@ -355,33 +393,11 @@ def test_keystone_end_to_end_with_a_mocked_keystone(tmp_path):
         "user_domain_name = Default\nproject_domain_name = Default\n"
         % (KEYSTONE, KEYSTONE))
     app = auth.wrap(seen_app, config.load(str(conf_file)))
-    own_token = v3_token("service-project", ["admin", "service"])
-    own_token["token"]["catalog"] = [{
-        "type": "identity", "name": "keystone",
-        "endpoints": [{"id": i, "interface": i, "region": "RegionOne",
-                       "url": KEYSTONE + "/v3"}
-                      for i in ("public", "internal", "admin")]}]
-    version = {"version": {"id": "v3.14", "status": "stable",
-                           "media-types": [],
-                           "links": [{"rel": "self",
-                                      "href": KEYSTONE + "/v3/"}]}}
     valid = {"user-tok": v3_token(PROJECT, ["member", "reader"]),
              "svc-tok": v3_token("nova-project", ["service"],
                                  user_id="nova")}
-
-    def validate(request, context):
-        body = valid.get(request.headers.get("X-Subject-Token"))
-        if body is None:
-            context.status_code = 404
-            return {"error": {"code": 404, "message": "Not found"}}
-        return body
-
     with requests_mock.Mocker() as mock:
-        mock.get(KEYSTONE + "/v3", json=version)
-        mock.post(KEYSTONE + "/v3/auth/tokens", json=own_token,
-                  status_code=201, headers={"X-Subject-Token": "glance-tok"})
-        mock.get(KEYSTONE + "/v3/auth/tokens", json=validate)
-
+        mock_keystone(mock, valid)
         body = call(app, {"X-Auth-Token": "user-tok",
                           "X-Service-Token": "svc-tok"}).json
         assert body["project_id"] == PROJECT

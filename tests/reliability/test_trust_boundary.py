@@ -18,18 +18,19 @@ auth_token in front of the whole app, tokens validated by a mocked
 Keystone.
 """
 
-import datetime
 import time
 import uuid
 
 import pytest
 import requests
+import requests_mock
 import webob
 
 from artifacts.db import migrate
 from artifacts.db.session import make_engine
 from artifacts.locking import Locks
 from tests.conftest import database_url, glare_server
+from tests.glare.test_auth import KEYSTONE, mock_keystone, v3_token
 from tests.integration.helpers import (ADMIN, create_image, project_headers,
                                        unique, upload)
 
@@ -296,26 +297,14 @@ def test_import_and_copy_of_an_invisible_image_are_404(server):
 
 # ------------------------------------------------------- keystone, in process
 
-KEYSTONE = "http://keystone.test:5000"
-
-
-def _v3_token(roles, scope):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    domain = {"id": "default", "name": "Default"}
-    body = {"methods": ["password"],
-            "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-            "expires_at": (now + datetime.timedelta(hours=1)).strftime(
-                "%Y-%m-%dT%H:%M:%S.000000Z"),
-            "user": {"id": "u-" + scope, "name": "alice", "domain": domain},
-            "roles": [{"id": "r-" + r, "name": r} for r in roles],
-            "catalog": []}
-    if scope == "system":
-        body["system"] = {"all": True}
-    elif scope == "domain":
-        body["domain"] = domain
-    else:
-        body["project"] = {"id": scope, "name": scope, "domain": domain}
-    return {"token": body}
+ALL_ROLES = ["admin", "member", "reader"]
+ADMIN_TOKENS = {
+    "system-admin": v3_token(None, ALL_ROLES, scope="system",
+                             user_id="u-system"),
+    "domain-admin": v3_token(None, ALL_ROLES, scope="domain",
+                             user_id="u-domain"),
+    "project-member": v3_token("proj-k", ["member", "reader"]),
+}
 
 
 @pytest.fixture
@@ -323,14 +312,7 @@ def keystone_app(tmp_path, monkeypatch):
     from keystonemiddleware import auth_token
     from keystonemiddleware.auth_token import _exceptions
 
-    from glare import app as glare_app
-    from glare import config
-
-    tokens = {
-        "system-admin": _v3_token(["admin", "member", "reader"], "system"),
-        "domain-admin": _v3_token(["admin", "member", "reader"], "domain"),
-        "project-member": _v3_token(["member", "reader"], "proj-k"),
-    }
+    tokens = ADMIN_TOKENS
 
     def fetch_token(self, token, **kwargs):
         if token in tokens:
@@ -338,6 +320,13 @@ def keystone_app(tmp_path, monkeypatch):
         raise _exceptions.InvalidToken()
 
     monkeypatch.setattr(auth_token.AuthProtocol, "fetch_token", fetch_token)
+    with requests_mock.Mocker():        # nothing may reach the network
+        yield _keystone_app(tmp_path)
+
+
+def _keystone_app(tmp_path):
+    from glare import app as glare_app
+    from glare import config
     conf_file = tmp_path / "glare.conf"
     conf_file.write_text(
         "[database]\nconnection = sqlite:///%s\n"
@@ -349,12 +338,10 @@ def keystone_app(tmp_path, monkeypatch):
         "project_name = service\nuser_domain_name = Default\n"
         "project_domain_name = Default\nmemcached_servers =\n"
         % (tmp_path / "glare.sqlite", tmp_path / "images", KEYSTONE,
-           KEYSTONE))
+           KEYSTONE + "/v3"))
     conf = config.load(str(conf_file))
     migrate.upgrade(make_engine(conf.database.connection))
-    import requests_mock
-    with requests_mock.Mocker():        # nothing may reach the network
-        yield glare_app.create_app(conf)
+    return glare_app.create_app(conf)
 
 
 def _call(app, method, path, tok, body=None, headers=None):
@@ -386,3 +373,22 @@ def test_keystone_tokens_not_scoped_to_a_project(keystone_app, tok):
     assert resp.json["owner"] == "proj-k"
     assert _call(keystone_app, "GET", "/v2/images/" + resp.json["id"],
                  tok).status_int == 404
+
+
+def test_keystone_system_token_through_a_mocked_keystone(tmp_path):
+    """No shortcut: auth_token validates the system-scoped token over
+    (mocked) HTTP, then the policy refuses it."""
+    app = _keystone_app(tmp_path)
+    with requests_mock.Mocker() as mock:
+        mock_keystone(mock, ADMIN_TOKENS)
+        resp = _call(app, "POST", "/v2/images", "system-admin",
+                     {"name": "x", "visibility": "public"})
+        assert resp.status_int == 403, resp.text
+        resp = _call(app, "POST", "/v2/images", "project-member",
+                     {"name": "x"})
+        assert resp.status_int == 201, resp.text
+        assert resp.json["owner"] == "proj-k"
+        validated = [h.headers.get("X-Subject-Token")
+                     for h in mock.request_history if h.method == "GET"
+                     and h.path == "/v3/auth/tokens"]
+        assert "system-admin" in validated
