@@ -24,16 +24,38 @@ comment ends with a fake end record as empty.
 =================  ===============  =====================================
 bound              error            default
 =================  ===============  =====================================
-max_members        Invalid (400)    10,000 entries, folders included
+max_members        Invalid (400)    500 entries, folders included
 max_total_size     RequestTooLarge  4 GiB unpacked, all files together
 max_member_size    RequestTooLarge  2 GiB unpacked, per file
 max_ratio          RequestTooLarge  100:1 per file; files of at most
                                     ``RATIO_GRACE`` (1 MiB) are exempt
+max_total_ratio    RequestTooLarge  100:1 all files together against the
+                                    archive's size; a total of at most
+                                    ``RATIO_GRACE`` is exempt
 max_path_length    Invalid          1024 characters
 max_depth          Invalid          32 segments
 =================  ===============  =====================================
 
-``key_prefix + "/" + path`` must also pass the store's ``check_key``.
+The whole archive is bounded, not only each member: a thousand small
+members of zeros each pass the per-file ratio (they are under its grace)
+but not the total ratio.  The declared total is known before a byte is
+written, so ``reserve(total)`` (the caller's quota check) can refuse the
+archive before anything is unpacked.  The member count is low because a
+member costs a store object (on a filesystem two fsyncs, ~6 ms on a slow
+disk) however small it is: an archive of 10,000 empty members is 1 MB to
+upload and cost 110 s of server time when written one by one.  Small
+members (at most ``PARALLEL_MEMBER_SIZE``) are therefore read whole, in
+order, and written by ``PARALLEL_WRITES`` threads at once, which lets the
+file system group their syncs (1,000 empty members: 8.4 s one by one,
+about 0.7 s in parallel, measured on the test VM); at most
+``PARALLEL_BUFFER`` bytes of them are held at a time.  The whole request
+for the largest count allowed (500 empty members, 49 KB) took 0.6 s on
+SQLite, 0.8 s on PostgreSQL and 1.3 s on MariaDB there.
+
+Member names obey the rule of folder paths (``artifacts.paths``: normalised
+to NFC, then no control characters, backslashes, drive letters, '.'/'..' or
+empty segments, segments ending in a dot or space), and ``key_prefix + "/" +
+path`` must also pass the store's ``check_key``.
 Names differing only by case or Unicode normalisation are refused like
 exact duplicates: stores are case-sensitive, but packages also get unpacked
 on macOS and Windows, where one such file silently replaces the other (a
@@ -46,28 +68,31 @@ entries are skipped (folders exist through their files).
 
 import collections
 import contextlib
+from concurrent import futures
 import logging
-import re
 import stat
 import struct
-import unicodedata
 import zlib
 from dataclasses import dataclass, field
 
-from artifacts import errors
+from artifacts import errors, paths
 from artifacts.stores import MAX_KEY_DEPTH, MAX_KEY_LENGTH, check_key
 from artifacts.stores.streaming import BLOCK_SIZE, write_stream
 
 LOG = logging.getLogger(__name__)
 
 GiB = 1024 ** 3
-MAX_MEMBERS = 10000
+MAX_MEMBERS = 500
 MAX_TOTAL_SIZE = 4 * GiB
 MAX_MEMBER_SIZE = 2 * GiB
 MAX_RATIO = 100
 # Small text files (YAML full of indentation) legitimately compress beyond
 # any sane bomb ratio; below this size the ratio is not checked.
 RATIO_GRACE = 1024 * 1024
+MAX_TOTAL_RATIO = 100
+PARALLEL_WRITES = 8
+PARALLEL_MEMBER_SIZE = BLOCK_SIZE
+PARALLEL_BUFFER = 16 * BLOCK_SIZE
 READ_SIZE = 64 * 1024
 TOSCA_META = "TOSCA-Metadata/TOSCA.meta"
 MAX_TOSCA_META_SIZE = 64 * 1024
@@ -84,8 +109,6 @@ _FLAG_ENCRYPTED = 0x0001 | 0x0040           # traditional or strong
 _FLAG_UTF8 = 0x0800
 # WinZip AES marks encryption by this method, not (only) by the flag.
 _AES_METHOD = 99
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -191,27 +214,11 @@ def _zip64_values(extra, size, compressed, offset):
 
 
 def _check_path(name, max_path_length, max_depth):
-    """The member path with a directory's trailing '/' removed; Invalid
-    (naming the member and the rule) for anything unsafe or ambiguous."""
-    path = name[:-1] if name.endswith("/") else name
-    segments = path.split("/")
-    why = None
-    if _CONTROL.search(name):
-        why = "it contains NUL or another control character"
-    elif "\\" in name:
-        why = "it contains a backslash; use '/' between folders"
-    elif name.startswith("/"):
-        why = "it is absolute"
-    elif _DRIVE.match(name):
-        why = "it starts with a drive letter"
-    elif ".." in segments:
-        why = "'..' would climb out of the package folder"
-    elif "." in segments or "" in segments:
-        why = "it has an empty or '.' segment"
-    elif len(path) > max_path_length:
-        why = "it is longer than %d characters" % max_path_length
-    elif path.count("/") + 1 > max_depth:
-        why = "it is more than %d folders deep" % max_depth
+    """The member path (NFC, a directory's trailing '/' removed); Invalid
+    (naming the member and the rule) for anything unsafe or ambiguous.
+    The rule is folder paths' (``artifacts.paths``)."""
+    path = paths.normalise(name[:-1] if name.endswith("/") else name)
+    why = paths.problem(path, max_path_length, max_depth)
     if why:
         raise errors.Invalid("Package member %r has an unsafe path: %s."
                              % (name, why))
@@ -265,10 +272,6 @@ def _read_entries(source, cd_offset, cd_size, count, limits):
     return entries
 
 
-def _fold(path):
-    return unicodedata.normalize("NFC", path).casefold()
-
-
 def _check_entries(entries, key_prefix, limits):
     """Refuse, before anything is written, every entry that breaks a rule
     its header alone can show."""
@@ -293,7 +296,7 @@ def _check_entries(entries, key_prefix, limits):
         if e.method == _STORED and e.compressed != e.size:
             raise _corrupt(e, "it is stored uncompressed, yet its two "
                               "sizes differ")
-        folded = _fold(e.path)
+        folded = paths.fold(e.path)
         if folded in seen:
             raise errors.Invalid(
                 "Package member %r appears twice in the archive%s; names must "
@@ -318,15 +321,23 @@ def _check_entries(entries, key_prefix, limits):
                 "The archive unpacks to more than the limit of %d bytes in "
                 "total (reached at member %r)."
                 % (limits["max_total_size"], e.name))
+    archive_size = limits["archive_size"]
+    if total > RATIO_GRACE and \
+            total > archive_size * limits["max_total_ratio"]:
+        raise errors.RequestTooLarge(
+            "The archive expands from %d to %d bytes, more than %d-fold in "
+            "total; this looks like a zip bomb."
+            % (archive_size, total, limits["max_total_ratio"]))
     # A file "a" next to "a/b" cannot be stored (nor unpacked anywhere).
     for e in entries:
-        parts = _fold(e.path).split("/")
+        parts = paths.fold(e.path).split("/")
         for depth in range(1, len(parts)):
             parent = seen.get("/".join(parts[:depth]))
             if parent is not None and not e.is_dir:
                 raise errors.Invalid(
                     "Package member %r is both a file and a folder (see %r)."
                     % (parent, e.name))
+    return total
 
 
 def _data_start(source, e, cd_offset, previous_end):
@@ -408,9 +419,9 @@ def _member_blocks(source, e, start):
 
 def unpack_zip(source, store, key_prefix, *, max_members=MAX_MEMBERS,
                max_total_size=MAX_TOTAL_SIZE, max_member_size=MAX_MEMBER_SIZE,
-               max_ratio=MAX_RATIO, max_path_length=MAX_KEY_LENGTH,
-               max_depth=MAX_KEY_DEPTH, algorithms=("md5", "sha256"),
-               check=None):
+               max_ratio=MAX_RATIO, max_total_ratio=MAX_TOTAL_RATIO,
+               max_path_length=MAX_KEY_LENGTH, max_depth=MAX_KEY_DEPTH,
+               algorithms=("md5", "sha256"), check=None, reserve=None):
     """Unpack the zip in ``source`` (seekable, binary) into ``store`` under
     ``key_prefix + "/" + <member path>``; all or nothing.
 
@@ -418,6 +429,9 @@ def unpack_zip(source, store, key_prefix, *, max_members=MAX_MEMBERS,
     the request stream); it is read at many offsets.  Returns
     ``[UnpackedFile]`` in the order the members are stored, with hex
     digests for each of ``algorithms``.
+    ``reserve(total)``, if given, is called with the unpacked bytes the
+    index declares (every bound already checked) before anything is
+    written: a quota check, which refuses by raising.
     ``check(files, store)``, if given, runs once everything is stored (e.g.
     ``validate_csar``); what it raises aborts like any other failure.
 
@@ -429,29 +443,82 @@ def unpack_zip(source, store, key_prefix, *, max_members=MAX_MEMBERS,
     check_key(key_prefix)
     limits = dict(max_members=max_members, max_total_size=max_total_size,
                   max_member_size=max_member_size, max_ratio=max_ratio,
-                  max_path_length=max_path_length, max_depth=max_depth)
+                  max_total_ratio=max_total_ratio,
+                  max_path_length=max_path_length, max_depth=max_depth,
+                  archive_size=source.seek(0, 2))
     cd_offset, cd_size, count = _find_directory(source)
     entries = _read_entries(source, cd_offset, cd_size, count, limits)
-    _check_entries(entries, key_prefix, limits)
+    total = _check_entries(entries, key_prefix, limits)
+    if reserve is not None:
+        reserve(total)
     files = []
     try:
-        previous_end = 0
-        for e in sorted(entries, key=lambda e: e.offset):
-            if e.is_dir:
-                continue
-            start = _data_start(source, e, cd_offset, previous_end)
-            previous_end = start + e.compressed
-            result = write_stream(store, key_prefix + "/" + e.path,
-                                  _member_blocks(source, e, start),
-                                  algorithms)
-            files.append(UnpackedFile(e.path, result.location, result.size,
-                                      result.digests))
+        _write_members(source, store, key_prefix, entries, cd_offset,
+                       algorithms, files)
         if check is not None:
             check(files, store)
     except BaseException:
         _delete_all(store, files)
         raise
     return files
+
+
+def _write_members(source, store, key_prefix, entries, cd_offset,
+                   algorithms, files):
+    """Store every file member, appending an ``UnpackedFile`` to ``files``
+    for each one stored (also when a later one fails: the caller deletes
+    them).  Members are read in archive order; small ones whole, written
+    by a pool of threads (see the module docstring), large ones streamed
+    here."""
+    members = [e for e in sorted(entries, key=lambda e: e.offset)
+               if not e.is_dir]
+    stored = [None] * len(members)
+    pending = collections.deque()          # (index, future, size)
+    buffered = 0
+
+    def collect_oldest():
+        nonlocal buffered
+        index, future, size = pending.popleft()
+        buffered -= size
+        result = future.result()
+        stored[index] = UnpackedFile(members[index].path, result.location,
+                                     result.size, result.digests)
+
+    with futures.ThreadPoolExecutor(PARALLEL_WRITES) as pool:
+        try:
+            previous_end = 0
+            for index, e in enumerate(members):
+                start = _data_start(source, e, cd_offset, previous_end)
+                previous_end = start + e.compressed
+                key = key_prefix + "/" + e.path
+                if e.size > PARALLEL_MEMBER_SIZE:
+                    result = write_stream(store, key,
+                                          _member_blocks(source, e, start),
+                                          algorithms)
+                    stored[index] = UnpackedFile(e.path, result.location,
+                                                 result.size, result.digests)
+                    continue
+                data = b"".join(_member_blocks(source, e, start))
+                while pending and buffered + len(data) > PARALLEL_BUFFER:
+                    collect_oldest()
+                pending.append((index, pool.submit(
+                    write_stream, store, key, [data], algorithms),
+                    len(data)))
+                buffered += len(data)
+            while pending:
+                collect_oldest()
+        finally:
+            # On a failure, wait for the writes in flight so that what
+            # they stored is deleted with the rest.
+            for index, future, _size in pending:
+                try:
+                    result = future.result()
+                except BaseException:  # noqa: BLE001 - nothing was stored
+                    continue
+                stored[index] = UnpackedFile(members[index].path,
+                                             result.location, result.size,
+                                             result.digests)
+            files.extend(f for f in stored if f is not None)
 
 
 def _delete_all(store, files):

@@ -13,6 +13,12 @@ class RequestContext:
     request_id: str = dataclasses.field(
         default_factory=lambda: "req-" + str(uuid.uuid4()))
     service_roles: tuple = ()
+    # The scope of a token that is not scoped to a project: Keystone's
+    # system scope ("all") or the id of the domain it is scoped to.  Every
+    # policy rule is project-scoped, so oslo.policy refuses such a caller
+    # everything (as Glance does, see artifacts/policy.py).
+    system_scope: str | None = None
+    domain_id: str | None = None
 
     @property
     def is_admin(self):
@@ -26,4 +32,6 @@ class RequestContext:
             "roles": list(self.roles),
             "service_roles": list(self.service_roles),
             "is_admin": self.is_admin,
+            "system_scope": self.system_scope,
+            "domain_id": self.domain_id,
         }

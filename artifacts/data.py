@@ -40,13 +40,13 @@ import uuid
 
 import sqlalchemy as sa
 
-from artifacts import errors, external, instance, recovery
+from artifacts import errors, external, instance, paths, recovery
 from artifacts.db import api as db
 from artifacts.db.models import artifact_blobs
 from artifacts.db.session import is_unavailable, read, transaction
 from artifacts.quotas import releases_reservations
 from artifacts.recovery import Writes
-from artifacts.stores import check_key, redact, streaming
+from artifacts.stores import redact, streaming
 from artifacts.stores.placement import Download, open_locations
 
 LOG = logging.getLogger(__name__)
@@ -59,8 +59,31 @@ TAKEN_OVER = ("The upload made no progress for longer than the stale limit "
 
 
 def _claim_slot(field, path):
-    return hashlib.sha1(("claim\x00%s\x00%s" % (field, path)).encode(
-        "utf-8")).hexdigest()
+    # Folded: two uploads of names that differ only by case or Unicode
+    # normalisation race for one claim, so they cannot both land.
+    return hashlib.sha1(("claim\x00%s\x00%s" % (
+        field, paths.fold(path))).encode("utf-8")).hexdigest()
+
+
+def _case_twin(field, path, blobs):
+    """The path of another live file of folder ``field`` that is the same
+    file as ``path`` on a case-insensitive or normalising file system."""
+    if not path:
+        return None
+    key = paths.fold(path)
+    for blob in blobs:
+        if blob["field"] == field and blob["path"] != path and \
+                blob["status"] == "active" and paths.fold(blob["path"]) == key:
+            return blob["path"]
+    return None
+
+
+def _refuse_twin(field, path, twin):
+    if twin is not None:
+        raise errors.Conflict(
+            "Folder '%s' already holds %r, which differs from %r only by "
+            "case or Unicode normalisation; names in a folder must be "
+            "unique." % (field, twin, path))
 
 
 class _Work:
@@ -128,13 +151,15 @@ class DataService:
     # ---------------------------------------------------------- the checks
 
     def _data_field(self, atype, field, path, for_write):
+        """(field declaration, path): a folder's path normalised and
+        checked by the rule archive members obey (``artifacts.paths``)."""
         flow = atype.data_flows.get(field)
         fdef = atype.field(field)
         if flow is not None and (fdef is None or fdef.kind == "blob"):
             if path:
                 raise errors.NotFound("Field '%s' is a single blob; it has "
                                       "no path '%s'." % (field, path))
-            return fdef
+            return fdef, path
         if fdef is None or not fdef.is_data:
             raise errors.NotFound("%s has no blob or folder field '%s'."
                                   % (atype.name, field))
@@ -143,14 +168,14 @@ class DataService:
                 raise errors.Invalid("Field '%s' is a folder: name a file "
                                      "inside it (%s/<path>)." % (field,
                                                                  field))
-            check_key(path)
+            path = paths.check(path, "Folder path")
         elif path:
             raise errors.NotFound("Field '%s' is a single blob; it has no "
                                   "path '%s'." % (field, path))
         if for_write and fdef.system:
             raise errors.Forbidden("Field '%s' is filled by the service."
                                    % field)
-        return fdef
+        return fdef, path
 
     def _writable_status(self, atype, fdef, status):
         return status == atype.initial_status or (
@@ -191,7 +216,7 @@ class DataService:
         field (images' ``image`` and ``staging``); ``store`` names the
         store to write to (None: the type's or the default one)."""
         engine = self.engine
-        fdef = self._data_field(atype, field, path, for_write=True)
+        fdef, path = self._data_field(atype, field, path, for_write=True)
         flow = atype.data_flows.get(field)
         artifact, membership = engine._fetch(ctx, atype, artifact_id)
         engine.enforcer.enforce(ctx, atype.rule("upload"),
@@ -206,6 +231,7 @@ class DataService:
             raise _transition(atype, status, flow.via)
         for hook in atype.hooks.get("pre_upload", ()):
             hook(ctx, artifact, field=field, path=path)
+        _refuse_twin(field, path, _case_twin(field, path, artifact["blobs"]))
         limit = self._size_limit(fdef, artifact, field, path)
         target = self.stores.for_new(atype, field, requested=store,
                                      staging=bool(flow and flow.staging))
@@ -239,11 +265,14 @@ class DataService:
             # Hooks may derive more files from the data (vnf_packages
             # unpacks its CSAR into a folder); a refusal leaves nothing,
             # and so does a crash: their writes are recorded too.
+            # ``reserve(n)``: a hook about to write n more bytes asks the
+            # quota first (413 before a byte of them is written).
             derived = []
             recording = _Recording(self, target, artifact_id, work)
             for hook in atype.hooks.get("blob_uploaded", ()):
                 derived.extend(hook(ctx, artifact, field=field, path=path,
-                                    result=result, store=recording) or ())
+                                    result=result, store=recording,
+                                    reserve=meter.cover) or ())
             with engine._locked(atype, artifact_id, "upload"):
                 retired = transaction(self.db, lambda conn: self._finish(
                     conn, atype, artifact_id, field, path, fdef, flow, work,
@@ -299,6 +328,10 @@ class DataService:
                     "longer change." % (atype.noun, row.status, field))
             conn.execute(db.A.update().where(db.A.c.id == artifact_id)
                          .values(updated_at=db.utcnow()))
+        # A twin that finished after this upload began (its claim freed
+        # before ours was taken) is caught here, in the same transaction.
+        _refuse_twin(field, path, self._live_twin(conn, artifact_id, field,
+                                                  path))
         retired = db.retire_blobs(conn, artifact_id, field, path)
         if fdef is not None and fdef.kind == "folder":
             self._check_folder(conn, artifact_id, field, fdef, result.size)
@@ -316,12 +349,14 @@ class DataService:
                                         "url": result.location}], first=True)
         for derived_field in {d[0] for d in derived}:
             retired.extend(db.retire_blobs(conn, artifact_id, derived_field))
-        for derived_field, derived_path, made in derived:
-            db.insert_blob(conn, artifact_id, derived_field, dict(
-                status="active", size=made.size, external=False,
-                **{a: made.digests.get(a) for a in DIGEST_COLUMNS}),
-                path=derived_path,
-                locations=[{"store": target.name, "url": made.location}])
+        for derived_field in {d[0] for d in derived}:
+            db.insert_folder(conn, artifact_id, derived_field, [
+                (derived_path, dict(
+                    status="active", size=made.size, external=False,
+                    **{a: made.digests.get(a) for a in DIGEST_COLUMNS}),
+                 {"store": target.name, "url": made.location})
+                for d_field, derived_path, made in derived
+                if d_field == derived_field])
         if values:
             db.set_properties(conn, artifact_id, values)
         meter.settle(conn, unmetered=sum(d[2].size for d in derived))
@@ -346,6 +381,17 @@ class DataService:
             raise errors.RequestTooLarge(
                 "Folder '%s' holds %d bytes; %d more would exceed its "
                 "maximum of %d bytes." % (field, used, size, fdef.max_size))
+
+    @staticmethod
+    def _live_twin(conn, artifact_id, field, path):
+        if not path:
+            return None
+        rows = conn.execute(sa.select(B.c.path).where(
+            B.c.artifact_id == artifact_id, B.c.field == field,
+            B.c.status == "active", B.c.slot.isnot(None))).all()
+        return _case_twin(field, path, [
+            {"field": field, "path": r.path, "status": "active"}
+            for r in rows])
 
     def _filter(self, ctx, atype, artifact, chunks, field):
         """Pass the stream through the type's upload filters (which may
@@ -744,7 +790,16 @@ class DataService:
         it; checked against the operator's policy and never fetched by
         Glare (downloads redirect), so it cannot be used for SSRF."""
         engine = self.engine
-        fdef = self._data_field(atype, field, path, for_write=True)
+        fdef, path = self._data_field(atype, field, path, for_write=True)
+        if atype.checks_data(field):
+            # Its hooks judge the bytes (a package is unpacked and
+            # validated, an image's format inspected); bytes Glare never
+            # sees would skip them, and the artifact could be activated
+            # with nothing checked.
+            raise errors.Invalid(
+                "Field '%s' of %s cannot hold an external URL: its data is "
+                "checked when it is uploaded; upload the data instead."
+                % (field, atype.name))
         external.check_url(url, engine.external_policy)
         digests = external.check_digests(digests)
         if size is not None and (not isinstance(size, int)
@@ -763,6 +818,8 @@ class DataService:
                 raise errors.Forbidden(
                     "Field '%s' cannot change once the %s is %s."
                     % (field, atype.noun, row["status"]))
+            _refuse_twin(field, path, self._live_twin(conn, artifact_id,
+                                                      field, path))
             retired = db.retire_blobs(conn, artifact_id, field, path)
             db.insert_blob(conn, artifact_id, field, dict(
                 status="active", size=size, external=True,
@@ -903,7 +960,7 @@ class DataService:
         False: an artifact without data gives a Download whose blob is
         None (the Image API answers 204) instead of NotFound."""
         engine = self.engine
-        self._data_field(atype, field, path, for_write=False)
+        _, path = self._data_field(atype, field, path, for_write=False)
         artifact, membership = engine._fetch(ctx, atype, artifact_id)
         engine.enforcer.enforce(ctx, atype.rule("download"),
                                 engine._target(artifact, ctx, membership))
@@ -929,7 +986,7 @@ class DataService:
         """Remove one file (or the blob) of an artifact whose field may
         still change."""
         engine = self.engine
-        fdef = self._data_field(atype, field, path, for_write=True)
+        fdef, path = self._data_field(atype, field, path, for_write=True)
         artifact, membership = engine._fetch(ctx, atype, artifact_id)
         engine.enforcer.enforce(ctx, atype.rule("upload"),
                                 engine._target(artifact, ctx, membership))

@@ -98,6 +98,16 @@ class Engine:
         within a few seconds gets 409."""
         return self.locks.hold((atype.noun, artifact_id), operation)
 
+    def _locked_visible(self, ctx, atype, artifact_id, operation):
+        """``_locked`` for a caller who can see the artifact: anyone else
+        gets 404 at once, before the lock is asked for.  Waiting for a
+        lock another operation holds (and answering 409 after the wait)
+        would tell a stranger that the artifact exists, and keep them busy
+        for seconds.  The operation re-reads the artifact under the lock
+        (it may have gone meanwhile)."""
+        self._fetch(ctx, atype, artifact_id)
+        return self._locked(atype, artifact_id, operation)
+
     # ------------------------------------------------------------ visibility
 
     def _member_of(self, conn, artifact, ctx):
@@ -274,6 +284,7 @@ class Engine:
         target = {"project_id": owner, "owner": owner,
                   "visibility": visibility, "member_id": None}
         self.enforcer.enforce(ctx, atype.rule("create"), target)
+        _check_owner(atype, owner)
         self._check_visibility_policy(ctx, atype, visibility, target)
         now = db.utcnow()
         props = {n: f.default for n, f in atype.fields.items()
@@ -393,7 +404,7 @@ class Engine:
     # ----------------------------------------------------------------- update
 
     def update(self, ctx, atype, artifact_id, mutate, rule="update"):
-        with self._locked(atype, artifact_id, "update"):
+        with self._locked_visible(ctx, atype, artifact_id, "update"):
             return self._update_locked(ctx, atype, artifact_id, mutate, rule)
 
     def _update_locked(self, ctx, atype, artifact_id, mutate, rule):
@@ -445,9 +456,11 @@ class Engine:
                               "requests; try again." % atype.noun)
 
     def _validate_change(self, ctx, atype, old, new, target):
-        if new["owner"] != old["owner"] and not ctx.is_admin:
-            raise errors.Forbidden("Owner can't be updated by non admin."
-                                   ).as_detail()
+        if new["owner"] != old["owner"]:
+            if not ctx.is_admin:
+                raise errors.Forbidden("Owner can't be updated by non admin."
+                                       ).as_detail()
+            _check_owner(atype, new["owner"])
         if new["visibility"] != old["visibility"]:
             self._check_visibility_policy(ctx, atype, new["visibility"],
                                           target)
@@ -479,7 +492,7 @@ class Engine:
 
     def change_status(self, ctx, atype, artifact_id, operation, source,
                       target_status):
-        with self._locked(atype, artifact_id, operation):
+        with self._locked_visible(ctx, atype, artifact_id, operation):
             return self._change_status_locked(ctx, atype, artifact_id,
                                               operation, source,
                                               target_status)
@@ -510,7 +523,7 @@ class Engine:
         self._hooks(atype, "post_" + operation, ctx, artifact)
 
     def activate(self, ctx, atype, artifact_id):
-        with self._locked(atype, artifact_id, "activate"):
+        with self._locked_visible(ctx, atype, artifact_id, "activate"):
             return self._activate_locked(ctx, atype, artifact_id)
 
     def _activate_locked(self, ctx, atype, artifact_id):
@@ -550,7 +563,7 @@ class Engine:
         return activated
 
     def delete(self, ctx, atype, artifact_id):
-        with self._locked(atype, artifact_id, "delete"):
+        with self._locked_visible(ctx, atype, artifact_id, "delete"):
             return self._delete_locked(ctx, atype, artifact_id)
 
     def _delete_locked(self, ctx, atype, artifact_id):
@@ -603,6 +616,19 @@ def _set_version_keys(atype, artifact):
                                  artifact["version_sort"]])
         artifact["unique_key"] = hashlib.sha256(
             identity.encode("utf-8")).hexdigest()
+
+
+def _check_owner(atype, owner):
+    """No artifact is ever stored without an owner: an ownerless one
+    would be visible to everybody (``_visible``), counted against no
+    quota and deletable by no project.  A caller with no project (a token
+    scoped to the system or a domain; policy refuses those first, as
+    Glance does) or an admin asking for ``owner: null`` is refused."""
+    if owner is None or (isinstance(owner, str) and not owner.strip()):
+        raise errors.Forbidden(
+            "A %s must be owned by a project: the request has no project "
+            "(use a project-scoped token) and names no owner."
+            % atype.noun)
 
 
 def _duplicate(atype, artifact):

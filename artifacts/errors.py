@@ -46,6 +46,12 @@ class MethodNotAllowed(ArtifactError):
     status = 405
 
 
+class RequestTimeout(ArtifactError):
+    """The client sent its request too slowly (408)."""
+
+    status = 408
+
+
 class Conflict(ArtifactError):
     status = 409
 

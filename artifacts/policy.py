@@ -53,7 +53,10 @@ def creds_from_context(context):
     Roles are lower-cased (Glance lower-cases them, so ``Admin`` counts).
     An empty project or user id is left out: oslo.policy compares values as
     strings, and a missing id must never equal a missing owner
-    (``str(None) == str(None)``).
+    (``str(None) == str(None)``).  ``system_scope`` and ``domain_id`` are
+    kept when set: from them oslo.policy tells a system- or domain-scoped
+    token, which every project-scoped rule refuses (``InvalidScope``, a
+    refusal in ``check``), as in Glance.
     """
     if hasattr(context, "policy_creds"):
         creds = dict(context.policy_creds())
@@ -64,7 +67,7 @@ def creds_from_context(context):
     creds["service_roles"] = [str(r).strip().lower()
                               for r in creds.get("service_roles") or ()
                               if str(r).strip()]
-    for key in ("project_id", "user_id"):
+    for key in ("project_id", "user_id", "system_scope", "domain_id"):
         if not creds.get(key):
             creds.pop(key, None)
     return creds

@@ -200,6 +200,9 @@ class _NoMeter:
     def wrap(self, on_chunk):
         return on_chunk
 
+    def cover(self, extra):
+        pass
+
     def settle(self, conn, unmetered=0):
         pass
 
@@ -238,6 +241,14 @@ class Meter:
             if on_chunk is not None:
                 on_chunk(total)
         return checked
+
+    def cover(self, extra):
+        """Reserve ``extra`` bytes more than those streamed so far (files
+        a hook is about to unpack from the upload), or raise
+        ``RequestTooLarge`` before any of them is written.  ``settle``
+        then checks them again with everything the upload stores."""
+        if extra > 0:
+            self._grow(self.total + extra)
 
     def _grow(self, total):
         try:

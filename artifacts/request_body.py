@@ -32,6 +32,11 @@ def body_chunks(environ, content_length):
         size = BLOCK if remaining is None else min(BLOCK, remaining)
         try:
             chunk = stream.read(size)
+        except TimeoutError as exc:
+            # The server cut off a body that arrived too slowly.
+            raise errors.RequestTimeout(
+                "The request body arrived too slowly (%s); the upload was "
+                "discarded." % exc) from exc
         except Exception as exc:  # noqa: BLE001 - server-specific errors
             # gunicorn raises its own errors (NoMoreData, bad chunk) when a
             # chunked body is cut off: the client went away mid-upload.

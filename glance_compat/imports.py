@@ -30,11 +30,14 @@ COPY_IMAGE = "copy-image"
 def stage(image_id):
     svc = services()
     engine, atype, settings = svc.engine, svc.images, svc.settings
+    ctx = context()
+    # An image the caller cannot see is 404 before anything is said about
+    # the site's methods.
+    engine.get(ctx, atype, image_id)
     if GLANCE_DIRECT not in settings.enabled_import_methods:
         raise errors.NotFound("'glance-direct' method is not available at "
                               "this site.")
-    engine.data.upload(context(), atype, image_id, "staging",
-                       request_chunks())
+    engine.data.upload(ctx, atype, image_id, "staging", request_chunks())
     return no_content()
 
 
@@ -108,15 +111,18 @@ def _target_stores(body, settings):
 
 @bp.route("/v2/images/<image_id>/import", methods=["POST"])
 def import_image(image_id):
-    """Glance's checks in Glance's order: the body, the image's status and
-    formats, the policy (copy_image for copy-image, else modify_image),
-    the target stores, then the method's work."""
+    """Glance's checks in Glance's order -- the body, the image's status
+    and formats, the policy (copy_image for copy-image, else
+    modify_image), the target stores, then the method's work -- except
+    that an image the caller cannot see is 404 first, before the method
+    named in the body is looked at (Glance checks the method first, so
+    its 400 or 409 tells a stranger that the id exists)."""
     svc = services()
     engine, atype, settings = svc.engine, svc.images, svc.settings
     body = json_body()
-    name = _parse_import(body, settings)
     ctx = context()
     image = engine.get(ctx, atype, image_id)
+    name = _parse_import(body, settings)
     _check_image(image, name)
     engine.enforce_on(ctx, atype, image,
                       "copy" if name == COPY_IMAGE else "update")

@@ -146,8 +146,19 @@ def create_flask_app(conf, engine):
     app.before_request(_reject_unmapped_methods)
     app.register_error_handler(errors.ArtifactError, _artifact_error)
     app.register_error_handler(wz.HTTPException, _http_error)
+    app.register_error_handler(TimeoutError, _client_timeout)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _client_timeout(exc):
+    """A request body the server cut off as too slow (glare.worker), met
+    by whichever reader was reading it (a JSON body, a form): 408."""
+    from glare import worker
+    if not isinstance(exc, worker.ClientTooSlow):
+        return _unexpected_error(exc)
+    return _artifact_error(errors.RequestTimeout(
+        "The request body arrived too slowly; the request was abandoned."))
 
 
 def _reject_unmapped_methods():

@@ -3,13 +3,27 @@
 Two modes, chosen by ``[paste_deploy] flavor`` as in Glance:
 
 ``""`` (embedded, the default)
-    No Keystone.  Identity comes, in order, from trusted keystonemiddleware
-    style headers (``X-Identity-Status: Confirmed`` plus ``X-Project-Id``,
-    ``X-User-Id``, ``X-Roles`` ...; meant for a trusted front proxy or
-    tests), from ``X-Auth-Token`` looked up in ``[noauth] token_map``, or
-    from the ``[noauth] default_*`` identity.  The defaults give admin,
-    member and reader so ``glance --os-image-url ... --os-auth-token x
-    image-list`` works out of the box.
+    No Keystone.  Identity comes from one of, in this order of precedence:
+
+    * ``[noauth] token_map``: when it is set, the token decides and nothing
+      else does.  A listed ``X-Auth-Token`` is its mapped identity (identity
+      headers sent with it are ignored, never merged); a token it does not
+      list, or no token, is 401.
+    * trusted identity headers (``[noauth] trust_identity_headers``, on by
+      default): keystonemiddleware's ``X-Identity-Status`` plus
+      ``X-Project-Id``, ``X-User-Id``, ``X-Roles`` ...; meant for a trusted
+      front proxy and for tests.  The status is compared as
+      keystonemiddleware sets it: exactly ``Confirmed`` is an identity;
+      any other value (``Invalid`` is what auth_token sends on with
+      ``delay_auth_decision``) is a caller whose token was not confirmed:
+      401.  When the option is off every identity header is dropped, as
+      auth_token drops what clients send.
+    * the ``[noauth] default_*`` identity, for a request with neither (the
+      README's ``--os-auth-token x``: admin, member and reader).
+
+    Trusting headers or handing out the default admin identity is only
+    safe on a loopback address; ``glare serve`` warns loudly otherwise
+    (``insecure_listen_warnings``).
 
 ``"keystone"``
     keystonemiddleware's ``auth_token`` validates the token (configured
@@ -19,11 +33,17 @@ Two modes, chosen by ``[paste_deploy] flavor`` as in Glance:
     WebOb 401; ``auth_token`` then adds ``WWW-Authenticate`` on the way
     out, as it does for Glance.
 
+In both modes a token scoped to the system (``OpenStack-System-Scope``) or
+to a domain (``X-Domain-Id``) rather than to a project keeps that scope in
+the context; every policy rule is project-scoped, so such a caller is
+refused as Glance refuses it (``artifacts/policy.py``).
+
 The context is stored in ``environ['glare.context']``; its ``request_id`` is
 the one ``glare.middleware.RequestId`` put in
 ``environ['openstack.request_id']``.
 """
 
+import ipaddress
 import json
 
 from artifacts.api import errors as artifact_errors
@@ -85,6 +105,21 @@ def _header(environ, name):
     return environ.get("HTTP_" + name.upper().replace("-", "_"))
 
 
+# What keystonemiddleware's auth_token sets (and strips from what clients
+# send) plus the scope headers oslo.context reads; X-System-Scope is not
+# one of them but is taken as a system scope too: it can only narrow what
+# a caller may do.
+IDENTITY_HEADERS = (
+    "X-Identity-Status", "X-Service-Identity-Status", "X-Project-Id",
+    "X-Tenant-Id", "X-Tenant", "X-Project-Name", "X-Tenant-Name",
+    "X-Project-Domain-Id", "X-Project-Domain-Name", "X-User-Id", "X-User",
+    "X-User-Name", "X-User-Domain-Id", "X-User-Domain-Name", "X-Domain-Id",
+    "X-Domain-Name", "X-Roles", "X-Role", "X-Service-Roles",
+    "X-Service-Project-Id", "X-Service-User-Id", "X-Is-Admin-Project",
+    "X-Service-Catalog", "OpenStack-System-Scope", "X-System-Scope")
+CONFIRMED = "Confirmed"
+
+
 def _context_from_confirmed_headers(environ, request_id):
     """Context from the headers keystonemiddleware sets on success."""
     return RequestContext(
@@ -94,7 +129,15 @@ def _context_from_confirmed_headers(environ, request_id):
         roles=split_roles(_header(environ, "X-Roles")),
         service_roles=split_roles(_header(environ, "X-Service-Roles")),
         auth_token=_header(environ, "X-Auth-Token"),
-        request_id=request_id)
+        request_id=request_id,
+        system_scope=(_header(environ, "OpenStack-System-Scope")
+                      or _header(environ, "X-System-Scope") or None),
+        domain_id=_header(environ, "X-Domain-Id") or None)
+
+
+def _drop_identity_headers(environ):
+    for name in IDENTITY_HEADERS:
+        environ.pop("HTTP_" + name.upper().replace("-", "_"), None)
 
 
 class ContextMiddleware:
@@ -102,7 +145,7 @@ class ContextMiddleware:
 
     ``keystone=True`` means an ``auth_token`` middleware sits in front: only
     ``X-Identity-Status: Confirmed`` requests get through, anything else is
-    answered with 401.
+    answered with 401.  Without it, see the module docstring.
     """
 
     def __init__(self, app, conf, keystone=False):
@@ -111,6 +154,10 @@ class ContextMiddleware:
         noauth = conf.noauth
         # Parsed at start so a malformed map fails the service, not a call.
         self.token_map = parse_token_map(noauth.token_map)
+        # With a token map the token alone decides: headers are never
+        # trusted then, whatever trust_identity_headers says.
+        self.trust_headers = (noauth.trust_identity_headers
+                              and not self.token_map)
         self.default_identity = (noauth.default_project_id,
                                  noauth.default_user_id,
                                  tuple(r.strip().lower()
@@ -129,15 +176,18 @@ class ContextMiddleware:
     def context_for(self, environ):
         """The caller's context, or None when it must be refused (401)."""
         request_id = environ.get(REQUEST_ID_KEY)
-        confirmed = _header(environ, "X-Identity-Status") == "Confirmed"
-        if confirmed:
-            context = _context_from_confirmed_headers(environ, request_id)
-        elif self.keystone:
+        if self.keystone:
             # auth_token stripped every identity header the client sent and
-            # could not confirm the token: nothing here can be trusted.
-            return None
+            # set X-Identity-Status itself: Confirmed, or Invalid (no token
+            # or one it could not validate) passed on by
+            # delay_auth_decision.  Only Confirmed is an identity.
+            if _header(environ, "X-Identity-Status") != CONFIRMED:
+                return None
+            context = _context_from_confirmed_headers(environ, request_id)
         else:
             context = self._embedded_context(environ, request_id)
+            if context is None:
+                return None
         if context.request_id is None:
             # Used outside RequestId (tests, tools): make one up.
             context.request_id = RequestContext().request_id
@@ -145,8 +195,28 @@ class ContextMiddleware:
 
     def _embedded_context(self, environ, request_id):
         token = _header(environ, "X-Auth-Token")
-        project, user, roles = self.token_map.get(token,
-                                                  self.default_identity)
+        if self.token_map:
+            # The token decides, alone: identity headers never add to or
+            # override a mapped token, and an unmapped one is refused.
+            _drop_identity_headers(environ)
+            identity = self.token_map.get(token) if token else None
+            if identity is None:
+                return None
+            project, user, roles = identity
+            return RequestContext(project_id=project, user_id=user,
+                                  roles=roles, auth_token=token,
+                                  request_id=request_id)
+        if not self.trust_headers:
+            _drop_identity_headers(environ)
+        status = _header(environ, "X-Identity-Status")
+        if status is not None:
+            # Compared as keystonemiddleware sets it: exactly "Confirmed",
+            # anything else ("Invalid", "confirmed", "") is a caller whose
+            # token was not confirmed.
+            if status != CONFIRMED:
+                return None
+            return _context_from_confirmed_headers(environ, request_id)
+        project, user, roles = self.default_identity
         return RequestContext(project_id=project, user_id=user, roles=roles,
                               auth_token=token, request_id=request_id)
 
@@ -177,6 +247,42 @@ def wrap(app, conf):
         raise ConfigError("Invalid value for [paste_deploy] flavor: %r "
                           "(use '' or 'keystone')." % flavor)
     return ContextMiddleware(app, conf)
+
+
+def _is_loopback(host):
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host in ("localhost", "localhost.localdomain")
+
+
+def insecure_listen_warnings(conf):
+    """What ``glare serve`` must shout about before it listens: the
+    embedded mode's trust in identity headers, or its default admin
+    identity for any token, on an address other hosts can reach."""
+    if conf.paste_deploy.flavor == "keystone" or _is_loopback(
+            conf.bind_host):
+        return []
+    noauth = conf.noauth
+    where = "%s:%d" % (conf.bind_host, conf.bind_port)
+    warnings = []
+    if noauth.trust_identity_headers and not noauth.token_map:
+        warnings.append(
+            "INSECURE: Glare listens on %s without Keystone and trusts "
+            "identity headers ([noauth] trust_identity_headers = true): "
+            "anyone who can reach this address can send "
+            "'X-Identity-Status: Confirmed' and 'X-Roles: admin' and act as "
+            "any project.  Use [paste_deploy] flavor = keystone, set "
+            "[noauth] token_map, or set trust_identity_headers = false "
+            "behind a proxy that authenticates." % where)
+    if not noauth.token_map:
+        warnings.append(
+            "INSECURE: Glare listens on %s without Keystone and without "
+            "[noauth] token_map: every request without identity headers "
+            "acts as project %s with roles %s." % (
+                where, noauth.default_project_id,
+                ",".join(noauth.default_roles)))
+    return warnings
 
 
 def get_context(environ):

@@ -67,6 +67,21 @@ default_opts = [
     cfg.IntOpt("worker_threads", default=16, min=1,
                help="Threads per worker: one long upload must not block "
                     "the other requests of its worker."),
+    # Slow clients (glare/worker.py): nobody's thread waits for them.
+    cfg.IntOpt("client_header_timeout", default=20, min=1,
+               help="Seconds a client has to send a request head (and a "
+                    "body of at most 64 KiB); 408 after that."),
+    cfg.IntOpt("client_body_timeout", default=20, min=1,
+               help="Seconds a client has to start a larger request "
+                    "body; every client_body_min_rate bytes received add "
+                    "one more second.  A slower body is cut off (408)."),
+    cfg.IntOpt("client_body_min_rate", default=500, min=1,
+               help="Bytes per second a request body must keep up, on "
+                    "average, after client_body_timeout."),
+    cfg.IntOpt("client_socket_timeout", default=900, min=1,
+               help="Glance's option: seconds a client may send or read "
+                    "nothing while its request is served before it is "
+                    "dropped."),
     cfg.IntOpt("image_size_cap", default=1099511627776, min=0,
                max=9223372036854775808,
                help="Maximum size of image data a user can upload, bytes."),
@@ -157,7 +172,17 @@ paste_deploy_opts = [
 noauth_opts = [
     cfg.StrOpt("token_map", default="",
                help="TOKEN=PROJECT:USER:ROLE,ROLE;TOKEN2=... maps a token "
-                    "to an identity (see glare.auth.parse_token_map)."),
+                    "to an identity (see glare.auth.parse_token_map).  When "
+                    "set, a token it does not list (or no token) is 401 and "
+                    "identity headers are ignored."),
+    cfg.BoolOpt("trust_identity_headers", default=True,
+                help="Without Keystone and without token_map: take the "
+                     "caller's identity from keystonemiddleware-style "
+                     "headers (X-Identity-Status: Confirmed, X-Project-Id, "
+                     "X-Roles ...), as set by a trusted front proxy.  Safe "
+                     "only when nobody else can reach the API (the default "
+                     "bind_host 127.0.0.1); glare serve warns loudly "
+                     "otherwise."),
     cfg.StrOpt("default_project_id", default="glare-project"),
     cfg.StrOpt("default_user_id", default="glare-user"),
     cfg.ListOpt("default_roles", default=["admin", "member", "reader"]),

@@ -1,6 +1,8 @@
 """Run the WSGI app under gunicorn (threaded workers) from our own config.
 
-gthread workers: a long upload holds one thread, not the whole worker, and
+gthread workers (``glare.worker``: request heads and small bodies read by
+the event loop, streamed bodies paced, so a slow client holds no thread
+others need): a long upload holds one thread, not the whole worker, and
 chunked request bodies of any size work.  Before workers start, crash
 recovery runs (``artifacts.recovery``): the uploads, imports, store writes
 and jobs of this host's dead processes (the previous server, killed) are
@@ -10,6 +12,7 @@ thread (``artifacts.jobs``) that repeats it every minute.
 """
 
 import logging
+import sys
 import time
 
 from gunicorn.app.base import BaseApplication
@@ -74,10 +77,17 @@ def run(conf, config_path=None):
     LOG.info("Crash recovery: released %d interrupted upload(s), write(s) "
              "or job(s) in %.3f s", released, time.monotonic() - started)
     engine.db.dispose()
+    from glare import worker
+    pace = worker.Pace(header_timeout=conf.client_header_timeout,
+                       body_timeout=conf.client_body_timeout,
+                       body_min_rate=conf.client_body_min_rate,
+                       idle_timeout=conf.client_socket_timeout)
     options = {
         "bind": "%s:%d" % (conf.bind_host, conf.bind_port),
         "workers": conf.workers,
-        "worker_class": "gthread",
+        # gthread whose threads never wait for a slow client
+        # (glare/worker.py).
+        "worker_class": worker.worker_class(pace),
         "threads": conf.worker_threads,
         "timeout": 3600,
         "graceful_timeout": 30,
@@ -90,8 +100,13 @@ def run(conf, config_path=None):
         # Glare servers on a host would share (and delete) it; we don't use it.
         "control_socket_disable": True,
     }
-    from glare import config
+    from glare import auth, config
     config.log_start_notes(conf)
+    for warning in auth.insecure_listen_warnings(conf):
+        # Loud: the log and the terminal, before the first request.
+        LOG.warning(warning)
+        print("*" * 72 + "\n" + warning + "\n" + "*" * 72,
+              file=sys.stderr, flush=True)
     LOG.info("Glare listening on http://%s", options["bind"])
     print("Glare listening on http://%s (%d workers)"
           % (options["bind"], conf.workers), flush=True)

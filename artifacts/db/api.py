@@ -393,6 +393,34 @@ def insert_blob(conn, artifact_id, field, blob, path="", position=0,
     return blob_id
 
 
+def insert_folder(conn, artifact_id, field, files, now=None):
+    """Insert live files of folder ``field`` (none of whose paths may be
+    live already), each with one location: ``files`` is ``[(path, blob
+    values, location dict)]``.  Three statements however many files (a
+    package unpacked into a thousand took two thousand round trips,
+    seconds on MariaDB)."""
+    if not files:
+        return
+    now = now or utcnow()
+    conn.execute(artifact_blobs.insert(), [
+        dict(values, artifact_id=artifact_id, field=field, path=path,
+             position=0, slot=blob_slot(field, path, 0), created_at=now,
+             updated_at=now)
+        for path, values, _ in files])
+    wanted = {path for path, _, _ in files}
+    ids = {row.path: row.id for row in conn.execute(
+        sa.select(artifact_blobs.c.path, artifact_blobs.c.id).where(
+            artifact_blobs.c.artifact_id == artifact_id,
+            artifact_blobs.c.field == field,
+            artifact_blobs.c.slot.isnot(None)))
+        if row.path in wanted}
+    conn.execute(L.insert(), [
+        {"blob_id": ids[path], "position": 0, "store": loc.get("store"),
+         "url": loc["url"], "meta_data": json.dumps(loc.get("metadata") or {}),
+         "status": "active", "created_at": now, "updated_at": now}
+        for path, _, loc in files])
+
+
 def add_locations(conn, blob_id, locations, now=None, status="active",
                   first=False):
     """Append locations after the blob's existing ones (``first``: the

@@ -138,6 +138,22 @@ class DataFlow:
     checking: str | None = None
 
 
+# Hook points that judge (or derive files from) the bytes of an upload.
+# Data registered as an external URL never passes through them, so a field
+# they check cannot take one (``ArtifactType.checks_data``).
+DATA_CHECK_POINTS = ("upload_filter", "post_upload", "blob_uploaded")
+
+
+def checks_fields(*names):
+    """Declare the data fields a data hook looks at (the hook still gets
+    called for every field and ignores the others).  A hook without the
+    declaration is taken to check every data field of its type."""
+    def mark(hook):
+        hook.checks_fields = frozenset(names)
+        return hook
+    return mark
+
+
 # The digests the core computes for every blob unless a type asks for
 # others; "configured" stands for the operator's hashing algorithm
 # (Glance's ``hashing_algorithm``, the ``os_hash_value`` of images).
@@ -181,6 +197,16 @@ class ArtifactType:
 
     def data_fields(self):
         return [n for n, f in self.fields.items() if f.is_data]
+
+    def checks_data(self, field):
+        """Whether a data hook of this type judges the bytes of ``field``
+        (see ``DATA_CHECK_POINTS``)."""
+        for point in DATA_CHECK_POINTS:
+            for hook in self.hooks.get(point, ()):
+                names = getattr(hook, "checks_fields", None)
+                if names is None or field in names:
+                    return True
+        return False
 
     def may_move(self, old, new):
         return new in self.transitions.get(old, ())

@@ -8,7 +8,7 @@ import uuid
 
 from artifacts import archive
 from artifacts.types import register
-from artifacts.types.base import Field, artifact_type
+from artifacts.types.base import Field, artifact_type, checks_fields
 
 MIB = 1024 * 1024
 
@@ -40,16 +40,23 @@ def _seekable(store, location):
         reader.close()
 
 
-def unpack_package(ctx, artifact, field, result, store, **_):
+@checks_fields("package")
+def unpack_package(ctx, artifact, field, result, store, reserve=None, **_):
     """blob_uploaded hook: check the CSAR and unpack it into ``contents``
-    (bounded: member count, sizes, ratio, path safety — see
-    artifacts/archive.py); refused archives leave nothing stored."""
+    (bounded: member count and total size as the ``contents`` folder
+    allows, sizes, ratios, path safety -- see artifacts/archive.py; the
+    declared total is reserved against the project's quota before a byte
+    is unpacked); refused archives leave nothing stored."""
     if field != "package":
         return []
+    contents = VNF_PACKAGES.field("contents")
     prefix = "%s/contents/%s" % (artifact["id"], uuid.uuid4().hex)
     with _seekable(store, result.location) as source:
-        files = archive.unpack_zip(source, store, prefix,
-                                   check=archive.validate_csar)
+        files = archive.unpack_zip(
+            source, store, prefix, check=archive.validate_csar,
+            max_members=min(archive.MAX_MEMBERS, contents.max_items),
+            max_total_size=min(archive.MAX_TOTAL_SIZE, contents.max_size),
+            reserve=reserve)
     return [("contents", f.path, f) for f in files]
 
 
@@ -62,7 +69,7 @@ VNF_PACKAGES = register(artifact_type("vnf_packages", {
     "package": Field("blob", mutable=False, required_on_activate=True,
                      max_size=1024 * MIB),
     # Filled from the package by the unpack hook; read-only for users.
-    "contents": Field("folder", system=True, max_items=10000,
+    "contents": Field("folder", system=True, max_items=archive.MAX_MEMBERS,
                       max_size=4096 * MIB),
 }, noun="VNF package", description="An ETSI NFV VNF package (CSAR).",
     hooks={"blob_uploaded": [unpack_package]}))

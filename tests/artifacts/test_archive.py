@@ -163,12 +163,18 @@ def test_end_record_signature_inside_the_comment(store):
 
 @pytest.mark.parametrize("name", [
     "../evil", "/abs", "a/../../b", "C:\\x", "C:x", "a\\b", "a//b", "./a",
-    "a/./b", "a/..", "line\nbreak",
+    "a/./b", "a/..", "line\nbreak", "a.", "dir /b", "C1\x85control",
+    "tab\tname",
 ])
 def test_unsafe_paths(store, name):
     data = build(("ok.txt", b"fine"), (name, b"payload"))
     exc = refused(data, store, match="unsafe path")
     assert repr(name) in exc.message
+
+
+def test_member_names_are_stored_in_nfc(store):
+    files = unpack(build(("dir/cafe\u0301.txt", b"x")), store)
+    assert [f.path for f in files] == ["dir/caf\u00e9.txt"]
 
 
 def test_nul_in_central_directory_name(store):
@@ -377,3 +383,51 @@ def test_invalid_csar_leaves_nothing(store, members, match):
         csar(store, *members)
     assert match in info.value.message
     assert stored(store) == []
+
+
+# ------------------------------------------------ the archive as a whole
+
+def test_total_ratio_is_bounded(store):
+    """Members under the per-file grace pass one by one; together they
+    are a bomb."""
+    members = [("z%02d" % i, bytes(MiB)) for i in range(8)]
+    data = build(*members)
+    counting = CountingStore(store)
+    exc = refused(data, counting, errors.RequestTooLarge, 413,
+                  match="more than 100-fold in total")
+    assert str(len(data)) in exc.message
+    assert counting.written == 0
+    # The same members are fine at a ratio the caller allows, and a total
+    # within the grace is never refused.
+    for f in unpack(data, store, max_total_ratio=10000):
+        store.delete(f.location)
+    small = build(*[("s%02d" % i, bytes(64 * 1024)) for i in range(8)])
+    assert len(unpack(small, store)) == 8
+
+
+def test_reserve_sees_the_declared_total_before_any_write(store):
+    data = build(("a", b"x" * 600), ("b", b"y" * 400), ("dir/", b""))
+    counting = CountingStore(store)
+    seen = []
+
+    def reserve(total):
+        seen.append((total, counting.written, stored(store)))
+        raise errors.RequestTooLarge("over quota")
+    refused(data, counting, errors.RequestTooLarge, 413, match="over quota",
+            reserve=reserve)
+    assert seen == [(1000, 0, [])]
+    files = unpack(data, store, reserve=seen.append)
+    assert seen[-1] == 1000 and len(files) == 2
+
+
+def test_a_late_failure_deletes_what_parallel_writes_stored(store):
+    """Dozens of small members are written concurrently; a corrupt one
+    after them leaves none of them behind."""
+    members = [("m%03d" % i, b"member %d" % i) for i in range(60)]
+    members.append(("last.txt", b"0123456789"))
+    data = build(*members, compression=zipfile.ZIP_STORED)
+    refused(data.replace(b"0123456789", b"0123456780"), store,
+            match="CRC")
+    files = unpack(data, store)
+    assert [f.path for f in files] == [n for n, _ in members]
+    assert [f.size for f in files] == [len(d) for _, d in members]

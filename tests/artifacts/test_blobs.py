@@ -351,3 +351,87 @@ def test_type_hooks_run_and_pre_hooks_can_refuse(eng):
                      "post_update", "pre_activate", "post_activate",
                      "pre_download", "pre_deactivate", "post_deactivate",
                      "pre_delete"]
+
+
+def _text(size, seed):
+    """``size`` bytes of hex text: compresses about 2:1, like real files."""
+    import hashlib
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(b"%d-%d" % (seed, counter)).hexdigest().encode()
+        counter += 1
+    return bytes(out[:size])
+
+
+def test_vnf_package_over_quota_writes_no_member(eng):
+    """The unpacked total the archive declares is reserved against the
+    project's stored-bytes quota before a single member is written."""
+    import uuid
+    from artifacts import quotas
+    project = "quota-" + uuid.uuid4().hex[:8]
+    quotas.set_quotas(eng, ctx("admins", ("admin",)), [
+        {"project_id": project, "type_name": "", "name": "stored_bytes",
+         "value": 300 * 1024}])
+    art = eng.create(ctx(project), VNF, {"name": "big", "version": "1.0.0"})
+    package = _zip({"main.yaml": "tosca_definitions_version: x\n",
+                    "Files/a.txt": _text(200 * 1024, 1),
+                    "Files/b.txt": _text(200 * 1024, 2)})
+    assert len(package) < 300 * 1024
+    store = eng.stores.default_driver
+    written = []
+    real_writer = store.writer
+
+    def spy(key):
+        written.append(key)
+        return real_writer(key)
+    store.writer = spy
+    try:
+        before = len(data_files(eng))
+        with pytest.raises(errors.RequestTooLarge) as exc:
+            eng.data.upload(ctx(project), VNF, art["id"], "package",
+                            [package])
+    finally:
+        del store.writer
+    assert "stored_bytes" in exc.value.message
+    assert [k for k in written if "/contents/" in k] == []
+    assert len(data_files(eng)) == before
+    assert eng.get(ctx(project), VNF, art["id"])["blobs"] == []
+    # Within the quota the same package is unpacked.
+    quotas.set_quotas(eng, ctx("admins", ("admin",)), [
+        {"project_id": project, "type_name": "", "name": "stored_bytes",
+         "value": 2 * 1024 * 1024}])
+    eng.data.upload(ctx(project), VNF, art["id"], "package", [package])
+    got = eng.get(ctx(project), VNF, art["id"])
+    assert sorted(b["path"] for b in got["blobs"]
+                  if b["field"] == "contents") == [
+        "Files/a.txt", "Files/b.txt", "main.yaml"]
+
+
+def test_external_url_refused_where_hooks_check_the_data(eng):
+    """A VNF package is unpacked and validated on upload, an image's
+    format inspected: an external URL would skip both (and the package
+    could be activated unchecked), so such fields refuse one; a plain
+    blob still takes one."""
+    import uuid
+    images = types.get("images")
+    art = eng.create(ctx(), VNF, {"name": "ext-" + uuid.uuid4().hex,
+                                  "version": "1.0.0"})
+    with pytest.raises(errors.Invalid) as exc:
+        eng.data.register_external(ctx(), VNF, art["id"], "package",
+                                   "https://example.com/pkg.csar")
+    assert "cannot hold an external URL" in exc.value.message
+    with pytest.raises(errors.Invalid):
+        eng.activate(ctx(), VNF, art["id"])
+    assert eng.get(ctx(), VNF, art["id"])["blobs"] == []
+    image = eng.create(ctx(), images, {"name": "ext", "properties": {
+        "disk_format": "raw", "container_format": "bare"}})
+    with pytest.raises(errors.Invalid):
+        eng.data.register_external(ctx(), images, image["id"], "image",
+                                   "https://example.com/disk.raw")
+    assert VNF.checks_data("package") and not VNF.checks_data("contents")
+    assert not FILES.checks_data("file")
+    plain = eng.create(ctx(), FILES, {"name": "ext-" + uuid.uuid4().hex,
+                                      "version": "1.0.0"})
+    eng.data.register_external(ctx(), FILES, plain["id"], "file",
+                               "https://example.com/f.bin")

@@ -5,6 +5,7 @@ import datetime
 import hashlib
 import os
 import struct
+import time
 import uuid
 
 import pytest
@@ -721,22 +722,30 @@ def test_unknown_or_malformed_ids_are_not_found(eng, owner, image_id):
         eng.get(owner, IMAGES, image_id)
 
 
-def test_public_community_and_ownerless_are_visible(eng, owner, other,
-                                                    admin):
+def ownerless(eng, db_engine, admin, **values):
+    """An ownerless row, as a migration from Glance may bring (the engine
+    never creates one, see test_no_artifact_without_an_owner)."""
+    art = create(eng, admin, **values)
+    set_row(db_engine, art["id"], owner=None)
+    return dict(art, owner=None)
+
+
+def test_public_community_and_ownerless_are_visible(eng, db_engine, owner,
+                                                    other, admin):
     public = create(eng, admin, visibility="public")
     community = create(eng, owner, visibility="community")
-    ownerless = create(eng, admin, owner=None, visibility="public")
-    for art in (public, community, ownerless):
+    nobodys = ownerless(eng, db_engine, admin, visibility="public")
+    for art in (public, community, nobodys):
         assert eng.get(other, IMAGES, art["id"])["id"] == art["id"]
     private = create(eng, owner, visibility="private")
     assert eng.get(admin, IMAGES, private["id"])["id"] == private["id"]
 
 
-def test_list_shows_only_what_get_allows(eng, other, admin):
-    ownerless = create(eng, admin, owner=None, visibility="private",
-                       tags=["ownerless-private"])
+def test_list_shows_only_what_get_allows(eng, db_engine, other, admin):
+    nobodys = ownerless(eng, db_engine, admin, visibility="private",
+                        tags=["ownerless-private"])
     with pytest.raises(errors.NotFound):
-        eng.get(other, IMAGES, ownerless["id"])
+        eng.get(other, IMAGES, nobodys["id"])
     listed = eng.list(other, IMAGES, Scope(other.project_id),
                       [Filter("tag", "eq", "ownerless-private", "tag")])
     assert listed == []
@@ -837,3 +846,86 @@ def test_visible_needs_no_get_policy_and_hides_refusals(eng, owner, other):
         eng.enforce_hidden(owner, IMAGES, found, "fetch_location")
     with pytest.raises(errors.NotFound):
         eng.visible(other, IMAGES, art["id"])
+
+
+# ------------------------------------------------------------ trust boundary
+
+def count_rows(db_engine):
+    import sqlalchemy as sa
+    with db_engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(
+            artifacts)).scalar()
+
+
+def test_no_artifact_without_an_owner(eng, db_engine, admin, owner):
+    """No artifact is ever stored without an owner: not for a caller
+    without a project (even an admin), not when an admin asks for
+    ``owner: null``, and no update can take the owner away."""
+    nobody = RequestContext(project_id=None, user_id="u",
+                            roles=("admin", "member", "reader"))
+    before = count_rows(db_engine)
+    for ctx, values in ((nobody, {}), (nobody, {"visibility": "public"}),
+                        (admin, {"owner": None}), (admin, {"owner": " "})):
+        with pytest.raises(errors.Forbidden) as exc:
+            create(eng, ctx, **values)
+        assert "must be owned by a project" in exc.value.message
+    assert count_rows(db_engine) == before
+    art = create(eng, owner)
+
+    def orphan(a):
+        a["owner"] = None
+    with pytest.raises(errors.Forbidden):
+        eng.update(admin, IMAGES, art["id"], orphan)
+    assert eng.get(admin, IMAGES, art["id"])["owner"] == owner.project_id
+
+
+@pytest.mark.parametrize("scope", [{"system_scope": "all"},
+                                   {"domain_id": "default"}])
+def test_tokens_not_scoped_to_a_project_are_refused(eng, owner, scope):
+    """A system- or domain-scoped admin is refused by every project-scoped
+    rule, as Glance's oslo.policy scope check refuses it."""
+    ctx = RequestContext(project_id=None, user_id="cloud-admin",
+                         roles=("admin", "member", "reader"), **scope)
+    with pytest.raises(errors.Forbidden) as exc:
+        create(eng, ctx, visibility="public")
+    assert "add_image" in exc.value.message
+    art = create(eng, owner, visibility="community")
+    with pytest.raises(errors.NotFound):
+        eng.get(ctx, IMAGES, art["id"])
+    with pytest.raises(errors.Forbidden):
+        eng.list(ctx, IMAGES, Scope(None, is_admin=True))
+    with pytest.raises(errors.NotFound):
+        eng.delete(ctx, IMAGES, art["id"])
+    assert eng.get(owner, IMAGES, art["id"])["status"] == "queued"
+
+
+def test_invisible_artifact_is_404_without_waiting_for_its_lock(eng, owner,
+                                                                other):
+    """Another project's artifact is 404 at once, even while an operation
+    of its owner holds its lock: never a 409 'locked by another operation'
+    after the lock wait, which would tell the stranger it exists."""
+    art = create_raw(eng, owner)
+    with eng.locks.hold((IMAGES.noun, art["id"]), "upload"):
+        calls = [
+            lambda: eng.update(other, IMAGES, art["id"],
+                               lambda a: a.update(name="x")),
+            lambda: eng.delete(other, IMAGES, art["id"]),
+            lambda: eng.change_status(other, IMAGES, art["id"],
+                                      "deactivate", "active", "deactivated"),
+            lambda: eng.activate(other, IMAGES, art["id"]),
+        ]
+        for call in calls:
+            started = time.monotonic()
+            with pytest.raises(errors.NotFound):
+                call()
+            assert time.monotonic() - started < 1.0
+        # The owner still waits for the lock (and gets 409 after it).
+        started = time.monotonic()
+        with pytest.raises(errors.Conflict):
+            eng.locks.wait_seconds, saved = 0.3, eng.locks.wait_seconds
+            try:
+                eng.update(owner, IMAGES, art["id"],
+                           lambda a: a.update(name="y"))
+            finally:
+                eng.locks.wait_seconds = saved
+        assert time.monotonic() - started >= 0.3

@@ -230,3 +230,30 @@ def test_no_filesystem_access_per_check(monkeypatch):
     elapsed = time.perf_counter() - started
     assert calls == []
     assert elapsed < 2.0, elapsed
+
+
+@pytest.mark.parametrize("new_defaults", [True, False])
+@pytest.mark.parametrize("scope", [{"system_scope": "all"},
+                                   {"domain_id": "default"}])
+def test_tokens_not_scoped_to_a_project_are_refused(scope, new_defaults):
+    """As in Glance with oslo.policy >= 6: scope is always enforced (the
+    [oslo_policy] enforce_scope switch is gone), whatever
+    enforce_new_defaults says, and every rule is project-scoped."""
+    conf = config.load(overrides={
+        "oslo_policy.policy_file": "/nonexistent/policy.yaml",
+        "oslo_policy.enforce_new_defaults": new_defaults})
+    enforcer = Enforcer(conf, ip.RULES)
+    admin = RequestContext(project_id=None, user_id="cloud-admin",
+                           roles=("admin", "member", "reader"), **scope)
+    target = ip.create_target(admin, owner=OWNER, visibility="public")
+    for rule in ("add_image", "get_images", "get_image", "publicize_image",
+                 "delete_image", "modify_image", "upload_image"):
+        assert enforcer.check(admin, rule, target) is False, rule
+    with pytest.raises(errors.Forbidden) as exc:
+        enforcer.enforce(admin, "add_image", target)
+    assert exc.value.message == ("You are not authorized to complete "
+                                 "add_image action.")
+    # The same roles scoped to a project pass.
+    scoped = RequestContext(project_id=OWNER, user_id="u",
+                            roles=("admin", "member", "reader"))
+    assert enforcer.check(scoped, "add_image", target) is True

@@ -20,7 +20,12 @@ def seen_app(environ, start_response):
         "project_id": ctx.project_id, "user_id": ctx.user_id,
         "roles": list(ctx.roles), "service_roles": list(ctx.service_roles),
         "request_id": ctx.request_id, "auth_token": ctx.auth_token,
-        "is_admin": ctx.is_admin}).encode()
+        "is_admin": ctx.is_admin, "system_scope": ctx.system_scope,
+        "domain_id": ctx.domain_id,
+        "identity_headers": sorted(
+            k for k in environ if k.startswith("HTTP_X_ROLES")
+            or k.startswith("HTTP_X_PROJECT")
+            or k.startswith("HTTP_X_IDENTITY"))}).encode()
     start_response("200 OK", [("Content-Type", "application/json"),
                               ("Content-Length", str(len(body)))])
     return [body]
@@ -63,19 +68,38 @@ def test_malformed_token_map_fails_at_wrap():
 
 @pytest.fixture
 def embedded():
+    """Embedded mode with a token map: the token alone decides."""
     conf = config.load(overrides={
         "noauth.token_map": "tok-a=proj-a:user-a:Member,reader;"
                             "tok-r=proj-r:user-r:reader"})
     return auth.wrap(seen_app, conf)
 
 
-def test_default_identity_is_admin(embedded):
-    body = call(embedded, {"X-Auth-Token": "x"}).json
+@pytest.fixture
+def open_embedded():
+    """The embedded default: no token map, identity headers trusted."""
+    return auth.wrap(seen_app, config.load())
+
+
+@pytest.fixture
+def untrusting():
+    return auth.wrap(seen_app, config.load(overrides={
+        "noauth.trust_identity_headers": False}))
+
+
+SPOOF = {"X-Identity-Status": "Confirmed", "X-Project-Id": "evil",
+         "X-Tenant-Id": "evil", "X-User-Id": "evil", "X-Roles": "admin"}
+
+
+def test_default_identity_is_admin(open_embedded):
+    body = call(open_embedded, {"X-Auth-Token": "x"}).json
     assert body["project_id"] == "glare-project"
     assert body["user_id"] == "glare-user"
     assert body["roles"] == ["admin", "member", "reader"]
     assert body["is_admin"] is True
     assert body["auth_token"] == "x"
+    # No token at all: the same easy path.
+    assert call(open_embedded).json["project_id"] == "glare-project"
 
 
 def test_token_map_identity(embedded):
@@ -87,33 +111,111 @@ def test_token_map_identity(embedded):
     assert body["roles"] == ["reader"]
 
 
-def test_confirmed_headers_are_trusted_in_embedded_mode(embedded):
-    body = call(embedded, {
+@pytest.mark.parametrize("headers", [
+    {}, {"X-Auth-Token": "x"}, {"X-Auth-Token": ""},
+    {"X-Auth-Token": "tok-a "}, {"X-Auth-Token": "TOK-A"},
+    dict(SPOOF), dict(SPOOF, **{"X-Auth-Token": "unknown"})])
+def test_token_map_refuses_unlisted_tokens(embedded, headers):
+    resp = call(embedded, headers)
+    assert resp.status_int == 401
+    assert resp.body.startswith(b"401 Unauthorized")
+
+
+def test_token_map_refusal_on_the_artifact_api_is_json(embedded):
+    resp = webob.Request.blank("/artifacts/files").get_response(embedded)
+    assert resp.status_int == 401
+    assert resp.json["error"]["code"] == 401
+
+
+def test_headers_never_override_a_mapped_token(embedded):
+    body = call(embedded, dict(SPOOF, **{
+        "X-Auth-Token": "tok-r", "X-Service-Roles": "service"})).json
+    assert (body["project_id"], body["user_id"]) == ("proj-r", "user-r")
+    assert body["roles"] == ["reader"]
+    assert body["service_roles"] == []
+    assert body["is_admin"] is False
+    # ... and they are gone from what the application sees.
+    assert body["identity_headers"] == []
+
+
+def test_confirmed_headers_are_trusted_without_a_token_map(open_embedded):
+    body = call(open_embedded, {
         "X-Identity-Status": "Confirmed", "X-Tenant-Id": "t1",
         "X-User-Id": "u1", "X-Roles": " Reader ,member,,",
-        "X-Service-Roles": "service", "X-Auth-Token": "tok-a"}).json
+        "X-Service-Roles": "service", "X-Auth-Token": "x"}).json
     assert body["project_id"] == "t1"
     assert body["user_id"] == "u1"
     assert body["roles"] == ["reader", "member"]
     assert body["service_roles"] == ["service"]
-    body = call(embedded, {"X-Identity-Status": "Confirmed",
-                           "X-Project-Id": "p1", "X-Tenant-Id": "t1"}).json
+    body = call(open_embedded, {"X-Identity-Status": "Confirmed",
+                                "X-Project-Id": "p1",
+                                "X-Tenant-Id": "t1"}).json
     assert body["project_id"] == "p1"
 
 
-def test_unconfirmed_headers_are_ignored(embedded):
-    body = call(embedded, {"X-Identity-Status": "Invalid",
-                           "X-Project-Id": "p1", "X-Roles": "admin",
-                           "X-Auth-Token": "tok-r"}).json
-    assert body["project_id"] == "proj-r"
-    assert body["roles"] == ["reader"]
+@pytest.mark.parametrize("status", [
+    "Invalid", "confirmed", "CONFIRMED", " Confirmed", "Confirmed ", "",
+    "Confirmed,Confirmed"])
+def test_unconfirmed_identity_status_is_401(open_embedded, status):
+    """keystonemiddleware sets exactly 'Confirmed' or 'Invalid'; anything
+    but 'Confirmed' is a caller whose token was not confirmed (Glance's
+    context middleware answers it 401), never the default admin."""
+    resp = call(open_embedded, dict(SPOOF, **{"X-Identity-Status": status}))
+    assert resp.status_int == 401
 
 
-def test_request_id_comes_from_environ(embedded):
-    body = call(embedded, environ={"openstack.request_id": "req-abc"}).json
+def test_untrusted_headers_are_dropped(untrusting):
+    body = call(untrusting, dict(SPOOF, **{"X-Auth-Token": "x"})).json
+    assert body["project_id"] == "glare-project"
+    assert body["identity_headers"] == []
+    body = call(untrusting, dict(SPOOF, **{"X-Identity-Status":
+                                           "Invalid"})).json
+    assert body["project_id"] == "glare-project"
+
+
+def test_scope_headers_reach_the_context(open_embedded):
+    body = call(open_embedded, {"X-Identity-Status": "Confirmed",
+                                "X-User-Id": "u1", "X-Roles": "admin",
+                                "OpenStack-System-Scope": "all"}).json
+    assert body["project_id"] is None
+    assert body["system_scope"] == "all"
+    body = call(open_embedded, {"X-Identity-Status": "Confirmed",
+                                "X-User-Id": "u1", "X-Roles": "admin",
+                                "X-System-Scope": "all"}).json
+    assert body["system_scope"] == "all"
+    body = call(open_embedded, {"X-Identity-Status": "Confirmed",
+                                "X-User-Id": "u1", "X-Roles": "admin",
+                                "X-Domain-Id": "default"}).json
+    assert (body["domain_id"], body["project_id"]) == ("default", None)
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    ({}, 0),
+    ({"DEFAULT.bind_host": "::1"}, 0),
+    ({"DEFAULT.bind_host": "0.0.0.0"}, 2),
+    ({"DEFAULT.bind_host": "192.0.2.10"}, 2),
+    ({"DEFAULT.bind_host": "0.0.0.0",
+      "noauth.trust_identity_headers": False}, 1),
+    ({"DEFAULT.bind_host": "0.0.0.0", "noauth.token_map": "t=p:u:member"},
+     0),
+    ({"DEFAULT.bind_host": "0.0.0.0", "paste_deploy.flavor": "keystone"},
+     0),
+])
+def test_insecure_listen_warnings(overrides, expected):
+    warnings = auth.insecure_listen_warnings(config.load(
+        overrides=overrides))
+    assert len(warnings) == expected
+    for warning in warnings:
+        assert warning.startswith("INSECURE")
+        assert overrides["DEFAULT.bind_host"] in warning
+
+
+def test_request_id_comes_from_environ(open_embedded):
+    body = call(open_embedded,
+                environ={"openstack.request_id": "req-abc"}).json
     assert body["request_id"] == "req-abc"
     # Without the RequestId middleware one is made up.
-    assert call(embedded).json["request_id"].startswith("req-")
+    assert call(open_embedded).json["request_id"].startswith("req-")
 
 
 def test_unknown_flavor_is_a_config_error():
@@ -151,8 +253,11 @@ def keystone_tokens(monkeypatch):
     return tokens
 
 
-def v3_token(project_id, roles, user_id="user-1", expires=None):
-    """A Keystone v3 token validation body (what GET /v3/auth/tokens says).
+def v3_token(project_id, roles, user_id="user-1", expires=None,
+             scope="project"):
+    """A Keystone v3 token validation body (what GET /v3/auth/tokens says),
+    scoped to ``project_id``, or to the system or the default domain
+    (``scope``).
 
     Built by hand: keystoneauth1.fixture would need the ``fixtures``
     package.
@@ -160,15 +265,22 @@ def v3_token(project_id, roles, user_id="user-1", expires=None):
     now = datetime.datetime.now(datetime.timezone.utc)
     expires = expires or now + datetime.timedelta(hours=1)
     domain = {"id": "default", "name": "Default"}
-    return {"token": {
+    token = {
         "methods": ["password"],
         "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         "user": {"id": user_id, "name": "alice", "domain": domain},
-        "project": {"id": project_id, "name": "demo", "domain": domain},
         "roles": [{"id": "r-" + r, "name": r} for r in roles],
         "catalog": [],
-    }}
+    }
+    if scope == "system":
+        token["system"] = {"all": True}
+    elif scope == "domain":
+        token["domain"] = domain
+    else:
+        token["project"] = {"id": project_id, "name": "demo",
+                            "domain": domain}
+    return {"token": token}
 
 
 @pytest.fixture
@@ -240,6 +352,34 @@ def test_keystone_spoofed_headers_not_trusted(keystone_app, keystone_tokens):
     assert body["is_admin"] is False
 
 
+def mock_keystone(mock, valid):
+    """Serve Keystone v3 at KEYSTONE on a requests_mock ``mock``: version
+    discovery, the service's own token (password auth) and validation of
+    the tokens in ``valid`` (token id -> body; any other is 404)."""
+    own_token = v3_token("service-project", ["admin", "service"])
+    own_token["token"]["catalog"] = [{
+        "type": "identity", "name": "keystone",
+        "endpoints": [{"id": i, "interface": i, "region": "RegionOne",
+                       "url": KEYSTONE + "/v3"}
+                      for i in ("public", "internal", "admin")]}]
+    version = {"version": {"id": "v3.14", "status": "stable",
+                           "media-types": [],
+                           "links": [{"rel": "self",
+                                      "href": KEYSTONE + "/v3/"}]}}
+
+    def validate(request, context):
+        body = valid.get(request.headers.get("X-Subject-Token"))
+        if body is None:
+            context.status_code = 404
+            return {"error": {"code": 404, "message": "Not found"}}
+        return body
+
+    mock.get(KEYSTONE + "/v3", json=version)
+    mock.post(KEYSTONE + "/v3/auth/tokens", json=own_token,
+              status_code=201, headers={"X-Subject-Token": "glance-tok"})
+    mock.get(KEYSTONE + "/v3/auth/tokens", json=validate)
+
+
 def test_keystone_end_to_end_with_a_mocked_keystone(tmp_path):
     """No shortcut: auth_token discovers Keystone, gets its own service
     token and validates the caller's token over (mocked) HTTP, all
@@ -253,33 +393,11 @@ def test_keystone_end_to_end_with_a_mocked_keystone(tmp_path):
         "user_domain_name = Default\nproject_domain_name = Default\n"
         % (KEYSTONE, KEYSTONE))
     app = auth.wrap(seen_app, config.load(str(conf_file)))
-    own_token = v3_token("service-project", ["admin", "service"])
-    own_token["token"]["catalog"] = [{
-        "type": "identity", "name": "keystone",
-        "endpoints": [{"id": i, "interface": i, "region": "RegionOne",
-                       "url": KEYSTONE + "/v3"}
-                      for i in ("public", "internal", "admin")]}]
-    version = {"version": {"id": "v3.14", "status": "stable",
-                           "media-types": [],
-                           "links": [{"rel": "self",
-                                      "href": KEYSTONE + "/v3/"}]}}
     valid = {"user-tok": v3_token(PROJECT, ["member", "reader"]),
              "svc-tok": v3_token("nova-project", ["service"],
                                  user_id="nova")}
-
-    def validate(request, context):
-        body = valid.get(request.headers.get("X-Subject-Token"))
-        if body is None:
-            context.status_code = 404
-            return {"error": {"code": 404, "message": "Not found"}}
-        return body
-
     with requests_mock.Mocker() as mock:
-        mock.get(KEYSTONE + "/v3", json=version)
-        mock.post(KEYSTONE + "/v3/auth/tokens", json=own_token,
-                  status_code=201, headers={"X-Subject-Token": "glance-tok"})
-        mock.get(KEYSTONE + "/v3/auth/tokens", json=validate)
-
+        mock_keystone(mock, valid)
         body = call(app, {"X-Auth-Token": "user-tok",
                           "X-Service-Token": "svc-tok"}).json
         assert body["project_id"] == PROJECT

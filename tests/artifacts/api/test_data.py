@@ -132,6 +132,19 @@ def test_folder_files_with_nested_paths(api, art):
     "/tree/a%00b",
     "/tree/" + "x" * 1100,
     "/tree/" + "/".join(["d"] * 40),
+    # The rule archive members obey (artifacts.paths).
+    "/tree/a%5Cb",                       # backslash
+    "/tree/C:x",                         # drive letter
+    "/tree/c:%5Cwindows",
+    "/tree/a%0Ab",                       # control characters
+    "/tree/a%09b",
+    "/tree/a%7Fb",
+    "/tree/a%C2%85b",                    # C1 control (NEL)
+    "/tree/a.",                          # trailing dot or space
+    "/tree/dir./x",
+    "/tree/a%20",
+    "/tree/dir%20/x",
+    "/tree/...",
     "/file/extra",
     "/nope",
     "/nope/x",
@@ -146,6 +159,32 @@ def test_hostile_or_wrong_paths_store_nothing(api, glare, art, tail):
     assert set(stored_files(glare.datadir)) == before
     shown = api.get(path_of(art)).json
     assert shown["tree"] == {} and shown["file"] is None
+
+
+def test_folder_paths_are_normalised_and_unique_whatever_the_case(api,
+                                                                   art):
+    """Folder paths are NFC: the NFD spelling of a name is the same file
+    (replaced, not doubled); a name differing only by case from one the
+    folder holds is refused (409): a case-insensitive file system would
+    keep only one of them."""
+    nfc, nfd = "caf\u00e9.txt", "cafe\u0301.txt"
+    assert api.put_data(path_of(art, "/tree/" + nfd), b"one").status_code \
+        == 200
+    assert api.put_data(path_of(art, "/tree/" + nfc), b"two").status_code \
+        == 200
+    tree = api.get(path_of(art)).json["tree"]
+    assert list(tree) == [nfc]
+    assert api.get(path_of(art, "/tree/" + nfd)).data == b"two"
+    assert api.put_data(path_of(art, "/tree/Readme.md"), b"r").status_code \
+        == 200
+    for twin in ("README.md", "readme.MD", "CAF\u00c9.txt"):
+        message = error(api.put_data(path_of(art, "/tree/" + twin), b"x"),
+                        409)
+        assert "only by case or Unicode normalisation" in message
+    assert sorted(api.get(path_of(art)).json["tree"]) == ["Readme.md", nfc]
+    # The same name again replaces it, as ever.
+    assert api.put_data(path_of(art, "/tree/Readme.md"), b"r2").status_code \
+        == 200
 
 
 def test_media_type_and_sizes(api, art):
