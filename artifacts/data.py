@@ -568,7 +568,7 @@ class DataService:
         Glare (downloads redirect), so it cannot be used for SSRF."""
         engine = self.engine
         fdef = self._data_field(atype, field, path, for_write=True)
-        external.check_url(url, engine.external_policy)
+        url = external.check_url(url, engine.external_policy)
         digests = external.check_digests(digests)
         if size is not None and (not isinstance(size, int)
                                  or isinstance(size, bool) or size < 0):

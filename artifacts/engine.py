@@ -34,6 +34,7 @@ from artifacts.db import query as dbq
 from artifacts.db.session import read, transaction
 from artifacts.ids import is_canonical_uuid
 from artifacts.limits import Limits
+from artifacts.net import urls
 from artifacts.locking import Locks
 from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
@@ -70,7 +71,10 @@ class Engine:
         self.limits = limits or Limits()
         self.locks = locks or Locks(db_engine)
         self.quotas = Quotas(db_engine, self.limits.quota_defaults)
-        self.external_policy = external.Policy()
+        self.external_policy = external.policy()
+        # What the server itself may fetch (web-download, import tasks):
+        # Glance's [import_filtering_opts].
+        self.import_policy = urls.Policy()
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
         self.sharing = Sharing(self)

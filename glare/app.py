@@ -23,6 +23,7 @@ from artifacts import errors, external, types
 from artifacts.db.session import make_engine
 from artifacts.engine import Engine
 from artifacts.limits import Limits
+from artifacts.net import urls
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
@@ -61,14 +62,28 @@ def build_engine(conf):
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
                     stores=store_set)
-    engine.external_policy = external.Policy(
-        allowed_schemes=tuple(s.lower() for s in
-                              conf.glare.external_allowed_schemes),
-        allowed_hosts=tuple(h.lower() for h in
-                            conf.glare.external_allowed_hosts),
-        denied_hosts=tuple(h.lower() for h in
-                           conf.glare.external_denied_hosts))
+    engine.external_policy, engine.import_policy = url_policies(conf)
     return engine
+
+
+def url_policies(conf):
+    """(external blobs' policy, import fetches' policy) from ``[glare]
+    external_*`` and Glance's ``[import_filtering_opts]``."""
+    f = conf.import_filtering_opts
+    try:
+        return (external.policy(conf.glare.external_allowed_schemes,
+                                conf.glare.external_allowed_hosts,
+                                conf.glare.external_denied_hosts),
+                urls.Policy.build(
+                    allowed_schemes=f.allowed_schemes,
+                    disallowed_schemes=f.disallowed_schemes,
+                    allowed_hosts=f.allowed_hosts,
+                    disallowed_hosts=f.disallowed_hosts,
+                    allowed_ports=f.allowed_ports,
+                    disallowed_ports=f.disallowed_ports))
+    except ValueError as exc:
+        raise config.ConfigError("A host list of [glare] external_* or "
+                                 "[import_filtering_opts]: %s" % exc)
 
 
 def create_flask_app(conf, engine):
