@@ -38,6 +38,7 @@ from artifacts.net import urls
 from artifacts.locking import Locks
 from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
+from artifacts.tasks import Tasks
 
 LOG = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ class Engine:
 
     Its collaborators: ``data`` (``artifacts.data.DataService``: uploads,
     downloads, locations, cleanup of every type's data), ``jobs``
-    (``artifacts.jobs.DataJobs``: durable copies into more stores) and
-    ``sharing`` (``artifacts.sharing.Sharing``: members).  Both load artifacts through
+    (``artifacts.jobs.DataJobs``: durable copies into more stores),
+    ``tasks`` (``artifacts.tasks.Tasks``: durable records of asynchronous
+    work, run by the same runner thread) and ``sharing``
+    (``artifacts.sharing.Sharing``: members).  They load artifacts through
     ``_fetch``, so visibility and policy are the same everywhere."""
 
     def __init__(self, db_engine, store, enforcer, limits=None, locks=None,
@@ -77,6 +80,7 @@ class Engine:
         self.import_policy = urls.Policy()
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
+        self.tasks = Tasks(self)
         self.sharing = Sharing(self)
 
     @property

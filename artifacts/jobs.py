@@ -21,6 +21,10 @@ Its contract:
 * The same thread releases stale uploads and imports every
   ``RECOVER_SECONDS`` (``DataService.recover_stale_uploads``), so a crashed
   worker's claims are released without waiting for a restart.
+* A batch may belong to a task (``artifacts.tasks``: the batch id is the
+  task's id); when its last job ends, ``Tasks.batch_done`` finishes it.
+* ``start`` also runs a second thread for tasks (``Tasks.run_one``, and
+  the purge of expired tasks), so a long import never holds up copies.
 """
 
 import datetime
@@ -35,7 +39,7 @@ from artifacts import errors, types
 from artifacts.context import RequestContext
 from artifacts.db import api as db
 from artifacts.db.models import data_jobs
-from artifacts.db.session import transaction
+from artifacts.db.session import read, transaction
 
 LOG = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ class DataJobs:
         self.holder = uuid.uuid4().hex
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._task_wake = threading.Event()
 
     @property
     def db(self):
@@ -78,12 +83,8 @@ class DataJobs:
         now = db.utcnow()
 
         def run(conn):
-            conn.execute(J.insert(), [
-                {"artifact_id": artifact_id, "type_name": atype.name,
-                 "field": field, "store": store, "batch": batch,
-                 "must_succeed": must_succeed, "status": "pending",
-                 "attempts": 0, "created_at": now, "updated_at": now}
-                for store in stores])
+            self.insert_copies(conn, atype, artifact_id, field, stores,
+                               must_succeed, batch)
             if properties:
                 db.set_properties(conn, artifact_id, properties)
                 conn.execute(db.A.update().where(db.A.c.id == artifact_id)
@@ -92,6 +93,18 @@ class DataJobs:
         transaction(self.db, run)
         self._wake.set()    # this worker's runner starts at once
         return batch
+
+    def insert_copies(self, conn, atype, artifact_id, field, stores,
+                      must_succeed, batch):
+        """The rows of ``submit_copies`` in the caller's transaction
+        (``batch``: a task's id, so that its end finishes the task)."""
+        now = db.utcnow()
+        conn.execute(J.insert(), [
+            {"artifact_id": artifact_id, "type_name": atype.name,
+             "field": field, "store": store, "batch": batch,
+             "must_succeed": must_succeed, "status": "pending",
+             "attempts": 0, "created_at": now, "updated_at": now}
+            for store in stores])
 
     # ----------------------------------------------------------------- run
 
@@ -153,6 +166,16 @@ class DataJobs:
         for store in [job["store"]] + cancelled:
             self._report(atype, job["artifact_id"], store,
                          failed=bool(error))
+        self._batch_ended(job["batch"])
+
+    def _batch_ended(self, batch):
+        """When no job of the batch is left, tell the task it belongs to
+        (if any) which stores failed."""
+        rows = read(self.db, lambda c: c.execute(sa.select(
+            J.c.store, J.c.status).where(J.c.batch == batch)).all())
+        if rows and all(r.status in ("done", "failed") for r in rows):
+            self.engine.tasks.batch_done(
+                batch, [r.store for r in rows if r.status == "failed"])
 
     def _heartbeat(self, job_id):
         beat = {"at": time.monotonic()}
@@ -209,27 +232,48 @@ class DataJobs:
 
     def start(self, atypes):
         """Run jobs and recover stale uploads in a daemon thread of this
-        process until ``stop()``."""
-        thread = threading.Thread(target=self._loop, args=(list(atypes),),
-                                  name="glare-data-jobs", daemon=True)
-        thread.start()
-        return thread
+        process, and tasks (``engine.tasks``: imports, which may take long)
+        in another, until ``stop()``."""
+        atypes = list(atypes)
+        tasks = self.engine.tasks
+        threads = [
+            threading.Thread(target=runner_loop, name="glare-data-jobs",
+                             daemon=True, args=(
+                                 self.run_one, lambda: self.engine.data
+                                 .recover_stale_uploads(atypes),
+                                 self._stop, self._wake)),
+            threading.Thread(target=runner_loop, name="glare-tasks",
+                             daemon=True, args=(
+                                 tasks.run_one, tasks.purge_expired,
+                                 self._stop, self._task_wake))]
+        for thread in threads:
+            thread.start()
+        return threads
 
     def stop(self):
         self._stop.set()
         self._wake.set()
+        self._task_wake.set()
 
-    def _loop(self, atypes):
-        last_recovery = 0.0
-        while not self._stop.is_set():
-            try:
-                if time.monotonic() - last_recovery > RECOVER_SECONDS:
-                    last_recovery = time.monotonic()
-                    self.engine.data.recover_stale_uploads(atypes)
-                if self.run_one():
-                    continue
-            except Exception:  # noqa: BLE001 - the loop must go on
-                LOG.exception("Data job runner error; retrying")
-            # Idle: poll for other workers' jobs, or wake for our own.
-            self._wake.wait(IDLE_SECONDS)
-            self._wake.clear()
+    def wake(self):
+        """New work was written: this worker's runners look at once."""
+        self._wake.set()
+        self._task_wake.set()
+
+
+def runner_loop(step, periodic, stop, wake):
+    """Call ``step()`` while it finds work, ``periodic()`` every
+    ``RECOVER_SECONDS``; when idle, poll every ``IDLE_SECONDS`` (other
+    workers' work) or wake at once (``wake`` set for our own)."""
+    last = 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() - last > RECOVER_SECONDS:
+                last = time.monotonic()
+                periodic()
+            if step():
+                continue
+        except Exception:  # noqa: BLE001 - the loop must go on
+            LOG.exception("Runner error (%s); retrying", step.__qualname__)
+        wake.wait(IDLE_SECONDS)
+        wake.clear()

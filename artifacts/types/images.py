@@ -63,6 +63,8 @@ def record_data(ctx, artifact, result, algorithm, states=(), field="image",
 # Glance's progress properties of an import into several stores.
 IMPORTING = "os_glance_importing_to_stores"
 FAILED_IMPORT = "os_glance_failed_import"
+# The import lock: the id of the task importing into the image.
+IMPORT_TASK = "os_glance_import_task"
 
 
 def copy_progress(ctx, artifact, store, failed, **_):
@@ -138,6 +140,7 @@ IMAGES = register(ArtifactType(
                             importing="importing", too_large=TOO_LARGE),
     },
     digests=("md5", "configured"),
+    task_lock=IMPORT_TASK,
     hooks={"data_job_done": [copy_progress],
            "pre_upload": [require_formats],
            "upload_filter": [inspect_stream],
