@@ -427,14 +427,7 @@ class DataService:
             # The type refuses the data: drop it; the artifact is back in
             # its initial status and can be staged anew.
             self._discard_made(made)
-
-            def reset(conn):
-                db.set_status(conn, artifact_id, flow.importing,
-                              atype.initial_status)
-                db.set_properties(conn, artifact_id, {"size": None}
-                                  if "size" in atype.fields else {})
-                return db.retire_blobs(conn, artifact_id, staged)
-            self.remove_data(transaction(self.db, reset))
+            self._unstage(atype, artifact_id, staged, flow.importing)
             raise
         except BaseException:
             self._discard_made(made)
@@ -469,6 +462,27 @@ class DataService:
                  artifact_id, ", ".join(t.name for t, _ in made) or
                  "staging")
         return failed
+
+    def discard_staged(self, atype, artifact_id, staged="staging"):
+        """Drop staged data that will not be imported (a fetch whose
+        import failed): the artifact goes from the staging flow's status
+        back to its initial one and the staged data is deleted.  Nothing
+        happens when the artifact is no longer in that status (another
+        upload won, or it was deleted).  True if it was discarded."""
+        return self._unstage(atype, artifact_id, staged,
+                             atype.data_flows[staged].to)
+
+    def _unstage(self, atype, artifact_id, staged, status):
+        def run(conn):
+            if not db.set_status(conn, artifact_id, status,
+                                 atype.initial_status):
+                return None
+            db.set_properties(conn, artifact_id, {"size": None}
+                              if "size" in atype.fields else {})
+            return db.retire_blobs(conn, artifact_id, staged)
+        retired = transaction(self.db, run)
+        self.remove_data(retired or [])
+        return retired is not None
 
     def _copy_staged(self, ctx, atype, artifact, blob, field, targets, made,
                      failed, all_must_succeed, beat):

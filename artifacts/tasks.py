@@ -144,7 +144,7 @@ class Tasks:
                              .values(updated_at=now,
                                      revision=db.A.c.revision + 1))
             if also is not None:
-                also(conn)
+                also(conn, task_id)
         if lock and artifact_id:
             with self.engine._locked(atype, artifact_id, "task"):
                 transaction(self.db, run)
@@ -248,12 +248,12 @@ class Tasks:
         return transaction(self.db, run)
 
     def run_now(self, task):
-        """Run a task created with ``claim=True`` in this thread; returns
-        it as finished."""
-        self._execute(task)
+        """Run a task created with ``claim=True`` in this thread and return
+        it as finished; a failure is recorded, then re-raised."""
+        self._execute(task, reraise=True)
         return self._get(task["id"])
 
-    def _execute(self, task):
+    def _execute(self, task, reraise=False):
         handler = self.handlers.get(task["handler"])
         if task["attempts"] > MAX_ATTEMPTS:
             self.finish(task, "failure", message="Gave up after %d attempts "
@@ -268,9 +268,13 @@ class Tasks:
         except errors.ArtifactError as exc:
             LOG.warning("Task %s failed: %s", task["id"], exc.message)
             self.finish(task, "failure", message=exc.message)
+            if reraise:
+                raise
         except Exception:  # noqa: BLE001 - recorded on the task
             LOG.exception("Task %s failed", task["id"])
             self.finish(task, "failure", message=INTERNAL_ERROR)
+            if reraise:
+                raise
         else:
             self.finish(task, "success", result=result, message=message)
 

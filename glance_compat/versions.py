@@ -53,7 +53,8 @@ MINOR_VERSION_FEATURES = {
 # set, e.g. in tests) to VersionNegotiation.
 GLARE_FEATURES = frozenset({
     "base", "json-patch-2.1", "members", "deactivate",
-    "community-visibility", "os-hidden", "multihash",
+    "community-visibility", "os-hidden", "multihash", "tasks",
+    "image-tasks",
 })
 
 VND_MIME_PREFIX = "application/vnd.openstack.images-"

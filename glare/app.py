@@ -10,6 +10,7 @@ Version negotiation sits before authentication so version documents need no
 token; the request id wraps everything so every response carries one.
 """
 
+import datetime
 import logging
 
 import flask
@@ -29,7 +30,9 @@ from artifacts.quotas import QuotaDefaults
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
-from glance_compat import image_data, images, imports, info, members
+from glance_compat import (image_data, images, import_tasks, imports, info,
+                           members)
+from glance_compat import tasks as glance_tasks
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
@@ -63,6 +66,7 @@ def build_engine(conf):
                     Enforcer(conf, IMAGE_RULES + ARTIFACT_RULES), limits,
                     stores=store_set)
     engine.external_policy, engine.import_policy = url_policies(conf)
+    engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)
     return engine
 
 
@@ -103,8 +107,10 @@ def create_flask_app(conf, engine):
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas)
+    # The work of import tasks, run by any worker's task runner.
+    import_tasks.register(engine, types.get("images"), schemas)
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
-               info.bp):
+               info.bp, glance_tasks.bp):
         app.register_blueprint(bp)
     api = artifact_api.init_app(app, conf, engine)
     from artifacts.api import quotas as quotas_api

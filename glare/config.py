@@ -29,7 +29,8 @@ DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova",
 # that enables it still starts.
 GLANCE_IMPORT_METHODS = ("glance-direct", "web-download", "copy-image",
                          "glance-download")
-IMPLEMENTED_IMPORT_METHODS = frozenset({"glance-direct", "copy-image"})
+IMPLEMENTED_IMPORT_METHODS = frozenset({"glance-direct", "web-download",
+                                        "copy-image"})
 
 
 class BracketedList(types.List):
@@ -81,11 +82,12 @@ default_opts = [
     cfg.Opt("enabled_import_methods",
             type=BracketedList(types.String(choices=GLANCE_IMPORT_METHODS,
                                             quotes=True)),
-            default=["glance-direct"],
+            default=["glance-direct", "web-download", "copy-image"],
             help="Import methods offered, e.g. [glance-direct,copy-image] "
-                 "(brackets and quotes optional).  Methods Glance knows "
-                 "but Glare does not implement are left out with a "
-                 "warning at start."),
+                 "(brackets and quotes optional); Glance's default.  "
+                 "Methods Glance knows but Glare does not implement "
+                 "(glance-download) are left out with a warning at "
+                 "start."),
     # Glance's multi-store switch: STORE_ID:TYPE,... (see glare/stores.py).
     cfg.DictOpt("enabled_backends",
                 help="STORE_ID:TYPE,... : the image stores (types file, "
