@@ -66,9 +66,10 @@ class Fetched:
                                                decode_content=False)
                 except (u3.HTTPError, OSError) as exc:
                     raise FetchFailed("Reading the data from %s failed "
-                                      "after %d bytes (%s)."
-                                      % (self.url, total,
-                                         type(exc).__name__))
+                                      "after %d%s bytes (%s)."
+                                      % (self.url, total, "" if self.size
+                                         is None else " of %d" % self.size,
+                                         _reason(exc)))
                 if not block:
                     break
                 total += len(block)
@@ -187,6 +188,8 @@ def _request(target, addresses, timeout, verify, dial):
 def _reason(exc):
     if isinstance(exc, (u3.ConnectTimeoutError, u3.ReadTimeoutError)):
         return "timed out"
+    if isinstance(exc, u3.ProtocolError):
+        return "the connection ended early"
     if isinstance(exc, u3.SSLError):
         return "TLS failed"
     if isinstance(exc, u3.NewConnectionError):
