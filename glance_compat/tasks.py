@@ -250,3 +250,10 @@ def image_tasks(image_id):
     tasks = svc.engine.tasks.for_artifact(context(), image_id)
     return json_response(dumps({"tasks": [image_task_view(t)
                                           for t in tasks]}))
+
+
+@bp.route("/v2/images/<image_id>/tasks",
+          methods=["POST", "PUT", "DELETE", "PATCH"])
+def image_tasks_other_methods(image_id):
+    # Glance routes only GET here: anything else finds no route (404).
+    raise errors.NotFound("The resource could not be found.")
