@@ -38,7 +38,9 @@ the fetch connects to exactly those (``artifacts.net.fetch``), so a name
 cannot resolve to a public address at check time and to a private one at
 connect time (no DNS-rebinding window), and it checks every redirect the
 same way.  ``check_fetchable`` is ``check`` plus that resolution: what a
-caller that lets the server fetch the URL later (locations) should use.
+caller that lets the server fetch the URL later should use;
+``check_location`` applies it to image locations (http and https ones:
+other schemes are left to the caller).
 """
 
 import dataclasses
@@ -431,3 +433,18 @@ def check_fetchable(url, policy, getaddrinfo=None):
     parsed = check(url, policy)
     resolve(parsed, policy, getaddrinfo)
     return parsed
+
+
+def check_location(url, policy, getaddrinfo=None):
+    """An image location's URL as it may be stored: an http(s) URL must be
+    one the server may fetch under ``policy`` (Glance 33 applies its
+    import filters to http locations too) and is returned normalised;
+    another scheme (rbd, swift, s3, file...) is returned unchanged for the
+    caller's own scheme checks.  ``Refused`` otherwise (Glance's wording:
+    "URI for add location does not pass filtering: <url>")."""
+    if not isinstance(url, str):
+        raise Refused("The location URL must be a string.")
+    scheme = url.partition(":")[0].lower()
+    if scheme not in ("http", "https"):
+        return url
+    return check_fetchable(url, policy, getaddrinfo).url

@@ -232,3 +232,18 @@ def test_literals_are_not_resolved():
         raise AssertionError("a literal address was looked up")
     assert urls.resolve(urls.check("http://8.8.8.8/", OPEN), OPEN,
                         no_dns) == [ipaddress.ip_address("8.8.8.8")]
+
+
+def test_locations_check_http_urls_only():
+    dns = fake_dns({"cdn.example": ["93.184.216.34"],
+                    "inside.example": ["10.1.1.1"]})
+    policy = urls.Policy.build(allowed_ports=(80, 443))
+    assert urls.check_location("HTTP://CDN.example/a", policy, dns) == \
+        "http://cdn.example/a"
+    rbd = "rbd://fsid/pool/image/snap"
+    assert urls.check_location(rbd, policy, dns) == rbd
+    for bad in ("http://inside.example/a", "https://127.0.0.1/a",
+                "http://cdn.example:8080/a", 5):
+        with pytest.raises(urls.Refused):
+            urls.check_location(bad, policy, dns)
+
