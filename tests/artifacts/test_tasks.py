@@ -206,3 +206,34 @@ def test_tasks_of_an_artifact(eng):  # noqa: F811
     assert [t["id"] for t in eng.tasks.for_artifact(ctx, art["id"])] == [
         first["id"], second["id"]]
     assert eng.tasks.for_artifact(member("nobody"), art["id"]) == []
+
+
+def test_a_copy_batch_finishes_its_task(eng):  # noqa: F811
+    """copy-image: the data jobs are the task's batch; the end of the last
+    one finishes the task through the handler's batch_done (success, or
+    failure when a must-succeed store failed)."""
+    from artifacts.jobs import DataJobs
+    from tests.artifacts.test_data import DATA
+    ctx = admin()
+    name = uuid.uuid4().hex
+    eng.tasks.register(name, batch_done=lambda task, failed: (
+        "failure" if failed else "success", {"failed": failed}, "done"))
+    outcomes = {}
+    for stores in (["cold"], ["broken"]):
+        art = image(eng, ctx)
+        eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA])
+        task = eng.tasks.create(
+            ctx, "api_image_import", {}, atype=IMAGES, artifact_id=art["id"],
+            handler=name, waiting=True,
+            also=lambda conn, task_id: eng.jobs.insert_copies(
+                conn, IMAGES, art["id"], "image", stores, True, task_id))
+        assert props(eng, ctx, art)[IMPORT_TASK] == task["id"]
+        runner = DataJobs(eng)
+        while runner.run_one():
+            pass
+        outcomes[stores[0]] = eng.tasks.get(ctx, task["id"])
+        assert IMPORT_TASK not in props(eng, ctx, art)
+    assert (outcomes["cold"]["status"], outcomes["cold"]["result"]) == (
+        "success", {"failed": []})
+    assert (outcomes["broken"]["status"], outcomes["broken"]["result"]) == (
+        "failure", {"failed": ["broken"]})
