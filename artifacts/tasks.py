@@ -151,7 +151,8 @@ class Tasks:
         else:
             transaction(self.db, run)
         self.engine.jobs.wake()
-        return self._get(task_id)
+        # As written, not as a runner may already have changed it.
+        return dict(row, input=json.loads(row["input"] or "null"))
 
     # -------------------------------------------------------------- read
 
