@@ -157,3 +157,69 @@ def test_no_dns_rebinding_window(source, public):
     with pytest.raises(fetch.FetchFailed):
         fetch.open_url("http://rebind.example/redirect?to=/data/small",
                        urls.Policy(), getaddrinfo=rebinding, dial=dial)
+
+
+def _certificate(tmp_path, name):
+    """A self-signed certificate for ``name``: (cert path, key path)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject)
+            .issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                           critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_https_checks_the_certificate_of_the_name_not_the_address(tmp_path):
+    """The connection goes to the checked address, but TLS (SNI and the
+    certificate check) is for the URL's host."""
+    import ssl
+    import threading
+
+    from tests.web_source import WebSource
+    cert, key = _certificate(tmp_path, "secure.example")
+    server = WebSource()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.files["small"] = b"small"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dns = fake_dns({"secure.example": [PUBLIC], "other.example":
+                        [PUBLIC]})
+
+        def dial(address, port):
+            assert address == PUBLIC
+            return "127.0.0.1", server.port
+        fetched = fetch.open_url("https://secure.example/data/small",
+                                 urls.Policy(), getaddrinfo=dns, dial=dial,
+                                 verify=cert)
+        assert _body(fetched) == b"small"
+        # The same server under another name: its certificate does not
+        # match, so nothing is fetched.
+        with pytest.raises(fetch.FetchFailed) as exc:
+            fetch.open_url("https://other.example/data/small",
+                           urls.Policy(), getaddrinfo=dns, dial=dial,
+                           verify=cert)
+        assert "TLS failed" in exc.value.message
+    finally:
+        server.shutdown()
+        server.server_close()
