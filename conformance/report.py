@@ -54,6 +54,7 @@ MODULES = [
     ("test_stores", "Several stores: discovery, upload, copy, delete "
                     "(multi-store run)"),
     ("test_locations", "Locations and direct_url (multi-store run)"),
+    ("test_tasks", "Tasks and web-download"),
 ]
 
 # Modules run only in the multi-store configuration (conformance.run
@@ -137,7 +138,9 @@ ROUTES = [
       "test_schemas::test_member", "test_schemas::test_members",
       "test_schemas::test_schemas", "test_schemas::test_unknown",
       "test_schemas::test_schema_other"]),
-    ("GET /v2/schemas/task, tasks", ["test_schemas::test_task"]),
+    ("GET /v2/schemas/task, tasks", ["test_schemas::test_task",
+                                     "test_tasks::test_task_schema",
+                                     "test_tasks::test_tasks_schema"]),
     ("GET /v2/schemas/metadefs/*", ["test_schemas::test_metadef"]),
     ("GET /v2/info/import, /v2/info/stores, /v2/info/usage",
      ["test_import::test_info", "test_import::test_import_methods",
@@ -147,7 +150,8 @@ ROUTES = [
      ["test_import::test_stage", "test_import::test_glance_direct",
       "test_import::test_import", "test_import::test_bad_import",
       "test_import::test_delete_staged", "test_import::test_web",
-      "test_stores::test_stage", "test_stores::test_glance_direct"]),
+      "test_stores::test_stage", "test_stores::test_glance_direct",
+      "test_tasks::test_web_download"]),
     ("PUT /v2/images/{id}/file to a store (X-Image-Meta-Store)",
      ["test_stores::test_upload"]),
     ("POST /v2/images/{id}/import copy-image (multi-store)",
@@ -159,8 +163,11 @@ ROUTES = [
       "test_locations::test_replace", "test_locations::test_remove"]),
     ("Error bodies, 405/501 routing, request ids, CORS",
      ["test_errors"]),
-    ("GET /v2/images/{id}/tasks (v2.12)", []),
-    ("/v2/tasks (deprecated tasks API)", []),
+    ("GET /v2/images/{id}/tasks (v2.12)", ["test_tasks::test_image_tasks"]),
+    ("/v2/tasks (deprecated tasks API)",
+     ["test_tasks::test_tasks_api", "test_tasks::test_task_list",
+      "test_tasks::test_task_create", "test_tasks::test_missing_task",
+      "test_tasks::test_task_delete", "test_tasks::test_task_collection"]),
     ("/v2/metadefs/* (metadata definitions)", []),
     ("/v2/cache* (cache API, v2.14+)", []),
     ("POST/GET /v2/images/{id}/locations (v2.17)",
