@@ -115,6 +115,9 @@ def create():
     for key in ("type", "input"):
         if key not in body:
             raise errors.Invalid("Task '%s' is required" % key)
+    if not isinstance(body, dict):
+        # ["type", "input"] passes the checks above (Glance's 500).
+        raise errors.Invalid("The task must be a JSON object.")
     get_schemas().validate_task(body)
     task_type, task_input = body["type"], body["input"]
     failure = None
