@@ -4,6 +4,7 @@ tests/integration/test_web_download.py)."""
 
 from artifacts.types.images import IMAGES
 from glance_compat import import_tasks
+from tests.artifacts.conftest import db_engine, enforcer  # noqa: F401
 from tests.artifacts.test_data import DATA, admin, eng, image  # noqa: F401
 
 
