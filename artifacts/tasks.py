@@ -173,8 +173,9 @@ class Tasks:
 
     def get(self, ctx, task_id):
         """A task ``ctx`` may see; NotFound otherwise."""
-        row = read(self.db, lambda c: c.execute(sa.select(T).where(
-            T.c.id == str(task_id)[:36], self._visible(ctx))).first())
+        row = None if len(str(task_id)) > 36 else read(
+            self.db, lambda c: c.execute(sa.select(T).where(
+                T.c.id == str(task_id), self._visible(ctx))).first())
         if row is None:
             raise errors.NotFound("Could not find task %s" % task_id)
         return _task(row)
@@ -256,6 +257,9 @@ class Tasks:
 
     def _execute(self, task, reraise=False):
         handler = self.handlers.get(task["handler"])
+        if handler is None:
+            self.finish(task, "failure", message=INTERNAL_ERROR)
+            return
         if task["attempts"] > MAX_ATTEMPTS:
             self.finish(task, "failure", message="Gave up after %d attempts "
                         "whose workers stopped." % (task["attempts"] - 1))

@@ -142,7 +142,8 @@ def test_projects_see_their_own_tasks_only(eng):  # noqa: F811
     mine = eng.tasks.create(a, "import", {"secret": 1})
     theirs = eng.tasks.create(b, "import", {})
     assert eng.tasks.get(a, mine["id"])["input"] == {"secret": 1}
-    for probe in (theirs["id"], str(uuid.uuid4()), "not-a-uuid" * 9):
+    for probe in (theirs["id"], str(uuid.uuid4()), "not-a-uuid" * 9,
+                  mine["id"] + "x"):
         with pytest.raises(errors.NotFound):
             eng.tasks.get(a, probe)
     ids = [t["id"] for t in eng.tasks.list(a, limit=1000)]
