@@ -154,7 +154,8 @@ def test_a_redirect_elsewhere_fails_the_task_and_queues_the_image(
 
 
 @pytest.mark.parametrize("path,words", [
-    ("/status/404", "HTTP Error 404"), ("/short/small", "after 11 of 1011 bytes"),
+    ("/status/404", "HTTP Error 404"),
+    ("/short/small", "after 11 of 1011 bytes"),
 ])
 def test_a_failed_fetch_fails_the_task(server, source, path, words):
     image = create_image(server.url, name=unique("web"))

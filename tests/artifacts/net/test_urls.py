@@ -34,7 +34,8 @@ def fake_dns(table):
     ("http://ｅｘａｍｐｌｅ．ｃｏｍ/x", "http://example.com/x"),
     ("http://ＥＸＡＭＰＬＥ。com/", "http://example.com/"),
     ("http://xn--bcher-kva.example/", "http://xn--bcher-kva.example/"),
-    ("http://[2001:4860:4860:0:0:0:0:8888]/", "http://[2001:4860:4860::8888]/"),
+    ("http://[2001:4860:4860:0:0:0:0:8888]/",
+     "http://[2001:4860:4860::8888]/"),
     ("http://８.８.８.８/", "http://8.8.8.8/"),
 ])
 def test_the_url_is_normalised(url, normal):
