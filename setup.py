@@ -41,6 +41,13 @@ setup(
         # The read-only http store (artifacts/stores/http.py) streams image
         # data from web servers, as Glance's http store does.
         "requests>=2.31",
+        # artifacts.net: hosts are checked after IDNA/UTS-46 mapping (idna)
+        # and fetches connect to the checked address through urllib3, with
+        # certifi's CAs (all three come with requests; named because we
+        # use them directly).
+        "idna>=3.6",
+        "urllib3>=2.0",
+        "certifi",
         # Image format detection (artifacts/types/image_format.py) uses
         # oslo.utils' format_inspector directly (oslo.policy pulls
         # oslo.utils in too, but we should not rely on that).

@@ -677,6 +677,27 @@ class DataService:
         except sa.exc.IntegrityError:
             raise busy
 
+    def discard_staged(self, atype, artifact_id, staged="staging"):
+        """Drop staged data that will not be imported (a fetch whose
+        import failed): the artifact goes from the staging flow's status
+        back to its initial one and the staged data is deleted.  Nothing
+        happens when the artifact is no longer in that status (another
+        upload won, or it was deleted).  True if it was discarded."""
+        return self._unstage(atype, artifact_id, staged,
+                             atype.data_flows[staged].to)
+
+    def _unstage(self, atype, artifact_id, staged, status):
+        def run(conn):
+            if not db.set_status(conn, artifact_id, status,
+                                 atype.initial_status):
+                return None
+            db.set_properties(conn, artifact_id, {"size": None}
+                              if "size" in atype.fields else {})
+            return db.retire_blobs(conn, artifact_id, staged)
+        retired = transaction(self.db, run)
+        self.remove_data(retired or [])
+        return retired is not None
+
     def _copy_staged(self, ctx, atype, artifact, blob, field, targets, made,
                      failed, all_must_succeed, work, meters):
         """Copy staged data into each target (appending ``(target,
@@ -800,7 +821,7 @@ class DataService:
                 "Field '%s' of %s cannot hold an external URL: its data is "
                 "checked when it is uploaded; upload the data instead."
                 % (field, atype.name))
-        external.check_url(url, engine.external_policy)
+        url = external.check_url(url, engine.external_policy)
         digests = external.check_digests(digests)
         if size is not None and (not isinstance(size, int)
                                  or isinstance(size, bool) or size < 0):

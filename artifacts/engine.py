@@ -36,10 +36,12 @@ from artifacts.db import query as dbq
 from artifacts.db.session import read, transaction
 from artifacts.ids import is_canonical_uuid
 from artifacts.limits import Limits
+from artifacts.net import urls
 from artifacts.locking import Locks
 from artifacts.registration import Registration
 from artifacts.quotas import Quotas
 from artifacts.sharing import Sharing
+from artifacts.tasks import Tasks
 
 LOG = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ class Engine:
     ``locations`` (``artifacts.locations.Locations``: URLs clients name,
     edits of location lists), ``registration``
     (``artifacts.registration.Registration``: data registered by URL,
-    checked by a job) and ``sharing``
+    checked by a job), ``tasks`` (``artifacts.tasks.Tasks``: durable
+    records of asynchronous work, run by a runner thread) and ``sharing``
     (``artifacts.sharing.Sharing``: members).  All load artifacts through
     ``_fetch``, so visibility and policy are the same everywhere."""
 
@@ -77,11 +80,15 @@ class Engine:
         self.limits = limits or Limits()
         self.locks = locks or Locks(db_engine)
         self.quotas = Quotas(db_engine, self.limits.quota_defaults)
-        self.external_policy = external.Policy()
+        self.external_policy = external.policy()
+        # What the server itself may fetch (web-download, import tasks):
+        # Glance's [import_filtering_opts].
+        self.import_policy = urls.Policy()
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
         self.locations = Locations(self)
         self.registration = Registration(self)
+        self.tasks = Tasks(self)
         self.sharing = Sharing(self)
         # Committed changes, for whoever listens (glare.notifier).
         self.events = Events(lambda artifact_id: read(

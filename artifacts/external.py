@@ -2,100 +2,58 @@
 
 Glare does not download external data, not at registration and not when it
 is read (the blob's download answers with a redirect), so a URL cannot make
-the server reach an internal address (no SSRF).  The URL is still checked
-against the operator's policy, because clients will follow it: schemes must
-be allowed, hosts must not be denied, and addresses that are loopback,
-private, link-local, multicast or reserved are refused outright whether
-written as IPv4, IPv6 or a decimal/octal/hex number.
+the server reach an internal address (no SSRF).  Clients follow the
+redirect, so the URL is still checked by ``artifacts.net.urls`` (the one
+URL rule of Glare): the normalised URL is what is stored and what the
+``Location`` header carries, schemes must be allowed, hosts must not be
+denied, and loopback, private, link-local, multicast or reserved addresses
+are refused in every spelling (full-width digits, decimal or octal
+numbers, IPv4 inside IPv6).  Host entries of the operator's lists also
+cover their subdomains here.
 """
 
-import dataclasses
-import ipaddress
 import re
-import urllib.parse
 
 from artifacts import errors
+from artifacts.net import urls
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
-_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
-_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain")
 
 
-@dataclasses.dataclass(frozen=True)
-class Policy:
-    allowed_schemes: tuple = ("https", "http")
-    allowed_hosts: tuple = ()      # empty: any host not denied
-    denied_hosts: tuple = ()
+def policy(allowed_schemes=("https", "http"), allowed_hosts=(),
+           denied_hosts=()):
+    """The URL policy of external blobs (``[glare] external_*``)."""
+    return urls.Policy.build(allowed_schemes=allowed_schemes,
+                             allowed_hosts=allowed_hosts,
+                             disallowed_hosts=denied_hosts, subdomains=True)
 
 
-def _numeric_host(host):
-    """An IP address written in any form browsers and libc accept
-    (dotted, decimal, octal, hex), else None."""
+def check_url(url, url_policy):
+    """The normalised URL if ``url_policy`` allows it (store and redirect
+    to this string, not the one given); ``urls.Refused`` (400) naming the
+    rule it breaks otherwise."""
     try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        pass
-    values = []
-    for part in host.split("."):
-        try:
-            if part[:2].lower() == "0x":
-                values.append(int(part[2:], 16))
-            elif part.startswith("0") and len(part) > 1:
-                values.append(int(part, 8))
-            else:
-                values.append(int(part, 10))
-        except ValueError:
-            return None
-    if not 1 <= len(values) <= 4:
-        return None
-    number = 0
-    for value in values[:-1]:
-        number = number * 256 + value
-    number = number * (256 ** (5 - len(values))) + values[-1]
-    try:
-        return ipaddress.ip_address(number)
-    except ValueError:
-        return None
+        return urls.check(url, url_policy).url
+    except urls.Refused as exc:
+        raise urls.Refused("External data may not use this URL: %s"
+                           % exc.message)
 
 
-def check_url(url, policy):
-    """Return the URL if ``policy`` allows it; raise Invalid naming the
-    rule it breaks."""
-    if not isinstance(url, str) or len(url) > 2048:
-        raise errors.Invalid("The external URL must be a string of at most "
-                             "2048 characters.")
+def redirect_url(stored, url_policy):
+    """The URL a download of an external blob redirects to: the stored
+    one, checked again against today's policy (rows written before the
+    policy changed, or by an older Glare, are not trusted blindly)."""
     try:
-        parsed = urllib.parse.urlsplit(url)
-        host = (parsed.hostname or "").lower().rstrip(".")
-        parsed.port            # raises on a bad port
-    except ValueError as exc:
-        raise errors.Invalid("The external URL is malformed: %s." % exc)
-    if parsed.scheme.lower() not in policy.allowed_schemes:
-        raise errors.Invalid("URL scheme '%s' is not allowed for external "
-                             "data (allowed: %s)."
-                             % (parsed.scheme, ", ".join(
-                                 policy.allowed_schemes)))
-    if not host or parsed.username or parsed.password:
-        raise errors.Invalid("The external URL must name a host and carry "
-                             "no credentials.")
-    address = _numeric_host(host)
-    if address is not None and not address.is_global:
-        raise errors.Invalid("External data may not point at %s: loopback, "
-                             "private, link-local and reserved addresses are "
-                             "refused." % address)
-    if host in _LOCAL_NAMES or host.endswith(_LOCAL_SUFFIXES):
-        raise errors.Invalid("External data may not point at the local "
-                             "host name '%s'." % host)
-    if any(host == d or host.endswith("." + d) for d in policy.denied_hosts):
-        raise errors.Invalid("Host '%s' is denied for external data." % host)
-    if policy.allowed_hosts and not any(
-            host == a or host.endswith("." + a)
-            for a in policy.allowed_hosts):
-        raise errors.Invalid("Host '%s' is not among the hosts allowed for "
-                             "external data (%s)."
-                             % (host, ", ".join(policy.allowed_hosts)))
-    return url
+        checked = urls.check(stored, url_policy).url
+    except urls.Refused as exc:
+        raise errors.Forbidden("The external URL of this data is no longer "
+                               "allowed: %s" % exc.message)
+    if checked != stored:
+        raise errors.Forbidden("The external URL of this data is not in its "
+                               "normalised form (%s); register it again."
+                               % checked)
+    return checked
 
 
 def check_digests(digests):

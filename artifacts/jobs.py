@@ -37,6 +37,10 @@ Its contract:
   their lease), so a crashed worker's work is released without waiting for
   a restart, and retries releases that failed while the database was away
   (``DataService.retry_releases``).
+* A batch may belong to a task (``artifacts.tasks``: the batch id is the
+  task's id); when its last job ends, ``Tasks.batch_done`` finishes it.
+* ``start`` also runs a second thread for tasks (``Tasks.run_one``, and
+  the purge of expired tasks), so a long import never holds up copies.
 * A runner's ``holder`` is its process's instance id
   (``artifacts.instance``), so a job whose process died on this host is
   pending again at the next recovery instead of after its lease.
@@ -54,7 +58,7 @@ from artifacts import errors, instance, types
 from artifacts.context import RequestContext
 from artifacts.db import api as db
 from artifacts.db.models import data_jobs
-from artifacts.db.session import is_unavailable, transaction
+from artifacts.db.session import is_unavailable, read, transaction
 from artifacts.locking import _now as db_clock
 
 LOG = logging.getLogger(__name__)
@@ -88,6 +92,7 @@ class DataJobs:
         self._lease = lease_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._task_wake = threading.Event()
 
     @property
     def holder(self):
@@ -121,7 +126,6 @@ class DataJobs:
         its last job ends (``take_lock``; Conflict when another live batch
         holds it)."""
         batch = str(uuid.uuid4())
-        now = db.utcnow()
         payload = json.dumps({"lock": lock}) if lock else None
 
         def run(conn):
@@ -131,13 +135,8 @@ class DataJobs:
             values = dict(properties or {})
             if lock:
                 take_lock(conn, atype, artifact_id, lock, batch)
-            conn.execute(J.insert(), [
-                {"artifact_id": artifact_id, "type_name": atype.name,
-                 "field": field, "store": store, "batch": batch,
-                 "must_succeed": must_succeed, "status": "pending",
-                 "attempts": 0, "kind": "copy", "payload": payload,
-                 "created_at": now, "updated_at": now}
-                for store in stores])
+            self.insert_copies(conn, atype, artifact_id, field, stores,
+                               must_succeed, batch, payload)
             if values:
                 set_system(conn, artifact_id, values)
         with self.engine._locked(atype, artifact_id, "copy"):
@@ -147,9 +146,23 @@ class DataJobs:
         self.wake()
         return batch
 
+    def insert_copies(self, conn, atype, artifact_id, field, stores,
+                      must_succeed, batch, payload=None):
+        """The rows of ``submit_copies`` in the caller's transaction
+        (``batch``: a task's id, so that its end finishes the task)."""
+        now = db.utcnow()
+        conn.execute(J.insert(), [
+            {"artifact_id": artifact_id, "type_name": atype.name,
+             "field": field, "store": store, "batch": batch,
+             "must_succeed": must_succeed, "status": "pending",
+             "attempts": 0, "kind": "copy", "payload": payload,
+             "created_at": now, "updated_at": now}
+            for store in stores])
+
     def wake(self):
-        """A job was queued: this worker's runner starts at once."""
+        """New work was written: this worker's runners look at once."""
         self._wake.set()
+        self._task_wake.set()
 
     # ----------------------------------------------------------------- run
 
@@ -223,6 +236,16 @@ class DataJobs:
             self._report(atype, job["artifact_id"], store,
                          failed=bool(error))
         self.release_lock(atype, job)
+        self._batch_ended(job["batch"])
+
+    def _batch_ended(self, batch):
+        """When no job of the batch is left, tell the task it belongs to
+        (if any) which stores failed."""
+        rows = read(self.db, lambda c: c.execute(sa.select(
+            J.c.store, J.c.status).where(J.c.batch == batch)).all())
+        if rows and all(r.status in ("done", "failed") for r in rows):
+            self.engine.tasks.batch_done(
+                batch, [r.store for r in rows if r.status == "failed"])
 
     def release_lock(self, atype, job):
         """The batch's lock property goes once no job of it is left to
@@ -327,16 +350,25 @@ class DataJobs:
     # -------------------------------------------------------------- runner
 
     def start(self, atypes):
-        """Run jobs and recover stale uploads in a daemon thread of this
-        process until ``stop()``."""
-        thread = threading.Thread(target=self._loop, args=(list(atypes),),
-                                  name="glare-data-jobs", daemon=True)
-        thread.start()
-        return thread
+        """Run jobs and crash recovery in a daemon thread of this process,
+        and tasks (``engine.tasks``: imports, which may take long) in
+        another, until ``stop()``."""
+        tasks = self.engine.tasks
+        threads = [
+            threading.Thread(target=self._loop, args=(list(atypes),),
+                             name="glare-data-jobs", daemon=True),
+            threading.Thread(target=runner_loop, name="glare-tasks",
+                             daemon=True, args=(
+                                 tasks.run_one, tasks.purge_expired,
+                                 self._stop, self._task_wake))]
+        for thread in threads:
+            thread.start()
+        return threads
 
     def stop(self):
         self._stop.set()
         self._wake.set()
+        self._task_wake.set()
 
     def _loop(self, atypes):
         last_recovery = None
@@ -361,6 +393,26 @@ class DataJobs:
             # Idle: poll for other workers' jobs, or wake for our own.
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
+
+
+def runner_loop(step, periodic, stop, wake):
+    """Call ``step()`` while it finds work, ``periodic()`` every
+    ``RECOVER_SECONDS``; when idle, poll every ``IDLE_SECONDS`` (other
+    workers' work) or wake at once (``wake`` set for our own)."""
+    last = 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() - last > RECOVER_SECONDS:
+                last = time.monotonic()
+                periodic()
+            if step():
+                continue
+        except Exception as exc:  # noqa: BLE001 - the loop must go on
+            if not is_unavailable(exc):
+                LOG.exception("Runner error (%s); retrying",
+                              step.__qualname__)
+        wake.wait(IDLE_SECONDS)
+        wake.clear()
 
 
 class _Heartbeat:
@@ -416,9 +468,14 @@ class _Heartbeat:
 
 
 def batch_running(conn, batch):
-    """Whether a data job of ``batch`` is still to run or running."""
+    """Whether a data job of ``batch`` is still to run or running, or
+    ``batch`` is a task (``artifacts.tasks``) that is not over: the two
+    kinds of work that hold the lock property."""
+    from artifacts.tasks import LIVE, T
     return conn.execute(sa.select(J.c.id).where(
         J.c.batch == batch, J.c.status.in_(("pending", "running")))
+        .limit(1)).first() is not None or conn.execute(
+        sa.select(T.c.id).where(T.c.id == batch, T.c.status.in_(LIVE))
         .limit(1)).first() is not None
 
 

@@ -34,6 +34,22 @@ def create():
     engine, atype, settings, schemas = (svc.engine, svc.images,
                                          svc.settings, svc.schemas)
     body = json_body()
+    values = create_values(body, schemas)
+    image = engine.create(context(), atype, values,
+                          artifact_id=body.get("id"))
+    headers = {"Location": flask.request.host_url.rstrip("/")
+               + flask.request.script_root + "/v2/images/" + image["id"]}
+    if settings.enabled_import_methods:
+        headers["OpenStack-image-import-methods"] = ",".join(
+            settings.enabled_import_methods)
+    if settings.multi_store:
+        headers["OpenStack-image-store-ids"] = ",".join(settings.store_ids())
+    return json_response(dumps(_render(image)), 201, headers)
+
+
+def create_values(body, schemas):
+    """The engine's create values of a Glance image body, after Glance's
+    checks (also used by legacy import tasks' ``image_properties``)."""
     if not isinstance(body, dict):
         raise errors.Invalid("Unexpected body type. Expected list/dict.")
     for key in body:
@@ -68,16 +84,7 @@ def create():
                 raise errors.Invalid("Custom property should not be greater "
                                      "than 255 characters.")
             values["properties"][key] = value
-    image = engine.create(context(), atype, values,
-                          artifact_id=body.get("id"))
-    headers = {"Location": flask.request.host_url.rstrip("/")
-               + flask.request.script_root + "/v2/images/" + image["id"]}
-    if settings.enabled_import_methods:
-        headers["OpenStack-image-import-methods"] = ",".join(
-            settings.enabled_import_methods)
-    if settings.multi_store:
-        headers["OpenStack-image-store-ids"] = ",".join(settings.store_ids())
-    return json_response(dumps(_render(image)), 201, headers)
+    return values
 
 
 @bp.route("/v2/images", methods=["GET"])

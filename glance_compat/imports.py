@@ -1,29 +1,43 @@
 """Image API v2 interoperable import: PUT /stage and POST /import.
 
+Every import records a Glance task (``api_image_import``, with the request
+id and user id; ``artifacts.tasks``) holding the image's import lock
+(``os_glance_import_task``: a second import while one is live is 409):
+
 ``glance-direct``: the data is staged (hashed while it streams, exactly
-like an upload) and the import copies it into every target store and
-makes it the image's data before the 202 (Glance runs a task), so clients
-polling for ``active`` see every store at once.  ``copy-image`` queues
-durable copy jobs (``artifacts.jobs``) and answers 202; the workers run
-them, showing Glance's progress properties ``os_glance_importing_to_stores``
-and ``os_glance_failed_import`` (kept by the images type's hook), and
-``os_glance_import_task`` holds the image until the last copy ends (409
-"Image has active task" for another copy or location registration).
+like an upload) and the import task, run in the request's thread, copies
+it into every target store and makes it the image's data before the 202,
+so clients polling for ``active`` see every store at once.
+``web-download``: the URI is checked (Glance's ``[import_filtering_opts]``
+and wording, plus Glare's rule that loopback, link-local, private and
+multicast addresses are fetched only from hosts named in
+``allowed_hosts``: ``artifacts.net.urls``) and the task is left to the
+workers' task runners, which fetch and import it (``import_tasks``); a
+killed worker's task is taken over.  ``copy-image`` queues durable copy
+jobs (``artifacts.jobs``) whose end finishes the task.  All show Glance's
+progress properties ``os_glance_importing_to_stores`` and
+``os_glance_failed_import``; ``os_glance_import_task`` holds the image
+until the task ends (409 "Image has active task" for another import or a
+location registration).
 """
 
 import flask
 
 from artifacts import errors
+from artifacts.net import urls
 from artifacts.types.images import FAILED_IMPORT as FAILED
-from artifacts.types.images import IMPORT_LOCK, IMPORTING
+from artifacts.types.images import IMPORTING
 from glance_compat.common import (context, json_body, no_content, services,
                                   status_line)
 from glance_compat.image_data import request_chunks
+from glance_compat.import_tasks import API_IMAGE_IMPORT
 
 bp = flask.Blueprint("glance_imports", __name__)
 
 GLANCE_DIRECT = "glance-direct"
 COPY_IMAGE = "copy-image"
+WEB_DOWNLOAD = "web-download"
+GLANCE_DOWNLOAD = "glance-download"
 
 
 @bp.route("/v2/images/<image_id>/stage", methods=["PUT"])
@@ -66,6 +80,9 @@ def _check_image(image, name):
     if status != "active" and name == COPY_IMAGE:
         raise errors.Conflict("Only images with status active can be "
                               "targeted for copying")
+    if status != "queued" and name in (WEB_DOWNLOAD, GLANCE_DOWNLOAD):
+        raise errors.Conflict("Image needs to be in 'queued' state to use "
+                              "'%s' method" % name)
     if status != "uploading" and name == GLANCE_DIRECT:
         raise errors.Conflict("Image needs to be staged before "
                               "'glance-direct' method can be used")
@@ -134,30 +151,63 @@ def import_image(image_id):
         raise errors.Invalid("All_stores_must_succeed can only be set with "
                              "enabled_backends %s"
                              % body["method"].get("uri"))
-    if name == COPY_IMAGE:
-        if stores:
-            # Durable: the copies are rows any worker runs (and another
-            # one finishes if this one dies), Glance's progress properties
-            # set with them.
-            try:
-                engine.jobs.submit_copies(
-                    atype, image_id, "image", stores, must_succeed,
-                    properties={IMPORTING: ",".join(stores), FAILED: ""},
-                    lock=IMPORT_LOCK)
-            except errors.Conflict:
-                raise errors.Conflict("Image has active task")
-    else:
-        # Every store is written before the 202, as Glance's task does
-        # before the image turns active; Glance leaves its progress
-        # properties behind, empty, and clients (Tempest) read them.
-        engine.data.import_staged(
-            ctx, atype, image_id, stores=stores or None,
-            all_must_succeed=must_succeed,
-            properties=lambda failed: {IMPORTING: "",
-                                       FAILED: ",".join(failed)})
+    if name == WEB_DOWNLOAD:
+        _check_uri(engine, body["method"].get("uri"))
+    if name != COPY_IMAGE or stores:
+        _start_task(ctx, engine, atype, image, name, body, stores,
+                    must_succeed)
     resp = flask.Response(b"", status=status_line(202))
     resp.headers["Content-Type"] = "text/html; charset=UTF-8"
     return resp
+
+
+def _check_uri(engine, uri):
+    """Glance's 400 for a web-download URI that may not be fetched: its
+    filtering options, and Glare's address rules after resolving the
+    name (the fetch checks every hop again)."""
+    try:
+        urls.check_fetchable(uri, engine.import_policy)
+    except urls.Refused as exc:
+        flask.current_app.logger.info("web-download URI %r refused: %s",
+                                      uri, exc.message)
+        raise errors.Invalid("URI for web-download does not pass "
+                             "filtering: %s" % uri)
+
+
+def _start_task(ctx, engine, atype, image, name, body, stores,
+                must_succeed):
+    """Record the import's task (holding the import lock, with Glance's
+    progress properties) and start its work: glance-direct here and now,
+    web-download on a task runner, copy-image as data jobs."""
+    image_id = image["id"]
+    failed = [s for s in (image["properties"].get(FAILED) or "").split(",")
+              if s and s not in stores]
+    task_input = {"image_id": image_id, "import_req": body,
+                  "backend": stores or [None]}
+    common = dict(atype=atype, artifact_id=image_id,
+                  handler=API_IMAGE_IMPORT,
+                  # Glance's answer when the image's import lock is held
+                  # by a live task.
+                  busy="Image has active task",
+                  properties={IMPORTING: ",".join(stores),
+                              FAILED: ",".join(failed)})
+    if name == COPY_IMAGE:
+        # Durable: the copies are rows any worker runs (and another one
+        # finishes if this one dies); the last one finishes the task.
+        engine.tasks.create(
+            ctx, API_IMAGE_IMPORT, task_input, waiting=True,
+            also=lambda conn, task_id: engine.jobs.insert_copies(
+                conn, atype, image_id, "image", stores, must_succeed,
+                batch=task_id), **common)
+    elif name == GLANCE_DIRECT:
+        # Every store is written before the 202, as Glance's task does
+        # before the image turns active; Glance leaves its progress
+        # properties behind, empty, and clients (Tempest) read them.
+        task = engine.tasks.create(ctx, API_IMAGE_IMPORT, task_input,
+                                   claim=True, **common)
+        engine.tasks.run_now(task)
+    else:
+        engine.tasks.create(ctx, API_IMAGE_IMPORT, task_input, **common)
 
 
 def _stores_to_copy_to(image, stores, body):

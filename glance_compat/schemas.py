@@ -1,5 +1,6 @@
-"""Glance v2 JSON schemas: ``/v2/schemas/{image,images,member,members}``
-and ``/v2/schemas/metadefs/*`` (documents of ``metadefs.schemas``).
+"""Glance v2 JSON schemas: ``/v2/schemas/{image,images,member,members,
+task,tasks}`` and ``/v2/schemas/metadefs/*`` (documents of
+``metadefs.schemas``).
 
 The documents are data: ``schemas/image-base.json`` (base image properties),
 ``schemas/schema-image.json`` (custom properties, Glance's file format, which an
@@ -14,10 +15,11 @@ Glance serves, once, at application start:
   ``disk_format``/``container_format`` enums list ``null`` plus the configured
   ``[image_format]`` values.
 * ``images`` -- the collection form of ``image``.
-* ``member``/``members`` -- Glance's "minimal" form: ``name`` and
-  ``properties`` only.  Note that Glance serves the member schema WITHOUT
-  ``additionalProperties`` (``Schema.minimal()`` drops it), so warlock in
-  glanceclient accepts extra keys in member bodies; we serve the same.
+* ``member``/``members``, ``task``/``tasks`` -- Glance's "minimal" form:
+  ``name`` and ``properties`` (``tasks``: also ``links``) only.  Note that
+  Glance serves the member schema WITHOUT ``additionalProperties``
+  (``Schema.minimal()`` drops it), so warlock in glanceclient accepts
+  extra keys in member bodies; we serve the same.
 
 glanceclient fetches ``/v2/schemas/image`` before every image call and Nova
 builds a new client per request, so the JSON bytes are serialised once and
@@ -39,7 +41,7 @@ from metadefs import schemas as metadef_schemas
 SCHEMA_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "schemas")
 
-NAMES = ("image", "images", "member", "members")
+NAMES = ("image", "images", "member", "members", "task", "tasks")
 
 EXTENSION_KEY = "glare.schemas"
 
@@ -161,6 +163,12 @@ class SchemaSet(object):
         self.images = collection_schema("images", self.image)
         self.member = _shipped("member.json")
         self.members = _shipped("members.json")
+        self.task = _shipped("task.json")
+        self.tasks = _shipped("tasks.json")
+        # Glance validates a POST /v2/tasks body against the task schema
+        # with no other keys allowed.
+        self._task_validator = jsonschema.validators.validator_for(
+            self.task)(dict(self.task, additionalProperties=False))
         self.base_property_names = frozenset(base["properties"])
         self.custom_property_names = frozenset(custom)
         self.required = tuple(required or ())
@@ -216,13 +224,23 @@ class SchemaSet(object):
             raise errors.Invalid("Provided object does not match schema "
                                  "'location': %s" % error)
 
+    def validate_task(self, body):
+        """A POST /v2/tasks body against the task schema, in Glance's
+        words ("Provided object does not match schema 'task': ...")."""
+        error = jsonschema.exceptions.best_match(
+            self._task_validator.iter_errors(body))
+        if error is not None:
+            raise errors.Invalid("Provided object does not match schema "
+                                 "'task': %s" % error)
+
 
 bp = flask.Blueprint("glance_schemas", __name__)
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-@bp.route("/v2/schemas/<any(image, images, member, members):name>",
+@bp.route("/v2/schemas/<any(image, images, member, members, task, tasks)"
+          ":name>",
           methods=_ALL_METHODS, provide_automatic_options=False)
 def show_schema(name):
     """Serve a pre-serialised schema document.

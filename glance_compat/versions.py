@@ -71,7 +71,7 @@ GLARE_FEATURES = frozenset({
     "base", "json-patch-2.1", "members", "deactivate",
     "location-list-rules", "community-visibility", "os-hidden",
     "multihash", "multi-store-import", "store-details", "usage-info",
-    "location-api", "metadefs",
+    "location-api", "metadefs", "tasks", "image-tasks",
 })
 
 MULTI_STORE_FEATURES = frozenset({"multi-store", "delete-from-store"})

@@ -10,6 +10,7 @@ Version negotiation sits before authentication so version documents need no
 token; the request id wraps everything so every response carries one.
 """
 
+import datetime
 import logging
 
 import flask
@@ -23,6 +24,7 @@ from artifacts import errors, external, types
 from artifacts.db.session import is_unavailable, make_engine
 from artifacts.engine import Engine
 from artifacts.limits import Limits
+from artifacts.net import urls
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
 from artifacts.types import image_format
@@ -30,8 +32,9 @@ from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
 from glance_compat import cache as glance_cache
-from glance_compat import (image_data, images, imports, info,
+from glance_compat import (image_data, images, import_tasks, imports, info,
                            location_api, members)
+from glance_compat import tasks as glance_tasks
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
@@ -73,14 +76,29 @@ def build_engine(conf):
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, rules), limits, stores=store_set)
     engine.cache = _image_cache(conf, engine)
-    engine.external_policy = external.Policy(
-        allowed_schemes=tuple(s.lower() for s in
-                              conf.glare.external_allowed_schemes),
-        allowed_hosts=tuple(h.lower() for h in
-                            conf.glare.external_allowed_hosts),
-        denied_hosts=tuple(h.lower() for h in
-                           conf.glare.external_denied_hosts))
+    engine.external_policy, engine.import_policy = url_policies(conf)
+    engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)
     return engine
+
+
+def url_policies(conf):
+    """(external blobs' policy, import fetches' policy) from ``[glare]
+    external_*`` and Glance's ``[import_filtering_opts]``."""
+    f = conf.import_filtering_opts
+    try:
+        return (external.policy(conf.glare.external_allowed_schemes,
+                                conf.glare.external_allowed_hosts,
+                                conf.glare.external_denied_hosts),
+                urls.Policy.build(
+                    allowed_schemes=f.allowed_schemes,
+                    disallowed_schemes=f.disallowed_schemes,
+                    allowed_hosts=f.allowed_hosts,
+                    disallowed_hosts=f.disallowed_hosts,
+                    allowed_ports=f.allowed_ports,
+                    disallowed_ports=f.disallowed_ports))
+    except ValueError as exc:
+        raise config.ConfigError("A host list of [glare] external_* or "
+                                 "[import_filtering_opts]: %s" % exc)
 
 
 def _image_cache(conf, engine):
@@ -136,8 +154,10 @@ def create_flask_app(conf, engine):
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))
+    # The work of import tasks, run by any worker's task runner.
+    import_tasks.register(engine, types.get("images"), schemas)
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
-               info.bp, location_api.bp, glance_cache.bp) + \
+               info.bp, location_api.bp, glance_cache.bp, glance_tasks.bp) + \
             metadefs_api.BLUEPRINTS:
         app.register_blueprint(bp)
     api = artifact_api.init_app(app, conf, engine)

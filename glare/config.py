@@ -29,7 +29,8 @@ DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova",
 # that enables it still starts.
 GLANCE_IMPORT_METHODS = ("glance-direct", "web-download", "copy-image",
                          "glance-download")
-IMPLEMENTED_IMPORT_METHODS = frozenset({"glance-direct", "copy-image"})
+IMPLEMENTED_IMPORT_METHODS = frozenset({"glance-direct", "web-download",
+                                        "copy-image"})
 
 
 class BracketedList(types.List):
@@ -96,11 +97,12 @@ default_opts = [
     cfg.Opt("enabled_import_methods",
             type=BracketedList(types.String(choices=GLANCE_IMPORT_METHODS,
                                             quotes=True)),
-            default=["glance-direct"],
+            default=["glance-direct", "web-download", "copy-image"],
             help="Import methods offered, e.g. [glance-direct,copy-image] "
-                 "(brackets and quotes optional).  Methods Glance knows "
-                 "but Glare does not implement are left out with a "
-                 "warning at start."),
+                 "(brackets and quotes optional); Glance's default.  "
+                 "Methods Glance knows but Glare does not implement "
+                 "(glance-download) are left out with a warning at "
+                 "start."),
     # Glance's multi-store switch: STORE_ID:TYPE,... (see glare/stores.py).
     cfg.DictOpt("enabled_backends",
                 help="STORE_ID:TYPE,... : the image stores (types file, "
@@ -257,6 +259,48 @@ glare_opts = [
 ]
 
 
+# Glance's [import_filtering_opts]: what web-download and import tasks may
+# fetch, with Glance's names, types and defaults.  On top of these lists
+# Glare never fetches loopback, link-local, private or multicast addresses
+# unless the host is named in allowed_hosts (artifacts.net.urls).
+import_filtering_opts = [
+    cfg.ListOpt("allowed_schemes",
+                item_type=types.String(quotes=True),
+                default=["http", "https"],
+                help="URI schemes web-download may use; when set, "
+                     "disallowed_schemes is ignored."),
+    cfg.ListOpt("disallowed_schemes",
+                item_type=types.String(quotes=True), default=[],
+                help="URI schemes web-download may not use."),
+    cfg.ListOpt("allowed_hosts", item_type=types.HostAddress(), default=[],
+                help="Hosts web-download may fetch from (exact names or "
+                     "addresses); when set, only these.  A loopback, "
+                     "link-local or private address is fetched only when "
+                     "listed here."),
+    cfg.ListOpt("disallowed_hosts", item_type=types.HostAddress(),
+                default=[],
+                help="Hosts web-download may not fetch from."),
+    cfg.ListOpt("allowed_ports",
+                item_type=types.Integer(min=1, max=65535),
+                default=[80, 443],
+                help="Ports a web-download URI may name; when set, "
+                     "disallowed_ports is ignored."),
+    cfg.ListOpt("disallowed_ports",
+                item_type=types.Integer(min=1, max=65535), default=[],
+                help="Ports a web-download URI may not name."),
+]
+
+# Glance's [task] options Glare reads.
+task_opts = [
+    cfg.IntOpt("task_time_to_live", default=48, min=0,
+               deprecated_opts=[cfg.DeprecatedOpt("task_time_to_live",
+                                                  group="DEFAULT")],
+               help="Hours a task is kept after it succeeded or failed; "
+                    "expired tasks are neither listed nor shown and are "
+                    "purged."),
+]
+
+
 # Per-project quotas (artifacts.quotas): defaults an admin can override per
 # project (and per project and type) at run time through the Artifact API
 # (PUT /artifacts/quotas).  -1 is unlimited.
@@ -301,7 +345,9 @@ OPT_GROUPS = [(None, default_opts),
               ("noauth", noauth_opts),
               ("image_format", image_format_opts),
               ("glare", glare_opts),
-              ("quotas", quota_opts)]
+              ("quotas", quota_opts),
+              ("import_filtering_opts", import_filtering_opts),
+              ("task", task_opts)]
 
 
 def register_opts(conf):

@@ -299,6 +299,14 @@ def set_status(conn, artifact_id, expected, status, now=None, **columns):
     return result.rowcount == 1
 
 
+def get_property(conn, artifact_id, name):
+    """One scalar property's value (None if unset)."""
+    row = conn.execute(sa.select(P).where(P.c.artifact_id == artifact_id,
+                                          P.c.name == name,
+                                          P.c.position == 0)).first()
+    return _row_value(row) if row is not None else None
+
+
 def set_properties(conn, artifact_id, values):
     """Replace the given properties (None removes) without a revision check.
 

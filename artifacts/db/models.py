@@ -322,3 +322,37 @@ data_jobs = sa.Table(
     sa.Index(None, "status", "heartbeat_at"),
     sa.Index(None, "batch"),
 )
+
+
+# Durable records of asynchronous work (Glance's tasks): what was asked
+# (``input``), by whom, its status and outcome.  ``handler`` names the
+# registered function that runs it (claimed like data_jobs: ``holder`` and
+# ``heartbeat_at``; a stale heartbeat means the worker died); NULL when
+# another mechanism finishes it (copy-image: its data_jobs batch).  Expired
+# rows (``expires_at`` passed) are never shown and are purged.
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("type", sa.String(30), nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("artifact_id", sa.String(36)),
+    sa.Column("type_name", sa.String(64)),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("user_id", sa.String(64)),
+    sa.Column("input", sa.Text),
+    sa.Column("result", sa.Text),
+    sa.Column("message", sa.Text),
+    sa.Column("handler", sa.String(64)),
+    sa.Column("holder", sa.String(64)),
+    sa.Column("heartbeat_at", Timestamp),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("expires_at", Timestamp),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index(None, "status", "heartbeat_at"),
+    sa.Index(None, "owner", "created_at"),
+    sa.Index(None, "created_at"),
+    sa.Index(None, "artifact_id"),
+    sa.Index(None, "expires_at"),
+)

@@ -191,6 +191,10 @@ class ArtifactType:
     # field may be undeclared: images' "staging" is no user-visible field)
     data_flows: dict = dataclasses.field(default_factory=dict)
     digests: tuple = DEFAULT_DIGESTS
+    # A property naming the task (artifacts.tasks) that holds the
+    # artifact's data operations (images: Glance's os_glance_import_task):
+    # while that task is live, no other task on the artifact is created.
+    task_lock: str | None = None
 
     def field(self, name):
         return self.fields.get(name)

@@ -78,9 +78,10 @@ def record_registered(ctx, artifact, size, digests, algorithm,
 # Glance's progress properties of an import into several stores.
 IMPORTING = "os_glance_importing_to_stores"
 FAILED_IMPORT = "os_glance_failed_import"
-# Glance's import lock: the id of the task (here: the batch of data jobs)
-# working on the image.
-IMPORT_LOCK = "os_glance_import_task"
+# Glance's import lock: the id of the task importing into the image (or of
+# the batch of data jobs registering a location).
+IMPORT_TASK = "os_glance_import_task"
+IMPORT_LOCK = IMPORT_TASK
 
 
 def copy_progress(ctx, artifact, store, failed, **_):
@@ -157,6 +158,7 @@ IMAGES = register(ArtifactType(
                             importing="importing", too_large=TOO_LARGE),
     },
     digests=("md5", "configured"),
+    task_lock=IMPORT_TASK,
     hooks={"data_job_done": [copy_progress],
            "data_registered": [record_registered],
            "pre_upload": [require_formats],

@@ -5,7 +5,7 @@ import pytest
 from artifacts import errors, external, types
 from tests.artifacts.test_blobs import ctx, eng  # noqa: F401  (fixture)
 
-POLICY = external.Policy()
+POLICY = external.policy()
 FILES = types.get("files")
 
 
@@ -35,13 +35,44 @@ def test_internal_or_odd_urls_are_refused(url):
 
 
 def test_operator_host_lists():
-    only = external.Policy(allowed_hosts=("mirror.example.com",))
+    only = external.policy(allowed_hosts=("mirror.example.com",))
     external.check_url("https://a.mirror.example.com/x", only)
     with pytest.raises(errors.Invalid):
         external.check_url("https://example.org/x", only)
-    deny = external.Policy(denied_hosts=("evil.example",))
+    deny = external.policy(denied_hosts=("evil.example",))
     with pytest.raises(errors.Invalid):
         external.check_url("https://cdn.evil.example/x", deny)
+
+
+@pytest.mark.parametrize("url,stored", [
+    ("HTTPS://Images.Example.COM/disk.qcow2",
+     "https://images.example.com/disk.qcow2"),
+    ("https://ｅｘａｍｐｌｅ．com/ä", "https://example.com/%C3%A4"),
+    ("https://example.com:0443/x", "https://example.com:443/x"),
+])
+def test_the_checked_url_is_the_normalised_one(url, stored):
+    assert external.check_url(url, POLICY) == stored
+
+
+@pytest.mark.parametrize("url", [
+    # Issue 9: each of these redirected clients to their own loopback.
+    "http://１２７．０．０．１/x", "http://127。0。0。1/x",
+    "http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/x", "http://127.0.0.1\\.example.com/x",
+    "http://%31%32%37.0.0.1/x", "http://[64:ff9b::7f00:1]/x",
+    "http://[2002:7f00:1::]/x", "http://[::127.0.0.1]/x",
+    "http://224.0.0.1/x", "http://[ff02::1]/x", "http://bücher.example/x",
+])
+def test_spellings_of_internal_hosts_are_refused(url):
+    with pytest.raises(errors.Invalid):
+        external.check_url(url, POLICY)
+
+
+def test_redirects_go_to_the_checked_url_only():
+    good = "https://example.com/x"
+    assert external.redirect_url(good, POLICY) == good
+    for stored in ("http://127.0.0.1/x", "https://EXAMPLE.com/x"):
+        with pytest.raises(errors.Forbidden):
+            external.redirect_url(stored, POLICY)
 
 
 def test_digests_are_checked():
@@ -54,7 +85,7 @@ def test_digests_are_checked():
 def test_register_external_blob(eng):  # noqa: F811
     art = eng.create(ctx(), FILES, {"name": "ext", "version": "1.0.0"})
     eng.data.register_external(ctx(), FILES, art["id"], "file",
-                          "https://example.com/big.iso", size=10,
+                          "https://EXAMPLE.com/big.iso", size=10,
                           digests={"sha256": "0" * 64})
     blob = eng.data.open(ctx(), FILES, art["id"], "file").blob
     assert blob["external"] and [loc["url"] for loc in blob["locations"]] \

@@ -425,7 +425,39 @@ def test_body_is_rejected(client):
     assert b"A body is not expected" in resp.data
 
 
-@pytest.mark.parametrize("path", ["/v2/schemas/task", "/v2/schemas/imagex",
+@pytest.mark.parametrize("path", ["/v2/schemas/taskx", "/v2/schemas/imagex",
                                   "/v2/schemas/image/"])
 def test_unknown_schema_is_404(client, path):
     assert client.get(path).status_code == 404
+
+
+def test_task_schemas_are_glances(sset):
+    """Glance 33's /v2/schemas/task and /tasks: minimal documents; the
+    collection's items drop input, result and message."""
+    assert list(sset.task) == ["name", "properties"]
+    assert list(sset.task["properties"]) == [
+        "id", "type", "status", "input", "result", "owner", "message",
+        "image_id", "request_id", "user_id", "expires_at", "created_at",
+        "updated_at", "self", "schema"]
+    assert sset.task["properties"]["type"]["enum"] == [
+        "import", "api_image_import", "location_import"]
+    item = sset.tasks["properties"]["tasks"]["items"]
+    assert set(sset.task["properties"]) - set(item["properties"]) == {
+        "input", "result", "message"}
+    assert sset.tasks["links"] == [{"rel": "describedby",
+                                    "href": "{schema}"}]
+
+
+def test_task_bodies_are_validated_with_glances_words(sset):
+    sset.validate_task({"type": "import", "input": {}})
+    for body, words in (({"type": "bogus", "input": {}}, "'bogus' is not "
+                         "one of"), ({"type": "import", "input": "x"},
+                                     "is not of type"),
+                        ({"type": "import", "input": {}, "x": 1},
+                         "Additional properties are not allowed")):
+        with pytest.raises(errors.Invalid) as exc:
+            sset.validate_task(body)
+        assert exc.value.message.startswith(
+            "Provided object does not match schema 'task': ")
+        assert words in exc.value.message
+

@@ -8,8 +8,8 @@ import webob
 from glance_compat import versions
 from glare import config
 
-GLARE_IDS = ["v2.17", "v2.15", "v2.9", "v2.7", "v2.5", "v2.4", "v2.3",
-             "v2.1", "v2.0"]
+GLARE_IDS = ["v2.17", "v2.15", "v2.12", "v2.9", "v2.7", "v2.5", "v2.4",
+             "v2.3", "v2.1", "v2.0"]
 
 
 def echo_app(environ, start_response):
@@ -46,19 +46,18 @@ def ids(resp):
 def test_glare_advertises_only_what_it_implements():
     assert versions.advertised_versions() == GLARE_IDS
     assert versions.advertised_versions(versions.GLARE_FEATURES) == GLARE_IDS
-    for feature_gated in ("v2.2", "v2.6", "v2.8", "v2.10", "v2.12",
-                          "v2.14"):
+    for feature_gated in ("v2.2", "v2.6", "v2.8", "v2.10", "v2.14"):
         assert feature_gated not in GLARE_IDS
 
 
 def test_multi_store_adds_glances_multi_store_versions():
     """Glance 33 with enabled_backends and no cache: 2.15, 2.13-2.8, 2.17
-    and 2.7-2.0; Glare the same without 2.12 (image tasks) and 2.2."""
+    and 2.7-2.0; Glare the same without 2.2."""
     features = (versions.GLARE_FEATURES | versions.MULTI_STORE_FEATURES
                 | {"interoperable-import"})
     assert versions.advertised_versions(features) == [
-        "v2.17", "v2.15", "v2.13", "v2.11", "v2.10", "v2.9", "v2.8",
-        "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.1", "v2.0"]
+        "v2.17", "v2.15", "v2.13", "v2.12", "v2.11", "v2.10", "v2.9",
+        "v2.8", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.1", "v2.0"]
 
 
 def test_advertised_versions_follow_features():
@@ -105,7 +104,7 @@ def test_versions_is_200_for_any_method(mw, method):
 
 @pytest.mark.parametrize("path", ["/", "", "/v3/images", "/images",
                                   "/v2.99/x", "/v2.2/images", "/v2.18/x",
-                                  "/v2.12", "/V2/images", "/v2x/images",
+                                  "/v2.14", "/V2/images", "/v2x/images",
                                   "/artifactsfoo"])
 def test_other_paths_are_300_with_the_document(mw, path):
     resp = call(mw, path)
@@ -118,8 +117,8 @@ def test_other_paths_are_300_with_the_document(mw, path):
 def test_glanceclient_has_version_semantics(mw):
     doc = call(mw, "/versions").json["versions"]
     by_id = {v["id"]: v["status"] for v in doc}
-    assert by_id["v2.17"] == "CURRENT"
-    assert "v2.12" not in by_id and "v2.14" not in by_id
+    assert by_id["v2.17"] == "CURRENT" and by_id["v2.12"] == "SUPPORTED"
+    assert "v2.14" not in by_id
 
 
 def test_public_endpoint_wins(mw):
@@ -172,7 +171,7 @@ def test_accept_header_selects_version(mw):
     resp = call(mw, "/images", headers={"Accept": vnd + "v2.1"})
     assert resp.json["path"] == "/v2/images"
     # Unadvertised or unknown versions get the choices.
-    for token in ("v2.12", "v3", "v2.1, */*"):
+    for token in ("v2.14", "v3", "v2.1, */*"):
         resp = call(mw, "/images", headers={"Accept": vnd + token})
         assert resp.status_int == 300
     # As in Glance the header does not pop the path: /v2/x -> /v2/v2/x.
@@ -240,7 +239,7 @@ def test_real_clients_discover_and_read_schemas():
         client = glanceclient.Client("2", endpoint=endpoint, token="t")
         assert utils.has_version(client.http_client, "v2.1")
         assert utils.has_version(client.http_client, "v2.17")
-        assert not utils.has_version(client.http_client, "v2.12")
+        assert utils.has_version(client.http_client, "v2.12")
         image_schema = client.schemas.get("image")
         assert not image_schema.is_base_property("kernel_id")
         assert image_schema.is_base_property("disk_format")
@@ -248,8 +247,8 @@ def test_real_clients_discover_and_read_schemas():
 
         found = discover.Discover(session.Session(), endpoint)
         assert [v["version"] for v in found.version_data()] == [
-            (2, 0), (2, 1), (2, 3), (2, 4), (2, 5), (2, 7), (2, 9), (2, 15),
-            (2, 17)]
+            (2, 0), (2, 1), (2, 3), (2, 4), (2, 5), (2, 7), (2, 9), (2, 12),
+            (2, 15), (2, 17)]
         assert found.url_for((2, 0)) == endpoint + "/v2/"
     finally:
         server.shutdown()

@@ -129,7 +129,7 @@ disk_formats = raw, qcow2,
 def test_unimplemented_import_methods_are_left_out_with_a_warning(
         tmp_path, caplog):
     conf = config.load(write(tmp_path, "[DEFAULT]\nenabled_import_methods = "
-                             "[web-download,glance-direct,copy-image]\n"))
+                             "[glance-download,glance-direct,copy-image]\n"))
     assert config.offered_import_methods(conf) == ["glance-direct",
                                                    "copy-image"]
     with caplog.at_level(logging.INFO, logger="glare.config"):
@@ -137,7 +137,7 @@ def test_unimplemented_import_methods_are_left_out_with_a_warning(
     warnings = [r.getMessage() for r in caplog.records
                 if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "web-download is not implemented" in warnings[0]
+    assert "glance-download is not implemented" in warnings[0]
     assert config.IMPLEMENTED_IMPORT_METHODS <= set(
         config.GLANCE_IMPORT_METHODS)
 
@@ -146,7 +146,7 @@ def test_info_import_lists_only_offered_methods(tmp_path):
     from glare.app import create_app
     conf = config.load(write(tmp_path, """
 [DEFAULT]
-enabled_import_methods = [web-download,glance-direct]
+enabled_import_methods = [glance-download,glance-direct]
 [database]
 connection = sqlite:///%(root)s/g.sqlite
 [glance_store]
@@ -279,8 +279,9 @@ def test_a_real_glance_api_conf_loads_and_reports_what_is_ignored(
     assert "Configuration option [glance_store] stores is ignored: Glare " \
            "does not use it." in lines
     # (transport_url and [oslo_messaging_notifications] driver are
-    # honoured: notifications, glare/notifier.py)
-    assert len(lines) == 12 + 1   # + web-download (copy-image is served)
+    # honoured: notifications, glare/notifier.py; every import method
+    # listed is served)
+    assert len(lines) == 12
 
 
 def test_keystone_authtoken_is_ignored_without_keystone(tmp_path):

@@ -19,15 +19,18 @@ def _import(url, image_id, body):
                          timeout=30)
 
 
-def test_create_advertises_glance_direct(server):
+def test_create_advertises_glances_default_methods(server):
     resp = requests.post(server.url + "/v2/images", json={"name": unique()},
                          headers=ADMIN, timeout=30)
-    assert resp.headers["OpenStack-image-import-methods"] == "glance-direct"
+    assert resp.headers["OpenStack-image-import-methods"] == \
+        "glance-direct,web-download,copy-image"
     info = requests.get(server.url + "/v2/info/import", headers=ADMIN,
                         timeout=30).json()
-    assert info["import-methods"]["value"] == ["glance-direct"]
+    assert info["import-methods"]["value"] == [
+        "glance-direct", "web-download", "copy-image"]
     versions = requests.get(server.url + "/versions", timeout=30).json()
-    assert "v2.6" in [v["id"] for v in versions["versions"]]
+    ids = [v["id"] for v in versions["versions"]]
+    assert "v2.6" in ids and ids[0] == "v2.12"
 
 
 def test_stage_then_import(server):
@@ -61,8 +64,8 @@ def test_stage_then_import(server):
 @pytest.mark.parametrize("body,status,text", [
     ({}, 400, "requires a 'method' field"),
     ({"method": {}}, 400, "requires a 'name' field"),
-    ({"method": {"name": "web-download"}}, 400,
-     "Unknown import method name 'web-download'."),
+    ({"method": {"name": "glance-download"}}, 400,
+     "Unknown import method name 'glance-download'."),
     ({"method": {"name": "glance-direct"}, "all_stores": "yes"}, 400,
      "'all_stores' must be boolean value only"),
     ({"method": {"name": "glance-direct"}}, 409,
