@@ -150,6 +150,10 @@ class Tasks:
                 transaction(self.db, run)
         else:
             transaction(self.db, run)
+        if artifact_id and (lock or properties):
+            # The lock and progress properties are a change others see
+            # (Glance's image.update of its import task).
+            self.engine.events.emit("update", None, atype, artifact_id)
         self.engine.jobs.wake()
         # As written, not as a runner may already have changed it.
         return dict(row, input=json.loads(row["input"] or "null"))

@@ -47,7 +47,7 @@ def located(tmp_path):
                          weights={"fast": 100, "cold": 50})
     engine = types.SimpleNamespace(
         data=types.SimpleNamespace(stores=store_set),
-        external_policy=external.Policy())
+        external_policy=external.policy())
     return Locations(engine)
 
 
