@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from conformance.multistore import (ALL_STORES, DATA, DEFAULT_STORE,
-                                    NO_ACCEPT, NOT_YET, OCTET, OTHER_STORE,
+                                    NO_ACCEPT, OCTET, OTHER_STORE,
                                     S3_STORE, assert_error, copied, copied_to,
                                     copy_to, import_, in_both_stores,
                                     in_stores, upload_to, wait_for)
