@@ -1,4 +1,5 @@
-"""The ``glare`` command: serve, db upgrade, scrub, conformance."""
+"""The ``glare`` command: serve, db upgrade, scrub, conformance,
+migrate-from-glance."""
 
 import argparse
 import os
@@ -132,6 +133,8 @@ def main(argv=None):
     scrub.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     scrub.set_defaults(func=cmd_scrub)
     _add_conformance_parser(sub)
+    from migrate_from_glance import cli as migrate_cli
+    migrate_cli.add_parser(sub, _conf)
     args = parser.parse_args(argv)
     args.func(args)
 

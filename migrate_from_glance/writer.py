@@ -1,0 +1,170 @@
+"""Writing a batch of Records into Glare's database in one transaction.
+
+The ``artifacts`` rows are upserted by id (``INSERT ... ON CONFLICT (id) DO
+UPDATE`` on PostgreSQL and SQLite, ``ON DUPLICATE KEY UPDATE`` on MariaDB/
+MySQL); an image's child rows (properties, tags, members, blob and
+locations) are replaced whole: deleted for the images of the batch already
+in Glare, then inserted with one executemany per table.  The
+``glance_migration`` row of each image (its source stamp) is upserted in
+the same transaction, so a batch is all there or not at all, and a re-run
+after a kill -9 anywhere redoes at most the batch that was cut off.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from artifacts.db import api as db
+from artifacts.db.models import (artifact_blobs, artifact_members,
+                                 artifact_properties, artifact_tags,
+                                 artifacts, blob_locations, glance_migration)
+from artifacts.db.session import transaction
+
+A = artifacts
+G = glance_migration
+_CHUNK = 500
+
+
+def _insert(conn, table):
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert,
+            "mysql": mysql.insert}[conn.dialect.name](table)
+
+
+def upsert(conn, table, rows, key, update):
+    """INSERT rows, replacing the ``update`` columns of an existing row
+    with the same ``key``."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    if conn.dialect.name == "mysql":
+        stmt = stmt.on_duplicate_key_update(
+            {c: stmt.inserted[c] for c in update})
+    else:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key, set_={c: stmt.excluded[c] for c in update})
+    conn.execute(stmt, rows)
+
+
+def _chunks(values):
+    values = list(values)
+    for i in range(0, len(values), _CHUNK):
+        yield values[i:i + _CHUNK]
+
+
+def state(conn, ids):
+    """{image id: glance_migration row as a dict} for these ids."""
+    out = {}
+    for part in _chunks(ids):
+        for row in conn.execute(sa.select(G).where(G.c.image_id.in_(part))):
+            out[row.image_id] = dict(row._mapping)
+    return out
+
+
+def existing(conn, ids):
+    """{id: type_name} of the artifacts among ``ids``."""
+    out = {}
+    for part in _chunks(ids):
+        out.update(conn.execute(sa.select(A.c.id, A.c.type_name).where(
+            A.c.id.in_(part))).all())
+    return out
+
+
+def _clear_children(conn, ids):
+    B, L = artifact_blobs, blob_locations
+    for part in _chunks(ids):
+        blob_ids = sa.select(B.c.id).where(B.c.artifact_id.in_(part))
+        conn.execute(L.delete().where(L.c.blob_id.in_(blob_ids)))
+        conn.execute(B.delete().where(B.c.artifact_id.in_(part)))
+        for table in (artifact_properties, artifact_tags, artifact_members):
+            conn.execute(table.delete().where(
+                table.c.artifact_id.in_(part)))
+
+
+ROW_UPDATE = ("name", "owner", "visibility", "status", "protected", "hidden",
+              "deleted", "created_at", "updated_at", "deleted_at",
+              "unique_key")
+
+
+def write_batch(engine, records, stamps, now, replace):
+    """Write ``records`` (and their stamps) in one transaction.
+
+    ``replace``: ids of the records already in Glare (their children are
+    replaced).  Returns nothing; raises on any database error, in which
+    case nothing of the batch is written."""
+    def run(conn):
+        if replace:
+            _clear_children(conn, replace)
+        _upsert_artifacts(conn, [rec.row for rec in records])
+        props, tags, members, blobs = [], [], [], []
+        for rec in records:
+            props.extend(rec.properties)
+            tags.extend(rec.tags)
+            members.extend(rec.members)
+            if rec.blob is not None:
+                blobs.append(dict(rec.blob, artifact_id=rec.id))
+        if props:
+            conn.execute(artifact_properties.insert(), props)
+        if tags:
+            conn.execute(artifact_tags.insert(), tags)
+        if members:
+            conn.execute(artifact_members.insert(), members)
+        if blobs:
+            conn.execute(artifact_blobs.insert(), blobs)
+            blob_ids = {}
+            B = artifact_blobs
+            for part in _chunks([b["artifact_id"] for b in blobs]):
+                blob_ids.update(conn.execute(sa.select(
+                    B.c.artifact_id, B.c.id).where(
+                    B.c.artifact_id.in_(part), B.c.slot.is_not(None))).all())
+            locations = []
+            for rec in records:
+                if rec.blob is not None:
+                    for loc in rec.locations:
+                        locations.append(dict(loc,
+                                              blob_id=blob_ids[rec.id]))
+            if locations:
+                conn.execute(blob_locations.insert(), locations)
+        upsert(conn, G, [{"image_id": rec.id, "stamp": stamps[rec.id],
+                          "migrated_at": now,
+                          **_copied(rec)} for rec in records],
+               ["image_id"], ("stamp", "migrated_at", "copied_store",
+                              "copied_url", "copied_digest"))
+    transaction(engine, run)
+
+
+def _copied(rec):
+    """A kept --copy-data location stays recorded; otherwise cleared."""
+    copied = rec.copied or {}
+    return {"copied_store": copied.get("copied_store"),
+            "copied_url": copied.get("copied_url"),
+            "copied_digest": copied.get("copied_digest")}
+
+
+def _upsert_artifacts(conn, rows):
+    """Upsert ``artifacts`` rows; an existing row's revision is bumped so a
+    compare-and-swap begun before the migration fails and re-reads."""
+    if not rows:
+        return
+    stmt = _insert(conn, A)
+    if conn.dialect.name == "mysql":
+        values = {c: stmt.inserted[c] for c in ROW_UPDATE}
+        values["revision"] = A.c.revision + 1
+        stmt = stmt.on_duplicate_key_update(values)
+    else:
+        values = {c: stmt.excluded[c] for c in ROW_UPDATE}
+        values["revision"] = A.c.revision + 1
+        stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=values)
+    conn.execute(stmt, rows)
+
+
+def forget_copies(engine, ids):
+    """Clear the --copy-data record of these images (their copy no longer
+    matches the source)."""
+    def run(conn):
+        for part in _chunks(ids):
+            conn.execute(G.update().where(G.c.image_id.in_(part)).values(
+                copied_store=None, copied_url=None, copied_digest=None))
+    transaction(engine, run)
+
+
+def utcnow():
+    return db.utcnow()
