@@ -18,7 +18,7 @@ Only ``active`` locations move: the others are data Glance is deleting.
 import dataclasses
 import json
 import os
-import urllib.parse
+import stat
 
 from artifacts import errors, limits
 from artifacts.db import api as db
@@ -63,6 +63,18 @@ class Context:
     store_map: dict                 # Glance store id -> Glare store id
     encryption_key: str | None = None
     check_files: bool = True
+    owners: dict = dataclasses.field(default_factory=dict)
+
+    def owner_of(self, url, linked=False):
+        """``stores.owner_of`` remembered per URL prefix (all but the last
+        path segment: a directory, a bucket, a container), which decides
+        ownership for every driver; a symbolic link is always asked."""
+        if linked:
+            return self.stores.owner_of(url)
+        prefix = url.rsplit("/", 1)[0]
+        if prefix not in self.owners:
+            self.owners[prefix] = self.stores.owner_of(url)
+        return self.owners[prefix]
 
 
 @dataclasses.dataclass
@@ -159,18 +171,18 @@ def build(image, kids, ctx, copied=None):
         tags.append(_check_text(image_id, "tag", row.value, MAX_TEXT))
     tags = list(dict.fromkeys(tags))
     members = _members(image_id, kids["members"])
-    artifact = {"properties": props, "tags": set(tags)}
-    try:
-        limits.check_artifact(ctx.limits, IMAGES, artifact)
-    except errors.ArtifactError as exc:
-        raise Problem(image_id, str(exc)) from None
+    if _may_break_limits(ctx.limits, props, tags):
+        try:
+            limits.check_artifact(ctx.limits, IMAGES, {
+                "properties": props, "tags": set(tags)})
+        except errors.ArtifactError as exc:
+            raise Problem(image_id, str(exc)) from None
     if ctx.limits.max_members >= 0 and len(members) > ctx.limits.max_members:
         raise Problem(image_id, "%d members; at most %d are allowed "
                       "(image_member_quota)." % (len(members),
                                                  ctx.limits.max_members))
-    prop_rows = []
-    for name, value in props.items():
-        prop_rows.extend(db.property_rows(image_id, name, value))
+    prop_rows = [_property_row(image_id, name, value)
+                 for name, value in props.items()]
     blob, locations, kept = _data(image, kids["locations"], ctx, copied)
     counts = {"properties": len(props) - 2 - sum(
         1 for f in FIELD_PROPS if f in props), "tags": len(tags),
@@ -179,6 +191,40 @@ def build(image, kids, ctx, copied=None):
                   [{"artifact_id": image_id, "value": t} for t in tags],
                   members, blob, locations, counts,
                   copied if kept else None)
+
+
+def _property_row(image_id, name, value):
+    """The row ``db.property_rows`` makes for a scalar (every property of
+    an image is one: a string, or an integer for min_ram, size, ...)."""
+    row = {"artifact_id": image_id, "name": name, "position": 0,
+           "item_key": "", "string_value": None, "text_value": None,
+           "int_value": None, "numeric_value": None, "bool_value": None}
+    if isinstance(value, int):
+        row["int_value"] = value
+    elif value is None:
+        pass
+    elif len(value) <= db.STRING_LIMIT:
+        row["string_value"] = value
+    else:
+        row["text_value"] = value
+    return row
+
+
+def _may_break_limits(lim, props, tags):
+    """Whether ``limits.check_artifact`` could refuse these (a UTF-8
+    character is at most 4 bytes): most images are far inside every limit,
+    and measuring each value's bytes is most of the cost of a record."""
+    if lim.max_tags >= 0 and len(tags) > lim.max_tags:
+        return True
+    if lim.max_properties >= 0 and len(props) > lim.max_properties:
+        return True
+    longest = total = 0
+    for name, value in props.items():
+        size = len(value) if isinstance(value, str) else 20
+        longest = max(longest, size)
+        total += size + len(name)
+    return (0 <= lim.max_property_bytes < 4 * longest or
+            0 <= lim.max_metadata_bytes < 4 * total)
 
 
 def _members(image_id, rows):
@@ -278,6 +324,7 @@ def _safe(url):
 
 def _store_of(image_id, url, metadata, ctx):
     """The Glare store that serves ``url``."""
+    linked = _check_file(image_id, url, ctx)
     glance_store = metadata.get("store")
     stores = ctx.stores
     if glance_store is not None:
@@ -290,9 +337,8 @@ def _store_of(image_id, url, metadata, ctx):
                             "%r, which is not configured (known: %s)."
                             % (glance_store, mapped,
                                ", ".join(sorted(stores.drivers))))
-            _check_file(image_id, url, ctx)
             return mapped
-    owner = stores.owner_of(url)
+    owner = ctx.owner_of(url, linked)
     if owner is None:
         raise Problem(image_id, "no configured Glare store reads location "
                       "%s%s; configure one (a filesystem store with this "
@@ -301,14 +347,25 @@ def _store_of(image_id, url, metadata, ctx):
                       "--store-map." % (_safe(url), (
                           " (Glance store %r)" % glance_store)
                           if glance_store else ""))
-    _check_file(image_id, url, ctx)
     return owner
 
 
 def _check_file(image_id, url, ctx):
+    """A file location's file must be there; True when it is a link."""
     if not ctx.check_files or not url.startswith("file://"):
-        return
-    # glance_store's file store uses the URL's path as it is (unquoted).
-    path = urllib.parse.urlsplit(url).path
-    if not os.path.isfile(path):
-        raise Problem(image_id, "location file %s is missing." % path)
+        return False
+    # glance_store's file store (and Glare's) take the rest as the path.
+    path = url[len("file://"):]
+    try:
+        info = os.lstat(path)
+    except OSError:
+        raise Problem(image_id, "location file %s is missing." % path) \
+            from None
+    if stat.S_ISLNK(info.st_mode):
+        if not os.path.isfile(path):
+            raise Problem(image_id, "location file %s is a broken link."
+                          % path)
+        return True
+    if not stat.S_ISREG(info.st_mode):
+        raise Problem(image_id, "location %s is not a regular file." % path)
+    return False

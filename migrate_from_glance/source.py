@@ -225,7 +225,7 @@ def stamps(conn, image_rows):
             _as_text(sa.func.max(c.deleted_at)),
             _as_text(sa.func.max(c.id))).where(
             c.image_id.in_(ids)).group_by(c.image_id)
-        found = {row[0]: row[1:] for row in conn.execute(query)}
+        found = {row[0]: row[1:] for row in conn.execute(query).all()}
         for image_id in ids:
             parts[image_id].append(table.name + repr(found.get(image_id)))
     return {i: hashlib.sha1("|".join(p).encode("utf-8", "backslashreplace")
@@ -259,7 +259,7 @@ def children(conn, ids):
          .order_by(L.c.id)),
     )
     for kind, query in queries:
-        for row in conn.execute(query):
+        for row in conn.execute(query).all():
             out[row.image_id][kind].append(row)
     return out
 
