@@ -21,7 +21,7 @@ from artifacts.db import api as db
 from artifacts.db.models import artifacts, glance_migration
 from artifacts.db.session import transaction
 from artifacts.types.images import IMAGES
-from migrate_from_glance import progress
+from migrate_from_glance import faults, progress
 from migrate_from_glance.checks import data_mismatches
 from migrate_from_glance.records import copied_digest
 
@@ -91,6 +91,7 @@ def copy_one(engine, store_id, image_id):
         blob = next(b for b in image["blobs"] if b["field"] == "image"
                     and b["status"] == "active")
         mine = [loc for loc in blob["locations"] if loc["store"] == store_id]
+    faults.point("copied")
     copy = mine[0]
     _check(engine, store_id, copy["url"], image)
     others = [loc["id"] for loc in blob["locations"]

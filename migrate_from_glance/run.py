@@ -20,7 +20,7 @@ import time
 import sqlalchemy as sa
 
 from artifacts.db import migrate as db_migrate
-from migrate_from_glance import progress, records, source, writer
+from migrate_from_glance import faults, progress, records, source, writer
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class Report:
     source_version: str = ""
     seen: int = 0
     written: int = 0
+    written_ids: list = dataclasses.field(default_factory=list)
     unchanged: int = 0
     by_status: collections.Counter = dataclasses.field(
         default_factory=collections.Counter)
@@ -182,8 +183,10 @@ def _batch(src, target, rows, ctx, options, report):
             replace.append(image.id)
     if built and not options.dry_run:
         writer.write_batch(target, built, stamps, writer.utcnow(), replace)
+    faults.point("after-batch")
     for rec in built:
         report.written += 1
+        report.written_ids.append(rec.id)
         report.by_status[rec.row["status"] + (
             " (deleted, id reserved)" if rec.deleted else "")] += 1
         report.counts.update(rec.counts)

@@ -20,6 +20,7 @@ from artifacts.db.models import (artifact_blobs, artifact_members,
                                  artifact_properties, artifact_tags,
                                  artifacts, blob_locations, glance_migration)
 from artifacts.db.session import transaction
+from migrate_from_glance import faults
 
 A = artifacts
 G = glance_migration
@@ -145,6 +146,7 @@ def write_batch(engine, records, stamps, now, replace):
             if rec.blob is not None:
                 blobs.append(dict(rec.blob, artifact_id=rec.id))
         bulk_insert(conn, artifact_properties, props)
+        faults.point("in-batch")
         bulk_insert(conn, artifact_tags, tags)
         bulk_insert(conn, artifact_members, members)
         if blobs:
@@ -186,11 +188,11 @@ def _upsert_artifacts(conn, rows):
     stmt = _insert(conn, A)
     if conn.dialect.name == "mysql":
         values = {c: stmt.inserted[c] for c in ROW_UPDATE}
-        values["revision"] = A.c.revision + 1
+        values["revision"] = A.c.revision + sa.literal_column("1")
         stmt = stmt.on_duplicate_key_update(values)
     else:
         values = {c: stmt.excluded[c] for c in ROW_UPDATE}
-        values["revision"] = A.c.revision + 1
+        values["revision"] = A.c.revision + sa.literal_column("1")
         stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=values)
     conn.execute(stmt, rows)
 
