@@ -8,8 +8,9 @@ of a location's metadata, in Glance's multi-store form) to Glare store ids.
 sections, or ``[glance_store]`` in the single-store form); each Glance
 store is mapped to the Glare store that owns its locations (a file store's
 directory must be Glare's datadir or in a Glare filesystem store's
-``allowed_roots``), and a Glance store no Glare store can serve stops the
-run before anything is written, naming it.
+``allowed_roots``), and a Glance file store no Glare store can serve stops the
+run before anything is written, naming it (an image in a store of another
+kind that no Glare store serves is refused by id when the run reaches it).
 """
 
 import configparser
@@ -72,7 +73,9 @@ def read(path, stores, store_map):
         if owner is None and store_id in stores.drivers:
             owner = store_id
         if owner is None:
-            if kind == "file" or store_id is not None:
+            # Only a file store is surely in use; an image in another store
+            # that nothing serves is refused by id when it comes.
+            if kind == "file":
                 raise Fatal(
                     "Glance store %s (%s, [%s]) is served by no configured "
                     "Glare store: add its directory to a Glare filesystem "

@@ -1,0 +1,187 @@
+"""The `glare migrate-from-glance` command: report, exit codes, plain log
+lines off a terminal and a rich bar on one, --store-map and
+--glance-config, --copy-data's checks."""
+
+import hashlib
+import io
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from artifacts.context import RequestContext
+from artifacts.types.images import IMAGES
+from migrate_from_glance import glance_config, progress, run
+from migrate_from_glance.records import Fatal
+from tests.conftest import ROOT
+from tests.migrate_from_glance.conftest import (GlanceRows, glance_db,
+                                                glare_engine)
+
+ADMIN = RequestContext(project_id="p", roles=("admin",))
+
+
+@pytest.fixture
+def env(tmp_path):
+    datadir = tmp_path / "glance-images"
+    datadir.mkdir()
+    with glance_db("sqlite", tmp_path) as url:
+        rows = GlanceRows(url, datadir=str(datadir))
+        rows.target = glare_engine(
+            tmp_path, "sqlite:///%s/glare.sqlite" % tmp_path,
+            glance_datadir=datadir)
+        yield rows
+        rows.dispose()
+
+
+def cli(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "glare.cli", "--config",
+         env.target.config_path, "migrate-from-glance", *args,
+         "--source-db", env.url], cwd=ROOT, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=ROOT), timeout=300)
+
+
+def test_report_and_exit_codes(env):
+    good = env.image(data=b"data", properties={"a": "1", "b": "2"},
+                     tags=["x"], members=[("m", "accepted")])
+    bad = env.image(properties={"checksum": "not mine"})
+    env.image(status="deleted", deleted=True)
+    out = cli(env)
+    assert out.returncode == 1, out.stderr
+    assert "3 images read, 2 written, 0 unchanged, 1 skipped" in out.stdout
+    assert "active 1, deleted (deleted, id reserved) 1" in out.stdout
+    assert ("Rows written: properties 2, tags 1, members 1, locations 1"
+            in out.stdout)
+    assert "SKIPPED image %s: property 'checksum'" % bad in out.stdout
+    # Off a terminal: log lines, no control codes.
+    assert "\x1b[" not in out.stderr and "images (" in out.stderr
+    env.execute("DELETE FROM image_properties WHERE image_id = :i", i=bad)
+    env.execute("UPDATE images SET updated_at = :t WHERE id = :i",
+                t=env.tick(), i=bad)
+    again = cli(env)
+    assert again.returncode == 0, again.stdout
+    assert "1 written, 2 unchanged, 0 skipped" in again.stdout
+    check = cli(env, "verify", "--data")
+    assert check.returncode == 0 and "0 differences." in check.stdout
+
+
+def test_verify_names_each_difference(env):
+    image_id = env.image(properties={"k": "v"})
+    assert cli(env).returncode == 0
+    env.execute("UPDATE image_properties SET value = 'changed' WHERE "
+                "image_id = :i", i=image_id)
+    out = cli(env, "verify")
+    assert out.returncode == 1
+    assert ("image %s: property k is 'v' in Glare, 'changed' in Glance."
+            % image_id) in out.stdout
+    assert "1 differences." in out.stdout
+
+
+def test_start_errors_exit_2(env, tmp_path):
+    bad_map = cli(env, "--store-map", "nonsense")
+    assert bad_map.returncode == 2
+    assert "not GLANCE_STORE=GLARE_STORE" in bad_map.stderr
+    since = cli(env, "--since", "yesterday")
+    assert since.returncode == 2 and "ISO 8601" in since.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "glare.cli", "--config",
+         env.target.config_path, "migrate-from-glance", "--source-db",
+         "sqlite:///%s/none.sqlite" % tmp_path], cwd=ROOT,
+        capture_output=True, text=True, env=dict(os.environ,
+                                                 PYTHONPATH=ROOT))
+    assert missing.returncode == 2
+    assert "glare migrate-from-glance: Cannot read" in missing.stderr
+
+
+def test_store_map_sends_a_glance_store_to_a_glare_store(env):
+    path = os.path.join(env.datadir, "fast-copy")
+    with open(path, "wb") as f:
+        f.write(b"bytes")
+    image_id = env.image(status="active", size=5, locations=[
+        ("file://" + path, {"store": "fast"})])
+    report = run.migrate(env.url, env.target, run.Options(
+        show_progress=False, store_map=glance_config.parse_store_map(
+            "fast=glance")))
+    assert report.ok, report.render()
+    blob = env.target.get(ADMIN, IMAGES, image_id)["blobs"][0]
+    assert [(loc["store"], loc["metadata"]) for loc in blob["locations"]] \
+        == [("glance", {"store": "fast"})]
+    with pytest.raises(Fatal, match="not configured"):
+        _build_with_map(env, image_id, {"fast": "nowhere"})
+
+
+def _build_with_map(env, image_id, store_map):
+    from migrate_from_glance import records, source
+    src = source.open_source(env.url)
+    with src.connect() as conn:
+        rows = [r for batch in source.image_batches(src.connect, 100)
+                for r in batch if r.id == image_id]
+        kids = source.children(conn, [image_id])
+    src.dispose()
+    ctx = records.Context(stores=env.target.stores, limits=env.target.limits,
+                          store_map=store_map)
+    records.build(rows[0], kids[image_id], ctx)
+
+
+def test_glance_config_maps_stores_and_reads_the_key(env, tmp_path):
+    conf = tmp_path / "glance-api.conf"
+    conf.write_text(
+        "[DEFAULT]\nenabled_backends = fast:file, web:http\n"
+        "metadata_encryption_key = 0123456789abcdef\n"
+        "[fast]\nfilesystem_store_datadir = %s\n" % env.datadir)
+    mapped, key = glance_config.read(str(conf), env.target.stores, {})
+    assert key == "0123456789abcdef"
+    assert mapped == {"fast": "glance"}     # no http store in Glare: none
+    conf.write_text("[DEFAULT]\nenabled_backends = slow:file\n"
+                    "[slow]\nfilesystem_store_datadir = /elsewhere\n")
+    with pytest.raises(Fatal, match="Glance store slow"):
+        glance_config.read(str(conf), env.target.stores, {})
+    # --store-map wins over what the file says.
+    assert glance_config.read(str(conf), env.target.stores,
+                              {"slow": "glance"})[0] == {"slow": "glance"}
+
+
+def test_copy_data_checks_the_bytes(env):
+    data = os.urandom(5000)
+    good = env.image(data=data)
+    bad = env.image(data=b"original")
+    with open(os.path.join(env.datadir, bad), "wb") as f:
+        f.write(b"tampered")         # same size, other bytes
+    report = run.migrate(env.url, env.target, run.Options(
+        show_progress=False, copy_data=True))
+    assert report.copied == 1 and report.bytes_copied == len(data)
+    assert dict(report.problems)[bad].startswith("data not copied: ")
+    blob = env.target.get(ADMIN, IMAGES, good)["blobs"][0]
+    assert [loc["store"] for loc in blob["locations"]] == \
+        [env.target.stores.default]
+    reader = env.target.data.open(ADMIN, IMAGES, good, "image").read()
+    assert hashlib.sha512(reader.read()).hexdigest() == \
+        hashlib.sha512(data).hexdigest()
+    reader.close()
+    # The tampered one keeps its Glance location.
+    blob = env.target.get(ADMIN, IMAGES, bad)["blobs"][0]
+    assert [loc["store"] for loc in blob["locations"]] == ["glance"]
+    # Glance's files stay where they were.
+    assert open(os.path.join(env.datadir, good), "rb").read() == data
+
+
+def test_progress_off_a_terminal_logs_lines(caplog):
+    caplog.set_level(logging.INFO, logger="migrate_from_glance")
+    sink = progress.start(10, "images", show=None, out=io.StringIO())
+    sink.advance(10)
+    sink.close()
+    assert "10/10 images" in caplog.text
+
+
+def test_progress_on_a_terminal_draws_a_bar():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    out = Tty()
+    sink = progress.start(4, "images", out=out)
+    sink.advance(4)
+    sink.close()
+    text = out.getvalue()
+    assert "4/4" in text and "ETA" in text and "/s" in text
