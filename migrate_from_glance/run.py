@@ -14,7 +14,9 @@ import collections
 import dataclasses
 import datetime
 import logging
+import queue
 import sys
+import threading
 import time
 
 import sqlalchemy as sa
@@ -123,16 +125,16 @@ def migrate(source_url, engine, options=None):
         bar = progress.start(total, "images", options.show_progress,
                              options.out)
         try:
-            for rows in source.image_batches(
-                    lambda: _read_txn(src), options.batch, ids):
-                _batch(src, engine.db, rows, ctx, options, report)
-                bar.advance(len(rows))
+            for prepared in _pipeline(src, engine.db, ctx, options, ids):
+                _commit(engine.db, prepared, options, report)
+                bar.advance(prepared.seen)
         except records.Fatal as exc:
             raise MigrationError(str(exc)) from None
         except sa.exc.DBAPIError as exc:
             raise MigrationError("Database error: %s" % exc.orig) from None
         finally:
             bar.close()
+        _notes(report)
         if options.copy_data and not options.dry_run:
             from migrate_from_glance import copy
             copy.copy_all(engine, options, report)
@@ -152,8 +154,61 @@ def _read_txn(src):
     return conn
 
 
-def _batch(src, target, rows, ctx, options, report):
-    report.seen += len(rows)
+@dataclasses.dataclass
+class _Prepared:
+    seen: int
+    unchanged: int
+    stamps: dict
+    built: list
+    replace: list
+    problems: list
+
+
+def _pipeline(src, target, ctx, options, ids):
+    """Prepared batches, read and built by a second thread while this one
+    writes the previous batch: reading Glance, building records and
+    writing Glare overlap (the databases, and sqlite3 and psycopg2 while
+    they wait on them, run without the GIL).  At most two batches wait."""
+    out = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for rows in source.image_batches(lambda: _read_txn(src),
+                                             options.batch, ids):
+                item = _prepare(src, target, rows, ctx)
+                while not stop.is_set():
+                    try:
+                        out.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            out.put(exc)
+
+    thread = threading.Thread(target=produce, name="glance-reader",
+                              daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def _prepare(src, target, rows, ctx):
+    """Stamps of a batch, and records of the images whose stamp differs
+    from the one Glare has (problems collected, not raised)."""
     ids = [r.id for r in rows]
     with _read_txn(src) as sconn:
         stamps = source.stamps(sconn, rows)
@@ -162,12 +217,10 @@ def _batch(src, target, rows, ctx, options, report):
             present = writer.existing(tconn, ids)
         todo = [r for r in rows if known.get(r.id, {}).get("stamp")
                 != stamps[r.id]]
-        report.unchanged += len(rows) - len(todo)
-        if not todo:
-            return
         kids = source.children(sconn, [r.id for r in todo
-                                       if not r.deleted])
-    built, replace = [], []
+                                       if not r.deleted]) if todo else {}
+    prepared = _Prepared(len(rows), len(rows) - len(todo), stamps, [], [],
+                         [])
     for image in todo:
         try:
             if image.id in present and image.id not in known:
@@ -175,14 +228,25 @@ def _batch(src, target, rows, ctx, options, report):
             rec = records.build(image, kids.get(image.id), ctx,
                                 copied=known.get(image.id))
         except records.Problem as exc:
-            report.problems.append((exc.image_id, exc.reason))
-            LOG.error("Not migrated: %s", exc)
+            prepared.problems.append((exc.image_id, exc.reason))
             continue
-        built.append(rec)
+        prepared.built.append(rec)
         if image.id in present:
-            replace.append(image.id)
+            prepared.replace.append(image.id)
+    return prepared
+
+
+def _commit(target, prepared, options, report):
+    """Write a prepared batch (one transaction) and count it."""
+    report.seen += prepared.seen
+    report.unchanged += prepared.unchanged
+    for image_id, reason in prepared.problems:
+        LOG.error("Not migrated: image %s: %s", image_id, reason)
+    report.problems.extend(prepared.problems)
+    built = prepared.built
     if built and not options.dry_run:
-        writer.write_batch(target, built, stamps, writer.utcnow(), replace)
+        writer.write_batch(target, built, prepared.stamps, writer.utcnow(),
+                           prepared.replace)
     faults.point("after-batch")
     for rec in built:
         report.written += 1
@@ -190,6 +254,23 @@ def _batch(src, target, rows, ctx, options, report):
         report.by_status[rec.row["status"] + (
             " (deleted, id reserved)" if rec.deleted else "")] += 1
         report.counts.update(rec.counts)
+
+
+def _notes(report):
+    """What the operator should know about images that did move."""
+    staged = sum(n for s, n in report.by_status.items()
+                 if s in ("uploading", "importing"))
+    if staged:
+        report.notes.append(
+            "%d images are uploading or importing: the data staged for them "
+            "in Glance's staging store is not migrated; stage it again "
+            "after the cut-over." % staged)
+    scrub = report.by_status.get("pending_delete (deleted, id reserved)")
+    if scrub:
+        report.notes.append(
+            "%d deleted images still have data Glance's scrubber is to "
+            "remove (pending_delete): run glance-scrubber before the "
+            "cut-over; Glare never deletes it." % scrub)
 
 
 def _taken(type_name):

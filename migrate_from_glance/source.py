@@ -121,7 +121,7 @@ def open_source(url):
             conn.text_factory = _text
             return conn
         engine = sa.create_engine("sqlite://", creator=connect,
-                                  poolclass=sa.pool.StaticPool)
+                                  poolclass=sa.pool.NullPool)
     elif backend in ("postgresql", "mysql"):
         if backend == "mysql" and parsed.get_driver_name() in ("", "mysqldb"):
             try:
