@@ -76,6 +76,16 @@ class Context:
             self.owners[prefix] = self.stores.owner_of(url)
         return self.owners[prefix]
 
+    def owns(self, store_id, url, linked=False):
+        """Whether store ``store_id`` serves ``url`` (remembered likewise)."""
+        driver = self.stores.drivers[store_id]
+        if linked:
+            return driver.owns(url)
+        key = (store_id, url.rsplit("/", 1)[0])
+        if key not in self.owners:
+            self.owners[key] = driver.owns(url)
+        return self.owners[key]
+
 
 @dataclasses.dataclass
 class Record:
@@ -337,6 +347,11 @@ def _store_of(image_id, url, metadata, ctx):
                             "%r, which is not configured (known: %s)."
                             % (glance_store, mapped,
                                ", ".join(sorted(stores.drivers))))
+            if not ctx.owns(mapped, url, linked):
+                raise Problem(image_id, "Glare store %r (for Glance store "
+                              "%r) does not serve location %s: its "
+                              "directory, bucket or scheme differs."
+                              % (mapped, glance_store, _safe(url)))
             return mapped
     owner = ctx.owner_of(url, linked)
     if owner is None:

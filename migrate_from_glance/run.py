@@ -126,7 +126,7 @@ def migrate(source_url, engine, options=None):
                              options.out)
         try:
             for prepared in _pipeline(src, engine.db, ctx, options, ids):
-                _commit(engine.db, prepared, options, report)
+                _commit(engine.db, prepared, options, report, engine.stores)
                 bar.advance(prepared.seen)
         except records.Fatal as exc:
             raise MigrationError(str(exc)) from None
@@ -162,6 +162,7 @@ class _Prepared:
     built: list
     replace: list
     problems: list
+    dropped_copies: list = dataclasses.field(default_factory=list)
 
 
 def _pipeline(src, target, ctx, options, ids):
@@ -233,10 +234,27 @@ def _prepare(src, target, rows, ctx):
         prepared.built.append(rec)
         if image.id in present:
             prepared.replace.append(image.id)
+        old = known.get(image.id) or {}
+        if old.get("copied_url") and rec.copied is None:
+            prepared.dropped_copies.append((image.id, old["copied_store"],
+                                            old["copied_url"]))
     return prepared
 
 
-def _commit(target, prepared, options, report):
+def _drop_copies(stores, dropped, report):
+    """Delete --copy-data copies that the images no longer use (deleted
+    in Glance, or their data changed): after the commit, so a kill in
+    between leaks the object rather than losing data still in use."""
+    for image_id, store_id, url in dropped:
+        try:
+            stores.driver(store_id).delete(url)
+        except Exception as exc:  # noqa: BLE001 - reported, not fatal
+            report.notes.append("image %s: its old copy in store %s could "
+                                "not be deleted: %s" % (image_id, store_id,
+                                                        exc))
+
+
+def _commit(target, prepared, options, report, stores=None):
     """Write a prepared batch (one transaction) and count it."""
     report.seen += prepared.seen
     report.unchanged += prepared.unchanged
@@ -248,6 +266,8 @@ def _commit(target, prepared, options, report):
         writer.write_batch(target, built, prepared.stamps, writer.utcnow(),
                            prepared.replace)
     faults.point("after-batch")
+    if not options.dry_run:
+        _drop_copies(stores, prepared.dropped_copies, report)
     for rec in built:
         report.written += 1
         report.written_ids.append(rec.id)

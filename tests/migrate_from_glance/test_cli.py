@@ -185,3 +185,56 @@ def test_progress_on_a_terminal_draws_a_bar():
     sink.close()
     text = out.getvalue()
     assert "4/4" in text and "ETA" in text and "/s" in text
+
+
+def test_copy_kept_across_reruns_and_dropped_when_glance_deletes(env):
+    import migrate_from_glance
+    target = migrate_from_glance.target_engine(env.target.config_path)
+    data = os.urandom(2000)
+    kept = env.image(data=data, properties={"v": "1"})
+    doomed = env.image(data=b"doomed data")
+    options = migrate_from_glance.Options(show_progress=False,
+                                          copy_data=True)
+    assert migrate_from_glance.migrate(env.url, target, options).copied == 2
+    copies = {i: target.get(ADMIN, IMAGES, i)["blobs"][0]["locations"][0]
+              for i in (kept, doomed)}
+    later = env.tick()
+    env.execute("UPDATE image_properties SET value = '2', updated_at = :t "
+                "WHERE image_id = :i", t=later, i=kept)
+    env.execute("UPDATE images SET updated_at = :t WHERE id = :i", t=later,
+                i=kept)
+    env.execute("UPDATE images SET deleted = :d, status = 'deleted', "
+                "deleted_at = :t, updated_at = :t WHERE id = :i", d=True,
+                t=later, i=doomed)
+    report = migrate_from_glance.migrate(env.url, target, options)
+    assert sorted(report.written_ids) == sorted([kept, doomed])
+    assert report.copied == 0 and report.ok
+    # The edited image still reads from its copy; the deleted one's copy
+    # is gone from Glare's store, Glance's file is not.
+    blob = target.get(ADMIN, IMAGES, kept)["blobs"][0]
+    assert [loc["url"] for loc in blob["locations"]] == [copies[kept]["url"]]
+    store = target.stores.driver(copies[doomed]["store"])
+    assert not store.exists(copies[doomed]["url"])
+    assert os.path.exists(os.path.join(env.datadir, doomed))
+    assert migrate_from_glance.verify(env.url, target, options,
+                                      data=True) == []
+
+
+def test_mapped_store_must_serve_the_location(env, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "f").write_bytes(b"x")
+    image_id = env.image(status="active", size=1, locations=[
+        ("file://%s/f" % elsewhere, {"store": "fast"})])
+    report = run.migrate(env.url, env.target, run.Options(
+        show_progress=False, store_map={"fast": "glance"}))
+    assert "does not serve location" in dict(report.problems)[image_id]
+
+
+def test_uploading_images_are_noted(env):
+    env.image(status="uploading")
+    report = run.migrate(env.url, env.target, run.Options(
+        show_progress=False))
+    assert report.ok
+    assert any("staged" in note for note in report.notes)
+    assert "Note: 1 images are uploading" in report.render()
