@@ -171,11 +171,15 @@ def build(image, kids, ctx, copied=None):
         if value is not None:
             props[field] = _check_text(image_id, field, value, MAX_TEXT)
     for row in kids["properties"]:
-        name = _check_text(image_id, "a property name", row.name, MAX_TEXT)
+        name, value = row.name, row.value
+        if type(name) is not str or len(name) > MAX_TEXT or "\x00" in name:
+            _check_text(image_id, "a property name", name, MAX_TEXT)
         if name in RESERVED:
             raise Problem(image_id, "property %r has the name of an image "
                           "attribute." % name)
-        props[name] = _check_text(image_id, "property %r" % name, row.value)
+        if type(value) is not str or "\x00" in value:
+            _check_text(image_id, "property %r" % name, value)
+        props[name] = value
     tags = []
     for row in kids["tags"]:
         tags.append(_check_text(image_id, "tag", row.value, MAX_TEXT))
@@ -228,11 +232,9 @@ def _may_break_limits(lim, props, tags):
         return True
     if lim.max_properties >= 0 and len(props) > lim.max_properties:
         return True
-    longest = total = 0
-    for name, value in props.items():
-        size = len(value) if isinstance(value, str) else 20
-        longest = max(longest, size)
-        total += size + len(name)
+    sizes = [len(v) if type(v) is str else 20 for v in props.values()]
+    longest = max(sizes)
+    total = sum(sizes) + sum(map(len, props))
     return (0 <= lim.max_property_bytes < 4 * longest or
             0 <= lim.max_metadata_bytes < 4 * total)
 
@@ -293,7 +295,8 @@ def _data(image, rows, ctx, copied):
         store = _store_of(image_id, url, metadata, ctx)
         created = row.created_at or image.created_at
         locations.append({"position": len(locations), "store": store,
-                          "url": url, "meta_data": json.dumps(metadata),
+                          "url": url, "meta_data": json.dumps(metadata)
+                          if metadata else "{}",
                           "status": "active", "created_at": created,
                           "updated_at": row.updated_at or created})
     kept = bool(copied and copied.get("copied_url") and

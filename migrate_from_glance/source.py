@@ -8,8 +8,8 @@ and its child rows are read with ``image_id IN (...)`` on Glance's own
 indexes: never one query per image.
 
 Text that is not valid UTF-8 (possible only in a SQLite Glance) is kept as
-a ``BadText`` value instead of failing the whole batch, so the one image it
-belongs to can be refused by name.
+a ``BadText`` value instead of failing the whole batch (``fetch``), so the
+one image it belongs to can be refused by name.
 """
 
 import hashlib
@@ -83,6 +83,23 @@ class SourceError(Exception):
     """The source database cannot be read or is not a known Glance."""
 
 
+def fetch(conn, query):
+    """All rows of ``query``.  SQLite gives up on a whole result when one
+    value is not UTF-8; then it is read again decoding each value in
+    Python (slower), so that value becomes a BadText of its image."""
+    try:
+        return conn.execute(query).all()
+    except sa.exc.OperationalError as exc:
+        if conn.dialect.name != "sqlite" or "decode" not in str(exc.orig):
+            raise
+    raw = conn.connection.dbapi_connection
+    raw.text_factory = _text
+    try:
+        return conn.execute(query).all()
+    finally:
+        raw.text_factory = str
+
+
 class BadText(bytes):
     """Text that is not valid UTF-8 (shown escaped in messages)."""
 
@@ -115,11 +132,9 @@ def open_source(url):
             raise SourceError("--source-db %s names no SQLite file." % url)
 
         def connect():
-            conn = sqlite3.connect(
+            return sqlite3.connect(
                 "file:%s?mode=ro" % urllib.parse.quote(path), uri=True,
                 check_same_thread=False)
-            conn.text_factory = _text
-            return conn
         engine = sa.create_engine("sqlite://", creator=connect,
                                   poolclass=sa.pool.NullPool)
     elif backend in ("postgresql", "mysql"):
@@ -191,15 +206,15 @@ def image_batches(conn_factory, batch, ids=None):
         ids = sorted(ids)
         for i in range(0, len(ids), batch):
             with conn_factory() as conn:
-                yield list(conn.execute(sa.select(images).where(
+                yield fetch(conn, sa.select(images).where(
                     images.c.id.in_(ids[i:i + batch])).order_by(
-                    images.c.id)))
+                    images.c.id))
         return
     last = ""
     while True:
         with conn_factory() as conn:
-            rows = list(conn.execute(sa.select(images).where(
-                images.c.id > last).order_by(images.c.id).limit(batch)))
+            rows = fetch(conn, sa.select(images).where(
+                images.c.id > last).order_by(images.c.id).limit(batch))
         if not rows:
             return
         yield rows
@@ -259,7 +274,7 @@ def children(conn, ids):
          .order_by(L.c.id)),
     )
     for kind, query in queries:
-        for row in conn.execute(query).all():
+        for row in fetch(conn, query):
             out[row.image_id][kind].append(row)
     return out
 

@@ -13,7 +13,6 @@ after a kill -9 anywhere redoes at most the batch that was cut off.
 import operator
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from artifacts.db import api as db
 from artifacts.db.models import (artifact_blobs, artifact_members,
@@ -27,31 +26,16 @@ G = glance_migration
 _CHUNK = 500
 
 
-def _insert(conn, table):
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert,
-            "mysql": mysql.insert}[conn.dialect.name](table)
-
-
-def upsert(conn, table, rows, key, update):
-    """INSERT rows, replacing the ``update`` columns of an existing row
-    with the same ``key``."""
-    if not rows:
-        return
-    stmt = _insert(conn, table)
-    if conn.dialect.name == "mysql":
-        stmt = stmt.on_duplicate_key_update(
-            {c: stmt.inserted[c] for c in update})
-    else:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key, set_={c: stmt.excluded[c] for c in update})
-    conn.execute(stmt, rows)
-
-
-def bulk_insert(conn, table, rows):
+def bulk_insert(conn, table, rows, key=None, update=(), bump=None):
     """INSERT ``rows`` (dicts with the same keys) through the driver's own
     executemany: SQLAlchemy's per-row parameter processing was most of the
     time of a batch.  Timestamps are written as SQLAlchemy writes them
-    (SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff' text, which sorts right)."""
+    (SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff' text, which sorts right).
+
+    ``key``: an upsert -- a row whose ``key`` columns exist already gets
+    the ``update`` columns of the new row (``INSERT ... ON CONFLICT DO
+    UPDATE`` on PostgreSQL and SQLite, ``ON DUPLICATE KEY UPDATE`` on
+    MariaDB/MySQL) and ``bump`` (a column) incremented."""
     if not rows:
         return
     names = list(rows[0])
@@ -67,24 +51,39 @@ def bulk_insert(conn, table, rows):
     cursor = conn.connection.dbapi_connection.cursor()
     columns = ", ".join(conn.dialect.identifier_preparer.quote(n)
                         for n in names)
+    tail = _on_conflict(dialect, table, key, update, bump) if key else ""
     try:
         if dialect == "postgresql":
             from psycopg2.extras import execute_values
-            execute_values(cursor, "INSERT INTO %s (%s) VALUES %%s" % (
-                table.name, columns), values, page_size=1000)
+            execute_values(cursor, "INSERT INTO %s (%s) VALUES %%s%s" % (
+                table.name, columns, tail), values, page_size=1000)
         else:
             mark = "?" if dialect == "sqlite" else "%s"
-            cursor.executemany("INSERT INTO %s (%s) VALUES (%s)" % (
-                table.name, columns, ", ".join([mark] * len(names))), values)
+            cursor.executemany("INSERT INTO %s (%s) VALUES (%s)%s" % (
+                table.name, columns, ", ".join([mark] * len(names)), tail),
+                values)
     finally:
         cursor.close()
+
+
+def _on_conflict(dialect, table, key, update, bump):
+    if dialect == "mysql":
+        sets = ["%s = VALUES(%s)" % (c, c) for c in update]
+        if bump:
+            sets.append("%s = %s + 1" % (bump, bump))
+        return " ON DUPLICATE KEY UPDATE " + ", ".join(sets)
+    sets = ["%s = excluded.%s" % (c, c) for c in update]
+    if bump:
+        sets.append("%s = %s.%s + 1" % (bump, table.name, bump))
+    return " ON CONFLICT (%s) DO UPDATE SET %s" % (", ".join(key),
+                                                   ", ".join(sets))
 
 
 def _sqlite_times(row, positions):
     row = list(row)
     for i in positions:
         if row[i] is not None:
-            row[i] = row[i].strftime("%Y-%m-%d %H:%M:%S.%f")
+            row[i] = row[i].isoformat(" ", "microseconds")
     return row
 
 
@@ -164,11 +163,12 @@ def write_batch(engine, records, stamps, now, replace):
                         locations.append(dict(loc,
                                               blob_id=blob_ids[rec.id]))
             bulk_insert(conn, blob_locations, locations)
-        upsert(conn, G, [{"image_id": rec.id, "stamp": stamps[rec.id],
-                          "migrated_at": now,
-                          **_copied(rec)} for rec in records],
-               ["image_id"], ("stamp", "migrated_at", "copied_store",
-                              "copied_url", "copied_digest"))
+        bulk_insert(conn, G, [{"image_id": rec.id, "stamp": stamps[rec.id],
+                               "migrated_at": now, **_copied(rec)}
+                              for rec in records],
+                    key=["image_id"], update=(
+                        "stamp", "migrated_at", "copied_store", "copied_url",
+                        "copied_digest"))
     transaction(engine, run)
 
 
@@ -183,28 +183,8 @@ def _copied(rec):
 def _upsert_artifacts(conn, rows):
     """Upsert ``artifacts`` rows; an existing row's revision is bumped so a
     compare-and-swap begun before the migration fails and re-reads."""
-    if not rows:
-        return
-    stmt = _insert(conn, A)
-    if conn.dialect.name == "mysql":
-        values = {c: stmt.inserted[c] for c in ROW_UPDATE}
-        values["revision"] = A.c.revision + sa.literal_column("1")
-        stmt = stmt.on_duplicate_key_update(values)
-    else:
-        values = {c: stmt.excluded[c] for c in ROW_UPDATE}
-        values["revision"] = A.c.revision + sa.literal_column("1")
-        stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=values)
-    conn.execute(stmt, rows)
-
-
-def forget_copies(engine, ids):
-    """Clear the --copy-data record of these images (their copy no longer
-    matches the source)."""
-    def run(conn):
-        for part in _chunks(ids):
-            conn.execute(G.update().where(G.c.image_id.in_(part)).values(
-                copied_store=None, copied_url=None, copied_digest=None))
-    transaction(engine, run)
+    bulk_insert(conn, A, rows, key=["id"], update=ROW_UPDATE,
+                bump="revision")
 
 
 def utcnow():
