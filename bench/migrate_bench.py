@@ -13,7 +13,10 @@ A script, not a test::
    (an empty file under a Glance image directory);
 2. a fresh Glare database (``--target``), ``glare db upgrade``;
 3. ``migrate()`` timed (the first run), then again with nothing changed
-   (the re-run), then ``--since`` after changing 100 images.
+   (the re-run), then ``--since`` after changing 100 images.  Each run's
+   wall time and the CPU time of the tool's process (all its threads;
+   SQLite works inside it, a PostgreSQL server does not) are printed: on a
+   shared machine the wall time is mostly waiting for a core.
 
 Prints one line per figure; ``--json FILE`` writes them too.  The
 databases made are dropped at the end.
@@ -127,14 +130,17 @@ def main():
         figures[key] = round(value, 2)
         print("%-28s %10.2f %s" % (key, value, unit), flush=True)
 
+    print("load average before: %.1f %.1f %.1f" % os.getloadavg())
     with glance_db(args.source, tmp) as src, \
             database_url(args.target, tmp) as dst:
         say("fill_source", fill(src, datadir, args.images))
         engine = glare_engine(tmp, dst, glance_datadir=datadir)
         options = run.Options(batch=args.batch, show_progress=False)
         for label in ("first_run", "rerun_unchanged"):
+            cpu = time.process_time()
             report = run.migrate(src, engine, options)
             say(label, report.seconds)
+            say(label + "_cpu", time.process_time() - cpu, "s CPU (tool)")
             assert report.ok, report.render()
         say("first_run_images_per_s", args.images / figures["first_run"],
             "images/s")
@@ -146,6 +152,7 @@ def main():
         report = run.migrate(src, engine, options)
         say("rerun_after_since", report.seconds)
         engine.db.dispose()
+    print("load average after: %.1f %.1f %.1f" % os.getloadavg())
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=1)

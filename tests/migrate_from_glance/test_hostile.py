@@ -17,6 +17,8 @@ from tests.conftest import database_url, selected_databases
 from tests.migrate_from_glance.conftest import (GlanceRows, glance_db,
                                                 glance_venv, glare_engine)
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module", params=selected_databases())
 def env(request, tmp_path_factory):

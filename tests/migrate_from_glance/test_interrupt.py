@@ -17,6 +17,8 @@ from tests.migrate_from_glance.conftest import (GlanceRows, glance_db,
 
 IMAGES = 40
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module", params=selected_databases())
 def source(request, tmp_path_factory):

@@ -23,6 +23,8 @@ from tests.migrate_from_glance.conftest import (GlanceRows, glance_db,
 ADMIN = RequestContext(project_id="admin-project", roles=("admin",))
 NOW = datetime.datetime(2025, 1, 1)
 
+pytestmark = pytest.mark.integration
+
 
 class Settings:
     custom_property_names = ()
