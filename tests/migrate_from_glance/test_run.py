@@ -42,7 +42,10 @@ def env(request, tmp_path_factory):
     datadir.mkdir()
     with glance_db(kind, tmp) as src, database_url(kind, tmp) as dst:
         rows = GlanceRows(src, datadir=str(datadir))
-        engine = glare_engine(tmp, dst, glance_datadir=datadir)
+        engine = glare_engine(
+            tmp, dst, glance_datadir=datadir,
+            sections="[store:web]\ndriver = http\n"
+                     "[store:ceph]\ndriver = foreign\nschemes = rbd\n")
         rows.kind, rows.target, rows.tmp = kind, engine, tmp
         try:
             yield rows
@@ -134,6 +137,27 @@ def test_every_field_renders_as_glance_has_it(env):
     # The bytes are read through Glare where Glance keeps them.
     download = env.target.data.open(ADMIN, IMAGES, image_id, "image")
     reader = download.read()
+    assert reader.read() == data
+    reader.close()
+    assert diffs_of(env, [image_id]) == []
+
+
+def test_http_and_rbd_locations_are_kept_as_stored(env):
+    data = b"three copies"
+    http = "https://images.example.com/pub/%s.raw" % env.tick().microsecond
+    rbd = "rbd://fsid/images/%s/snap" % env.tick().microsecond
+    image_id = env.image(data=data, locations=[
+        (http, {"mirror": "eu"}), (rbd, {}),
+        ("file:///nowhere/old", {}, "pending_delete")])
+    report = migrate(env)
+    assert image_id in report.written_ids
+    blob = env.target.get(ADMIN, IMAGES, image_id)["blobs"][0]
+    assert [(loc["url"], loc["store"], loc["metadata"])
+            for loc in blob["locations"]] == [
+        ("file://%s/%s" % (env.datadir, image_id), "glance", {}),
+        (http, "web", {"mirror": "eu"}), (rbd, "ceph", {})]
+    # Read through Glare: the file location answers first.
+    reader = env.target.data.open(ADMIN, IMAGES, image_id, "image").read()
     assert reader.read() == data
     reader.close()
     assert diffs_of(env, [image_id]) == []
