@@ -19,6 +19,6 @@ def __getattr__(name):
         from migrate_from_glance import run
         return getattr(run, name)
     if name == "verify":
-        from migrate_from_glance.verify import verify
+        from migrate_from_glance.compare import verify
         return verify
     raise AttributeError(name)

@@ -82,7 +82,7 @@ def main(args, conf_loader):
         engine = build_engine(conf)
         options = options_from(args, engine.stores)
         if args.action == "verify":
-            from migrate_from_glance.verify import verify
+            from migrate_from_glance.compare import verify
             diffs = verify(args.source_db, engine, options, data=args.data)
             for line in diffs:
                 print(line)

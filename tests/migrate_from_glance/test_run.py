@@ -15,7 +15,7 @@ from artifacts.context import RequestContext
 from artifacts.db import api as db
 from artifacts.types.images import IMAGES
 from glance_compat.serialize import image_view, member_view
-from migrate_from_glance import run, verify
+from migrate_from_glance import compare, run
 from tests.conftest import database_url, selected_databases
 from tests.migrate_from_glance.conftest import (GlanceRows, glance_db,
                                                 glare_engine)
@@ -60,7 +60,7 @@ def migrate(env, **options):
 
 
 def diffs_of(env, ids):
-    found = verify.verify(env.url, env.target, run.Options())
+    found = compare.verify(env.url, env.target, run.Options())
     return [d for d in found if any(i in d for i in ids)]
 
 

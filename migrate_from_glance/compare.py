@@ -1,4 +1,5 @@
-"""``migrate-from-glance verify``: source and target, record by record.
+"""``migrate-from-glance verify`` (``verify()``): source and target, record
+by record.
 
 Every Glance image is rebuilt as the migration would write it
 (``records.build``) and compared with what Glare holds: the row, every
