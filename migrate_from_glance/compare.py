@@ -34,8 +34,8 @@ def verify(source_url, engine, options, data=False):
     try:
         for rows in source.image_batches(src.connect, options.batch):
             with src.connect() as sconn:
-                kids = source.children(sconn, [r.id for r in rows
-                                               if not r.deleted])
+                kids = source.children(sconn, rows, [r.id for r in rows
+                                                     if not r.deleted])
             with engine.db.connect() as tconn:
                 state = writer.state(tconn, [r.id for r in rows])
                 target = {a["id"]: a for a in db.fetch_many(

@@ -218,8 +218,8 @@ def _prepare(src, target, rows, ctx):
             present = writer.existing(tconn, ids)
         todo = [r for r in rows if known.get(r.id, {}).get("stamp")
                 != stamps[r.id]]
-        kids = source.children(sconn, [r.id for r in todo
-                                       if not r.deleted]) if todo else {}
+        kids = source.children(sconn, rows, [r.id for r in todo
+                                             if not r.deleted])
     prepared = _Prepared(len(rows), len(rows) - len(todo), stamps, [], [],
                          [])
     for image in todo:

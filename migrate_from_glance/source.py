@@ -199,24 +199,39 @@ def count_images(conn):
                         ).scalar()
 
 
+class Batch(list):
+    """Image rows in id order; ``bounds`` (after, last) when the batch is
+    every image with ``after < id <= last`` (a full run), so the child
+    rows of the batch are a range of Glance's image_id indexes instead of
+    an IN list of a thousand ids."""
+    bounds = None
+
+    def where(self, column, ids=None):
+        """The condition selecting rows of ``ids`` (default: the batch)."""
+        if ids is None and self.bounds is not None:
+            return sa.and_(column > self.bounds[0], column <= self.bounds[1])
+        return column.in_([r.id for r in self] if ids is None else ids)
+
+
 def image_batches(conn_factory, batch, ids=None):
-    """Lists of image rows in id order, ``batch`` at a time; only the
+    """Batches of image rows in id order, ``batch`` at a time; only the
     ``ids`` given when not None (``--since``)."""
     if ids is not None:
         ids = sorted(ids)
         for i in range(0, len(ids), batch):
             with conn_factory() as conn:
-                yield fetch(conn, sa.select(images).where(
+                yield Batch(fetch(conn, sa.select(images).where(
                     images.c.id.in_(ids[i:i + batch])).order_by(
-                    images.c.id))
+                    images.c.id)))
         return
     last = ""
     while True:
         with conn_factory() as conn:
-            rows = fetch(conn, sa.select(images).where(
-                images.c.id > last).order_by(images.c.id).limit(batch))
+            rows = Batch(fetch(conn, sa.select(images).where(
+                images.c.id > last).order_by(images.c.id).limit(batch)))
         if not rows:
             return
+        rows.bounds = (last, rows[-1].id)
         yield rows
         last = rows[-1].id
 
@@ -228,7 +243,8 @@ def _as_text(column):
 def stamps(conn, image_rows):
     """{image id: 40-hex digest of its rows' timestamps and counts}: any
     change Glance makes to an image, its properties, tags, members or
-    locations (soft deletes included) changes it."""
+    locations (soft deletes included) changes it.  ``image_rows``: a
+    Batch."""
     parts = {r.id: [str(r.updated_at), str(r.deleted_at), str(r.deleted),
                     r.status] for r in image_rows}
     ids = list(parts)
@@ -239,7 +255,7 @@ def stamps(conn, image_rows):
             _as_text(sa.func.max(c.updated_at)),
             _as_text(sa.func.max(c.deleted_at)),
             _as_text(sa.func.max(c.id))).where(
-            c.image_id.in_(ids)).group_by(c.image_id)
+            image_rows.where(c.image_id)).group_by(c.image_id)
         found = {row[0]: row[1:] for row in conn.execute(query).all()}
         for image_id in ids:
             parts[image_id].append(table.name + repr(found.get(image_id)))
@@ -247,35 +263,43 @@ def stamps(conn, image_rows):
                             ).hexdigest() for i, p in parts.items()}
 
 
-def children(conn, ids):
-    """The live (not deleted) child rows of these images, by image id:
-    {id: {"properties": [rows], "tags": [...], "members": [...],
-    "locations": [...]}}, each list in Glance's order (row id)."""
+def children(conn, batch, ids):
+    """The live (not deleted) child rows of the images ``ids`` of
+    ``batch``, by image id: {id: {"properties": [rows], "tags": [...],
+    "members": [...], "locations": [...]}}, each list in Glance's order
+    (row id)."""
     out = {i: {"properties": [], "tags": [], "members": [], "locations": []}
            for i in ids}
     if not ids:
         return out
+    # Most of the batch: its range, the rows of other images skipped here.
+    most = 2 * len(ids) > len(batch)
+
+    def of(column):
+        return batch.where(column, None if most else ids)
     P, T, M, L = CHILDREN
     queries = (
         ("properties", sa.select(P.c.image_id, P.c.name, P.c.value)
-         .where(P.c.image_id.in_(ids), P.c.deleted == sa.false())
+         .where(of(P.c.image_id), P.c.deleted == sa.false())
          .order_by(P.c.id)),
         ("tags", sa.select(T.c.image_id, T.c.value).where(
-            T.c.image_id.in_(ids), T.c.deleted == sa.false())
+            of(T.c.image_id), T.c.deleted == sa.false())
          .order_by(T.c.id)),
         ("members", sa.select(M.c.image_id, M.c.member, M.c.status,
                               M.c.created_at, M.c.updated_at).where(
-            M.c.image_id.in_(ids), M.c.deleted == sa.false())
+            of(M.c.image_id), M.c.deleted == sa.false())
          .order_by(M.c.id)),
         ("locations", sa.select(L.c.image_id, L.c.id, L.c.value,
                                 L.c.meta_data, L.c.status, L.c.created_at,
                                 L.c.updated_at).where(
-            L.c.image_id.in_(ids), L.c.deleted == sa.false())
+            of(L.c.image_id), L.c.deleted == sa.false())
          .order_by(L.c.id)),
     )
     for kind, query in queries:
         for row in fetch(conn, query):
-            out[row.image_id][kind].append(row)
+            mine = out.get(row.image_id)
+            if mine is not None:    # (a range may hold a newer image)
+                mine[kind].append(row)
     return out
 
 

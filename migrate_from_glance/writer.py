@@ -97,7 +97,8 @@ def state(conn, ids):
     """{image id: glance_migration row as a dict} for these ids."""
     out = {}
     for part in _chunks(ids):
-        for row in conn.execute(sa.select(G).where(G.c.image_id.in_(part))):
+        for row in conn.execute(sa.select(G).where(
+                G.c.image_id.in_(part))).all():
             out[row.image_id] = dict(row._mapping)
     return out
 

@@ -118,7 +118,7 @@ def _build_with_map(env, image_id, store_map):
     with src.connect() as conn:
         rows = [r for batch in source.image_batches(src.connect, 100)
                 for r in batch if r.id == image_id]
-        kids = source.children(conn, [image_id])
+        kids = source.children(conn, source.Batch(rows), [image_id])
     src.dispose()
     ctx = records.Context(stores=env.target.stores, limits=env.target.limits,
                           store_map=store_map)
