@@ -112,9 +112,9 @@ def migrate(source_url, engine, options=None):
         raise MigrationError(str(exc)) from None
     try:
         _check_target(engine.db)
+        report.source_version = ",".join(source.check_schema(
+            src, source_url))
         with src.connect() as conn:
-            report.source_version = ",".join(source.check_schema(
-                src, source_url))
             ids = (source.changed_since(conn, options.since)
                    if options.since else None)
             total = len(ids) if ids is not None else source.count_images(conn)
