@@ -238,3 +238,77 @@ def test_uploading_images_are_noted(env):
     assert report.ok
     assert any("staged" in note for note in report.notes)
     assert "Note: 1 images are uploading" in report.render()
+
+
+def test_multi_store_glance_renders_its_stores(tmp_path):
+    """Glance with enabled_backends (two file stores and an http store):
+    each location keeps its store in the metadata, Glare's stores of the
+    same ids serve them, and the image shows Glance's ``stores``."""
+    from glance_compat.serialize import image_view
+    fast, cheap = tmp_path / "fast", tmp_path / "cheap"
+    fast.mkdir()
+    cheap.mkdir()
+    conf = tmp_path / "glare.conf"
+    conf.write_text(
+        "[DEFAULT]\nenabled_backends = fast:file, cheap:file, web:http\n"
+        "[database]\nconnection = sqlite:///%s/glare.sqlite\n"
+        "[glance_store]\ndefault_backend = fast\n"
+        "[fast]\nfilesystem_store_datadir = %s\nweight = 10\n"
+        "[cheap]\nfilesystem_store_datadir = %s\n"
+        "[oslo_policy]\npolicy_file = /nonexistent/policy.yaml\n"
+        % (tmp_path, fast, cheap))
+    import migrate_from_glance
+    from artifacts.db import migrate as db_migrate
+    engine = migrate_from_glance.target_engine(str(conf))
+    db_migrate.upgrade(engine.db)
+    with glance_db("sqlite", tmp_path) as url:
+        rows = GlanceRows(url)
+        image_id = "0b7c4c1e-3f2d-4c6b-9a8e-1d2c3b4a5f60"
+        for d in (fast, cheap):
+            (d / image_id).write_bytes(b"two copies")
+        rows.image(image_id=image_id, status="active", size=10, locations=[
+            ("file://%s/%s" % (cheap, image_id), {"store": "cheap"}),
+            ("http://mirror.example.com/x.img", {"store": "web"}),
+            ("file://%s/%s" % (fast, image_id), {"store": "fast"})])
+        mapped, _ = glance_config.read(str(conf), engine.stores, {})
+        assert mapped == {"fast": "fast", "cheap": "cheap", "web": "web"}
+        report = run.migrate(url, engine, run.Options(
+            show_progress=False, store_map=mapped))
+        assert report.ok, report.render()
+        rows.dispose()
+
+    class Settings:
+        custom_property_names = ()
+        show_multiple_locations = True
+        show_image_direct_url = True
+        multi_store = True
+        stores = [type("S", (), {"id": i, "weight": w})
+                  for i, w in (("fast", 10), ("cheap", 0), ("web", 0))]
+    view = image_view(engine.get(ADMIN, IMAGES, image_id), Settings, True)
+    # Heaviest store first, then Glance's order (as Glance sorts them).
+    assert [loc["metadata"]["store"] for loc in view["locations"]] == [
+        "fast", "cheap", "web"]
+    assert view["stores"] == "fast,cheap,web"
+    reader = engine.data.open(ADMIN, IMAGES, image_id, "image").read()
+    assert reader.read() == b"two copies"
+    reader.close()
+
+
+def test_verify_after_glance_purges_rows(env):
+    kept = env.image(name="kept")
+    purged = env.image(status="deleted", deleted=True)
+    vanished = env.image(name="vanished")
+    assert run.migrate(env.url, env.target, run.Options(
+        show_progress=False)).ok
+    from migrate_from_glance.compare import verify
+    for image_id in (purged, vanished):   # glance-manage db purge, or SQL
+        for table in ("image_properties", "image_tags", "image_members",
+                      "image_locations"):
+            env.execute("DELETE FROM %s WHERE image_id = :i" % table,
+                        i=image_id)
+        env.execute("DELETE FROM images WHERE id = :i", i=image_id)
+    diffs = verify(env.url, env.target, run.Options())
+    # The purged deleted image's reserved row is no difference; the kept
+    # image is identical; the live image that vanished is named.
+    assert diffs == ["image %s: in Glare but no longer in Glance." % vanished]
+    assert kept not in " ".join(diffs)
