@@ -47,13 +47,24 @@ def _candidates(engine, batch):
         last = ids[-1]
 
 
+def _uncopied(conn, status):
+    """How many migrated live images of ``status`` have no copy yet."""
+    return conn.execute(sa.select(sa.func.count()).select_from(
+        G.join(A, A.c.id == G.c.image_id)).where(
+        G.c.copied_url.is_(None), A.c.status == status,
+        A.c.deleted == sa.false())).scalar()
+
+
 def copy_all(engine, options, report):
     target = engine.stores.for_new(IMAGES, "image")
     with engine.db.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(
-            G.join(A, A.c.id == G.c.image_id)).where(
-            G.c.copied_url.is_(None), A.c.status == "active",
-            A.c.deleted == sa.false())).scalar()
+        total, left = (_uncopied(conn, status)
+                       for status in ("active", "deactivated"))
+    if left:
+        report.notes.append(
+            "%d deactivated images keep their Glance locations (--copy-data "
+            "copies active images; reactivate and run again to copy them)."
+            % left)
     bar = progress.start(total, "copying", options.show_progress,
                          options.out)
     try:
