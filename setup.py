@@ -57,6 +57,10 @@ setup(
         # without it a plain `pip install .` fails at start with "No
         # module named 'cryptography'".
         "cryptography>=43.0",
+        # `glare migrate-from-glance` draws its progress bar (rate, ETA)
+        # with rich on a terminal; rich is well kept, has no dependencies
+        # beyond pygments/markdown-it, and is already in the test venv.
+        "rich>=13.0",
     ],
     extras_require={
         "postgres": ["psycopg2-binary>=2.9"],

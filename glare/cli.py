@@ -1,6 +1,6 @@
 """The ``glare`` command: serve, db upgrade|load-metadefs|unload-metadefs|
 export-metadefs, scrub, cache-prune, cache-clean, config-check,
-conformance."""
+conformance, migrate-from-glance."""
 
 import argparse
 import os
@@ -265,6 +265,8 @@ def main(argv=None):
     check.add_argument("file", help="the configuration file to check")
     check.set_defaults(func=cmd_config_check)
     _add_conformance_parser(sub)
+    from migrate_from_glance import cli as migrate_cli
+    migrate_cli.add_parser(sub, _conf)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -74,8 +74,12 @@ MiB = 1024 * 1024
 
 # Glare's [store:<id>] sections.
 STORE_OPTS = [
-    cfg.StrOpt("driver", choices=["filesystem", "database", "s3"],
-               help="Driver of this store."),
+    cfg.StrOpt("driver", choices=["filesystem", "database", "s3", "http",
+                                  "foreign"],
+               help="Driver of this store (http: read-only web locations; "
+                    "foreign: read-only stand-in for rbd/swift/cinder/"
+                    "vsphere locations, e.g. migrated from Glance)."),
+    cfg.ListOpt("schemes", help="foreign: the URL schemes it stands for."),
     cfg.StrOpt("datadir", help="filesystem: directory of the data."),
     cfg.IntOpt("chunk_size", min=1,
                help="database: bytes per row; s3: multipart part size."),
@@ -332,6 +336,13 @@ def _reserved_store(conf, section, data_root):
 
 
 def _named_options(group, section, driver, db_engine):
+    if driver == "http":
+        return {}
+    if driver == "foreign":
+        if not group.schemes:
+            raise ConfigError("[%s] schemes is required for the foreign "
+                              "driver (e.g. rbd)." % section)
+        return {"schemes": group.schemes}
     if driver == "filesystem":
         if not group.datadir:
             raise ConfigError("[%s] datadir is required for the filesystem "
@@ -429,7 +440,7 @@ def build(conf, db_engine):
         driver = _read(group, section, STORE_OPTS[0])
         if not driver:
             raise ConfigError("[%s] driver is required (filesystem, "
-                              "database or s3)." % section)
+                              "database, s3, http or foreign)." % section)
         built[store_id] = _create(
             driver, store_id,
             _named_options(group, section, driver, db_engine),

@@ -356,3 +356,21 @@ tasks = sa.Table(
     sa.Index(None, "artifact_id"),
     sa.Index(None, "expires_at"),
 )
+
+
+# -- what `glare migrate-from-glance` brought over (migrate_from_glance) -----
+# One row per Glance image written by the tool, in the same transaction as
+# the image.  ``stamp`` is a digest of the source rows' timestamps and counts
+# (image and every child table, deleted rows included): a re-run skips an
+# image whose stamp is unchanged.  ``copied_*``: ``--copy-data`` put the
+# data into a Glare store (the location, and the Glance checksum and hash it
+# was checked against); a re-run keeps that location while they still match.
+glance_migration = sa.Table(
+    "glance_migration", metadata,
+    sa.Column("image_id", sa.String(36), primary_key=True),
+    sa.Column("stamp", sa.String(40), nullable=False),
+    sa.Column("copied_store", sa.String(255)),
+    sa.Column("copied_url", sa.Text),
+    sa.Column("copied_digest", sa.String(200)),
+    sa.Column("migrated_at", Timestamp, nullable=False),
+)

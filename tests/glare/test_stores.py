@@ -56,7 +56,28 @@ type_stores = heat_templates:templates,files:other
     assert built.drivers["templates"].scheme != "file"
 
 
+def test_named_http_and_foreign_stores_serve_migrated_locations(tmp_path,
+                                                                db):
+    # Single-store Glare serving a Glance whose images have http and rbd
+    # locations (glare migrate-from-glance keeps them as stored).
+    conf = load(tmp_path, """
+[glance_store]
+filesystem_store_datadir = %s
+[store:web]
+driver = http
+[store:ceph]
+driver = foreign
+schemes = rbd
+""" % (tmp_path / "images"))
+    built = stores.build(conf, db)
+    assert built.owner_of("https://example.com/image.qcow2") == "web"
+    assert built.owner_of("rbd://fsid/images/x/snap") == "ceph"
+    assert built.drivers["web"].read_only and built.drivers["ceph"].read_only
+    assert set(built.writable()) == {"file"}
+
+
 @pytest.mark.parametrize("text,named", [
+    ("[store:x]\ndriver = foreign\n", "schemes is required"),
     ("[store:x]\n", "driver"),
     ("[store:x]\ndriver = filesystem\n", "datadir"),
     ("[store:x]\ndriver = s3\n", "bucket"),

@@ -6,14 +6,14 @@ a job too, and needs its URL and expected digests, so every job now has a
 ``kind`` (existing rows: ``copy``) and a JSON ``payload``.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
