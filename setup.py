@@ -12,7 +12,8 @@ setup(
     # glance_compat/, as it does from the source tree.  Without it an
     # installed (non-editable) Glare cannot start.
     packages=find_packages(include=["glare*", "artifacts*", "glance_compat*",
-                                    "migrate_from_glance*", "conformance*"])
+                                    "migrate_from_glance*", "metadefs*",
+                                    "conformance*"])
     + ["schemas"],
     include_package_data=True,
     package_data={"artifacts.db": ["migrations/*.py", "migrations/*.mako",

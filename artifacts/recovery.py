@@ -147,8 +147,28 @@ def reset_status(conn, atype, artifact_id, field):
     for flow_field, flow in atype.data_flows.items():
         if flow_field == field:
             db.set_status(conn, artifact_id, flow.via, atype.initial_status)
-        if flow.importing:
-            db.set_status(conn, artifact_id, flow.importing, flow.to)
+        if flow.importing and db.set_status(conn, artifact_id,
+                                            flow.importing, flow.to):
+            _fail_import_tasks(conn, atype, artifact_id)
+
+
+def _fail_import_tasks(conn, atype, artifact_id):
+    """The import of ``artifact_id`` died with its process: its live task
+    fails (its staged data is kept, so it can be imported again) and no
+    longer holds the artifact's import lock."""
+    from artifacts.tasks import LIVE, T
+    now = db.utcnow()
+    ids = [r.id for r in conn.execute(sa.select(T.c.id).where(
+        T.c.artifact_id == artifact_id, T.c.status.in_(LIVE)))]
+    if not ids:
+        return
+    conn.execute(T.update().where(T.c.id.in_(ids)).values(
+        status="failure", holder=None, updated_at=now,
+        message="The process running the import died; the staged data is "
+                "kept and can be imported again."))
+    lock = atype.task_lock
+    if lock and db.get_property(conn, artifact_id, lock) in ids:
+        db.set_properties(conn, artifact_id, {lock: None})
 
 
 def recover(data, atypes, artifact_id=None):

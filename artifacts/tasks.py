@@ -150,9 +150,10 @@ class Tasks:
                 transaction(self.db, run)
         else:
             transaction(self.db, run)
-        if artifact_id and (lock or properties):
+        if artifact_id and (lock or properties) and not claim:
             # The lock and progress properties are a change others see
-            # (Glance's image.update of its import task).
+            # (Glance's image.update of its import task; an import run in
+            # the request, glance-direct, announces none).
             self.engine.events.emit("update", None, atype, artifact_id)
         self.engine.jobs.wake()
         # As written, not as a runner may already have changed it.

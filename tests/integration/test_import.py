@@ -30,7 +30,7 @@ def test_create_advertises_glances_default_methods(server):
         "glance-direct", "web-download", "copy-image"]
     versions = requests.get(server.url + "/versions", timeout=30).json()
     ids = [v["id"] for v in versions["versions"]]
-    assert "v2.6" in ids and ids[0] == "v2.12"
+    assert "v2.6" in ids and ids[0] == "v2.17"
 
 
 def test_stage_then_import(server):

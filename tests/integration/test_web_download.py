@@ -218,9 +218,10 @@ def test_one_import_at_a_time(server, source):
     lock = shown["os_glance_import_task"]
     second = _import(server.url, image["id"], source.url("/data/small"))
     assert second.status_code == 409
-    # The lock if the runner has not started yet, else the status.
+    # The lock (Glance's words for a live task) if the runner has not
+    # started yet, else the status.
     assert second.json()["message"].startswith((
-        "New operation on image '%s' is not permitted" % image["id"],
+        "Image has active task",
         "Image needs to be in 'queued' state"))
     done = _wait(server.url, image["id"], ("active",))
     assert done["size"] == len(source.files["slow"])
