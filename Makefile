@@ -35,6 +35,8 @@ run: db-upgrade
 # Nova's venv (nova-venv, below) is built first, once: about 50 s and
 # 400 MB from a warm package index.
 test: $(STAMP)
+	@$(MAKE) --no-print-directory glance-venv || echo "make test: Glance's \
+	venv could not be built; the tests that compare with real Glance skip"
 	@$(MAKE) --no-print-directory nova-venv || echo "make test: Nova's \
 	venv could not be built; the tests that drive Nova's image layer skip"
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q $(PYTEST_ARGS) tests

@@ -37,8 +37,7 @@ CACHE = os.path.join(ROOT, ".cache")
 
 def glance_venv():
     for path in (os.environ.get("GLANCE_VENV"),
-                 os.path.join(ROOT, ".cache", "glance-venv"),
-                 "/work/main/.cache/glance-venv"):
+                 os.path.join(ROOT, ".cache", "glance-venv")):
         if path and os.access(os.path.join(path, "bin", "glance-manage"),
                               os.X_OK):
             return path
