@@ -17,7 +17,8 @@ then answers; a worker's runner (``artifacts.jobs``) does the rest
    the status moves from the initial one to the flow's ``checking``
    status when a digest is expected, else to the flow's end (``active``);
 3. the data is read once, streamed, md5 and the algorithm computed while
-   the job (and a ``checking`` artifact) heartbeat.  A store this service
+   the job's lease is renewed (crash recovery leaves a ``checking``
+   artifact alone while its data job is live).  A store this service
    cannot read (``foreign``: rbd, cinder ...) is not read: the expected
    digest is taken on trust;
 4. a digest other than the expected one, or data that cannot be read
@@ -179,8 +180,7 @@ class Registration:
         flow = atype.data_flows[field]
         checking = flow.checking if expected else None
         try:
-            digests = self._digests(artifact, blob, algorithm, on_chunk,
-                                    checking)
+            digests = self._digests(blob, algorithm, on_chunk)
         except errors.ArtifactError as exc:
             if checking:
                 self._undo(atype, job, payload)
@@ -214,7 +214,7 @@ class Registration:
             payload["url"]), atype.noun, artifact["id"])
         return None
 
-    def _digests(self, artifact, blob, algorithm, on_chunk, checking):
+    def _digests(self, blob, algorithm, on_chunk):
         """md5 and ``algorithm`` of the blob's data, read once (None when
         its store cannot be read at all)."""
         stores = self.engine.data.stores
@@ -222,9 +222,6 @@ class Registration:
         if stores.driver(store).describe().get("readable") is False:
             return None
         hashers = new_hashers(dict.fromkeys(("md5", algorithm)))
-        # The checking status needs no heartbeat of its own: crash recovery
-        # leaves alone an artifact a live data job works on, and this job's
-        # lease (on_chunk) is what proves its worker alive.
         reader = open_locations(stores, blob)
         total = 0
         try:
