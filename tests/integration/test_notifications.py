@@ -335,6 +335,9 @@ def comparable(msg):
     payload = msg["payload"]
     if isinstance(payload, dict):
         payload = {k: v for k, v in payload.items() if k not in VARYING}
+        if isinstance(payload.get("tags"), list):
+            # Glance sends an image's tags in no fixed order (a set).
+            payload["tags"] = sorted(payload["tags"])
     else:
         payload = payload.replace(msg["_about"], "ID")
     return (msg["event_type"], msg["priority"], msg["publisher_id"],
