@@ -7,10 +7,6 @@ worker's task runner can run (or take over) any of them:
     ``glance-direct``: the staged data becomes the image's data in every
     target store (run in the request's thread, or by a task runner when
     import plugins are configured).
-    Both then pass the import plugins (``[image_import_opts]
-    image_import_plugins``, ``artifacts.image_import``); one that refuses
-    the data fails the import as Glance's do: image ``queued``, staged
-    data gone.
     ``web-download``: the data is fetched (``artifacts.net.fetch``: every
     hop checked against ``[import_filtering_opts]`` and Glare's address
     rules, connected to the checked address) and streamed into the
@@ -19,6 +15,10 @@ worker's task runner can run (or take over) any of them:
     glance-direct.  On failure the image is ``queued`` again, the staged
     data is deleted and the stores are listed in
     ``os_glance_failed_import``, as Glance does.
+    Both pass the import plugins (``[image_import_opts]
+    image_import_plugins``, ``artifacts.image_import``) before the copy
+    into the stores; one that refuses the data fails the import as
+    Glance's do: image ``queued``, staged data gone.
     ``copy-image``: data jobs do the copies; ``copies_done`` finishes the
     task when the last one ends.
 ``import``  the legacy task of ``POST /v2/tasks``: a new image from
