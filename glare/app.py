@@ -12,6 +12,7 @@ token; the request id wraps everything so every response carries one.
 
 import datetime
 import logging
+import os
 
 import flask
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from oslo_middleware.http_proxy_to_wsgi import HTTPProxyToWSGI
 from werkzeug import exceptions as wz
 
 from artifacts import api as artifact_api
-from artifacts import errors, external, types
+from artifacts import errors, external, image_import, types
 from artifacts.db.session import is_unavailable, make_engine
 from artifacts.engine import Engine
 from artifacts.limits import Limits
@@ -31,6 +32,7 @@ from artifacts.types import image_format
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
+from glance_compat import patch as glance_patch
 from glance_compat import cache as glance_cache
 from glance_compat import (image_data, images, import_tasks, imports, info,
                            location_api, members)
@@ -78,7 +80,29 @@ def build_engine(conf):
     engine.cache = _image_cache(conf, engine)
     engine.external_policy, engine.import_policy = url_policies(conf)
     engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)
+    engine.import_plugins = import_plugins(conf)
     return engine
+
+
+def import_plugins(conf):
+    """Glance's ``[image_import_opts] image_import_plugins`` and their
+    options as the core's ``image_import.Plugins``."""
+    work_dir = conf.task.work_dir or os.path.join(os.path.dirname(
+        os.path.abspath(conf.glance_store.filesystem_store_datadir)),
+        "import_work")
+    max_bytes = conf.glare.import_plugin_max_bytes or conf.image_size_cap
+    gpt_nonfatal = conf.image_format.gpt_safety_checks_nonfatal
+    return image_import.Plugins(
+        conf.image_import_opts.image_import_plugins, work_dir=work_dir,
+        conversion=image_import.Conversion(
+            conf.image_conversion.output_format,
+            conf.image_format.vmdk_allowed_types, gpt_nonfatal,
+            max_bytes=max_bytes),
+        decompression=image_import.Decompression(max_bytes),
+        injection=image_import.Injection(
+            conf.inject_metadata_properties.inject,
+            conf.inject_metadata_properties.ignore_user_roles,
+            reserved_names=glance_patch.BASE | glance_patch.RESERVED))
 
 
 def url_policies(conf):

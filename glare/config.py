@@ -205,10 +205,34 @@ image_format_opts = [
     # (Tempest uploads placeholder bytes in every disk format so).
     cfg.BoolOpt("require_image_format_match", default=True),
     cfg.ListOpt("gpt_safety_checks_nonfatal", default=[]),
-    # Glance checks it only when converting images; Glare converts none
-    # yet, so it is parsed and kept for that day.
+    # As in Glance, checked only by the image_conversion import plugin:
+    # the vmdk create-types it converts from.
     cfg.ListOpt("vmdk_allowed_types",
                 default=["streamOptimized", "monolithicSparse"]),
+]
+
+# Glance's import plugins (artifacts/image_import/): names, options and
+# defaults as in Glance 33.
+image_import_opts = [
+    cfg.ListOpt("image_import_plugins", default=[],
+                help="Import plugins run, in this order, over the data of "
+                     "glance-direct and web-download imports: "
+                     "image_conversion, image_decompression, "
+                     "inject_image_metadata, no_op."),
+]
+image_conversion_opts = [
+    cfg.StrOpt("output_format", default="raw",
+               choices=("qcow2", "raw", "vmdk"),
+               help="Disk format the image_conversion plugin converts "
+                    "imported images to (with qemu-img)."),
+]
+inject_metadata_opts = [
+    cfg.ListOpt("ignore_user_roles", default=["admin"],
+                help="Users with any of these roles get no injected "
+                     "properties."),
+    cfg.DictOpt("inject", default={},
+                help="key:value,... : properties the inject_image_metadata "
+                     "plugin adds to imported images."),
 ]
 
 glare_opts = [
@@ -251,6 +275,12 @@ glare_opts = [
     cfg.IntOpt("notification_queue_size", default=1000, min=1,
                help="Notifications a worker keeps while the broker is "
                     "slow or down; more are dropped (and logged)."),
+    cfg.IntOpt("import_plugin_max_bytes", default=0, min=0,
+               max=9223372036854775807,
+               help="Most bytes the image_decompression and "
+                    "image_conversion import plugins may produce from one "
+                    "image (decompression bombs, sparse images converted "
+                    "to raw): past it the import fails.  0: image_size_cap."),
     cfg.IntOpt("job_lease_seconds", default=30, min=2, max=3600,
                help="Lease of a running data job (copy-image into a "
                     "store): its worker renews it every third of this; a "
@@ -292,6 +322,11 @@ import_filtering_opts = [
 
 # Glance's [task] options Glare reads.
 task_opts = [
+    cfg.StrOpt("work_dir",
+               help="Directory of the import plugins' work files (a "
+                    "subdirectory per process); default: "
+                    "'import_work' beside [glance_store] "
+                    "filesystem_store_datadir."),
     cfg.IntOpt("task_time_to_live", default=48, min=0,
                deprecated_opts=[cfg.DeprecatedOpt("task_time_to_live",
                                                   group="DEFAULT")],
@@ -347,7 +382,10 @@ OPT_GROUPS = [(None, default_opts),
               ("glare", glare_opts),
               ("quotas", quota_opts),
               ("import_filtering_opts", import_filtering_opts),
-              ("task", task_opts)]
+              ("task", task_opts),
+              ("image_import_opts", image_import_opts),
+              ("image_conversion", image_conversion_opts),
+              ("inject_metadata_properties", inject_metadata_opts)]
 
 
 def register_opts(conf):
