@@ -137,9 +137,12 @@ def check_values(value, key=None):
             raise errors.Invalid("Strings must be valid Unicode text; lone "
                                  "surrogates (\\ud800-\\udfff) are not.")
     elif isinstance(value, dict):
+        # A JSON Patch operation's value is named by its path.
+        path = value.get("path")
         for name, item in value.items():
             check_values(name)
-            check_values(item, name)
+            check_values(item, path if name == "value" and
+                         isinstance(path, str) else name)
     elif isinstance(value, list):
         for item in value:
             check_values(item, key)

@@ -79,6 +79,9 @@ def test_integers_beyond_64_bits_are_refused(number):
         parse_json('{"minimum": %s}' % number)
     with pytest.raises(errors.Invalid, match="for 'a': integers must be"):
         parse_json('[[{"a": [%s]}]]' % number)
+    with pytest.raises(errors.Invalid, match="for '/min_disk': integers"):
+        parse_json('[{"op": "add", "path": "/min_disk", "value": %s}]'
+                   % number)
     with pytest.raises(errors.Invalid, match="^Invalid value: integers"):
         parse_json('[%s]' % number)
 
