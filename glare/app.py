@@ -254,7 +254,8 @@ def create_app(conf, engine=None):
     """The complete WSGI application for a loaded configuration."""
     engine = engine or build_engine(conf)
     flask_app = create_flask_app(conf, engine)
-    notifier.install(engine, conf)
+    notifier.install(engine, conf, catalog=flask_app.extensions[
+        glance_common.EXTENSION].metadefs)
     wsgi = auth.wrap(flask_app.wsgi_app, conf)
     features = set(GLARE_FEATURES)
     if config.offered_import_methods(conf):
