@@ -25,6 +25,7 @@ from tests.glance_compat.test_notifications import (IMAGE_KEYS, MEMBER_KEYS,
 from tests.integration.helpers import ADMIN, project_headers, unique
 from tests.integration.rabbit import (NotificationQueue,
                                       notification_sections, unique_topic)
+from tests.web_source import web_source
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,15 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 
 @pytest.fixture(scope="module")
-def notified(db_kind, tmp_path_factory):
+def source():
+    """A web server on 127.0.0.1 for web-download imports."""
+    with web_source() as src:
+        src.files["disk"] = b"w" * 5000
+        yield src
+
+
+@pytest.fixture(scope="module")
+def notified(db_kind, source, tmp_path_factory):
     """(server, queue): a Glare sending its notifications to its own
     topic, and the consumer of that topic."""
     topic = unique_topic()
@@ -41,8 +50,10 @@ def notified(db_kind, tmp_path_factory):
     try:
         with database_url(db_kind, tmp) as url:
             with glare_server(tmp, url, extra_conf=(
-                    "enabled_import_methods = [glance-direct]\n"),
-                    extra_sections=notification_sections(topic)) as srv:
+                    "enabled_import_methods = [glance-direct,web-download]"
+                    "\n"), extra_sections=notification_sections(topic) + (
+                    "[import_filtering_opts]\nallowed_hosts = 127.0.0.1\n"
+                    "allowed_ports = %d\n" % source.port)) as srv:
                 yield srv, queue
     finally:
         queue.close()
@@ -196,17 +207,51 @@ def test_stage_and_import(notified):
                              container_format="bare")
     gc.images.stage(image.id, io.BytesIO(b"y" * 500))
     gc.images.image_import(image.id, method="glance-direct")
-    got = queue.wait_about(image.id, 8)
+    got = queue.wait_about(image.id, 9)
+    # The last image.update: the import lock let go (as Glance's).
     assert events(got) == [
         ("image.create", "INFO"), ("image.update", "INFO"),
         ("image.update", "INFO"), ("image.update", "INFO"),
         ("image.prepare", "INFO"), ("image.upload", "INFO"),
-        ("image.activate", "INFO"), ("image.update", "INFO")]
+        ("image.activate", "INFO"), ("image.update", "INFO"),
+        ("image.update", "INFO")]
     statuses = [m["payload"]["status"] for m in got]
     assert statuses == ["queued", "uploading", "uploading", "importing",
-                        "importing", "active", "active", "active"]
+                        "importing", "active", "active", "active", "active"]
     assert got[2]["payload"]["size"] == 500     # staged
     assert got[5]["payload"]["checksum"] is not None
+
+
+def test_web_download_is_a_task_run_by_a_worker(notified, source):
+    """web-download runs on a task runner: task.create, task.run (handed
+    over), task.processing, task.success of one task, and the image's
+    image.prepare, image.upload, image.activate as Glance's import task
+    sends them."""
+    server, queue = notified
+    gc = client(server, unique("p"))
+    image = gc.images.create(name="wd", disk_format="raw",
+                             container_format="bare")
+    gc.images.image_import(image.id, method="web-download",
+                           uri=source.url("/data/disk"))
+    session = requests.Session()
+    session.headers.update(gc.http_client.session.headers)
+    task_id = _import_task(session, server.url, image.id)
+    tasks = queue.wait_about(task_id, 4)
+    assert sorted(m["event_type"] for m in tasks) == [
+        "task.create", "task.processing", "task.run", "task.success"]
+    assert {m["payload"]["type"] for m in tasks} == {"api_image_import"}
+    done = [m for m in tasks if m["event_type"] == "task.success"][0]
+    assert done["payload"]["status"] == "success"
+    got = queue.wait(lambda _: "image.activate" in [
+        m["event_type"] for m in queue.about(image.id)])
+    got = [m for m in queue.about(image.id)
+           if m["event_type"] != "image.update"]
+    assert [m["event_type"] for m in got] == [
+        "image.create", "image.prepare", "image.upload", "image.activate"]
+    assert [m["payload"]["status"] for m in got[1:]] == [
+        "importing", "active", "active"]
+    assert got[2]["payload"]["size"] == 5000
+    assert list(got[1]["payload"]) == UPLOAD_KEYS
 
 
 def test_range_download_reports_the_bytes_of_the_range(notified):
