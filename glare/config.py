@@ -126,8 +126,11 @@ default_opts = [
     cfg.StrOpt("default_publisher_id", default="image.localhost",
                help="publisher_id of the notifications Glare sends."),
     cfg.ListOpt("disabled_notifications", default=[],
-                help="Notification types (image.create) or groups (image, "
-                     "image.member, task) not to send."),
+                help="Notification types (image.create), groups (image, "
+                     "image.member, task, metadef_namespace, metadef_object, "
+                     "metadef_property, metadef_resource_type, metadef_tag) "
+                     "or shell-style wildcards (metadef_*, *.delete) not to "
+                     "send."),
     cfg.StrOpt("metadata_source_path", default="/etc/glance/metadefs/",
                help="Directory of metadata definition files that "
                     "`glare db load-metadefs` loads (and `export-metadefs` "
