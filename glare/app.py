@@ -130,11 +130,44 @@ def _image_cache(conf, engine):
     deletions and deactivations; None without a directory."""
     if not conf.image_cache_dir:
         return None
+    cache = image_cache(conf, engine.db)
+    engine.events.subscribe(cache.on_event)
+    return cache
+
+
+_WARNED_NO_SELF_URL = []
+
+
+def image_cache(conf, db_engine):
+    """The ``ImageCache`` of ``[DEFAULT] image_cache_dir`` with, under
+    Glance's ``centralized_db`` driver, its record in the database
+    (``artifacts.cache_nodes``) named by ``worker_self_reference_url``.
+
+    Glance refuses to start with that driver and no URL; Glare runs, says
+    once that this node's cache is then its own (GET /v2/cache/nodes/{id}
+    never names it), and serves and fills the cache as usual."""
     from artifacts.cache import ImageCache
+    from artifacts.cache_nodes import NodeRegistry
     cache = ImageCache(conf.image_cache_dir,
                        max_size=conf.image_cache_max_size,
                        stall_time=conf.image_cache_stall_time)
-    engine.events.subscribe(cache.on_event)
+    if conf.image_cache_driver != "centralized_db":
+        return cache
+    cache.centralized = True
+    if conf.worker_self_reference_url:
+        cache.registry = NodeRegistry(db_engine,
+                                      conf.worker_self_reference_url, cache)
+    elif not _WARNED_NO_SELF_URL:
+        _WARNED_NO_SELF_URL.append(True)
+        LOG.warning(
+            "[DEFAULT] image_cache_driver = centralized_db (Glance's default) "
+            "names each node's cache by [DEFAULT] worker_self_reference_url, "
+            "which is not set (Glance would refuse to start): this node's "
+            "image cache works but is recorded nowhere, so GET "
+            "/v2/cache/nodes/{image_id} never lists it.  Set "
+            "worker_self_reference_url to this node's URL, or "
+            "image_cache_driver = sqlite for per-node caches (that call is "
+            "then 409).")
     return cache
 
 
@@ -278,7 +311,8 @@ def create_app(conf, engine=None):
     """The complete WSGI application for a loaded configuration."""
     engine = engine or build_engine(conf)
     flask_app = create_flask_app(conf, engine)
-    notifier.install(engine, conf)
+    notifier.install(engine, conf, catalog=flask_app.extensions[
+        glance_common.EXTENSION].metadefs)
     wsgi = auth.wrap(flask_app.wsgi_app, conf)
     features = set(GLARE_FEATURES)
     if config.offered_import_methods(conf):

@@ -11,6 +11,7 @@ first request that happens to read it.
 
 import logging
 import os
+import urllib.parse
 
 from oslo_config import cfg
 from oslo_config import types
@@ -125,8 +126,11 @@ default_opts = [
     cfg.StrOpt("default_publisher_id", default="image.localhost",
                help="publisher_id of the notifications Glare sends."),
     cfg.ListOpt("disabled_notifications", default=[],
-                help="Notification types (image.create) or groups (image, "
-                     "image.member, task) not to send."),
+                help="Notification types (image.create), groups (image, "
+                     "image.member, task, metadef_namespace, metadef_object, "
+                     "metadef_property, metadef_resource_type, metadef_tag) "
+                     "or shell-style wildcards (metadef_*, *.delete) not to "
+                     "send."),
     cfg.StrOpt("metadata_source_path", default="/etc/glance/metadefs/",
                help="Directory of metadata definition files that "
                     "`glare db load-metadefs` loads (and `export-metadefs` "
@@ -143,9 +147,16 @@ default_opts = [
                     "removed by cache cleaning."),
     cfg.StrOpt("image_cache_driver", default="centralized_db",
                choices=["centralized_db", "sqlite", "xattr"],
-               help="Accepted for Glance's configuration files; Glare keeps "
-                    "cache metadata per node (the sqlite driver's "
-                    "semantics) whatever the value."),
+               help="centralized_db (Glance's default): each node also "
+                    "records in the database which images it caches, under "
+                    "worker_self_reference_url, and GET /v2/cache/nodes/{id} "
+                    "lists the nodes; sqlite or xattr: per node only, and "
+                    "that call is 409.  Each node keeps its own metadata "
+                    "either way."),
+    cfg.StrOpt("worker_self_reference_url",
+               help="The URL other nodes reach this node at (Glance's); "
+                    "the name of this node in the centralized_db cache "
+                    "record (http or https, at most 255 characters)."),
 ]
 
 database_opts = [
@@ -448,10 +459,24 @@ def _validate(conf):
     if not conf.image_format.container_formats:
         raise ConfigError(
             "[image_format] container_formats must not be empty.")
+    _check_self_reference(conf.worker_self_reference_url)
     from glare import notifier
     problem = notifier.validate(conf)
     if problem:
         raise ConfigError(problem)
+
+
+def _check_self_reference(url):
+    """worker_self_reference_url names this node in the database: an
+    http(s) URL that fits Glance's 255-character column."""
+    if url is None:
+        return
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or \
+            len(url) > 255:
+        raise ConfigError("Invalid value for [DEFAULT] "
+                          "worker_self_reference_url: %r is not an http(s) "
+                          "URL of at most 255 characters." % url)
 
 
 def offered_import_methods(conf):
