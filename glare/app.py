@@ -28,8 +28,6 @@ from artifacts.net import urls
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
 from artifacts.types import image_format
-from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
-from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
 from glance_compat import cache as glance_cache
 from glance_compat import (image_data, images, import_tasks, imports, info,
@@ -41,9 +39,8 @@ from glance_compat.common import Settings
 from glance_compat.versions import (GLARE_FEATURES, MULTI_STORE_FEATURES,
                                      VersionNegotiation)
 from glance_compat import metadefs as metadefs_api
-from glare import auth, config, middleware, notifier
+from glare import auth, config, middleware, notifier, policies
 from glare import stores as glare_stores
-from metadefs.policies import RULES as METADEF_RULES
 from metadefs.service import Catalog
 
 LOG = logging.getLogger(__name__)
@@ -72,7 +69,7 @@ def build_engine(conf):
                     max_property_bytes=conf.glare.property_value_max_bytes,
                     max_metadata_bytes=conf.glare.properties_max_bytes,
                     quota_defaults=QuotaDefaults.from_conf(conf))
-    rules = IMAGE_RULES + ARTIFACT_RULES + METADEF_RULES
+    rules = policies.list_rules()
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, rules), limits, stores=store_set)
     engine.cache = _image_cache(conf, engine)
