@@ -36,6 +36,8 @@ from glance_compat import tasks as glance_tasks
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
+from glance_compat.property_protections import (PropertyRules,
+                                                ProtectionFileError)
 from glance_compat.versions import (GLARE_FEATURES, MULTI_STORE_FEATURES,
                                      VersionNegotiation)
 from glance_compat import metadefs as metadefs_api
@@ -69,13 +71,32 @@ def build_engine(conf):
                     max_property_bytes=conf.glare.property_value_max_bytes,
                     max_metadata_bytes=conf.glare.properties_max_bytes,
                     quota_defaults=QuotaDefaults.from_conf(conf))
+    protections = property_rules(conf)
     rules = policies.list_rules()
+    if protections is not None:
+        rules = rules + protections.policy_rules()
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, rules), limits, stores=store_set)
+    # Read by the Image API's views (glance_compat), not by the core.
+    engine.property_rules = protections
     engine.cache = _image_cache(conf, engine)
     engine.external_policy, engine.import_policy = url_policies(conf)
     engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)
     return engine
+
+
+def property_rules(conf):
+    """Glance's property protections (``[DEFAULT]
+    property_protection_file``), or None; a bad file stops the start."""
+    path = conf.property_protection_file
+    if not path:
+        return None
+    try:
+        return PropertyRules.load(conf.find_file(path) or path,
+                                  conf.property_protection_rule_format)
+    except ProtectionFileError as exc:
+        raise config.ConfigError("[DEFAULT] property_protection_file: %s"
+                                 % exc)
 
 
 def url_policies(conf):
@@ -147,7 +168,8 @@ def create_flask_app(conf, engine):
         enabled_import_methods=tuple(config.offered_import_methods(conf)),
         custom_property_names=frozenset(schemas.custom_property_names),
         multi_store=glare_stores.multi_store(conf),
-        stores=glare_stores.store_infos(conf, engine.stores))
+        stores=glare_stores.store_infos(conf, engine.stores),
+        property_rules=getattr(engine, "property_rules", None))
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))
