@@ -263,6 +263,54 @@ def cache_config(workdir):
         os.path.abspath(workdir), "cache")
 
 
+# The property protections run (``--property-protections``): the same
+# file, roles format, for Glance and Glare (conformance/
+# test_property_protections.py relies on these sections).
+PROPERTY_PROTECTIONS = """\
+[^x_admin_only_.*]
+create = admin
+read = admin
+update = admin
+delete = admin
+
+[^x_frozen_.*]
+create = admin,member
+read = admin,member,reader
+update = admin
+delete = admin
+
+[^x_blind$]
+create = admin,member
+read = !
+update = !
+delete = !
+
+[^x_members_.*]
+create = member
+read = member
+update = member
+delete = member
+
+[.*]
+create = @
+read = @
+update = @
+delete = @
+"""
+
+
+def property_protections_config(workdir):
+    """Writes ``PROPERTY_PROTECTIONS`` into ``workdir`` and returns the
+    ``[DEFAULT]`` section (appended to either server's file; oslo.config
+    merges a repeated section) that points at it."""
+    path = os.path.join(os.path.abspath(workdir),
+                        "property-protections.conf")
+    with open(path, "w") as f:
+        f.write(PROPERTY_PROTECTIONS)
+    return ("\n[DEFAULT]\nproperty_protection_file = %s\n"
+            "property_protection_rule_format = roles\n" % path)
+
+
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
                  db_url=None, multi_store=False, s3=None, extra_conf="",
                  cache=False):

@@ -59,6 +59,8 @@ MODULES = [
                     "(multi-store run)"),
     ("test_locations", "Locations and direct_url (multi-store run)"),
     ("test_cache", "Image cache and /v2/cache (cache run)"),
+    ("test_property_protections", "Property protections (property "
+                                  "protections run)"),
     ("test_tasks", "Tasks and web-download"),
 ]
 
@@ -70,7 +72,9 @@ MULTI_STORE_SKIP = "not multi-store:"
 # Likewise the cache module, run only with an image cache (--cache).
 CACHE_MODULES = ("test_cache",)
 CACHE_SKIP = "no image cache:"
-MODE_SKIPS = (MULTI_STORE_SKIP, CACHE_SKIP)
+# And the property protection module (--property-protections).
+PROTECTIONS_SKIP = "no property protections:"
+MODE_SKIPS = (MULTI_STORE_SKIP, CACHE_SKIP, PROTECTIONS_SKIP)
 
 MATCHES = "matches Glance"
 DELIBERATE = "deliberate difference"
@@ -232,6 +236,11 @@ with `image_cache_dir` set (`python -m conformance.run glance|glare
 --cache`; Glance's other cache options at their defaults, so its
 `image_cache_driver` is `centralized_db`, and its paste pipeline with the
 `cache` filter); the other passes skip them and that skip is not a result.
+
+**The property protection checks** (`test_property_protections.py`) run in
+a fourth pass on each side with the same property protection file, roles
+format (`python -m conformance.run glance|glare --property-protections`;
+the file is `PROPERTY_PROTECTIONS` in `conformance/glance_runner.py`).
 
 **What "status" means.**
 
@@ -586,15 +595,18 @@ def main(argv=None):
     parser.add_argument("--check", metavar="DOC", default=None,
                         help="verify DOC instead of writing a new one")
     parser.add_argument("--keep-glance", action="store_true",
-                        help="without --glance, take the Glance column from "
-                             "the existing --output document (when only "
-                             "Glare was run again)")
+                        help="take the Glance column from the existing "
+                             "--output document (when only Glare was run "
+                             "again); results of --glance files, if any, "
+                             "replace those of the tests they ran (a new "
+                             "check run on Glance alone)")
     args = parser.parse_args(argv)
     glance = parse_junit(args.glance)
     glare = parse_junit(args.glare)
-    if glance is None and args.keep_glance and args.output and \
-            os.path.exists(args.output):
-        glance = results_from_doc(args.output, 0)
+    if args.keep_glance and args.output and os.path.exists(args.output):
+        kept = results_from_doc(args.output, 0)
+        kept.update(glance or {})
+        glance = kept
     if args.check:
         problems = check(args.check, glance, glare)
         for problem in problems:

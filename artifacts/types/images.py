@@ -150,6 +150,7 @@ IMAGES = register(ArtifactType(
         "delete_location": "delete_image_location",
         "add_location": "add_image_location",
         "fetch_location": "fetch_image_location",
+        "download_from_store": "download_from_store",
     },
     data_flows={
         "image": DataFlow(via="saving", to="active", too_large=TOO_LARGE,
