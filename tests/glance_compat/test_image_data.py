@@ -88,6 +88,7 @@ def _app(tmp_path, policy_text):
     from artifacts.db import migrate
     from glare import app as app_factory
     from glare import config
+    tmp_path.mkdir(parents=True, exist_ok=True)
     policy = tmp_path / "policy.yaml"
     policy.write_text(policy_text)
     conf = config.load(overrides={
@@ -124,3 +125,29 @@ def test_prefer_needs_its_rule_then_multi_store(tmp_path):
     assert single.json["message"].startswith(
         "Store selection for download is not available when multiple "
         "backends are not enabled.")
+
+
+def test_staging_needs_modify_image_and_upload_upload_image(tmp_path):
+    """Glance checks modify_image for PUT /stage (staged data is not yet
+    the image's) and upload_image for PUT /file."""
+    client = _app(tmp_path, '"upload_image": "role:admin"\n')
+    member = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p",
+              "X-User-Id": "u", "X-Roles": "member,reader",
+              "Accept": "application/json"}
+    octets = dict(member, **{"Content-Type": "application/octet-stream"})
+    image = client.post("/v2/images", headers=member, json={
+        "name": "n", "disk_format": "raw", "container_format": "bare"}).json
+    base = "/v2/images/%s/" % image["id"]
+    refused = client.put(base + "file", data=b"abc", headers=octets)
+    assert refused.status_code == 403
+    assert "upload_image" in refused.json["message"]
+    staged = client.put(base + "stage", data=b"abc", headers=octets)
+    assert staged.status_code == 204, staged.text
+
+    client = _app(tmp_path / "other", '"modify_image": "role:admin"\n')
+    image = client.post("/v2/images", headers=member, json={
+        "name": "n", "disk_format": "raw", "container_format": "bare"}).json
+    refused = client.put("/v2/images/%s/stage" % image["id"], data=b"abc",
+                         headers=octets)
+    assert refused.status_code == 403
+    assert "modify_image" in refused.json["message"]
