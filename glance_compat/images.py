@@ -42,10 +42,11 @@ def create():
     body = json_body()
     values = create_values(body, schemas)
     guard = property_protections.for_request()
-    property_protections.check_create(
-        guard, [k for k in values["properties"] if k not in patch.BASE])
-    image = engine.create(context(), atype, values,
-                          artifact_id=body.get("id"))
+    # After add_image and the visibility rules, as in Glance.
+    image = engine.create(
+        context(), atype, values, artifact_id=body.get("id"),
+        check=lambda v: property_protections.check_create(
+            guard, [k for k in v["properties"] if k not in patch.BASE]))
     headers = {"Location": flask.request.host_url.rstrip("/")
                + flask.request.script_root + "/v2/images/" + image["id"]}
     if settings.enabled_import_methods:

@@ -199,6 +199,17 @@ def test_create_refuses_a_property_the_caller_may_not_create(api):
     assert made.json["x_billing_code"] == "1" and "x_secret" not in made.json
 
 
+def test_create_checks_add_image_and_visibility_first(api):
+    """Glance's order: add_image, the visibility rules, then the
+    properties."""
+    resp = api.post("/v2/images", headers=READER,
+                    json={"name": "n", "x_billing_code": "1"})
+    assert resp.status_code == 403 and "add_image" in resp.text
+    resp = api.post("/v2/images", headers=MEMBER, json={
+        "name": "n", "x_billing_code": "1", "visibility": "public"})
+    assert resp.status_code == 403 and "publicize_image" in resp.text
+
+
 def test_reads_hide_what_the_caller_may_not_read(api):
     image = api.post("/v2/images", headers=MEMBER, json={
         "name": "n", "x_secret": "s", "x_keep": "k", "os_distro": "d",
