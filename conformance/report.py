@@ -73,6 +73,7 @@ MULTI_STORE_SKIP = "not multi-store:"
 CACHE_MODULES = ("test_cache",)
 CACHE_SKIP = "no image cache:"
 # And the property protection module (--property-protections).
+PROTECTION_MODULES = ("test_property_protections",)
 PROTECTIONS_SKIP = "no property protections:"
 MODE_SKIPS = (MULTI_STORE_SKIP, CACHE_SKIP, PROTECTIONS_SKIP)
 
@@ -569,7 +570,8 @@ def check(doc_path, glance=None, glare=None):
             problems.append("%s: listed as a deliberate difference but not "
                             "marked glance_deviation" % test.key)
         # A single-store run has no result for the multi-store checks.
-        mode_only = test.module in MULTI_STORE_MODULES + CACHE_MODULES
+        mode_only = test.module in (MULTI_STORE_MODULES + CACHE_MODULES +
+                                    PROTECTION_MODULES)
         if glance is not None and _cell(glance.get(test.key)) != g_cell \
                 and not (mode_only and test.key not in glance):
             problems.append("%s: Glance result is %s, document says %s"

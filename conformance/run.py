@@ -39,7 +39,7 @@ import time
 import urllib.error
 import urllib.request
 
-from conformance import glance_runner
+from conformance import glance_runner, report
 
 ROOT = glance_runner.ROOT
 SUITE = os.path.join(ROOT, "conformance")
@@ -51,7 +51,7 @@ MULTI_STORE_MODULES = ("test_stores", "test_locations")
 CACHE_MODULES = ("test_cache",)
 # The modules that need the property protection file (the same file for
 # both servers).
-PROPERTY_PROTECTION_MODULES = ("test_property_protections",)
+PROPERTY_PROTECTION_MODULES = report.PROTECTION_MODULES
 
 
 def pytest_command(url, kind="glare", extra=(), python=None,
