@@ -10,7 +10,9 @@ Glance runs the way a small deployment would run it, only without Keystone:
   or, with ``--multi-store``/``multi_store=True``, the multi-store text of
   ``MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS`` (file stores ``fast``
   and ``cold``, S3 store ``cloud`` on a moto server, locations shown,
-  copy-image), which ``conformance.run`` also gives Glare;
+  copy-image), which ``conformance.run`` also gives Glare; with
+  ``property_protections_config`` as ``extra_conf`` (``conformance.run
+  --property-protections``) the protection file ``PROPERTY_PROTECTIONS``;
 * served by uWSGI on 127.0.0.1 (``http-socket``, two processes), with the
   chunked-input limit raised: glanceclient and Tempest upload with
   ``Transfer-Encoding: chunked`` in 1 MiB / 64 KiB chunks, and uWSGI's
