@@ -74,6 +74,13 @@ def build_engine(conf):
     protections = property_rules(conf)
     rules = policies.list_rules()
     if protections is not None:
+        taken = {r.name for r in rules}
+        for rule in protections.policy_rules():
+            if rule.name in taken:
+                raise config.ConfigError(
+                    "[DEFAULT] property_protection_file: the policy rule "
+                    "%s of its policies format is one of Glare's own rules;"
+                    " rename the section." % rule.name)
         rules = rules + protections.policy_rules()
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, rules), limits, stores=store_set)

@@ -141,6 +141,20 @@ def test_a_missing_file_stops_the_start(tmp_path):
         app_factory.build_engine(conf)
 
 
+def test_a_section_named_like_a_glare_rule_stops_the_start(tmp_path):
+    """In the policies format [artifact] create would be the rule
+    artifact:create, which the other artifact types use."""
+    prot = tmp_path / "protections.conf"
+    prot.write_text("[artifact]\ncreate = x\nread = @\nupdate = @\n"
+                    "delete = @\n")
+    conf = config.load(overrides={
+        "DEFAULT.property_protection_file": str(prot),
+        "DEFAULT.property_protection_rule_format": "policies",
+        "database.connection": "sqlite:///%s/g.sqlite" % tmp_path})
+    with pytest.raises(config.ConfigError, match="artifact:create"):
+        app_factory.build_engine(conf)
+
+
 def _client(tmp_path, text, fmt="roles", policy_text=None):
     prot = tmp_path / "protections.conf"
     prot.write_text(text)
