@@ -94,5 +94,8 @@ setup(
                  # /artifacts/docs renders offline.
                  "selenium>=4.20"],
     },
-    entry_points={"console_scripts": ["glare = glare.cli:main"]},
+    entry_points={"console_scripts": ["glare = glare.cli:main"],
+                  # oslopolicy-sample-generator --namespace glare
+                  "oslo.policy.policies": [
+                      "glare = glare.policies:list_rules"]},
 )

@@ -224,7 +224,8 @@ class DataService:
         fdef, path = self._data_field(atype, field, path, for_write=True)
         flow = atype.data_flows.get(field)
         artifact, membership = engine._fetch(ctx, atype, artifact_id)
-        engine.enforcer.enforce(ctx, atype.rule("upload"),
+        engine.enforcer.enforce(ctx, atype.rule(flow.rule if flow else
+                                                "upload"),
                                 engine._target(artifact, ctx, membership))
         status = artifact["status"]
         keep = None

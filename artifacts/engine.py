@@ -279,11 +279,13 @@ class Engine:
 
     # ----------------------------------------------------------------- create
 
-    def create(self, ctx, atype, values, artifact_id=None):
+    def create(self, ctx, atype, values, artifact_id=None, check=None):
         """Create an artifact from validated values.
 
         ``values``: name, owner, visibility, protected, hidden, tags and
-        ``properties`` (declared fields and extra properties).
+        ``properties`` (declared fields and extra properties).  ``check``:
+        called with ``values`` after the policy checks, before anything is
+        written (a face's own rules, e.g. Glance's property protections).
         """
         owner = values.get("owner", ctx.project_id)
         if owner != ctx.project_id and not ctx.is_admin:
@@ -296,6 +298,8 @@ class Engine:
         self.enforcer.enforce(ctx, atype.rule("create"), target)
         _check_owner(atype, owner)
         self._check_visibility_policy(ctx, atype, visibility, target)
+        if check is not None:
+            check(values)
         now = db.utcnow()
         props = {n: f.default for n, f in atype.fields.items()
                  if f.default is not None and not f.is_data}

@@ -29,8 +29,6 @@ from artifacts.net import urls
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
 from artifacts.types import image_format
-from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
-from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
 from glance_compat import patch as glance_patch
 from glance_compat import cache as glance_cache
@@ -40,12 +38,13 @@ from glance_compat import tasks as glance_tasks
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
+from glance_compat.property_protections import (PropertyRules,
+                                                ProtectionFileError)
 from glance_compat.versions import (GLARE_FEATURES, MULTI_STORE_FEATURES,
                                      VersionNegotiation)
 from glance_compat import metadefs as metadefs_api
-from glare import auth, config, middleware, notifier
+from glare import auth, config, middleware, notifier, policies
 from glare import stores as glare_stores
-from metadefs.policies import RULES as METADEF_RULES
 from metadefs.service import Catalog
 
 LOG = logging.getLogger(__name__)
@@ -74,9 +73,21 @@ def build_engine(conf):
                     max_property_bytes=conf.glare.property_value_max_bytes,
                     max_metadata_bytes=conf.glare.properties_max_bytes,
                     quota_defaults=QuotaDefaults.from_conf(conf))
-    rules = IMAGE_RULES + ARTIFACT_RULES + METADEF_RULES
+    protections = property_rules(conf)
+    rules = policies.list_rules()
+    if protections is not None:
+        taken = {r.name for r in rules}
+        for rule in protections.policy_rules():
+            if rule.name in taken:
+                raise config.ConfigError(
+                    "[DEFAULT] property_protection_file: the policy rule "
+                    "%s of its policies format is one of Glare's own rules;"
+                    " rename the section." % rule.name)
+        rules = rules + protections.policy_rules()
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, rules), limits, stores=store_set)
+    # Read by the Image API's views (glance_compat), not by the core.
+    engine.property_rules = protections
     engine.cache = _image_cache(conf, engine)
     engine.external_policy, engine.import_policy = url_policies(conf)
     engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)
@@ -103,6 +114,18 @@ def import_plugins(conf):
             conf.inject_metadata_properties.inject,
             conf.inject_metadata_properties.ignore_user_roles,
             reserved_names=glance_patch.BASE | glance_patch.RESERVED))
+def property_rules(conf):
+    """Glance's property protections (``[DEFAULT]
+    property_protection_file``), or None; a bad file stops the start."""
+    path = conf.property_protection_file
+    if not path:
+        return None
+    try:
+        return PropertyRules.load(conf.find_file(path) or path,
+                                  conf.property_protection_rule_format)
+    except ProtectionFileError as exc:
+        raise config.ConfigError("[DEFAULT] property_protection_file: %s"
+                                 % exc)
 
 
 def url_policies(conf):
@@ -207,7 +230,8 @@ def create_flask_app(conf, engine):
         enabled_import_methods=tuple(config.offered_import_methods(conf)),
         custom_property_names=frozenset(schemas.custom_property_names),
         multi_store=glare_stores.multi_store(conf),
-        stores=glare_stores.store_infos(conf, engine.stores))
+        stores=glare_stores.store_infos(conf, engine.stores),
+        property_rules=getattr(engine, "property_rules", None))
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))

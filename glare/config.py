@@ -135,6 +135,15 @@ default_opts = [
                help="Directory of metadata definition files that "
                     "`glare db load-metadefs` loads (and `export-metadefs` "
                     "writes) when given no path; Glance's option."),
+    # Glance's property protections (glance_compat/property_protections.py).
+    cfg.StrOpt("property_protection_file",
+               help="INI file of property protections (sections are "
+                    "regular expressions over property names, options "
+                    "create/read/update/delete say who); unset: none."),
+    cfg.StrOpt("property_protection_rule_format", default="roles",
+               choices=["roles", "policies"],
+               help="What the protection file names: roles, or one rule "
+                    "of the policy file per operation."),
     # Glance's image cache (artifacts/cache.py, glance_compat/cache.py).
     cfg.StrOpt("image_cache_dir",
                help="Directory of this node's image cache; unset: no cache "

@@ -119,6 +119,32 @@ def test_reads_fall_through_to_the_next_location(eng, tmp_path):
     assert "'fast'" in exc.value.message and "'cold'" in exc.value.message
 
 
+def test_preferred_stores_are_read_first(eng):
+    """A download's ``prefer`` (Glance's ``?prefer=``) puts the locations
+    in those stores first; the others stay as the fallback."""
+    ctx = admin()
+    art = image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA], store="fast")
+    eng.data.copy_to_store(ctx, IMAGES, art["id"], "image", "cold")
+    cold = [loc for loc in locations(eng, ctx, art["id"])
+            if loc["store"] == "cold"][0]
+    # Same size, other bytes: tells which copy served the read.
+    with open(cold["url"][len("file://"):], "r+b") as f:
+        f.write(b"X" * len(DATA))
+
+    def read(prefer):
+        download = eng.data.open(ctx, IMAGES, art["id"], "image")
+        download.prefer = prefer
+        reader = download.read()
+        try:
+            return reader.read(len(DATA) + 1)
+        finally:
+            reader.close()
+    assert read(()) == DATA
+    assert read(("cold",)) == b"X" * len(DATA)
+    assert read(("nowhere",)) == DATA
+
+
 def test_a_location_the_store_refuses_falls_through(eng, tmp_path):
     """A location outside the store's directory (say, a migrated path) is
     a store error for the read, not a 403 for the client."""
