@@ -32,6 +32,7 @@ from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
 from glance_compat import cache as glance_cache
+from glance_compat import usage as glance_usage
 from glance_compat import (image_data, images, import_tasks, imports, info,
                            location_api, members)
 from glance_compat import tasks as glance_tasks
@@ -75,6 +76,8 @@ def build_engine(conf):
     rules = IMAGE_RULES + ARTIFACT_RULES + METADEF_RULES
     engine = Engine(db_engine, store_set.default_driver,
                     Enforcer(conf, rules), limits, stores=store_set)
+    if conf.use_keystone_limits:
+        engine.quotas.external = glance_usage.keystone_limits(conf)
     engine.cache = _image_cache(conf, engine)
     engine.external_policy, engine.import_policy = url_policies(conf)
     engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)

@@ -149,7 +149,7 @@ def test_effective_limit_resolution(build):
                 for q in quotas.get_quotas(eng, admin(),
                                            project_id)["quotas"]}
     mine = effective(p)
-    assert len(mine) == 3 * (1 + len(types.all_types()))
+    assert len(mine) == len(quotas.NAMES) * (1 + len(types.all_types()))
     assert mine[("", "artifact_count")] == (10, "override")
     assert mine[("", "stored_bytes")] == (100, "global_default")
     assert mine[("", "uploading_bytes")] == (-1, "global_default")
@@ -304,10 +304,13 @@ def test_image_upload_stopped_mid_stream(eng):
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "queued"
     assert data_files(eng, image["id"]) == []
     assert reservation_count(eng, p) == 0
-    # Staging (glance-direct) is metered the same way.
-    with pytest.raises(errors.RequestTooLarge):
+    # Staging (glance-direct) is metered the same way, against the
+    # staging quota: staged data is not stored data until its import.
+    set_quota(eng, p, "staged_bytes", 2 * MiB, "images")
+    with pytest.raises(errors.RequestTooLarge, match="staged_bytes"):
         eng.data.upload(ctx, IMAGES, image["id"], "staging", blocks(5))
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "queued"
+    assert reservation_count(eng, p) == 0
     eng.data.upload(ctx, IMAGES, image["id"], "image", blocks(2))
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "active"
     assert reservation_count(eng, p) == 0
@@ -481,7 +484,7 @@ def test_api_get_put_and_usage(client, eng):
     resp = client("GET", "/artifacts/quotas", member(p))
     assert resp.status_code == 200, resp.data
     body = resp.get_json()
-    assert len(body["quotas"]) == 3 * (1 + len(types.all_types()))
+    assert len(body["quotas"]) == len(quotas.NAMES) * (1 + len(types.all_types()))
     assert {q["value"] for q in body["quotas"]} == {-1}
     assert client("GET", "/artifacts/quotas?project_id=%s" % project(),
                   member(p)).status_code == 403
