@@ -493,8 +493,9 @@ class Quotas:
         for limit in limits:
             used = _in_scope(counts, limit.type_name)
             if used > limit.value:
+                # Glance's figures: the usage with this one, delta 0.
                 raise _exceeded(limit.name, project_id, limit.type_name,
-                                limit.value, used - 1, 1)
+                                limit.value, used, 0)
 
     # -------------------------------------------------------------- uploads
 

@@ -22,7 +22,8 @@ Either way the core enforces them, and a refusal on the Glance face is
 Glance's 413 with Glance's words and units (``glance_message``).
 """
 
-from artifacts import keystone_limits, quotas
+from artifacts import keystone_limits as ks_limits
+from artifacts import quotas
 from artifacts.db.session import read
 
 MiB = 1024 * 1024
@@ -51,8 +52,8 @@ def keystone_limits(conf):
         raise RuntimeError(
             "[DEFAULT] use_keystone_limits = true needs oslo.limit "
             "(pip install 'glare[keystone]').") from None
-    keystone_limits.load_global_conf(conf.config_file or [])
-    return keystone_limits.KeystoneLimits(
+    ks_limits.load_global_conf(conf.config_file or [])
+    return ks_limits.KeystoneLimits(
         NAMES, cache_seconds=conf.glare.keystone_limits_cache_seconds)
 
 
