@@ -17,7 +17,7 @@ import flask
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from artifacts import quotas
+from artifacts import quota_admin, quotas
 from artifacts.api import common
 from artifacts.api.common import Blueprint, context
 
@@ -102,7 +102,7 @@ def _engine():
 def get_quotas(project_id):
     """Effective quotas of a project."""
     common.reject_body()
-    return quotas.get_quotas(_engine(), context(), project_id)
+    return quota_admin.get_quotas(_engine(), context(), project_id)
 
 
 @bp.route("", methods=["PUT"], endpoint="set_quotas")
@@ -112,7 +112,7 @@ def set_quotas(body):
     """Set per-project (and per-project-and-type) overrides (admin); all
     or none.  Answers with the resulting effective quotas of the projects
     named."""
-    return quotas.set_quotas(_engine(), context(), body["quotas"])
+    return quota_admin.set_quotas(_engine(), context(), body["quotas"])
 
 
 @bp.route("/usage", methods=["GET"], endpoint="get_usage")
@@ -121,4 +121,4 @@ def set_quotas(body):
 def get_usage(project_id):
     """What a project uses against each of its limits."""
     common.reject_body()
-    return quotas.usage(_engine(), context(), project_id)
+    return quota_admin.usage(_engine(), context(), project_id)
