@@ -142,3 +142,17 @@ def test_external_limits_replace_glares_own_and_cannot_be_set(eng):
     # Scopes it does not manage are still Glare's.
     set_images(eng, p, stored_bytes=5)
     assert shown[("images", "stored_bytes")][1] == "none"
+
+
+def test_a_copy_in_progress_counts_as_uploading(eng):
+    p = project()
+    ctx = member(p)
+    image = new_image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, image, "image", blocks(1))
+    set_images(eng, p, uploading_count=0)
+    with pytest.raises(errors.RequestTooLarge, match="uploading_count"):
+        eng.jobs.submit_copies(IMAGES, image, "image", ["fs"])
+    set_images(eng, p, uploading_count=1)
+    batch = eng.jobs.submit_copies(IMAGES, image, "image", ["fs"])
+    assert batch
+    assert used(eng, p, "uploading_count", "images") == 1
