@@ -491,6 +491,9 @@ def unused_options(conf):
             # keystonemiddleware reads the whole section, including the
             # options of whichever auth plugin it names.
             continue
+        if section == "oslo_limit" and conf.use_keystone_limits:
+            # So does oslo.limit (artifacts/keystone_limits.py).
+            continue
         store_names = stores.section_option_names(conf, section)
         for name in names:
             if store_names is not None and name in store_names:

@@ -23,8 +23,9 @@ from artifacts.api.common import Blueprint, context
 
 bp = Blueprint("artifact_quotas", __name__, url_prefix="/artifacts/quotas",
                description="Per-project quotas (artifact_count, "
-                           "stored_bytes, uploading_bytes): effective "
-                           "limits, overrides (admin) and usage.")
+                           "stored_bytes, uploading_bytes, staged_bytes, "
+                           "uploading_count): effective limits, overrides "
+                           "(admin) and usage.")
 
 NAME = fields.String(required=True, validate=validate.OneOf(quotas.NAMES))
 TYPE_NAME = {"description": "An artifact type, or '' for the project's "
@@ -46,11 +47,13 @@ class Quota(ma.Schema):
                            metadata={"description": "-1 is unlimited"})
     source = fields.String(
         required=True, validate=validate.OneOf(
-            ["override", "type_default", "global_default", "none"]),
+            ["override", "type_default", "global_default", "none",
+             "keystone"]),
         metadata={"description": "Where the value comes from: the "
                                  "project's override, the type's or the "
-                                 "global default of [quotas], or none "
-                                 "(unlimited)"})
+                                 "global default of [quotas], none "
+                                 "(unlimited), or keystone (Keystone's "
+                                 "unified limits, use_keystone_limits)"})
 
 
 class Quotas(ma.Schema):
