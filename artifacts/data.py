@@ -591,6 +591,7 @@ class DataService:
         blob = blobs[0]
         for hook in atype.hooks.get("pre_upload", ()):
             hook(ctx, artifact, field=field, path="")
+        engine.quotas.warm(artifact.get("owner"))
         work = self._import_claim(atype, artifact_id, flow, field,
                                   artifact.get("owner"))
         engine.events.emit("import_start", ctx, atype, artifact_id,

@@ -143,6 +143,9 @@ class DataJobs:
             self.engine.quotas.check_uploading(conn, atype, owner)
             if values:
                 set_system(conn, artifact_id, values)
+        self.engine.quotas.warm(read(self.db, lambda conn: conn.execute(
+            sa.select(db.A.c.owner).where(db.A.c.id == artifact_id))
+            .scalar()))
         with self.engine._locked(atype, artifact_id, "copy"):
             transaction(self.db, run)
         if properties:

@@ -348,6 +348,13 @@ class Quotas:
 
     # --------------------------------------------------------------- limits
 
+    def warm(self, project_id):
+        """Read the project's external limits now, before a transaction
+        that needs them: a cache miss asks Keystone, which must not
+        happen while the transaction holds locks (SQLite's write lock)."""
+        if self.external is not None and project_id:
+            self.external.limits(project_id)
+
     def overrides(self, conn, project_id, type_names=None):
         """{(type_name, name): value} set for ``project_id`` (only the
         given scopes if ``type_names``)."""
