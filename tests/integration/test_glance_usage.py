@@ -2,15 +2,18 @@
 an admin sets a project's image limits at run time (/artifacts/quotas),
 python-glanceclient's ``info.get_usage()`` and the ``glance usage`` CLI
 report them in Glance's shape, and over-limit creates and uploads are
-Glance's 413 with nothing stored.  (openstacksdk has no usage call.)"""
+Glance's 413 with nothing stored, through glanceclient and openstacksdk
+(which has no usage call)."""
 
 import io
 import uuid
 
 import glanceclient
+import openstack.connection
 import pytest
 import requests
 from glanceclient import exc as gc_exc
+from openstack import exceptions as sdk_exc
 
 from tests.conftest import database_url, glare_server
 from tests.integration.helpers import data_files, glance_cli
@@ -25,8 +28,8 @@ ADMIN_TOKEN = {"X-Auth-Token": "x"}
 def srv(db_kind, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("usage-%s" % db_kind)
     # "x" (the glance CLI's token here) is an admin of glare-project.
-    token_map = "usage-p=%s:u1:member,reader;x=glare-project:u0:admin," \
-        "member,reader" % PROJECT
+    token_map = "usage-p=%s:u1:member,reader;sdk-p=%s:u2:member,reader;" \
+        "x=glare-project:u0:admin,member,reader" % (PROJECT, SDK_PROJECT)
     with database_url(db_kind, tmp) as url:
         with glare_server(tmp, url, extra_sections="\n[noauth]\n"
                           "token_map = %s\n" % token_map) as server:
@@ -34,6 +37,7 @@ def srv(db_kind, tmp_path_factory):
 
 
 PROJECT = "up-" + uuid.uuid4().hex[:8]
+SDK_PROJECT = "sp-" + uuid.uuid4().hex[:8]
 
 
 def set_limits(srv, project, **values):
@@ -88,3 +92,37 @@ def test_glance_usage_cli(srv, tmp_path):
     assert rows["image_size_total"] == ["-1", "0"], out
     assert set(rows) == {"Quota", "image_size_total", "image_stage_total",
                          "image_count_total", "image_count_uploading"}, out
+
+
+def test_openstacksdk_sees_glances_413(srv):
+    set_limits(srv, SDK_PROJECT, artifact_count=1, stored_bytes=MiB)
+    conn = openstack.connection.Connection(
+        auth_type="admin_token", auth={"token": "sdk-p",
+                                       "endpoint": srv.url},
+        image_endpoint_override=srv.url, image_api_version="2")
+    try:
+        image = conn.image.create_image(name="s", disk_format="raw",
+                                        container_format="bare")
+        with pytest.raises(sdk_exc.HttpException) as caught:
+            conn.image.create_image(name="t", disk_format="raw",
+                                    container_format="bare")
+        assert caught.value.status_code == 413
+        assert "image_count_total is over limit of 1" in str(caught.value)
+        # Room for one more image, not for its data: the upload is
+        # stopped (the sdk then deletes the image it made).
+        set_limits(srv, SDK_PROJECT, artifact_count=2)
+        with pytest.raises(sdk_exc.HttpException) as caught:
+            conn.image.create_image(name="u", disk_format="raw",
+                                    container_format="bare",
+                                    data=io.BytesIO(b"u" * (MiB + 1)),
+                                    validate_checksum=False)
+        assert caught.value.status_code == 413
+        assert "image_size_total is over limit of 1" in \
+            caught.value.response.text
+        assert [i.id for i in conn.image.images()] == [image.id]
+        usage = requests.get(srv.url + "/v2/info/usage", timeout=30,
+                             headers={"X-Auth-Token": "sdk-p"}).json()
+        assert usage["usage"]["image_size_total"] == {"limit": 1,
+                                                      "usage": 0}
+    finally:
+        conn.close()
