@@ -224,10 +224,15 @@ class DataService:
 
     @releases_reservations
     def upload(self, ctx, atype, artifact_id, field, chunks, path="",
-               store=None):
+               store=None, restage=None):
         """Stream ``chunks`` into a blob field, a folder path or a flow
         field (images' ``image`` and ``staging``); ``store`` names the
-        store to write to (None: the type's or the default one)."""
+        store to write to (None: the type's or the default one).
+
+        ``restage``: properties to set with new staged data that replaces
+        the staged data of a staging flow field (import plugins' output):
+        the artifact stays in the flow's staged status throughout, the old
+        staged data is retired when the new one is committed."""
         engine = self.engine
         fdef, path = self._data_field(atype, field, path, for_write=True)
         flow = atype.data_flows.get(field)
@@ -235,7 +240,15 @@ class DataService:
         engine.enforcer.enforce(ctx, atype.rule("upload"),
                                 engine._target(artifact, ctx, membership))
         status = artifact["status"]
-        if flow is None and not self._writable_status(atype, fdef, status):
+        keep = None
+        if restage is not None:
+            if flow is None or not flow.staging or status != flow.to:
+                raise errors.Conflict("%s %s has no staged data to replace."
+                                      % (atype.noun.capitalize(),
+                                         artifact_id))
+            keep, flow = flow, None
+        if flow is None and keep is None and \
+                not self._writable_status(atype, fdef, status):
             raise errors.Forbidden(
                 "Field '%s' cannot change once the %s is %s."
                 % (field, atype.noun, status))
@@ -246,10 +259,10 @@ class DataService:
             hook(ctx, artifact, field=field, path=path)
         _refuse_twin(field, path, _case_twin(field, path, artifact["blobs"]))
         limit = self._size_limit(fdef, artifact, field, path)
+        staging = bool((flow or keep) and (flow or keep).staging)
         target = self.stores.for_new(atype, field, requested=store,
-                                     staging=bool(flow and flow.staging))
-        meter = engine.quotas.meter(atype, artifact,
-                                    staging=bool(flow and flow.staging))
+                                     staging=staging)
+        meter = engine.quotas.meter(atype, artifact, staging=staging)
         too_large = flow.too_large if flow and flow.too_large else (
             "The data is larger than field '%s' allows (%s bytes)."
             % (field, limit))
@@ -270,7 +283,7 @@ class DataService:
             self._upload_failed(ctx, atype, artifact_id, field)
             raise
         try:
-            values = {}
+            values = dict(restage or {})
             for hook in atype.hooks.get("post_upload", ()):
                 values.update(hook(ctx, artifact, result=result, field=field,
                                    path=path, states=states,
@@ -290,7 +303,7 @@ class DataService:
             with engine._locked(atype, artifact_id, "upload"):
                 retired = transaction(self.db, lambda conn: self._finish(
                     conn, atype, artifact_id, field, path, fdef, flow, work,
-                    target, result, values, derived, meter))
+                    target, result, values, derived, meter, keep))
         except BaseException:
             self._release(atype, artifact_id, work, flow and flow.via)
             self._upload_failed(ctx, atype, artifact_id, field)
@@ -321,11 +334,15 @@ class DataService:
         return "%s.%s.%s" % (artifact_id, field, uuid.uuid4().hex)
 
     def _finish(self, conn, atype, artifact_id, field, path, fdef, flow,
-                work, target, result, values, derived, meter):
+                work, target, result, values, derived, meter, keep=None):
         """The transaction that makes the upload live; None if the artifact
-        is gone."""
+        is gone.  ``keep``: the staging flow whose staged status must still
+        hold (a restage)."""
         claim = work.claim
-        if flow is not None:
+        if keep is not None:
+            if not db.set_status(conn, artifact_id, keep.to, keep.to):
+                return _gone_or_taken_over(conn, artifact_id)
+        elif flow is not None:
             # The status compare-and-swap also fails on a deleted one.
             if not db.set_status(conn, artifact_id, flow.via, flow.to):
                 return _gone_or_taken_over(conn, artifact_id)

@@ -25,7 +25,8 @@ import hashlib
 
 import sqlalchemy as sa
 
-from artifacts import errors, external, limits, recovery, types, versions
+from artifacts import (errors, external, image_import, limits, recovery, types,
+                       versions)
 from artifacts.data import DataService
 from artifacts.events import Events
 from artifacts.jobs import DataJobs
@@ -84,6 +85,8 @@ class Engine:
         # What the server itself may fetch (web-download, import tasks):
         # Glance's [import_filtering_opts].
         self.import_policy = urls.Policy()
+        # Glance's image import plugins (none unless configured).
+        self.import_plugins = image_import.Plugins()
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
         self.locations = Locations(self)

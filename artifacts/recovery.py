@@ -145,11 +145,21 @@ def reset_status(conn, atype, artifact_id, field):
     if atype is None:
         return
     for flow_field, flow in atype.data_flows.items():
-        if flow_field == field:
+        if flow_field == field and not (flow.staging and _has_data(
+                conn, artifact_id, field)):
+            # (A replacement of staged data that died -- import plugins'
+            # output -- leaves the staged data it was replacing, and the
+            # staged status with it.)
             db.set_status(conn, artifact_id, flow.via, atype.initial_status)
         if flow.importing and db.set_status(conn, artifact_id,
                                             flow.importing, flow.to):
             _fail_import_tasks(conn, atype, artifact_id)
+
+
+def _has_data(conn, artifact_id, field):
+    return conn.execute(sa.select(B.c.id).where(
+        B.c.artifact_id == artifact_id, B.c.field == field,
+        B.c.status == "active").limit(1)).first() is not None
 
 
 def _fail_import_tasks(conn, atype, artifact_id):

@@ -229,9 +229,11 @@ with it today), its multi-store column comes from a run with
 
 **The cache checks** (`test_cache.py`) run in a third pass on each side
 with `image_cache_dir` set (`python -m conformance.run glance|glare
---cache`; Glance's other cache options at their defaults, so its
-`image_cache_driver` is `centralized_db`, and its paste pipeline with the
-`cache` filter); the other passes skip them and that skip is not a result.
+--cache`; the other cache options at their defaults, so
+`image_cache_driver` is `centralized_db`, each node named by
+`worker_self_reference_url` (its own URL), and Glance's paste pipeline with
+the `cache` filter); the other passes skip them and that skip is not a
+result.
 
 **What "status" means.**
 

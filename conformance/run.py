@@ -126,7 +126,9 @@ def _glare_server(workdir, port, python, multi_store, s3, cache=False):
         store_defaults, store_sections = glance_runner.multi_store_config(
             workdir, s3)
     if cache:
-        store_defaults += glance_runner.cache_config(workdir)
+        # Glance's run names its node the same way (glance_runner).
+        store_defaults += glance_runner.cache_config(workdir) + \
+            "worker_self_reference_url = http://127.0.0.1:%d\n" % port
     with open(conf, "w") as f:
         f.write(GLARE_CONF.format(port=port, workdir=workdir,
                                   store_defaults=store_defaults,

@@ -12,6 +12,7 @@ token; the request id wraps everything so every response carries one.
 
 import datetime
 import logging
+import os
 
 import flask
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from oslo_middleware.http_proxy_to_wsgi import HTTPProxyToWSGI
 from werkzeug import exceptions as wz
 
 from artifacts import api as artifact_api
-from artifacts import errors, external, types
+from artifacts import errors, external, image_import, types
 from artifacts.db.session import is_unavailable, make_engine
 from artifacts.engine import Engine
 from artifacts.limits import Limits
@@ -31,6 +32,7 @@ from artifacts.types import image_format
 from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
 from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
+from glance_compat import patch as glance_patch
 from glance_compat import cache as glance_cache
 from glance_compat import usage as glance_usage
 from glance_compat import (image_data, images, import_tasks, imports, info,
@@ -81,7 +83,29 @@ def build_engine(conf):
     engine.cache = _image_cache(conf, engine)
     engine.external_policy, engine.import_policy = url_policies(conf)
     engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)
+    engine.import_plugins = import_plugins(conf)
     return engine
+
+
+def import_plugins(conf):
+    """Glance's ``[image_import_opts] image_import_plugins`` and their
+    options as the core's ``image_import.Plugins``."""
+    work_dir = conf.task.work_dir or os.path.join(os.path.dirname(
+        os.path.abspath(conf.glance_store.filesystem_store_datadir)),
+        "import_work")
+    max_bytes = conf.glare.import_plugin_max_bytes or conf.image_size_cap
+    gpt_nonfatal = conf.image_format.gpt_safety_checks_nonfatal
+    return image_import.Plugins(
+        conf.image_import_opts.image_import_plugins, work_dir=work_dir,
+        conversion=image_import.Conversion(
+            conf.image_conversion.output_format,
+            conf.image_format.vmdk_allowed_types, gpt_nonfatal,
+            max_bytes=max_bytes),
+        decompression=image_import.Decompression(max_bytes),
+        injection=image_import.Injection(
+            conf.inject_metadata_properties.inject,
+            conf.inject_metadata_properties.ignore_user_roles,
+            reserved_names=glance_patch.BASE | glance_patch.RESERVED))
 
 
 def url_policies(conf):
@@ -109,11 +133,44 @@ def _image_cache(conf, engine):
     deletions and deactivations; None without a directory."""
     if not conf.image_cache_dir:
         return None
+    cache = image_cache(conf, engine.db)
+    engine.events.subscribe(cache.on_event)
+    return cache
+
+
+_WARNED_NO_SELF_URL = []
+
+
+def image_cache(conf, db_engine):
+    """The ``ImageCache`` of ``[DEFAULT] image_cache_dir`` with, under
+    Glance's ``centralized_db`` driver, its record in the database
+    (``artifacts.cache_nodes``) named by ``worker_self_reference_url``.
+
+    Glance refuses to start with that driver and no URL; Glare runs, says
+    once that this node's cache is then its own (GET /v2/cache/nodes/{id}
+    never names it), and serves and fills the cache as usual."""
     from artifacts.cache import ImageCache
+    from artifacts.cache_nodes import NodeRegistry
     cache = ImageCache(conf.image_cache_dir,
                        max_size=conf.image_cache_max_size,
                        stall_time=conf.image_cache_stall_time)
-    engine.events.subscribe(cache.on_event)
+    if conf.image_cache_driver != "centralized_db":
+        return cache
+    cache.centralized = True
+    if conf.worker_self_reference_url:
+        cache.registry = NodeRegistry(db_engine,
+                                      conf.worker_self_reference_url, cache)
+    elif not _WARNED_NO_SELF_URL:
+        _WARNED_NO_SELF_URL.append(True)
+        LOG.warning(
+            "[DEFAULT] image_cache_driver = centralized_db (Glance's default) "
+            "names each node's cache by [DEFAULT] worker_self_reference_url, "
+            "which is not set (Glance would refuse to start): this node's "
+            "image cache works but is recorded nowhere, so GET "
+            "/v2/cache/nodes/{image_id} never lists it.  Set "
+            "worker_self_reference_url to this node's URL, or "
+            "image_cache_driver = sqlite for per-node caches (that call is "
+            "then 409).")
     return cache
 
 
@@ -257,7 +314,8 @@ def create_app(conf, engine=None):
     """The complete WSGI application for a loaded configuration."""
     engine = engine or build_engine(conf)
     flask_app = create_flask_app(conf, engine)
-    notifier.install(engine, conf)
+    notifier.install(engine, conf, catalog=flask_app.extensions[
+        glance_common.EXTENSION].metadefs)
     wsgi = auth.wrap(flask_app.wsgi_app, conf)
     features = set(GLARE_FEATURES)
     if config.offered_import_methods(conf):

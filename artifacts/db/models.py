@@ -374,3 +374,17 @@ glance_migration = sa.Table(
     sa.Column("copied_digest", sa.String(200)),
     sa.Column("migrated_at", Timestamp, nullable=False),
 )
+
+
+# Which node's image cache holds which image (artifacts/cache_nodes.py):
+# Glance's centralized_db cache driver, per node URL
+# (worker_self_reference_url).  The node's own cache.db stays the truth
+# about its files; this is the list GET /v2/cache/nodes/{id} answers.
+image_cache_nodes = sa.Table(
+    "image_cache_nodes", metadata,
+    sa.Column("image_id", sa.String(36), primary_key=True),
+    sa.Column("node_url", sa.String(255), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("cached_at", Timestamp, nullable=False),
+    sa.Index(None, "node_url"),
+)

@@ -2,6 +2,7 @@
 claims that never leak, reads that fall through to the next location,
 copies and removals of one location, imports that read staged data once."""
 
+import hashlib
 import os
 import pathlib
 import uuid
@@ -267,3 +268,34 @@ def test_a_store_that_fills_up_mid_write_is_glances_413(eng, tmp_path):
             store_writes.c.artifact_id == art["id"])).all() == []
     eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA])
     assert read_all(eng, ctx, art["id"]) == DATA
+
+
+def test_restage_replaces_the_staged_data_in_the_staged_status(eng):
+    """Import plugins' output: new staged data replaces the old (which is
+    deleted), the given properties are set with it, the status stays."""
+    ctx = admin()
+    art = staged(eng, ctx)
+    old = [b for b in eng.get(ctx, IMAGES, art["id"])["blobs"]
+           if b["field"] == "staging"][0]["locations"][0]["url"]
+    new = b"converted" * 1000
+    eng.data.upload(ctx, IMAGES, art["id"], "staging", [new],
+                    restage={"disk_format": "ami"})
+    got = eng.get(ctx, IMAGES, art["id"])
+    assert got["status"] == "uploading"
+    assert got["properties"]["disk_format"] == "ami"
+    assert got["properties"]["size"] == len(new)
+    [blob] = [b for b in got["blobs"] if b["status"] == "active"]
+    assert blob["size"] == len(new) and blob["md5"] == hashlib.md5(
+        new).hexdigest()
+    assert not os.path.exists(old[len("file://"):])
+    eng.data.import_staged(ctx, IMAGES, art["id"], stores=["cold"])
+    assert read_all(eng, ctx, art["id"]) == new
+
+
+def test_restage_needs_staged_data(eng):
+    ctx = admin()
+    art = image(eng, ctx)
+    with pytest.raises(errors.Conflict, match="no staged data to replace"):
+        eng.data.upload(ctx, IMAGES, art["id"], "staging", [b"x"],
+                        restage={})
+    assert eng.get(ctx, IMAGES, art["id"])["status"] == "queued"

@@ -412,3 +412,22 @@ def test_derived_files_of_a_dead_process_are_removed(eng):
     gate.set()
     thread.join(60)
     assert files(eng) == [] and records(eng, art["id"]) == []
+
+
+def test_a_restage_of_a_dead_process_keeps_the_staged_data(eng):
+    """Import plugins replacing staged data die: their partial output
+    goes, the staged data and status they were replacing stay."""
+    ctx = admin()
+    art = new_image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "staging", [b"staged"])
+    staged = files(eng)
+    held = Held(lambda chunks: eng.data.upload(
+        ctx, IMAGES, art["id"], "staging", chunks, restage={}))
+    hand_over(eng, art["id"], dead_holder())
+    assert eng.data.recover_stale_uploads([IMAGES]) == 2
+    assert status(eng, ctx, art) == "uploading" and files(eng) == staged
+    assert isinstance(held.finish(), (errors.Conflict,
+                                      errors.StoreUnavailable))
+    assert files(eng) == staged
+    eng.data.import_staged(ctx, IMAGES, art["id"], stores=["cold"])
+    assert status(eng, ctx, art) == "active"
