@@ -331,6 +331,8 @@ class Engine:
 
         self._hooks(atype, "pre_create", ctx, artifact)
 
+        self.quotas.warm(owner)
+
         def run(conn):
             if db.exists(conn, artifact["id"]):
                 raise errors.Conflict("%s ID %s already exists!"

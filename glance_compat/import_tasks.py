@@ -37,6 +37,7 @@ from artifacts.jobs import SYSTEM
 from artifacts.net import fetch, urls
 from artifacts.types.images import FAILED_IMPORT, IMPORTING
 from glance_compat import images as image_views
+from glance_compat import usage as glance_usage
 
 LOG = logging.getLogger(__name__)
 
@@ -50,10 +51,25 @@ LEGACY_KEYS = ("import_from", "import_from_format", "image_properties")
 
 def register(engine, atype, schemas):
     work = ImportWork(engine, atype, schemas)
-    engine.tasks.register(API_IMAGE_IMPORT, run=work.run,
+    engine.tasks.register(API_IMAGE_IMPORT, run=glance_words(work.run),
                           batch_done=work.copies_done)
-    engine.tasks.register(LEGACY_IMPORT, run=work.legacy)
+    engine.tasks.register(LEGACY_IMPORT, run=glance_words(work.legacy))
     return work
+
+
+def glance_words(handler):
+    """A task handler whose refusal by one of the images' quotas fails
+    the task with Glance's words ("... image_stage_total is over limit of
+    N ..."), as Glance's import flow records them."""
+    def run(task, beat):
+        try:
+            return handler(task, beat)
+        except errors.RequestTooLarge as exc:
+            words = glance_usage.glance_message(getattr(exc, "quota", None))
+            if words:
+                exc.message = words
+            raise
+    return run
 
 
 def copied(size):

@@ -32,6 +32,7 @@ from artifacts.types import image_format
 from glance_compat import errors as glance_errors
 from glance_compat import patch as glance_patch
 from glance_compat import cache as glance_cache
+from glance_compat import usage as glance_usage
 from glance_compat import (image_data, images, import_tasks, imports, info,
                            location_api, members)
 from glance_compat import tasks as glance_tasks
@@ -88,6 +89,8 @@ def build_engine(conf):
                     Enforcer(conf, rules), limits, stores=store_set)
     # Read by the Image API's views (glance_compat), not by the core.
     engine.property_rules = protections
+    if conf.use_keystone_limits:
+        engine.quotas.external = glance_usage.keystone_limits(conf)
     engine.cache = _image_cache(conf, engine)
     engine.external_policy, engine.import_policy = url_policies(conf)
     engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)

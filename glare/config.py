@@ -119,6 +119,13 @@ default_opts = [
                help="Most locations an image may have (PATCH of /locations); "
                     "-1 is unlimited."),
     cfg.BoolOpt("delayed_delete", default=False),
+    # Glance's switch: the images' limits image_size_total,
+    # image_stage_total, image_count_total and image_count_uploading come
+    # from Keystone's unified limits ([oslo_limit] names the endpoint and
+    # the credentials), not from Glare's quotas (glance_compat/usage.py).
+    cfg.BoolOpt("use_keystone_limits", default=False,
+                help="Read the images' limits from Keystone's unified "
+                     "limits with oslo.limit ([oslo_limit])."),
     cfg.StrOpt("log_file"),
     cfg.BoolOpt("debug", default=False),
     # Glance's notification options (glare/notifier.py); the transport is
@@ -256,6 +263,10 @@ inject_metadata_opts = [
 ]
 
 glare_opts = [
+    cfg.FloatOpt("keystone_limits_cache_seconds", default=15.0, min=0,
+                 help="Seconds a project's unified limits read from "
+                      "Keystone are used before they are read again "
+                      "(use_keystone_limits)."),
     cfg.StrOpt("schema_image_file", default="",
                help="Glance's schema-image.json with custom properties; "
                     "empty uses the copy shipped in schemas/."),
@@ -363,6 +374,8 @@ _QUOTA_HELP = {
     "artifact_count": "live artifacts",
     "stored_bytes": "bytes of stored data",
     "uploading_bytes": "bytes being uploaded at once",
+    "staged_bytes": "bytes of data staged for an import",
+    "uploading_count": "artifacts whose data is being written at once",
 }
 _PER_TYPE = cfg.types.Dict(value_type=cfg.types.Integer(
     min=-1, max=9223372036854775807))
@@ -549,6 +562,9 @@ def unused_options(conf):
         if section == "keystone_authtoken" and keystone:
             # keystonemiddleware reads the whole section, including the
             # options of whichever auth plugin it names.
+            continue
+        if section == "oslo_limit" and conf.use_keystone_limits:
+            # So does oslo.limit (artifacts/keystone_limits.py).
             continue
         store_names = stores.section_option_names(conf, section)
         for name in names:
