@@ -24,6 +24,7 @@ from artifacts import errors, external, types
 from artifacts.db.session import is_unavailable, make_engine
 from artifacts.engine import Engine
 from artifacts.limits import Limits
+from artifacts.locking import Locks
 from artifacts.net import urls
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
@@ -74,7 +75,9 @@ def build_engine(conf):
                     quota_defaults=QuotaDefaults.from_conf(conf))
     rules = IMAGE_RULES + ARTIFACT_RULES + METADEF_RULES
     engine = Engine(db_engine, store_set.default_driver,
-                    Enforcer(conf, rules), limits, stores=store_set)
+                    Enforcer(conf, rules), limits, stores=store_set,
+                    locks=Locks(db_engine,
+                                wait_seconds=conf.glare.lock_wait_seconds))
     engine.cache = _image_cache(conf, engine)
     engine.external_policy, engine.import_policy = url_policies(conf)
     engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)

@@ -251,6 +251,12 @@ glare_opts = [
     cfg.IntOpt("notification_queue_size", default=1000, min=1,
                help="Notifications a worker keeps while the broker is "
                     "slow or down; more are dropped (and logged)."),
+    cfg.FloatOpt("lock_wait_seconds", default=30.0, min=0,
+                 help="How long a change waits for the lock of an "
+                      "artifact another operation holds (each holds it "
+                      "for one short transaction) before it is answered "
+                      "409.  The default is the locks' lease, so a holder "
+                      "that crashed on another host is outwaited too."),
     cfg.IntOpt("job_lease_seconds", default=30, min=2, max=3600,
                help="Lease of a running data job (copy-image into a "
                     "store): its worker renews it every third of this; a "

@@ -18,11 +18,12 @@ from glare import config, server, worker
     (b"PUT /f HTTP/1.1\r\nTransfer-Encoding: chunked", (None, True, False)),
     (b"PUT /f HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-Continue",
      (5, False, True)),
-    # Unclear framing: a thread (gunicorn) decides, never the event loop.
+    # Unclear framing: a thread (gunicorn) decides at once, never the
+    # event loop.
     (b"PUT /f HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6",
-     (None, True, False)),
-    (b"PUT /f HTTP/1.1\r\nContent-Length: -1", (None, True, False)),
-    (b"PUT /f HTTP/1.1\r\nContent-Length: " + b"9" * 30, (None, True, False)),
+     (None, True, True)),
+    (b"PUT /f HTTP/1.1\r\nContent-Length: -1", (None, True, True)),
+    (b"PUT /f HTTP/1.1\r\nContent-Length: " + b"9" * 30, (None, True, True)),
 ])
 def test_framing(head, expected):
     assert worker._framing(head) == expected
