@@ -171,6 +171,15 @@ def _framing(head):
     return length, chunked, expect
 
 
+def _may_end_chunked(buf, start):
+    """Whether a chunked body shorter than the buffer may be complete: it
+    ends with a blank line after a last chunk ``0`` (perhaps with an
+    extension or trailers).  A false yes only hands the request to a
+    thread early, which then reads the rest."""
+    return buf.endswith(b"\r\n\r\n") and (
+        buf.startswith(b"0", start) or buf.find(b"\r\n0", start) >= 0)
+
+
 class PacedThreadWorker(gthread.ThreadWorker):
     """gthread, with request heads (and small bodies) read by the event
     loop and streamed bodies paced and counted; see the module docstring.
@@ -255,9 +264,9 @@ class PacedThreadWorker(gthread.ThreadWorker):
             if waiting.body_end > waiting.body_start:
                 waiting.deadline = max(waiting.deadline, time.monotonic()
                                        + self.pace.body_timeout)
-        # A chunked body shorter than body_buffer ends with its last chunk.
         if len(buf) < waiting.body_end and not (
-                waiting.streamed and buf.endswith(b"0\r\n\r\n")):
+                waiting.streamed and _may_end_chunked(
+                    buf, waiting.body_start)):
             return False
         self._dispatch(conn, waiting, streaming=waiting.streamed)
         return True

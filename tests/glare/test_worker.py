@@ -29,6 +29,19 @@ def test_framing(head, expected):
     assert worker._framing(head) == expected
 
 
+@pytest.mark.parametrize("body,complete", [
+    (b"0\r\n\r\n", True),
+    (b"a\r\n0123456789\r\n0\r\n\r\n", True),
+    (b"a\r\n0123456789\r\n0;ext=1\r\n\r\n", True),
+    (b"a\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n", True),
+    (b"a\r\n0123456789\r\n", False),
+    (b"a\r\n01234", False),
+])
+def test_a_short_chunked_body_is_seen_complete(body, complete):
+    head = b"PUT /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert worker._may_end_chunked(head + body, len(head)) is complete
+
+
 @pytest.fixture
 def pair():
     a, b = socket.socketpair()
