@@ -178,15 +178,12 @@ class Stalled:
         return False
 
     def _run(self):
-        tick = 0
         while not self._stop.wait(1.0):
-            tick += 1
             for slot in range(self.count):
                 sock = self.socks.get(slot)
                 if sock is not None and self._closed(sock):
                     with contextlib.suppress(OSError):
-                        sock.close()
-                    sock = self.socks.pop(slot)
+                        self.socks.pop(slot).close()
                     sock = None
                     self.reopened += 1
                 if sock is None:
