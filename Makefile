@@ -176,7 +176,13 @@ BENCH_REPEAT ?= 1
 BENCH_SIZE ?= 1G
 BENCH_ARGS ?=
 
-.PHONY: bench-glance
+.PHONY: bench-glance bench-load
+# 64 clients x 60 s of mixed work beside 64 stalled connections, on each
+# database of LOAD_DB (bench/README.md); LOAD_ARGS e.g. --duration 10.
+LOAD_DB ?= sqlite,postgresql,mysql
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py --db $(LOAD_DB) $(LOAD_ARGS)
+
 bench-glance: $(STAMP) glance-venv
 	$(BIN)/python bench/compare.py --db $(BENCH_DB) --repeat $(BENCH_REPEAT) \
 	  --size $(BENCH_SIZE) --glance-venv $(GLANCE_VENV) \

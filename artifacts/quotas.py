@@ -58,7 +58,9 @@ The reservation is dropped in the transaction that makes the blob active
 step, and in any case when the upload ends (``releases_reservations``).
 Its ``expires_at`` (database clock) is renewed while bytes arrive, so the
 reservation of a worker that died stops counting after
-``RESERVATION_SECONDS``.
+``RESERVATION_SECONDS``; it names its process (``owner``), so a restarting
+server deletes those of this host's dead processes at once
+(``artifacts.recovery``).
 
 When no quota applies to the project and type (the default: everything -1
 and no override), ``meter`` returns ``NO_METER``, whose ``wrap`` returns the
@@ -73,7 +75,7 @@ import time
 
 import sqlalchemy as sa
 
-from artifacts import errors, quota_usage, types
+from artifacts import errors, instance, quota_usage, types
 from artifacts.db.models import (artifact_blobs, artifact_quotas, artifacts,
                                  blob_locations,
                                  quota_guards, upload_reservations)
@@ -572,7 +574,8 @@ class Quotas:
             return meter.id, grant
         result = conn.execute(R.insert().values(
             project_id=project_id, type_name=type_name,
-            artifact_id=meter.artifact_id, bytes=grant, expires_at=expires))
+            artifact_id=meter.artifact_id, bytes=grant, expires_at=expires,
+            owner=instance.current()))
         return result.inserted_primary_key[0], grant
 
     def check_not_over(self, conn, atype, project_id):

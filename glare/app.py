@@ -25,6 +25,7 @@ from artifacts import errors, external, image_import, types
 from artifacts.db.session import is_unavailable, make_engine
 from artifacts.engine import Engine
 from artifacts.limits import Limits
+from artifacts.locking import Locks
 from artifacts.net import urls
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
@@ -86,7 +87,9 @@ def build_engine(conf):
                     " rename the section." % rule.name)
         rules = rules + protections.policy_rules()
     engine = Engine(db_engine, store_set.default_driver,
-                    Enforcer(conf, rules), limits, stores=store_set)
+                    Enforcer(conf, rules), limits, stores=store_set,
+                    locks=Locks(db_engine,
+                                wait_seconds=conf.glare.lock_wait_seconds))
     # Read by the Image API's views (glance_compat), not by the core.
     engine.property_rules = protections
     if conf.use_keystone_limits:

@@ -312,6 +312,12 @@ glare_opts = [
                     "image_conversion import plugins may produce from one "
                     "image (decompression bombs, sparse images converted "
                     "to raw): past it the import fails.  0: image_size_cap."),
+    cfg.FloatOpt("lock_wait_seconds", default=30.0, min=0,
+                 help="How long a change waits for the lock of an "
+                      "artifact another operation holds (each holds it "
+                      "for one short transaction) before it is answered "
+                      "409.  The default is the locks' lease, so a holder "
+                      "that crashed on another host is outwaited too."),
     cfg.IntOpt("job_lease_seconds", default=30, min=2, max=3600,
                help="Lease of a running data job (copy-image into a "
                     "store): its worker renews it every third of this; a "

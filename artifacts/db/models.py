@@ -246,6 +246,9 @@ artifact_locks = sa.Table(
     sa.Column("expires_at", Timestamp, nullable=False),
     # What holds it ("update", "upload", ...), shown in the 409 message.
     sa.Column("operation", sa.String(64), nullable=False),
+    # The holding process (artifacts.instance id): a dead one's lock is
+    # released before its lease ends when that can be proven.
+    sa.Column("owner", sa.String(64), nullable=True),
     sa.Index(None, "expires_at"),
 )
 
@@ -276,6 +279,8 @@ upload_reservations = sa.Table(
     sa.Column("artifact_id", sa.String(36), nullable=False),
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("expires_at", Timestamp, nullable=False),
+    # The uploading process (artifacts.instance id), as for locks.
+    sa.Column("owner", sa.String(64), nullable=True),
     sa.Index(None, "project_id", "expires_at"),
 )
 

@@ -5,7 +5,7 @@ database, which node (its worker_self_reference_url) caches which image,
 so that GET /v2/cache/nodes/{image_id} names them all; Glare records the
 same in image_cache_nodes (artifacts/cache_nodes.py).
 
-Revision ID: 0020
+Revision ID: 0013
 Revises: 0012
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 
-revision = '0020'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None
