@@ -14,12 +14,14 @@ lock::
 
 How it works
 ------------
-* Acquire: read the row; if there is none, ``INSERT`` it (a primary-key
-  conflict means another request got there first: the lock is held); if its
-  lease has expired, take it over with ``UPDATE ... WHERE lock_key = :k AND
+* Acquire: ``INSERT`` the row (the usual case, a free lock, costs one
+  transaction); a primary-key conflict means the row exists: read it, and
+  if its lease has expired, take it over with ``UPDATE ... WHERE lock_key = :k AND
   expires_at < now`` (exactly one of several racing takers matches).  Every
   step is a short transaction of its own, committed before ``hold`` returns,
-  never part of the caller's transaction.  Polls of a held lock are reads.
+  never part of the caller's transaction.  Polls of a held lock are reads
+  (a read first, then the ``INSERT`` once the row is gone), so a waiter
+  does not fill a database log with conflicts.
 * Wait: a held lock is polled every ``poll`` seconds (jittered ±50 % so
   waiters do not move in lockstep) for up to ``wait_seconds``; then
   :class:`Locked`, an ``errors.Conflict`` (409): "Image <id> is locked by
@@ -266,9 +268,12 @@ class Locks:
         wait = self.wait_seconds if wait_seconds is None else wait_seconds
         deadline = time.monotonic() + max(0.0, wait)
         k = lock_key(key)
+        first = True
         while True:
             holder = uuid.uuid4().hex
-            acquired, held_by = self._attempt(k, holder, operation)
+            acquired, held_by = self._attempt(k, holder, operation,
+                                              insert_first=first)
+            first = False
             if acquired:
                 LOG.debug("Locked %s for %s (holder %s)", describe(key),
                           operation, holder)
@@ -284,21 +289,30 @@ class Locks:
                         " (%s)" % held_by if held_by else ""),
                      key=key, operation=operation, held_by=held_by)
 
-    def _attempt(self, k, holder, operation):
-        """One try: (acquired, operation of the current holder or None)."""
+    def _attempt(self, k, holder, operation, insert_first=False):
+        """One try: (acquired, operation of the current holder or None).
+        ``insert_first``: try the ``INSERT`` before reading the row (a free
+        lock is then taken in one transaction instead of two)."""
         now = _now(self.dialect)
+        values = {"holder": holder, "operation": operation,
+                  "acquired_at": now,
+                  "expires_at": _now(self.dialect, self.lease_seconds)}
+
+        def insert(conn):
+            conn.execute(L.insert().values(lock_key=k, **values))
+        if insert_first:
+            try:
+                session.transaction(self.engine, insert)
+                return True, None
+            except sa.exc.IntegrityError:
+                pass                        # held (or expired): read it
         expired = sa.case((L.c.expires_at < now, 1), else_=0)
         row = session.read(self.engine, lambda conn: conn.execute(
             sa.select(L.c.holder, L.c.operation, expired.label("expired"))
             .where(L.c.lock_key == k)).first())
         if row is not None and not row.expired:
             return False, row.operation
-        values = {"holder": holder, "operation": operation,
-                  "acquired_at": now,
-                  "expires_at": _now(self.dialect, self.lease_seconds)}
-        if row is None:
-            def insert(conn):
-                conn.execute(L.insert().values(lock_key=k, **values))
+        if row is None:                     # (released meanwhile)
             try:
                 session.transaction(self.engine, insert)
             except sa.exc.IntegrityError:
