@@ -107,10 +107,15 @@ class CheckedStore(_Delegating):
 
     # -- interface --------------------------------------------------------
 
-    def writer(self, key):
+    def writer(self, key, note=None):
+        """A ``CheckedWriter`` for ``key``; ``note(detail)`` is handed to a
+        driver writer that notes details (``Writer.note``), for the
+        write's record."""
         check_key(key)
         self._refuse_if_read_only("store new data")
         inner = self._call("start an upload", self._inner.writer, key)
+        if note is not None and hasattr(inner, "note"):
+            inner.note = note
         return CheckedWriter(self.name, inner)
 
     def open(self, location, offset=0, length=None):
@@ -133,15 +138,17 @@ class CheckedStore(_Delegating):
         check_location(location, self.name)
         return bool(self._call("look up data", self._inner.exists, location))
 
-    def discard(self, key):
+    def discard(self, key, detail=None):
         """Remove the data under ``key``, committed or partial (see
-        ``Discarding``); a driver without ``discard`` loses only committed
-        data (``delete(location_for(key))``)."""
+        ``Discarding``; ``detail``: what its writer noted, for a driver
+        that notes details); a driver without ``discard`` loses only
+        committed data (``delete(location_for(key))``)."""
         check_key(key)
         self._refuse_if_read_only("discard data")
         discard = getattr(self._inner, "discard", None)
         if discard is not None:
-            self._call("discard data", discard, key)
+            args = (key,) if detail is None else (key, detail)
+            self._call("discard data", discard, *args)
             return
         location = self._call("name a location", self._inner.location_for,
                               key)

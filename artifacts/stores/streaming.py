@@ -168,7 +168,7 @@ class _HashThread:
 def write_stream(store, key, chunks, algorithms=("md5", "sha512"),
                  max_size=None, on_chunk=None, *,
                  too_large_message=TOO_LARGE_MESSAGE, expected_digests=None,
-                 block_size=BLOCK_SIZE):
+                 block_size=BLOCK_SIZE, note=None):
     """Store ``chunks`` (an iterable of bytes) under ``key``; all or nothing.
 
     ``algorithms``: hashlib names whose hex digests are returned.
@@ -192,7 +192,10 @@ def write_stream(store, key, chunks, algorithms=("md5", "sha512"),
                 "Cannot verify a %s digest: it is not among the computed "
                 "algorithms (%s)." % (name, ", ".join(hashers)))
         expected[name] = str(value).lower()
-    writer = store.writer(key)
+    # note: the write record's ``note`` for a writer that notes details
+    # (artifacts.recovery.Writes.noter).
+    writer = store.writer(key) if note is None else store.writer(key,
+                                                                 note=note)
     workers = []
     total = 0
     try:
