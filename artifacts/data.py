@@ -46,7 +46,7 @@ from artifacts.db.models import artifact_blobs
 from artifacts.db.session import is_unavailable, read, transaction
 from artifacts.quotas import releases_reservations
 from artifacts.recovery import Writes
-from artifacts.stores import redact, streaming
+from artifacts.stores import redact, set_note, streaming
 from artifacts.stores.placement import Download, open_locations
 
 LOG = logging.getLogger(__name__)
@@ -116,7 +116,8 @@ class _Recording:
         write_id = self._data.writes.start(self._store.name, key,
                                            self._artifact_id)
         self._work.writes.append((write_id, self._store.name, key))
-        return self._store.writer(key, note=self._data.writes.noter(write_id))
+        return set_note(self._store.writer(key),
+                        self._data.writes.noter(write_id))
 
     def __getattr__(self, name):
         if name.startswith("__") or "_store" not in self.__dict__:

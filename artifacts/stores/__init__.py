@@ -72,10 +72,10 @@ class Writer(Protocol):
 
     # Optional: a writer whose partial data its key alone may not find
     # again (S3: a multipart upload) has a ``note`` attribute, None or a
-    # callable that the store wrapper sets (``writer(key, note=...)``);
-    # the writer calls ``note(detail)`` (a string) before it sends data
-    # that needs it, and ``discard(key, detail)`` gets it back after a
-    # crash.  A ``note`` that fails fails the write.
+    # callable its user sets before the first write (``set_note``); the
+    # writer calls ``note(detail)`` (a string) before it sends data that
+    # needs it, and ``discard(key, detail)`` gets it back after a crash.
+    # A ``note`` that fails fails the write.
 
 
 @runtime_checkable
@@ -176,6 +176,14 @@ class Discarding(Protocol):
         the noted one as a second argument).  Absent data is not an error.  May be
         called while a writer of ``key`` is still running: that writer's
         commit then fails (``StoreUnavailable``) and leaves nothing."""
+
+
+def set_note(writer, note):
+    """Give ``writer`` the ``note`` callable if it notes details (see
+    ``Writer``); a no-op for writers that note nothing."""
+    if note is not None and hasattr(writer, "note"):
+        writer.note = note
+    return writer
 
 
 def register(kind, factory):

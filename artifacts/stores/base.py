@@ -107,15 +107,10 @@ class CheckedStore(_Delegating):
 
     # -- interface --------------------------------------------------------
 
-    def writer(self, key, note=None):
-        """A ``CheckedWriter`` for ``key``; ``note(detail)`` is handed to a
-        driver writer that notes details (``Writer.note``), for the
-        write's record."""
+    def writer(self, key):
         check_key(key)
         self._refuse_if_read_only("store new data")
         inner = self._call("start an upload", self._inner.writer, key)
-        if note is not None and hasattr(inner, "note"):
-            inner.note = note
         return CheckedWriter(self.name, inner)
 
     def open(self, location, offset=0, length=None):
@@ -186,6 +181,17 @@ class CheckedWriter(_Delegating):
 
     def _call(self, doing, fn, *args):
         return _guarded(self._store_name, doing, fn, *args)
+
+    @property
+    def note(self):
+        """The driver writer's ``note`` (``Writer``); AttributeError for a
+        driver whose writers note nothing."""
+        return self._inner.note
+
+    @note.setter
+    def note(self, value):
+        if hasattr(self._inner, "note"):
+            self._inner.note = value
 
     def write(self, chunk):
         if self._finished:

@@ -31,7 +31,7 @@ import threading
 from dataclasses import dataclass, field
 
 from artifacts import errors
-from artifacts.stores import check_key
+from artifacts.stores import check_key, set_note
 
 BLOCK_SIZE = 1024 * 1024
 TOO_LARGE_MESSAGE = "The data is too large: it exceeds the size limit."
@@ -194,8 +194,7 @@ def write_stream(store, key, chunks, algorithms=("md5", "sha512"),
         expected[name] = str(value).lower()
     # note: the write record's ``note`` for a writer that notes details
     # (artifacts.recovery.Writes.noter).
-    writer = store.writer(key) if note is None else store.writer(key,
-                                                                 note=note)
+    writer = set_note(store.writer(key), note)
     workers = []
     total = 0
     try:

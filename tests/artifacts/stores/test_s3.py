@@ -215,7 +215,8 @@ def test_a_multipart_writer_notes_its_upload_before_its_first_part(
         assert admin.list_parts(Bucket=bucket, Key="noted/big",
                                 UploadId=detail).get("Parts", []) == []
         noted.append(detail)
-    w = s.writer("noted/big", note=note)
+    w = s.writer("noted/big")
+    w.note = note
     w.write(_pattern(4 * MiB))
     assert noted == []                       # one part or less: no upload
     w.write(_pattern(8 * MiB))
@@ -241,7 +242,8 @@ def test_discard_aborts_the_noted_upload_without_listing(make_store, admin,
     """A dead writer's upload, found by the id it noted even where the
     bucket's unfinished uploads cannot be listed."""
     noted = []
-    w = make_store().writer("died/big", note=noted.append)
+    w = make_store().writer("died/big")
+    w.note = noted.append
     w.write(_pattern(11 * MiB))
     w._inner._done = True          # as a killed process: no abort follows
     assert len(_uploads(admin, bucket)) == 1
