@@ -46,7 +46,7 @@ from artifacts.db.models import artifact_blobs
 from artifacts.db.session import is_unavailable, read, transaction
 from artifacts.quotas import releases_reservations
 from artifacts.recovery import Writes
-from artifacts.stores import redact, streaming
+from artifacts.stores import redact, set_note, streaming
 from artifacts.stores.placement import Download, open_locations
 
 LOG = logging.getLogger(__name__)
@@ -116,7 +116,8 @@ class _Recording:
         write_id = self._data.writes.start(self._store.name, key,
                                            self._artifact_id)
         self._work.writes.append((write_id, self._store.name, key))
-        return self._store.writer(key)
+        return set_note(self._store.writer(key),
+                        self._data.writes.noter(write_id))
 
     def __getattr__(self, name):
         if name.startswith("__") or "_store" not in self.__dict__:
@@ -275,10 +276,12 @@ class DataService:
             path=path, store=target.name)
         try:
             chunks, states = self._filter(ctx, atype, artifact, chunks, field)
+            [write_id] = [w[0] for w in work.writes if w[2] == key]
             result = streaming.write_stream(
                 target, key, chunks, algorithms=self.digests_of(atype),
                 max_size=limit, on_chunk=meter.wrap(self._heartbeat(work)),
-                too_large_message=too_large)
+                too_large_message=too_large,
+                note=self.writes.noter(write_id))
         except BaseException:
             self._release(atype, artifact_id, work, flow and flow.via)
             self._upload_failed(ctx, atype, artifact_id, field)
@@ -831,7 +834,7 @@ class DataService:
                     target, key, chunks,
                     algorithms=tuple(expected) or ("md5",),
                     expected_digests=expected, max_size=blob["size"],
-                    on_chunk=on_chunk)
+                    on_chunk=on_chunk, note=self.writes.noter(write[0]))
             finally:
                 reader.close()
             if blob["size"] is not None and result.size != blob["size"]:

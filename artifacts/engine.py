@@ -114,8 +114,11 @@ class Engine:
         lock another operation holds (and answering 409 after the wait)
         would tell a stranger that the artifact exists, and keep them busy
         for seconds.  The operation re-reads the artifact under the lock
-        (it may have gone meanwhile)."""
-        self._fetch(ctx, atype, artifact_id)
+        (it may have gone meanwhile), so this check reads only the
+        artifact's row (visibility and the ``get`` policy need no more):
+        one statement instead of four on every update and delete."""
+        read(self.db, lambda conn: self._load(conn, atype, artifact_id, ctx,
+                                              details=False))
         return self._locked(atype, artifact_id, operation)
 
     # ------------------------------------------------------------ visibility
@@ -596,7 +599,9 @@ class Engine:
                                       and has_data) else "deleted"
 
         def run(conn):
-            row = db.get(conn, artifact_id, atype.name)
+            # Still there?  The row is enough (the write transaction, and on
+            # SQLite the database's write lock, is held meanwhile).
+            row = db.get(conn, artifact_id, atype.name, details=False)
             if row is None:
                 raise errors.NotFound("Failed to find %s %s to delete"
                                       % (atype.noun, artifact_id))

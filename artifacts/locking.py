@@ -14,12 +14,15 @@ lock::
 
 How it works
 ------------
-* Acquire: read the row; if there is none, ``INSERT`` it (a primary-key
-  conflict means another request got there first: the lock is held); if its
-  lease has expired, take it over with ``UPDATE ... WHERE lock_key = :k AND
+* Acquire: ``INSERT`` the row (the usual case, a free lock, costs one
+  transaction); a primary-key conflict means the row exists: read it, and
+  if its lease has expired, take it over with ``UPDATE ... WHERE lock_key = :k AND
   expires_at < now`` (exactly one of several racing takers matches).  Every
   step is a short transaction of its own, committed before ``hold`` returns,
-  never part of the caller's transaction.  Polls of a held lock are reads.
+  never part of the caller's transaction.  Polls of a held lock are reads
+  (a free lock is taken with one ``INSERT``; a waiter reads first, then
+  inserts once the row is gone), so a waiter does not fill a database log
+  with conflicts.
 * Wait: the threads of one process that want the same key queue for it
   in order (first come, first served) and only the first of them polls
   the database; a release hands the turn to the next at once.  A held
@@ -327,9 +330,12 @@ class Locks:
         turn = self._enter(k)
         try:
             turn.wait(min(max(0.0, wait), self.lease_seconds))
+            first = True
             while True:
                 holder = uuid.uuid4().hex
-                acquired, held_by = self._attempt(k, holder, operation)
+                acquired, held_by = self._attempt(k, holder, operation,
+                                                  insert_first=first)
+                first = False
                 if acquired:
                     LOG.debug("Locked %s for %s (holder %s)", describe(key),
                               operation, holder)
@@ -350,9 +356,23 @@ class Locks:
                         " (%s)" % held_by if held_by else ""),
                      key=key, operation=operation, held_by=held_by)
 
-    def _attempt(self, k, holder, operation):
-        """One try: (acquired, operation of the current holder or None)."""
+    def _attempt(self, k, holder, operation, insert_first=False):
+        """One try: (acquired, operation of the current holder or None).
+        ``insert_first``: try the ``INSERT`` before reading the row (a free
+        lock is then taken in one transaction instead of two)."""
         now = _now(self.dialect)
+        values = {"holder": holder, "operation": operation,
+                  "owner": instance.current(), "acquired_at": now,
+                  "expires_at": _now(self.dialect, self.lease_seconds)}
+
+        def insert(conn):
+            conn.execute(L.insert().values(lock_key=k, **values))
+        if insert_first:
+            try:
+                session.transaction(self.engine, insert)
+                return True, None
+            except sa.exc.IntegrityError:
+                pass                        # held (or expired): read it
         expired = sa.case((L.c.expires_at < now, 1), else_=0)
         row = session.read(self.engine, lambda conn: conn.execute(
             sa.select(L.c.holder, L.c.operation, L.c.owner,
@@ -362,12 +382,7 @@ class Locks:
             and instance.is_dead(row.owner)
         if row is not None and not row.expired and not dead:
             return False, row.operation
-        values = {"holder": holder, "operation": operation,
-                  "owner": instance.current(), "acquired_at": now,
-                  "expires_at": _now(self.dialect, self.lease_seconds)}
-        if row is None:
-            def insert(conn):
-                conn.execute(L.insert().values(lock_key=k, **values))
+        if row is None:                     # (released meanwhile)
             try:
                 session.transaction(self.engine, insert)
             except sa.exc.IntegrityError:

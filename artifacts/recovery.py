@@ -7,8 +7,10 @@ What a process starts and may not finish is recorded with its owner (its
   ``artifact_blobs`` (``holder``);
 * every **store write**: a ``store_writes`` row naming the store and key,
   committed before the first byte is written (``Writes.record``/``start``),
-  and removed in the transaction that makes the data a blob location, or
-  once a failed write's data is gone (``Writes.abandon``);
+  with what the driver needs besides the key to remove a half-written
+  object once the writer knows it (``Writes.note``: an S3 multipart
+  upload's id), and removed in the transaction that makes the data a blob
+  location, or once a failed write's data is gone (``Writes.abandon``);
 * a running **data job** (``data_jobs.holder``);
 * an artifact **lock** (``artifact_locks.owner``) and an upload's quota
   **reservation** (``upload_reservations.owner``): both are leases that
@@ -23,7 +25,7 @@ heartbeat (``updated_at``) is older than ``[glare] stale_upload_seconds``
 (another host's crash).  A dead claim goes and its artifact's status goes
 back (an upload: to the initial status; an import: to the staged status,
 the staged data kept); a dead write's data is removed from its store,
-committed or partial (``discard(key)``), then its record; a dead job is
+committed or partial (``discard(key, detail)``), then its record; a dead job is
 pending again.  Runs at ``glare serve`` start, every minute in every worker
 (``artifacts.jobs``), before a claim takes over a blocked slot, and in
 ``glare scrub``.
@@ -69,6 +71,18 @@ class Writes:
         return transaction(self.db, lambda conn: self.record(
             conn, store, key, artifact_id))
 
+    def note(self, write_id, detail):
+        """Record the driver's ``detail`` of a running write (in a
+        transaction of its own, committed before the writer goes on), so
+        that recovery can remove what the key alone may not find."""
+        transaction(self.db, lambda conn: conn.execute(W.update().where(
+            W.c.id == write_id).values(detail=detail,
+                                       updated_at=db.utcnow())))
+
+    def noter(self, write_id):
+        """``note`` bound to one write: the ``note`` a store writer gets."""
+        return lambda detail: self.note(write_id, detail)
+
     @staticmethod
     def finish(conn, ids):
         """Drop the records of writes whose data is now a blob location, in
@@ -87,22 +101,24 @@ class Writes:
                 updated_at=db.utcnow()))
 
     def abandon(self, writes):
-        """Remove the data of failed writes (``[(id, store, key)]``) and
-        then their records; a write whose data cannot be removed now keeps
-        its record, for recovery to retry.  Returns how many are gone."""
+        """Remove the data of failed writes (``[(id, store, key)]`` or
+        ``[(id, store, key, detail)]``) and then their records; a write
+        whose data cannot be removed now keeps its record, for recovery to
+        retry.  Returns how many are gone."""
         done = []
-        for write_id, store, key in writes:
-            if self.discard(store, key):
+        for write_id, store, key, *detail in writes:
+            if self.discard(store, key, *detail):
                 done.append(write_id)
         if done:
             transaction(self.db, lambda c: c.execute(
                 W.delete().where(W.c.id.in_(done))))
         return len(done)
 
-    def discard(self, store_id, key):
-        """Remove a key's data from a store; True once it is gone (or can
-        never be removed: the store is no longer configured or read-only,
-        which is logged)."""
+    def discard(self, store_id, key, detail=None):
+        """Remove a key's data from a store (``detail``: what the write
+        noted, see ``note``); True once it is gone (or can never be
+        removed: the store is no longer configured or read-only, which is
+        logged)."""
         try:
             driver = self.stores.driver(store_id)
         except errors.ArtifactError:
@@ -115,7 +131,7 @@ class Writes:
                         "stays there", store_id, key)
             return True
         try:
-            driver.discard(key)
+            driver.discard(key, detail)
         except Exception:  # noqa: BLE001 - retried by the next recovery
             LOG.exception("Could not remove the data of the interrupted "
                           "write of %s in store %s; will retry", key,
@@ -226,7 +242,7 @@ def recover(data, atypes, artifact_id=None):
             claims.limit(1)).first()):
         count = transaction(data.db, release_claims)
 
-    query = sa.select(W.c.id, W.c.store, W.c.key).where(
+    query = sa.select(W.c.id, W.c.store, W.c.key, W.c.detail).where(
         _dead(W, dead, cutoff)).order_by(W.c.id)
     if artifact_id is not None:
         query = query.where(W.c.artifact_id == artifact_id)

@@ -464,7 +464,17 @@ def scenario_list(client, args, run_id):
     return res
 
 
-def scenario_concurrency(client, args, run_id):
+def _workers_cpu(server):
+    """CPU seconds the server's workers have used so far (None when the
+    server's processes are unknown)."""
+    master = server.get("master_pid")
+    if master is None:
+        return None
+    times = [procs.cpu_seconds(pid) for pid in procs.children(master)]
+    return sum(t for t in times if t is not None)
+
+
+def scenario_concurrency(client, args, run_id, server=None):
     latencies, statuses = [], collections.Counter()
     lock = threading.Lock()
     barrier = threading.Barrier(args.threads + 1)
@@ -522,11 +532,15 @@ def scenario_concurrency(client, args, run_id):
                for n in range(args.threads)]
     for t in threads:
         t.start()
+    cpu0 = _workers_cpu(server or {})
+    client_cpu0 = time.process_time()
     barrier.wait()
     start = time.perf_counter()
     for t in threads:
         t.join(args.duration + args.timeout * 5 + 30)
     elapsed = time.perf_counter() - start
+    client_cpu = time.process_time() - client_cpu0
+    cpu1 = _workers_cpu(server or {})
     stuck = sum(t.is_alive() for t in threads)
     five_xx = sum(n for k, n in statuses.items()
                   if re.search(r" 5\d\d$", k))
@@ -539,6 +553,13 @@ def scenario_concurrency(client, args, run_id):
            "errors": errors, "errors_5xx": five_xx,
            "errors_by_status": dict(sorted(statuses.items())),
            "threads_stuck": stuck, "ok": errors == 0 and not stuck}
+    # The server's CPU per cycle: what a cycle costs whatever else the
+    # machine runs (cycles/s moves with the load; this moves much less).
+    done = max(len(latencies), 1)
+    if cpu0 is not None and cpu1 is not None:
+        res["server_cpu_ms_per_cycle"] = round((cpu1 - cpu0) * 1000 / done,
+                                               2)
+    res["client_cpu_ms_per_cycle"] = round(client_cpu * 1000 / done, 2)
     print("concurrency %d threads x %ds: %d cycles, %s cycles/s, cycle p50 %s "
           "ms, p99 %s ms; errors %d (5xx %d)%s%s"
           % (args.threads, args.duration, len(latencies),
@@ -546,6 +567,9 @@ def scenario_concurrency(client, args, run_id):
              errors, five_xx,
              " %s" % res["errors_by_status"] if errors else "",
              "; %d THREADS STUCK" % stuck if stuck else ""))
+    print("cpu         server workers %s ms per cycle, client %s ms per "
+          "cycle" % (fmt(res.get("server_cpu_ms_per_cycle"), "%.2f"),
+                     fmt(res["client_cpu_ms_per_cycle"], "%.2f")))
     return res
 
 
@@ -833,7 +857,7 @@ def run(args, url, server):
             summary["list"] = scenario_list(client, args, run_id)
         if "concurrency" in args.scenarios:
             summary["concurrency"] = scenario_concurrency(client, args,
-                                                          run_id)
+                                                          run_id, server)
     finally:
         if not args.keep and not server.get("started"):
             removed = cleanup(client, args.threads)

@@ -91,6 +91,11 @@ STORE_OPTS = [
     cfg.StrOpt("prefix", help="s3: key prefix inside the bucket."),
     cfg.IntOpt("large_object_size", min=1,
                help="s3: objects above this size use multipart uploads."),
+    cfg.ListOpt("internal_hosts", default=[],
+                help="http: hosts whose data may be on private or loopback "
+                     "addresses (every read checks and pins the address)."),
+    cfg.ListOpt("denied_hosts", default=[],
+                help="http: hosts never read from."),
 ]
 
 # Every multi-store section has these (glance_store's driver.py).
@@ -130,6 +135,17 @@ _S3_OPTS = [
                help="MB per part of a multipart upload."),
 ]
 
+# Glare's own (glance_store's http store has no such options): every read
+# of an http location resolves its host, checks each address and connects
+# to a checked one (artifacts.net.fetch); only these hosts may be internal.
+_HTTP_OPTS = [
+    cfg.ListOpt("http_internal_hosts", default=[],
+                help="Hosts whose data may be on private or loopback "
+                     "addresses; every other host must be public."),
+    cfg.ListOpt("http_denied_hosts", default=[],
+                help="Hosts never read from."),
+]
+
 _DATABASE_OPTS = [
     cfg.IntOpt("database_store_chunk_size", min=1,
                help="Bytes per chunk row (Glare's database store)."),
@@ -150,7 +166,7 @@ GLANCE_TYPE_OPTIONS = {
     "file": _FILE_OPTS,
     "s3": _S3_OPTS,
     "database": _DATABASE_OPTS,
-    "http": [],
+    "http": _HTTP_OPTS,
     **{kind: [] for kind in FOREIGN_SCHEMES},
 }
 
@@ -263,7 +279,8 @@ def map_section(conf, store_id, store_type, db_engine=None):
             options["chunk_size"] = values["database_store_chunk_size"]
         return "database", options
     if store_type == "http":
-        return "http", {}
+        return "http", {"internal_hosts": values["http_internal_hosts"],
+                        "denied_hosts": values["http_denied_hosts"]}
     return "foreign", {"schemes": list(FOREIGN_SCHEMES[store_type])}
 
 
@@ -337,7 +354,8 @@ def _reserved_store(conf, section, data_root):
 
 def _named_options(group, section, driver, db_engine):
     if driver == "http":
-        return {}
+        return {"internal_hosts": group.internal_hosts,
+                "denied_hosts": group.denied_hosts}
     if driver == "foreign":
         if not group.schemes:
             raise ConfigError("[%s] schemes is required for the foreign "

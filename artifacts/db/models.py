@@ -154,6 +154,9 @@ store_writes = sa.Table(
     sa.Column("holder", sa.String(64)),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # What the driver needs besides the key to remove a half-written
+    # object (S3: the multipart upload's id), noted by the writer.
+    sa.Column("detail", sa.Text),
     sa.Index(None, "holder"),
     sa.Index(None, "updated_at"),
     sa.Index(None, "artifact_id"),

@@ -14,6 +14,13 @@ redirect to a URL the policy refuses ends the fetch with Glance's message
 The body is streamed: ``Fetched.chunks()`` yields blocks as they arrive,
 and a body shorter than its Content-Length is an error, never a silently
 truncated image.  No proxy, netrc or environment setting is used.
+
+The http store (``artifacts.stores.http``) reads every http(s) location
+through ``open_url`` too (``method``, ``headers`` for a Range, and
+``any_status`` to see a 404 or 416 itself), so a location's host is
+checked and pinned on every read, not only when it was added: a name that
+resolved to a public address then and to an internal one now (DNS
+rebinding) is refused.
 """
 
 import dataclasses
@@ -39,23 +46,42 @@ USER_AGENT = "Glare (web-download)"
 
 class FetchFailed(errors.ArtifactError):
     """The data could not be fetched; ``message`` says why (it becomes the
-    task's message)."""
+    task's message); ``reason`` names the kind of failure for callers that
+    word it themselves: ``redirects``, ``refused redirect``, ``status``,
+    ``unreachable``, ``timed out``, ``body``."""
 
     status = 502
+
+    def __init__(self, message, reason=None):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclasses.dataclass
 class Fetched:
     """An open response: ``url`` is the normalised URL finally fetched,
     ``address`` the address connected to, ``size`` the Content-Length (or
-    None).  Iterate ``chunks()`` once, then ``close()`` (also done at the
-    end of the iteration)."""
+    None), ``status`` and ``headers`` the answer's.  Iterate ``chunks()``
+    once (or ``read``), then ``close()`` (also done at the end of the
+    iteration)."""
 
     url: str
     address: str
     size: int | None
     response: object = dataclasses.field(repr=False)
     pool: object = dataclasses.field(repr=False)
+    status: int = 200
+    headers: object = dataclasses.field(default=None, repr=False)
+
+    def read(self, size):
+        """Up to ``size`` bytes of the body as they arrive (b"" at its
+        end); ``FetchFailed`` when the connection fails."""
+        try:
+            return self.response.read(size, decode_content=False)
+        except (u3.HTTPError, OSError) as exc:
+            raise FetchFailed("Reading the data from %s failed (%s)."
+                              % (self.url, _reason(exc)),
+                              reason=_reason(exc))
 
     def chunks(self, block_size=BLOCK_SIZE):
         total = 0
@@ -69,14 +95,15 @@ class Fetched:
                                       "after %d%s bytes (%s)."
                                       % (self.url, total, "" if self.size
                                          is None else " of %d" % self.size,
-                                         _reason(exc)))
+                                         _reason(exc)), reason="body")
                 if not block:
                     break
                 total += len(block)
                 yield block
             if self.size is not None and total != self.size:
                 raise FetchFailed("The server sent %d bytes instead of the "
-                                  "%d it announced." % (total, self.size))
+                                  "%d it announced." % (total, self.size),
+                                  reason="body")
         finally:
             self.close()
 
@@ -92,9 +119,12 @@ class Fetched:
 
 def open_url(url, policy, max_redirects=MAX_REDIRECTS,
              timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), verify=True,
-             getaddrinfo=None, dial=None):
+             getaddrinfo=None, dial=None, method="GET", headers=None,
+             any_status=False, user_agent=USER_AGENT):
     """GET ``url`` under ``policy``, following at most ``max_redirects``
-    checked redirects; a ``Fetched`` for a 2xx answer.
+    checked redirects; a ``Fetched`` for a 2xx answer (for any final
+    answer with ``any_status``: its ``status`` says which).  ``method``
+    (GET or HEAD) and ``headers`` (e.g. Range) are sent on every hop.
 
     Raises ``urls.Refused`` when ``url`` itself is refused and
     ``FetchFailed`` for anything after that (a refused redirect, no
@@ -105,8 +135,9 @@ def open_url(url, policy, max_redirects=MAX_REDIRECTS,
     target = urls.check(url, policy)
     addresses = urls.resolve(target, policy, getaddrinfo)
     for hop in range(max_redirects + 1):
-        response, pool, address = _request(target, addresses, timeout,
-                                           verify, dial)
+        response, pool, address = _request(
+            target, addresses, timeout, verify, dial, method,
+            dict(headers or {}, **{"User-Agent": user_agent}))
         status = response.status
         location = response.headers.get("Location")
         if status in _REDIRECTS and location:
@@ -118,16 +149,16 @@ def open_url(url, policy, max_redirects=MAX_REDIRECTS,
             target, addresses = _redirect_target(target, location, policy,
                                                  getaddrinfo)
             continue
-        if not 200 <= status < 300:
+        if not any_status and not 200 <= status < 300:
             response.release_conn()
             pool.close()
             raise FetchFailed("HTTP Error %d fetching %s."
-                              % (status, target.url))
+                              % (status, target.url), reason="status")
         return Fetched(url=target.url, address=address,
                        size=_content_length(response), response=response,
-                       pool=pool)
+                       pool=pool, status=status, headers=response.headers)
     raise FetchFailed("More than %d redirects fetching %s."
-                      % (max_redirects, url))
+                      % (max_redirects, url), reason="redirects")
 
 
 def _redirect_target(current, location, policy, getaddrinfo):
@@ -143,7 +174,8 @@ def _redirect_target(current, location, policy, getaddrinfo):
     except urls.Refused as exc:
         LOG.warning("Refused redirect from %s to %r: %s", current.url,
                     joined, exc.message)
-        raise FetchFailed("Redirect to disallowed URL: %s" % joined)
+        raise FetchFailed("Redirect to disallowed URL: %s" % joined,
+                          reason="refused redirect")
 
 
 def _pool(target, address, timeout, verify, dial):
@@ -162,17 +194,19 @@ def _pool(target, address, timeout, verify, dial):
     return urllib3.HTTPConnectionPool(host, **kwargs)
 
 
-def _request(target, addresses, timeout, verify, dial):
+def _request(target, addresses, timeout, verify, dial, method="GET",
+             extra=None):
     """(response, pool, address) of the first checked address that
     answers."""
     headers = {"Host": target.netloc, "User-Agent": USER_AGENT,
                "Accept-Encoding": "identity", "Accept": "*/*"}
-    reasons = []
+    headers.update(extra or {})
+    reasons, kinds = [], set()
     for address in addresses:
         pool = _pool(target, address, timeout, verify, dial)
         try:
             response = pool.urlopen(
-                "GET", target.request_target, headers=headers,
+                method, target.request_target, headers=headers,
                 redirect=False, retries=False, preload_content=False,
                 assert_same_host=False, release_conn=False)
             return response, pool, str(address)
@@ -181,11 +215,17 @@ def _request(target, addresses, timeout, verify, dial):
             LOG.info("Fetching %s from %s failed: %s", target.url, address,
                      exc)
             reasons.append("%s: %s" % (address, _reason(exc)))
+            kinds.add(_reason(exc))
     raise FetchFailed("Could not fetch %s (%s)." % (target.url,
-                                                    "; ".join(reasons)))
+                                                    "; ".join(reasons)),
+                      reason="timed out" if kinds == {"timed out"}
+                      else "unreachable")
 
 
 def _reason(exc):
+    # First: urllib3 2's NewConnectionError is a ConnectTimeoutError too.
+    if isinstance(exc, u3.NewConnectionError):
+        return "connection refused or unreachable"
     if isinstance(exc, (u3.ConnectTimeoutError, u3.ReadTimeoutError)):
         return "timed out"
     if isinstance(exc, u3.ProtocolError):

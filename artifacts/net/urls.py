@@ -108,7 +108,9 @@ class Policy:
     """Which URLs may be used.  Lists hold normalised entries (see
     ``Policy.build``).  ``subdomains``: a host entry also covers names
     under it (external blobs); Glance's import filtering compares hosts
-    exactly."""
+    exactly.  ``trusted_hosts``: hosts that may be (or resolve to)
+    private or loopback addresses without restricting the others (the
+    http store's ``internal_hosts``)."""
 
     allowed_schemes: tuple = ("http", "https")
     disallowed_schemes: tuple = ()
@@ -117,11 +119,12 @@ class Policy:
     allowed_ports: tuple = ()
     disallowed_ports: tuple = ()
     subdomains: bool = False
+    trusted_hosts: tuple = ()
 
     @classmethod
     def build(cls, allowed_schemes=("http", "https"), disallowed_schemes=(),
               allowed_hosts=(), disallowed_hosts=(), allowed_ports=(),
-              disallowed_ports=(), subdomains=False):
+              disallowed_ports=(), subdomains=False, trusted_hosts=()):
         """A policy from configuration values: schemes lowercased, hosts
         normalised as URL hosts are (so ``LOCALHOST`` or ``[::1]`` in a
         list matches what ``parse`` makes of a URL); an entry that is no
@@ -134,16 +137,17 @@ class Policy:
                                    disallowed_hosts),
             allowed_ports=tuple(int(p) for p in allowed_ports),
             disallowed_ports=tuple(int(p) for p in disallowed_ports),
-            subdomains=subdomains)
+            subdomains=subdomains,
+            trusted_hosts=tuple(_config_host(h) for h in trusted_hosts))
 
     def _matches(self, host, entries):
         return any(host == e or (self.subdomains and host.endswith("." + e))
                    for e in entries)
 
     def explicitly_allows(self, host):
-        """The operator named this very host in ``allowed_hosts``: it may
-        be private or loopback."""
-        return host in self.allowed_hosts
+        """The operator named this very host in ``allowed_hosts`` (or
+        ``trusted_hosts``): it may be private or loopback."""
+        return host in self.allowed_hosts or host in self.trusted_hosts
 
 
 # ------------------------------------------------------------------ parse

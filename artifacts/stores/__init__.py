@@ -70,6 +70,13 @@ class Writer(Protocol):
     def __exit__(self, exc_type, exc, tb) -> bool:
         """Cancels an uncommitted writer."""
 
+    # Optional: a writer whose partial data its key alone may not find
+    # again (S3: a multipart upload) has a ``note`` attribute, None or a
+    # callable its user sets before the first write (``set_note``); the
+    # writer calls ``note(detail)`` (a string) before it sends data that
+    # needs it, and ``discard(key, detail)`` gets it back after a crash.
+    # A ``note`` that fails fails the write.
+
 
 @runtime_checkable
 class Reader(Protocol):
@@ -165,9 +172,18 @@ class Discarding(Protocol):
     def discard(self, key: str) -> None:
         """Remove everything stored under ``key``: committed data and the
         partial data of writers of ``key``, including one whose process
-        died without cancelling.  Absent data is not an error.  May be
+        died without cancelling (a driver whose writers note details takes
+        the noted one as a second argument).  Absent data is not an error.  May be
         called while a writer of ``key`` is still running: that writer's
         commit then fails (``StoreUnavailable``) and leaves nothing."""
+
+
+def set_note(writer, note):
+    """Give ``writer`` the ``note`` callable if it notes details (see
+    ``Writer``); a no-op for writers that note nothing."""
+    if note is not None and hasattr(writer, "note"):
+        writer.note = note
+    return writer
 
 
 def register(kind, factory):

@@ -133,15 +133,17 @@ class CheckedStore(_Delegating):
         check_location(location, self.name)
         return bool(self._call("look up data", self._inner.exists, location))
 
-    def discard(self, key):
+    def discard(self, key, detail=None):
         """Remove the data under ``key``, committed or partial (see
-        ``Discarding``); a driver without ``discard`` loses only committed
-        data (``delete(location_for(key))``)."""
+        ``Discarding``; ``detail``: what its writer noted, for a driver
+        that notes details); a driver without ``discard`` loses only
+        committed data (``delete(location_for(key))``)."""
         check_key(key)
         self._refuse_if_read_only("discard data")
         discard = getattr(self._inner, "discard", None)
         if discard is not None:
-            self._call("discard data", discard, key)
+            args = (key,) if detail is None else (key, detail)
+            self._call("discard data", discard, *args)
             return
         location = self._call("name a location", self._inner.location_for,
                               key)
@@ -179,6 +181,17 @@ class CheckedWriter(_Delegating):
 
     def _call(self, doing, fn, *args):
         return _guarded(self._store_name, doing, fn, *args)
+
+    @property
+    def note(self):
+        """The driver writer's ``note`` (``Writer``); AttributeError for a
+        driver whose writers note nothing."""
+        return self._inner.note
+
+    @note.setter
+    def note(self, value):
+        if hasattr(self._inner, "note"):
+            self._inner.note = value
 
     def write(self, chunk):
         if self._finished:

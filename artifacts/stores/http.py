@@ -17,11 +17,14 @@ cannot be served (StoreUnavailable).  A server that ignores Range (200) is
 skipped forward to the offset.  At most ``max_redirects`` redirects are
 followed.  ``Accept-Encoding: identity`` asks for the bytes as stored.
 
-Redirects never lead somewhere more internal than where they come from:
-from a public address only to public ones, from a private one not to
-loopback or link-local ones (the cloud's metadata service), so a URL a
-client named, which passed the external-URL policy, cannot be bounced
-inside (``_RedirectGuard``).
+Every request goes through the pinned fetcher (``artifacts.net.fetch``):
+on every read, and on every redirect, the host is resolved once, each of
+its addresses is checked, and the connection goes to one of exactly those
+addresses.  Loopback, private, link-local (the cloud's metadata service),
+multicast and reserved addresses are refused unless the host is one of the
+store's ``internal_hosts``: a location whose name resolved to a public
+address when it was added cannot be turned into a read of an internal
+service later (DNS rebinding), nor be redirected inside.
 
 Errors: 404/410 are ``NotFound``; any other non-2xx answer, too many
 redirects, a timeout or a network error is ``StoreUnavailable`` naming the
@@ -33,26 +36,21 @@ Options (a dict):
 ``connect_timeout``, ``read_timeout``  seconds (default 10 / 60).
 ``max_redirects``   redirects followed per request (default 5, Glance's).
 ``verify``          TLS verification: true/false or a CA bundle path.
-``proxies``         requests' proxies mapping (``{"https": "http://p:3128"}``);
-                    the environment's proxies and ~/.netrc are ignored, so no
-                    credentials from the service's environment reach a
-                    location's server.
+``internal_hosts``  hosts (names or addresses) whose data may be served
+                    from private or loopback addresses (a web server inside
+                    the deployment); every other host must be public.
+``denied_hosts``    hosts never read from.
+No proxy, netrc or environment setting is used, so no credentials from
+the service's environment reach a location's server.
 ``block_size``      bytes per read when iterating (default 1 MiB).
 """
 
-import ipaddress
 import logging
-import socket
 import urllib.parse
 
 from artifacts import errors
+from artifacts.net import fetch, urls
 from artifacts.stores import BoundedReader, option_bool, register
-
-try:
-    import requests
-    from urllib3.exceptions import HTTPError as Urllib3Error
-except ImportError as exc:  # pragma: no cover - requests is a core dependency
-    raise ImportError("The http store needs requests (%s)" % exc)
 
 LOG = logging.getLogger(__name__)
 
@@ -61,56 +59,11 @@ SCHEMES = ("http", "https")
 DEFAULT_BLOCK_SIZE = 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
 _NOT_FOUND = (404, 410)
-
-
-class UnsafeRedirect(requests.RequestException):
-    """A redirect towards a more internal address than the one before."""
-
-
-def _reach(url):
-    """How internal the host of ``url`` is: 0 public, 1 private, 2
-    loopback, link-local, unspecified or reserved (its most internal
-    address when a name resolves to several); None if it does not
-    resolve (the request itself will fail)."""
-    parts = urllib.parse.urlsplit(url)
-    host = (parts.hostname or "").strip("[]")
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, parts.port or 80,
-                                       proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            return None
-        addresses = [ipaddress.ip_address(i[4][0].split("%")[0])
-                     for i in infos]
-    reach = 0
-    for address in addresses:
-        mapped = getattr(address, "ipv4_mapped", None) or address
-        if mapped.is_loopback or mapped.is_link_local or \
-                mapped.is_unspecified or mapped.is_reserved or \
-                mapped.is_multicast:
-            reach = max(reach, 2)
-        elif not mapped.is_global:
-            reach = max(reach, 1)
-    return reach
-
-
-class _RedirectGuard(requests.Session):
-    """A session whose redirects never go more internal (see the module
-    docstring); each hop is compared with the one before."""
-
-    def get_redirect_target(self, resp):
-        target = super().get_redirect_target(resp)
-        if target:
-            here = resp.url or resp.request.url
-            there = urllib.parse.urljoin(here, target)
-            before, after = _reach(here), _reach(there)
-            if before is not None and after is not None and after > before:
-                raise UnsafeRedirect("redirect from %s to a more internal "
-                                     "address" % urllib.parse.urlsplit(
-                                         here).hostname)
-        return target
+# How each fetch failure reads in a store error.
+_REASONS = {"redirects": None, "timed out": "the server did not answer in "
+            "time", "unreachable": "cannot connect", "refused redirect":
+            "it redirects to an address that is not allowed",
+            "status": None, "body": "reading the data failed"}
 
 
 def _float_option(options, name, default, store_name):
@@ -123,6 +76,12 @@ def _float_option(options, name, default, store_name):
         raise errors.Invalid("HTTP store %r: %r must be a positive number of "
                              "seconds." % (store_name, name))
     return value
+
+
+def _hosts(value):
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(h.strip() for h in value or () if h.strip())
 
 
 class HttpStore:
@@ -154,12 +113,13 @@ class HttpStore:
                 "true", "false", "1", "0", "yes", "no"):
             verify = option_bool(verify, True)
         self.verify = verify
-        self.session = _RedirectGuard()
-        # No proxies or .netrc credentials from the environment (see above).
-        self.session.trust_env = False
-        self.session.max_redirects = self.max_redirects
-        self.session.proxies = dict(options.get("proxies") or {})
-        self.session.headers["Accept-Encoding"] = "identity"
+        try:
+            self.policy = urls.Policy.build(
+                allowed_schemes=SCHEMES,
+                disallowed_hosts=_hosts(options.get("denied_hosts")),
+                trusted_hosts=_hosts(options.get("internal_hosts")))
+        except ValueError as exc:
+            raise errors.Invalid("HTTP store %r: %s" % (name, exc))
 
     # -- locations --------------------------------------------------------
 
@@ -204,30 +164,29 @@ class HttpStore:
             % (self.name, host, what))
 
     def _request(self, method, url, host, headers=None):
+        """A ``fetch.Fetched`` of any final status: the host checked and
+        pinned (see the module docstring)."""
         try:
-            response = self.session.request(
-                method, url, headers=headers or {}, stream=True,
-                allow_redirects=True, verify=self.verify,
-                timeout=(self.connect_timeout, self.read_timeout))
-        except requests.TooManyRedirects as exc:
-            raise self._failed(host, "more than %d redirects"
-                               % self.max_redirects, exc)
-        except UnsafeRedirect as exc:
-            raise self._failed(host, "it redirects to a more internal "
-                                     "address", exc)
-        except requests.Timeout as exc:
-            raise self._failed(host, "the server did not answer in time",
-                               exc)
-        except requests.ConnectionError as exc:
-            raise self._failed(host, "cannot connect", exc)
-        except (requests.RequestException, Urllib3Error, OSError,
-                ValueError) as exc:
-            raise self._failed(host, "the request failed (%s)"
-                               % type(exc).__name__, exc)
-        return response
+            return fetch.open_url(
+                url, self.policy, max_redirects=self.max_redirects,
+                timeout=(self.connect_timeout, self.read_timeout),
+                verify=self.verify, method=method, headers=headers,
+                any_status=True, user_agent="Glare (http store)")
+        except urls.Refused as exc:
+            raise self._failed(host, "its address is not allowed (%s)"
+                               % exc.message.rstrip("."), exc)
+        except fetch.FetchFailed as exc:
+            raise self._fetch_failed(host, exc)
+
+    def _fetch_failed(self, host, exc):
+        if exc.reason == "redirects":
+            what = "more than %d redirects" % self.max_redirects
+        else:
+            what = _REASONS.get(exc.reason) or "the request failed"
+        return self._failed(host, what, exc)
 
     def _status_error(self, response, host):
-        status = response.status_code
+        status = response.status
         response.close()
         if status in _NOT_FOUND:
             return errors.NotFound("No data at this URL of store %r (host %s "
@@ -238,7 +197,7 @@ class HttpStore:
         """The object's size from a HEAD."""
         response = self._request("HEAD", url, host)
         response.close()
-        if not 200 <= response.status_code < 300:
+        if not 200 <= response.status < 300:
             raise self._status_error(response, host)
         size = _int_header(response, "Content-Length")
         if size is None:
@@ -267,7 +226,7 @@ class HttpStore:
             end = "" if length is None else str(offset + length - 1)
             headers["Range"] = "bytes=%d-%s" % (offset, end)
         response = self._request("GET", url, host, headers)
-        status = response.status_code
+        status = response.status
         if status == 416:
             response.close()
             return self._empty(url, host, offset)
@@ -319,9 +278,9 @@ class HttpStore:
         url, host = self._check(location)
         response = self._request("HEAD", url, host)
         response.close()
-        if 200 <= response.status_code < 300:
+        if 200 <= response.status < 300:
             return True
-        if response.status_code in _NOT_FOUND:
+        if response.status in _NOT_FOUND:
             return False
         raise self._status_error(response, host)
 
@@ -335,6 +294,7 @@ class HttpStore:
             "connect_timeout": self.connect_timeout,
             "read_timeout": self.read_timeout,
             "max_redirects": self.max_redirects,
+            "internal_hosts": list(self.policy.trusted_hosts),
         }
 
     def __repr__(self):
@@ -377,10 +337,9 @@ class HttpReader(BoundedReader):
 
     def _raw(self, want):
         try:
-            return self._response.raw.read(want, decode_content=False)
-        except (Urllib3Error, requests.RequestException, OSError) as exc:
-            raise self._store._failed(self._host, "reading the data failed",
-                                      exc)
+            return self._response.read(want)
+        except fetch.FetchFailed as exc:
+            raise self._store._fetch_failed(self._host, exc)
 
     def _release(self):
         response, self._response = self._response, None

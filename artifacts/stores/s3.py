@@ -78,6 +78,7 @@ Options (a dict):
 """
 
 import datetime
+import logging
 import threading
 import uuid
 
@@ -95,6 +96,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError(
         "The s3 store needs boto3: pip install 'glare[s3]' (%s)" % exc)
+
+LOG = logging.getLogger(__name__)
 
 SCHEME = "s3"
 # Glance's s3 location schemes (s3+https: the service is reached by HTTPS).
@@ -478,29 +481,44 @@ class S3Store:
             "conditional_writes": self.conditional_writes,
         }
 
-    def discard(self, key):
+    def discard(self, key, detail=None):
         """Remove everything stored under ``key``: the object and the
         multipart uploads of writers of ``key`` (also of one that died
-        without aborting).  Absent data is not an error."""
+        without aborting).  ``detail``: the upload id its writer noted
+        (``S3Writer.note``), aborted first; the bucket's unfinished
+        uploads of the key are then listed too (writers that noted none).
+        A listing the server refuses is not an error once the noted upload
+        is aborted.  Absent data is not an error."""
         object_key = self.object_key(key)
-        paginator = self.client.get_paginator("list_multipart_uploads")
+        if detail:
+            self._abort(object_key, detail)
         try:
+            paginator = self.client.get_paginator("list_multipart_uploads")
             for page in paginator.paginate(Bucket=self.bucket,
                                            Prefix=object_key):
                 for upload in page.get("Uploads", ()):
-                    if upload["Key"] != object_key:
-                        continue
-                    try:
-                        self.client.abort_multipart_upload(
-                            Bucket=self.bucket, Key=object_key,
-                            UploadId=upload["UploadId"])
-                    except ClientError as exc:
-                        if _code(exc) != "NoSuchUpload" and \
-                                not _is_not_found(exc):
-                            raise
+                    if upload["Key"] == object_key and \
+                            upload["UploadId"] != detail:
+                        self._abort(object_key, upload["UploadId"])
         except (ClientError, BotoCoreError) as exc:
-            raise _store_error(exc, "abort the uploads of %s" % key)
+            if not detail:
+                raise _store_error(exc, "abort the uploads of %s" % key)
+            LOG.warning("S3 store %s: could not list the unfinished uploads "
+                        "of %s (%s); its noted upload was aborted", self.name,
+                        key, type(exc).__name__)
         self.delete(self.location_for(key))
+
+    def _abort(self, object_key, upload_id):
+        """Abort one multipart upload; one already gone is not an error."""
+        try:
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=object_key, UploadId=upload_id)
+        except ClientError as exc:
+            if _code(exc) != "NoSuchUpload" and not _is_not_found(exc):
+                raise _store_error(exc, "abort the upload of %s"
+                                   % object_key)
+        except BotoCoreError as exc:
+            raise _store_error(exc, "abort the upload of %s" % object_key)
 
     # -- maintenance ------------------------------------------------------
 
@@ -554,6 +572,9 @@ class S3Writer(WriterLifecycle):
         self._upload_id = None
         self._parts = []
         self._done = False
+        # Set by the store wrapper (Writer.note): told the upload id before
+        # the first part is sent, so a crash's recovery can abort it.
+        self.note = None
         self._lock = threading.Lock()
         # Stored with the object: tells our own object from a competitor's
         # when a retried final request fails its If-None-Match.
@@ -615,6 +636,10 @@ class S3Writer(WriterLifecycle):
                 Bucket=store.bucket, Key=self.object_key,
                 Metadata={_TOKEN_META: self._token})
             self._upload_id = response["UploadId"]
+            if self.note is not None:
+                # Not recorded, not sent: a failed note aborts the upload
+                # (the caller's failure path cancels this writer).
+                self.note(self._upload_id)
         number = len(self._parts) + 1
         if number > MAX_PARTS:
             raise errors.RequestTooLarge(

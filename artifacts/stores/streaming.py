@@ -31,7 +31,7 @@ import threading
 from dataclasses import dataclass, field
 
 from artifacts import errors
-from artifacts.stores import check_key
+from artifacts.stores import check_key, set_note
 
 BLOCK_SIZE = 1024 * 1024
 TOO_LARGE_MESSAGE = "The data is too large: it exceeds the size limit."
@@ -168,7 +168,7 @@ class _HashThread:
 def write_stream(store, key, chunks, algorithms=("md5", "sha512"),
                  max_size=None, on_chunk=None, *,
                  too_large_message=TOO_LARGE_MESSAGE, expected_digests=None,
-                 block_size=BLOCK_SIZE):
+                 block_size=BLOCK_SIZE, note=None):
     """Store ``chunks`` (an iterable of bytes) under ``key``; all or nothing.
 
     ``algorithms``: hashlib names whose hex digests are returned.
@@ -192,7 +192,9 @@ def write_stream(store, key, chunks, algorithms=("md5", "sha512"),
                 "Cannot verify a %s digest: it is not among the computed "
                 "algorithms (%s)." % (name, ", ".join(hashers)))
         expected[name] = str(value).lower()
-    writer = store.writer(key)
+    # note: the write record's ``note`` for a writer that notes details
+    # (artifacts.recovery.Writes.noter).
+    writer = set_note(store.writer(key), note)
     workers = []
     total = 0
     try:

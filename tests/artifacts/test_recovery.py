@@ -65,11 +65,31 @@ def enforcer():
 
 @pytest.fixture
 def eng(database, enforcer, tmp_path):
+    return _engine(database, enforcer, tmp_path)
+
+
+@pytest.fixture
+def s3_eng(database, enforcer, tmp_path, s3_endpoint):
+    """``eng`` with an S3 store (moto) whose parts are the smallest S3
+    allows, so a few MiB make a multipart upload."""
+    from tests import s3_server
+    with s3_server.bucket(s3_endpoint) as bucket:
+        s3 = stores.create("s3", "s3", dict(
+            s3_server.CREDENTIALS, endpoint_url=s3_endpoint, bucket=bucket,
+            chunk_size=5 * MiB))
+        engine = _engine(database, enforcer, tmp_path, s3=s3)
+        engine.s3_admin = s3_server.client(s3_endpoint)
+        engine.s3_bucket = bucket
+        yield engine
+
+
+def _engine(database, enforcer, tmp_path, **more_drivers):
     def fs(name):
         return stores.create("filesystem", name,
                              {"datadir": str(tmp_path / name)})
     drivers = {"fs": fs("fs"), "cold": fs("cold"),
-               "db": stores.create("database", "db", {"engine": database})}
+               "db": stores.create("database", "db", {"engine": database}),
+               **more_drivers}
     store_set = StoreSet(drivers=drivers, default="fs", staging=fs("staging"))
     engine = Engine(database, drivers["fs"], enforcer,
                     Limits(stale_upload_seconds=600),
@@ -181,6 +201,8 @@ def status(eng, ctx, art):
 
 
 @pytest.mark.parametrize("store", ["fs", "db"])
+
+
 def test_an_upload_of_a_dead_process_is_released_at_once(eng, store):
     ctx = admin()
     art = new_image(eng, ctx)
@@ -432,6 +454,8 @@ def test_a_restage_of_a_dead_process_keeps_the_staged_data(eng):
     assert files(eng) == staged
     eng.data.import_staged(ctx, IMAGES, art["id"], stores=["cold"])
     assert status(eng, ctx, art) == "active"
+
+
 def test_locks_and_reservations_of_a_dead_local_process_go_at_once(eng):
     """``recover`` deletes the locks and upload reservations whose owner
     is a process of this host proven dead; a live owner's and another
@@ -463,3 +487,41 @@ def test_locks_and_reservations_of_a_dead_local_process_go_at_once(eng):
     transaction(eng.db, lambda conn: [conn.execute(t.delete().where(
         t.c.owner.in_(owners))) for t in (artifact_locks,
                                           upload_reservations)])
+
+
+def test_an_s3_multipart_upload_of_a_dead_process_is_aborted(s3_eng):
+    """The upload id its writer noted in the write record is what recovery
+    aborts: it works where the bucket's unfinished uploads cannot be
+    listed (no ListBucketMultipartUploads permission)."""
+    eng = s3_eng
+
+    def uploads():
+        return eng.s3_admin.list_multipart_uploads(
+            Bucket=eng.s3_bucket).get("Uploads", [])
+    ctx = admin()
+    art = new_image(eng, ctx)
+    held = Held(lambda chunks: eng.data.upload(ctx, IMAGES, art["id"],
+                                               "image", chunks, store="s3"),
+                before=7 * MiB)
+    [upload] = uploads()
+    [record] = records(eng, art["id"])
+    assert record.detail == upload["UploadId"]     # noted before its parts
+    hand_over(eng, art["id"], dead_holder())
+    driver = eng.stores.driver("s3")
+
+    class Refused:
+        def paginate(self, **_):
+            from botocore.exceptions import ClientError
+            raise ClientError({"Error": {"Code": "AccessDenied"}},
+                              "ListMultipartUploads")
+    driver.client.get_paginator = lambda name: Refused()
+    assert eng.data.recover_stale_uploads([IMAGES]) == 2
+    assert uploads() == []
+    assert records(eng, art["id"]) == [] and claims(eng, art["id"]) == []
+    assert status(eng, ctx, art) == "queued"
+    # The held upload goes on and finds its upload aborted: it fails and
+    # leaves nothing.
+    assert isinstance(held.finish(), (errors.Conflict,
+                                      errors.StoreUnavailable))
+    assert uploads() == []
+    assert status(eng, ctx, art) == "queued"

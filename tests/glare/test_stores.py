@@ -321,7 +321,12 @@ def test_database_section_maps_its_chunk_size(tmp_path):
 
 def test_http_section_is_the_read_only_http_driver(tmp_path):
     assert section(tmp_path, "http", "https_insecure = false\n") == (
-        "http", {})
+        "http", {"internal_hosts": [], "denied_hosts": []})
+    # Glare's own: the hosts that may be internal (every read is checked).
+    assert section(tmp_path, "http", "http_internal_hosts = 10.0.0.5, "
+                   "images.lan\nhttp_denied_hosts = bad.example\n") == (
+        "http", {"internal_hosts": ["10.0.0.5", "images.lan"],
+                 "denied_hosts": ["bad.example"]})
 
 
 @pytest.mark.parametrize("store_type,schemes", [

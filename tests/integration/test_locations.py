@@ -81,6 +81,8 @@ def server(db_kind, tmp_path_factory):
         "\n[glance_store]\ndefault_backend = fast\n"
         "\n[fast]\nfilesystem_store_datadir = %s\nweight = 100\n"
         "\n[cold]\nfilesystem_store_datadir = %s\nweight = 50\n"
+        # The web server of this test is on the loopback address.
+        "\n[web]\nhttp_internal_hosts = 127.0.0.1\n"
         "\n[noauth]\ntoken_map = %s\n" % (tmp / "fast", tmp / "cold",
                                            token_map))
     with database_url(db_kind, tmp) as url:

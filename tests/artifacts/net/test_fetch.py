@@ -97,6 +97,24 @@ def test_nothing_listening(local):
     with pytest.raises(fetch.FetchFailed) as exc:
         fetch.open_url("http://127.0.0.1:%d/x" % port, policy)
     assert "Could not fetch" in exc.value.message
+    # Refused, not "timed out" (urllib3's NewConnectionError is also a
+    # ConnectTimeoutError).
+    assert "connection refused or unreachable" in exc.value.message
+    assert exc.value.reason == "unreachable"
+
+
+def test_ranges_and_any_status(source, local):
+    """What the http store asks (its HEADs are in test_http.py): a Range,
+    a 404 it words itself."""
+    part = fetch.open_url(source.url("/data/disk"), local,
+                          headers={"Range": "bytes=10-19"})
+    body = part.read(1 << 20)
+    part.close()
+    assert body in (DATA[10:20], DATA[:len(body)])   # a server may ignore it
+    missing = fetch.open_url(source.url("/status/404"), local,
+                             any_status=True)
+    assert missing.status == 404
+    missing.close()
 
 
 def test_the_first_url_is_checked_before_any_connection(local):

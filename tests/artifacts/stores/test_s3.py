@@ -188,6 +188,79 @@ def test_abandoned_multipart_writer_is_aborted(make_store, admin, bucket):
     assert _uploads(admin, bucket) == []
 
 
+def _refuse_listing(store):
+    """The bucket's unfinished uploads cannot be listed (a deployment that
+    grants no ListBucketMultipartUploads, as AWS answers it)."""
+    from botocore.exceptions import ClientError
+
+    class Refused:
+        def paginate(self, **_):
+            raise ClientError({"Error": {"Code": "AccessDenied",
+                                         "Message": "Access Denied"}},
+                              "ListMultipartUploads")
+
+    def paginator(name):
+        assert name == "list_multipart_uploads", name
+        return Refused()
+    store.client.get_paginator = paginator
+
+
+def test_a_multipart_writer_notes_its_upload_before_its_first_part(
+        make_store, admin, bucket):
+    s = make_store()
+    noted = []
+
+    def note(detail):
+        # Told before any part is sent.
+        assert admin.list_parts(Bucket=bucket, Key="noted/big",
+                                UploadId=detail).get("Parts", []) == []
+        noted.append(detail)
+    w = s.writer("noted/big")
+    w.note = note
+    w.write(_pattern(4 * MiB))
+    assert noted == []                       # one part or less: no upload
+    w.write(_pattern(8 * MiB))
+    assert noted == [u["UploadId"] for u in _uploads(admin, bucket)]
+    w.cancel()
+    assert _uploads(admin, bucket) == []
+
+
+def test_a_failed_note_fails_the_write_and_leaves_nothing(
+        make_store, admin, bucket, backend_contents):
+    s = make_store()
+
+    def note(detail):
+        raise errors.StoreUnavailable("the database is away")
+    with pytest.raises(errors.StoreUnavailable):
+        write_stream(s, "unnoted", [_pattern(6 * MiB)] * 2, note=note)
+    assert _uploads(admin, bucket) == []
+    assert backend_contents() == []
+
+
+def test_discard_aborts_the_noted_upload_without_listing(make_store, admin,
+                                                         bucket):
+    """A dead writer's upload, found by the id it noted even where the
+    bucket's unfinished uploads cannot be listed."""
+    noted = []
+    w = make_store().writer("died/big")
+    w.note = noted.append
+    w.write(_pattern(11 * MiB))
+    w._inner._done = True          # as a killed process: no abort follows
+    assert len(_uploads(admin, bucket)) == 1
+    survivor = make_store()
+    _refuse_listing(survivor)
+    survivor.discard("died/big", noted[0])
+    assert _uploads(admin, bucket) == []
+    # Without the noted id the listing is needed: its refusal is an error.
+    w = make_store().writer("died/again")
+    w.write(_pattern(11 * MiB))
+    w._inner._done = True
+    with pytest.raises(errors.StoreUnavailable):
+        survivor.discard("died/again")
+    make_store().discard("died/again")
+    assert _uploads(admin, bucket) == []
+
+
 def test_failure_mid_multipart_stream_leaves_nothing(make_store, admin, bucket,
                                                      backend_contents):
     s = make_store()
