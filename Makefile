@@ -206,3 +206,27 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tests.integration.artifact_fuzz \
 	  $(if $(FUZZ_URL),--url $(FUZZ_URL)) --max-examples $(FUZZ_EXAMPLES) \
 	  $(if $(FUZZ_ARGS),-- $(FUZZ_ARGS))
+
+# ---------------------------------------------------------------------------
+# Tempest's image API tests (tempest.api.image: admin and non-admin,
+# metadefs, tasks, cache) against Glare, then against a real Glance 33, each
+# registered in a real Keystone (conformance/tempest/run.py, docs/tempest.md).
+# Results per test in .cache/tempest/<kind>.json.  Not part of make test
+# (about 10 minutes per server).  TEMPEST_ARGS="--regex ..." narrows it.
+TEMPEST_VENV ?= .cache/tempest-venv
+TEMPEST_SPEC ?= tempest==47.0.0
+TEMPEST_ARGS ?=
+
+.PHONY: tempest tempest-venv
+tempest-venv:
+	@if test -x $(TEMPEST_VENV)/bin/tempest && \
+	    test -x $(TEMPEST_VENV)/bin/subunit2csv; then :; else \
+	  test -x $(TEMPEST_VENV)/bin/python || $(PYTHON) -m venv $(TEMPEST_VENV); \
+	  $(TEMPEST_VENV)/bin/pip install -q --upgrade pip && \
+	  $(TEMPEST_VENV)/bin/pip install -q '$(TEMPEST_SPEC)'; fi
+
+tempest: $(STAMP) keystone-venv tempest-venv glance-venv
+	-$(BIN)/python -m conformance.tempest.run glare $(TEMPEST_ARGS)
+	-$(BIN)/python -m conformance.tempest.run glance $(TEMPEST_ARGS)
+	$(BIN)/python -m conformance.tempest.report .cache/tempest/glare.json \
+	  .cache/tempest/glance.json
