@@ -15,7 +15,8 @@ pipeline, ``conformance.glance_runner``) on a SQLite database with
 Glance's standard metadata definitions loaded (``glare db load-metadefs``
 / ``glance-manage db_load_metadefs`` from the Glance venv), registered as
 the ``image`` service in Keystone's catalog, and a small web server on
-127.0.0.1 that serves Tempest's ``http_image`` (no internet needed; both
+this host's address (not loopback, which Glance always refuses) that
+serves Tempest's ``http_image``, a small qcow2 (no internet needed; both
 servers are told to allow that host and port for web-download).  Then
 Tempest 47 (``.cache/tempest-venv``, ``make tempest-venv``) runs
 ``tempest run --regex '^tempest.api.image'`` with the ``tempest.conf`` of
@@ -30,10 +31,12 @@ import csv
 import functools
 import http.server
 import io
+import ipaddress
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -100,14 +103,36 @@ keystone = true
 run_validation = false
 """
 
-# web-download of Tempest's http_image from 127.0.0.1: allowed explicitly
+# web-download of Tempest's http_image from this host: allowed explicitly
 # (Glance's defaults only allow ports 80 and 443; Glare also refuses
-# loopback addresses unless the host is allowed by name).
+# private and reserved addresses unless the host is allowed by name).
 IMPORT_FILTERING = """
 [import_filtering_opts]
-allowed_hosts = 127.0.0.1
+allowed_hosts = {host}
 allowed_ports = 80,443,{port}
 """
+
+
+# Profiles: ``base`` is the file above (one filesystem store, locations
+# hidden, format enforced: devstack's defaults).  ``locations`` also turns
+# on what more Tempest classes need: locations shown (ImageLocationsTest),
+# an http store for them, and Glance's require_image_format_match off
+# (ListUserImagesTest uploads placeholder bytes in every disk format).
+# Each entry: (tempest.conf lines, Glance's extra conf, Glare's [DEFAULT]
+# lines, Glare's extra sections); {host} is the web server's address.
+PROFILES = {
+    "base": ("", "", "", ""),
+    "locations": (
+        "\n[image-feature-enabled]\nmanage_locations = true\n"
+        "http_store_enabled = true\nimage_format_enforcement = false\n",
+        "\n[DEFAULT]\nshow_multiple_locations = true\n"
+        "show_image_direct_url = true\n"
+        "\n[image_format]\nrequire_image_format_match = false\n",
+        "show_multiple_locations = true\nshow_image_direct_url = true\n",
+        "\n[image_format]\nrequire_image_format_match = false\n"
+        "\n[store:web]\ndriver = http\n"
+        "\n[glare]\nexternal_allowed_hosts = {host}\n"),
+}
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -115,19 +140,47 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _host_address():
+    """This host's address other than loopback (Glance refuses to
+    web-download from loopback whatever its import filtering says),
+    else 127.0.0.1."""
+    with contextlib.suppress(OSError):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            # No packet is sent: connect() only picks the route's source.
+            sock.connect(("192.0.2.1", 9))
+            address = sock.getsockname()[0]
+            if not ipaddress.ip_address(address).is_loopback:
+                return address
+    return "127.0.0.1"
+
+
+def _write_image(path):
+    """Tempest's http_image: a small qcow2 (Tempest creates the image
+    with the first of its disk_formats, qcow2, and both servers inspect
+    the data), or raw bytes without qemu-img."""
+    qemu_img = shutil.which("qemu-img")
+    if qemu_img and subprocess.run(
+            [qemu_img, "create", "-f", "qcow2", path, "16M"],
+            capture_output=True).returncode == 0:
+        return
+    with open(path, "wb") as f:
+        f.write(os.urandom(1024 * 1024))
+
+
 @contextlib.contextmanager
 def web_server(root):
-    """Tempest's http_image on 127.0.0.1 (a small cirros-like file)."""
+    """Tempest's http_image served on this host's address; yields (host,
+    port, URL)."""
     os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, "cirros.img"), "wb") as f:
-        f.write(os.urandom(1024 * 1024))
+    _write_image(os.path.join(root, "cirros.img"))
+    host = _host_address()
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=root))
+        (host, 0), functools.partial(_Quiet, directory=root))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield httpd.server_port, "http://127.0.0.1:%d/cirros.img" % (
-            httpd.server_port)
+        yield host, httpd.server_port, "http://%s:%d/cirros.img" % (
+            host, httpd.server_port)
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -142,12 +195,12 @@ def ensure_tempest_venv():
 
 
 @contextlib.contextmanager
-def glare(workdir, keystone, password, import_filtering):
+def glare(workdir, keystone, password, import_filtering, profile):
     sections = ("\n[paste_deploy]\nflavor = keystone\n\n"
                 + keystone.authtoken_section(SERVICE_USER, password)
-                + import_filtering)
+                + import_filtering + profile[3])
     defaults = ("enabled_import_methods = "
-                "[glance-direct,web-download,copy-image]\n")
+                "[glance-direct,web-download,copy-image]\n" + profile[2])
     with conformance_run.glare_server(workdir, extra_defaults=defaults,
                                       extra_sections=sections) as url:
         subprocess.run([sys.executable, "-m", "glare.cli", "--config",
@@ -158,9 +211,9 @@ def glare(workdir, keystone, password, import_filtering):
 
 
 @contextlib.contextmanager
-def glance(workdir, keystone, password, import_filtering):
+def glance(workdir, keystone, password, import_filtering, profile):
     extra = ("\n" + keystone.authtoken_section(SERVICE_USER, password)
-             + import_filtering)
+             + import_filtering + profile[1])
     with glance_runner.glance_process(workdir, extra_conf=extra,
                                       keystone=True) as running:
         venv = glance_runner.DEFAULT_VENV
@@ -238,12 +291,12 @@ def collect(workspace):
             # setUpClass failures are reported under the class name.
             test = row["test"]
         results[test] = [{"success": "passed", "skip": "skipped",
-                          "fail": "failed"}.get(row["status"],
+                          "fail": "failed", "failure": "failed"}.get(row["status"],
                                                 row["status"]), ""]
     return results
 
 
-def run(kind, regex=REGEX, concurrency=2, keep=None):
+def run(kind, regex=REGEX, concurrency=2, keep=None, profile="base"):
     keystone_venv, error = keystone_server.ensure_venv()
     if keystone_venv is None:
         raise SystemExit("no Keystone venv: %s" % error)
@@ -252,19 +305,22 @@ def run(kind, regex=REGEX, concurrency=2, keep=None):
     os.makedirs(workdir, exist_ok=True)
     started = time.time()
     try:
-        with web_server(os.path.join(workdir, "web")) as (port, http_image), \
+        with web_server(os.path.join(workdir, "web")) as (
+                host, port, http_image), \
                 keystone_server.keystone_server(
                     os.path.join(workdir, "keystone")) as ks:
             _, password = ks.add_user(SERVICE_USER, "service",
                                       ["service", "admin"])
-            filtering = IMPORT_FILTERING.format(port=port)
+            filtering = IMPORT_FILTERING.format(host=host, port=port)
+            extra = [text.replace("{host}", host)
+                     for text in PROFILES[profile]]
             with SERVERS[kind](os.path.join(workdir, kind), ks, password,
-                               filtering) as url:
+                               filtering, extra) as url:
                 ks.register_service("image", kind, url)
                 conf = TEMPEST_CONF.format(
                     workdir=workdir, auth_url=ks.auth_url,
                     admin_password=keystone_server.ADMIN_PASSWORD,
-                    http_image=http_image)
+                    http_image=http_image) + extra[0]
                 status, results = run_tempest(workdir, conf, regex,
                                               concurrency)
     finally:
@@ -279,11 +335,12 @@ def run(kind, regex=REGEX, concurrency=2, keep=None):
     counts = {}
     for outcome, _ in results.values():
         counts[outcome] = counts.get(outcome, 0) + 1
-    summary = {"kind": kind, "regex": regex, "exit": status,
+    summary = {"kind": kind, "profile": profile, "regex": regex, "exit": status,
                "seconds": round(time.time() - started), "counts": counts,
                "tests": dict(sorted(results.items()))}
     os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, kind + ".json"), "w") as f:
+    name = kind if profile == "base" else "%s-%s" % (kind, profile)
+    with open(os.path.join(RESULTS, name + ".json"), "w") as f:
         json.dump(summary, f, indent=1)
     print("tempest against %s: %s in %d s (log: %s)" % (
         kind, ", ".join("%s %d" % kv for kv in sorted(counts.items())),
@@ -298,10 +355,13 @@ def main(argv=None):
     parser.add_argument("kind", choices=sorted(SERVERS))
     parser.add_argument("--regex", default=REGEX)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--profile", choices=sorted(PROFILES),
+                        default="base")
     parser.add_argument("--keep", default=None,
                         help="work in this directory and keep it")
     args = parser.parse_args(argv)
-    return run(args.kind, args.regex, args.concurrency, args.keep)
+    return run(args.kind, args.regex, args.concurrency, args.keep,
+               args.profile)
 
 
 if __name__ == "__main__":
