@@ -277,6 +277,11 @@ def run_tempest(workdir, conf_text, regex, concurrency):
     return status, results
 
 
+# subunit2csv's statuses in the words of the summary.
+OUTCOMES = {"success": "passed", "skip": "skipped", "fail": "failed",
+            "failure": "failed"}
+
+
 def collect(workspace):
     """Every test of the last stestr run: {id: [status, detail]}."""
     stestr = os.path.join(VENV, "bin", "stestr")
@@ -290,9 +295,7 @@ def collect(workspace):
         if not test.startswith("tempest."):
             # setUpClass failures are reported under the class name.
             test = row["test"]
-        results[test] = [{"success": "passed", "skip": "skipped",
-                          "fail": "failed", "failure": "failed"}.get(row["status"],
-                                                row["status"]), ""]
+        results[test] = [OUTCOMES.get(row["status"], row["status"]), ""]
     return results
 
 
@@ -335,7 +338,8 @@ def run(kind, regex=REGEX, concurrency=2, keep=None, profile="base"):
     counts = {}
     for outcome, _ in results.values():
         counts[outcome] = counts.get(outcome, 0) + 1
-    summary = {"kind": kind, "profile": profile, "regex": regex, "exit": status,
+    summary = {"kind": kind, "profile": profile, "regex": regex,
+               "exit": status,
                "seconds": round(time.time() - started), "counts": counts,
                "tests": dict(sorted(results.items()))}
     os.makedirs(RESULTS, exist_ok=True)
