@@ -139,18 +139,25 @@ compatibility-doc: $(STAMP) glance-venv
 	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glance-multi-store.xml
 	$(BIN)/python -m conformance.run glance --cache --venv $(GLANCE_VENV) \
 	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glance-cache.xml
+	$(BIN)/python -m conformance.run glance --property-protections \
+	  --venv $(GLANCE_VENV) \
+	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glance-protections.xml
 	$(BIN)/python -m conformance.run glare \
 	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glare.xml
 	-$(BIN)/python -m conformance.run glare --multi-store \
 	  -- -q --junitxml=$(GLARE_MULTI_STORE_XML)
 	$(BIN)/python -m conformance.run glare --cache \
 	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glare-cache.xml
+	$(BIN)/python -m conformance.run glare --property-protections \
+	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glare-protections.xml
 	$(BIN)/python -m conformance.report \
 	  --glance $(CONFORMANCE_RESULTS)/glance.xml \
 	  --glance $(CONFORMANCE_RESULTS)/glance-multi-store.xml \
 	  --glance $(CONFORMANCE_RESULTS)/glance-cache.xml \
+	  --glance $(CONFORMANCE_RESULTS)/glance-protections.xml \
 	  --glare $(CONFORMANCE_RESULTS)/glare.xml $(GLARE_MULTI_STORE_ARG) \
 	  --glare $(CONFORMANCE_RESULTS)/glare-cache.xml \
+	  --glare $(CONFORMANCE_RESULTS)/glare-protections.xml \
 	  --output docs/compatibility.md
 
 # The committed document still lists every check with its current status.
@@ -167,9 +174,12 @@ compatibility-doc-glare: $(STAMP)
 	  -- -q --junitxml=$(GLARE_MULTI_STORE_XML)
 	$(BIN)/python -m conformance.run glare --cache \
 	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glare-cache.xml
+	$(BIN)/python -m conformance.run glare --property-protections \
+	  -- -q --junitxml=$(CONFORMANCE_RESULTS)/glare-protections.xml
 	$(BIN)/python -m conformance.report --keep-glance \
 	  --glare $(CONFORMANCE_RESULTS)/glare.xml $(GLARE_MULTI_STORE_ARG) \
 	  --glare $(CONFORMANCE_RESULTS)/glare-cache.xml \
+	  --glare $(CONFORMANCE_RESULTS)/glare-protections.xml \
 	  --output docs/compatibility.md
 
 # ---------------------------------------------------------------------------
@@ -184,7 +194,13 @@ BENCH_REPEAT ?= 1
 BENCH_SIZE ?= 1G
 BENCH_ARGS ?=
 
-.PHONY: bench-glance
+.PHONY: bench-glance bench-load
+# 64 clients x 60 s of mixed work beside 64 stalled connections, on each
+# database of LOAD_DB (bench/README.md); LOAD_ARGS e.g. --duration 10.
+LOAD_DB ?= sqlite,postgresql,mysql
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py --db $(LOAD_DB) $(LOAD_ARGS)
+
 bench-glance: $(STAMP) glance-venv
 	$(BIN)/python bench/compare.py --db $(BENCH_DB) --repeat $(BENCH_REPEAT) \
 	  --size $(BENCH_SIZE) --glance-venv $(GLANCE_VENV) \

@@ -67,7 +67,10 @@ setup(
         "postgres": ["psycopg2-binary>=2.9"],
         "mysql": ["pymysql>=1.1"],
         "s3": ["boto3>=1.34"],
-        "keystone": ["keystonemiddleware>=10.0"],
+        # oslo.limit reads Keystone's unified limits when
+        # use_keystone_limits is on (artifacts/keystone_limits.py), as
+        # Glance does; only a Keystone deployment needs it.
+        "keystone": ["keystonemiddleware>=10.0", "oslo.limit>=2.0"],
         # Notifications to RabbitMQ ([oslo_messaging_notifications],
         # glare/notifier.py).  An extra, not a dependency: oslo.messaging
         # pulls in 17 more packages (eventlet, greenlet, oslo.service,
@@ -76,6 +79,7 @@ setup(
         # logs an error and runs without them.
         "notifications": ["oslo.messaging>=14.0"],
         "test": ["pytest>=8", "pytest-xdist>=3", "requests-mock>=1.11",
+                 "oslo.limit>=2.0",
                  "requests>=2.31", "python-glanceclient>=4.0",
                  "openstacksdk>=3.0", "warlock>=2.0",
                  "keystonemiddleware>=10.0", "psycopg2-binary>=2.9",
@@ -94,5 +98,8 @@ setup(
                  # /artifacts/docs renders offline.
                  "selenium>=4.20"],
     },
-    entry_points={"console_scripts": ["glare = glare.cli:main"]},
+    entry_points={"console_scripts": ["glare = glare.cli:main"],
+                  # oslopolicy-sample-generator --namespace glare
+                  "oslo.policy.policies": [
+                      "glare = glare.policies:list_rules"]},
 )

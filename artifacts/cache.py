@@ -26,9 +26,11 @@ least recently used first.  ``clean`` removes fills stalled longer than
 ``stall_time`` and invalid files; ``prune`` and ``clean`` are also run by
 ``glare cache-prune`` / ``glare cache-clean`` from cron.
 
-Metadata is per node (Glance's ``sqlite`` driver semantics): each node
-lists what it has.  Glance 33's ``centralized_db`` driver (a shared table of
-which node caches what) is not implemented; ``/v2/cache/nodes`` says so.
+Metadata is per node: each node lists what its own disk has (the API's
+``/v2/cache`` is the answering node's cache, as with Glance's drivers).
+With Glance 33's ``centralized_db`` driver a ``registry``
+(``artifacts.cache_nodes.NodeRegistry``) is told each entry gained and
+lost, so the database knows which nodes cache an image.
 """
 
 import contextlib
@@ -58,6 +60,11 @@ class ImageCache:
         self.directory = os.path.abspath(directory)
         self.max_size = max_size
         self.stall_time = stall_time
+        # Glance's centralized_db driver: the database records which
+        # nodes cache an image (``registry``, told of each entry gained
+        # and lost; None when this node has no URL to be named by).
+        self.centralized = False
+        self.registry = None
         for sub in ("", "incomplete", "invalid", "queue"):
             os.makedirs(os.path.join(self.directory, sub), exist_ok=True)
         self.db_path = os.path.join(self.directory, "cache.db")
@@ -203,6 +210,8 @@ class ImageCache:
                        (image_id, str(blob["id"]), blob.get("md5"), blob["size"],
                         now, now))
         os.rename(incomplete, self._path(image_id))
+        if self.registry is not None:
+            self.registry.added(image_id, blob["size"])
         self.prune()
 
     # ------------------------------------------------------------- removal
@@ -221,6 +230,8 @@ class ImageCache:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(image_id))
             had = True
+        if had and self.registry is not None:
+            self.registry.removed(image_id)
         return bool(had)
 
     def delete_all(self):

@@ -124,6 +124,19 @@ class _Recording:
         return getattr(self._store, name)
 
 
+class _InPlace:
+    """The meter of staged data that becomes an artifact's data where it
+    is (no copy streams through a meter): its bytes are checked against
+    the stored-bytes quota in the transaction that makes them count."""
+
+    def __init__(self, meter, size):
+        self.meter = meter
+        self.size = size
+
+    def settle(self, conn):
+        self.meter.settle(conn, unmetered=self.size)
+
+
 class DataService:
     """Data operations of every type; see the module docstring.
 
@@ -211,18 +224,32 @@ class DataService:
 
     @releases_reservations
     def upload(self, ctx, atype, artifact_id, field, chunks, path="",
-               store=None):
+               store=None, restage=None):
         """Stream ``chunks`` into a blob field, a folder path or a flow
         field (images' ``image`` and ``staging``); ``store`` names the
-        store to write to (None: the type's or the default one)."""
+        store to write to (None: the type's or the default one).
+
+        ``restage``: properties to set with new staged data that replaces
+        the staged data of a staging flow field (import plugins' output):
+        the artifact stays in the flow's staged status throughout, the old
+        staged data is retired when the new one is committed."""
         engine = self.engine
         fdef, path = self._data_field(atype, field, path, for_write=True)
         flow = atype.data_flows.get(field)
         artifact, membership = engine._fetch(ctx, atype, artifact_id)
-        engine.enforcer.enforce(ctx, atype.rule("upload"),
+        engine.enforcer.enforce(ctx, atype.rule(flow.rule if flow else
+                                                "upload"),
                                 engine._target(artifact, ctx, membership))
         status = artifact["status"]
-        if flow is None and not self._writable_status(atype, fdef, status):
+        keep = None
+        if restage is not None:
+            if flow is None or not flow.staging or status != flow.to:
+                raise errors.Conflict("%s %s has no staged data to replace."
+                                      % (atype.noun.capitalize(),
+                                         artifact_id))
+            keep, flow = flow, None
+        if flow is None and keep is None and \
+                not self._writable_status(atype, fdef, status):
             raise errors.Forbidden(
                 "Field '%s' cannot change once the %s is %s."
                 % (field, atype.noun, status))
@@ -233,15 +260,16 @@ class DataService:
             hook(ctx, artifact, field=field, path=path)
         _refuse_twin(field, path, _case_twin(field, path, artifact["blobs"]))
         limit = self._size_limit(fdef, artifact, field, path)
+        staging = bool((flow or keep) and (flow or keep).staging)
         target = self.stores.for_new(atype, field, requested=store,
-                                     staging=bool(flow and flow.staging))
-        meter = engine.quotas.meter(atype, artifact)
+                                     staging=staging)
+        meter = engine.quotas.meter(atype, artifact, staging=staging)
         too_large = flow.too_large if flow and flow.too_large else (
             "The data is larger than field '%s' allows (%s bytes)."
             % (field, limit))
         key = self._new_key(artifact_id, field)
         work = self._claim(atype, artifact_id, field, path, flow,
-                           target.name, key)
+                           target.name, key, artifact.get("owner"))
         engine.events.emit("upload_start", ctx, atype, artifact_id, dict(
             artifact, status=flow.via) if flow else artifact, field=field,
             path=path, store=target.name)
@@ -256,7 +284,7 @@ class DataService:
             self._upload_failed(ctx, atype, artifact_id, field)
             raise
         try:
-            values = {}
+            values = dict(restage or {})
             for hook in atype.hooks.get("post_upload", ()):
                 values.update(hook(ctx, artifact, result=result, field=field,
                                    path=path, states=states,
@@ -276,7 +304,7 @@ class DataService:
             with engine._locked(atype, artifact_id, "upload"):
                 retired = transaction(self.db, lambda conn: self._finish(
                     conn, atype, artifact_id, field, path, fdef, flow, work,
-                    target, result, values, derived, meter))
+                    target, result, values, derived, meter, keep))
         except BaseException:
             self._release(atype, artifact_id, work, flow and flow.via)
             self._upload_failed(ctx, atype, artifact_id, field)
@@ -307,11 +335,15 @@ class DataService:
         return "%s.%s.%s" % (artifact_id, field, uuid.uuid4().hex)
 
     def _finish(self, conn, atype, artifact_id, field, path, fdef, flow,
-                work, target, result, values, derived, meter):
+                work, target, result, values, derived, meter, keep=None):
         """The transaction that makes the upload live; None if the artifact
-        is gone."""
+        is gone.  ``keep``: the staging flow whose staged status must still
+        hold (a restage)."""
         claim = work.claim
-        if flow is not None:
+        if keep is not None:
+            if not db.set_status(conn, artifact_id, keep.to, keep.to):
+                return _gone_or_taken_over(conn, artifact_id)
+        elif flow is not None:
             # The status compare-and-swap also fails on a deleted one.
             if not db.set_status(conn, artifact_id, flow.via, flow.to):
                 return _gone_or_taken_over(conn, artifact_id)
@@ -431,7 +463,7 @@ class DataService:
         return heartbeat
 
     def _claim(self, atype, artifact_id, field, path, flow, store=None,
-               key=None):
+               key=None, owner=None):
         """Insert the ``saving`` row (owned by this process) that makes
         this upload the only one, record the store write it is about to
         make (``store``, ``key``) in the same transaction -- before any
@@ -468,6 +500,7 @@ class DataService:
             if key is not None:
                 work.writes.append((Writes.record(conn, store, key,
                                                   artifact_id), store, key))
+            self.engine.quotas.check_uploading(conn, atype, owner)
             return work
 
         def attempt(retry):
@@ -576,7 +609,9 @@ class DataService:
         blob = blobs[0]
         for hook in atype.hooks.get("pre_upload", ()):
             hook(ctx, artifact, field=field, path="")
-        work = self._import_claim(atype, artifact_id, flow, field)
+        engine.quotas.warm(artifact.get("owner"))
+        work = self._import_claim(atype, artifact_id, flow, field,
+                                  artifact.get("owner"))
         engine.events.emit("import_start", ctx, atype, artifact_id,
                            dict(artifact, status=flow.importing))
         made, failed, meters = [], [], []
@@ -655,20 +690,25 @@ class DataService:
                  "staging")
         return failed
 
-    def _import_claim(self, atype, artifact_id, flow, field):
+    def _import_claim(self, atype, artifact_id, flow, field, owner=None):
         """Move the staged status to ``importing`` and claim ``field`` for
         this process in one transaction: the import has an owner that can
-        be proven dead, like an upload."""
+        be proven dead, like an upload.  A project already over its
+        stored bytes (or with more artifacts on their way than its
+        ``uploading_count``) is refused here, before anything changes."""
         def run(conn):
             if not db.set_status(conn, artifact_id, flow.to,
                                  flow.importing):
                 raise busy
+            self.engine.quotas.check_not_over(conn, atype, owner)
             now = db.utcnow()
-            return _Work(conn.execute(B.insert().values(
+            work = _Work(conn.execute(B.insert().values(
                 artifact_id=artifact_id, field=field, path="", position=0,
                 slot=_claim_slot(field, ""), status="saving",
                 external=False, holder=instance.current(), created_at=now,
                 updated_at=now)).inserted_primary_key[0])
+            self.engine.quotas.check_uploading(conn, atype, owner)
+            return work
         busy = errors.Conflict("%s %s changed status; another import may be "
                                "in progress." % (atype.noun.capitalize(),
                                                  artifact_id))
@@ -703,22 +743,27 @@ class DataService:
         """Copy staged data into each target (appending ``(target,
         result)`` to ``made``, each write recorded in ``work``); returns
         (the type's filter states, whether the staging store is the only
-        target so nothing was copied).  The first copy takes the place of
-        the staged one (already counted); each further copy is metered
-        against the owner's byte quotas (its meter appended to ``meters``,
-        settled when the import commits)."""
+        target so nothing was copied).  Staged data is not stored data
+        (``artifacts.quota_usage``): every copy is metered against the
+        owner's byte quotas (its meter appended to ``meters``, settled
+        when the import commits); data that stays where it was staged is
+        checked once, as it starts to count, when the import commits."""
         first = targets[0]
         in_place = len(targets) == 1 and any(
             loc["store"] == first.name for loc in blob["locations"])
         if in_place:
+            meters.append(_InPlace(self.engine.quotas.meter(
+                atype, artifact), blob["size"] or 0))
             return self._inspect_stored(ctx, atype, artifact, blob,
                                         field), True
         beat = self._heartbeat(work)
+        meter = self.engine.quotas.meter(atype, artifact)
         result, states = self._copy(
             atype, artifact["id"], field, blob, first, work,
             through=lambda chunks: self._filter(ctx, atype, artifact,
                                                 chunks, field),
-            on_chunk=beat)
+            on_chunk=meter.wrap(beat))
+        meters.append(meter)
         made.append((first, result))
         for target in targets[1:]:
             meter = self.engine.quotas.meter(atype, artifact)

@@ -25,7 +25,8 @@ import hashlib
 
 import sqlalchemy as sa
 
-from artifacts import errors, external, limits, recovery, types, versions
+from artifacts import (errors, external, image_import, limits, recovery, types,
+                       versions)
 from artifacts.data import DataService
 from artifacts.events import Events
 from artifacts.jobs import DataJobs
@@ -84,6 +85,8 @@ class Engine:
         # What the server itself may fetch (web-download, import tasks):
         # Glance's [import_filtering_opts].
         self.import_policy = urls.Policy()
+        # Glance's image import plugins (none unless configured).
+        self.import_plugins = image_import.Plugins()
         self.data = DataService(self, store_set)
         self.jobs = DataJobs(self)
         self.locations = Locations(self)
@@ -276,11 +279,13 @@ class Engine:
 
     # ----------------------------------------------------------------- create
 
-    def create(self, ctx, atype, values, artifact_id=None):
+    def create(self, ctx, atype, values, artifact_id=None, check=None):
         """Create an artifact from validated values.
 
         ``values``: name, owner, visibility, protected, hidden, tags and
-        ``properties`` (declared fields and extra properties).
+        ``properties`` (declared fields and extra properties).  ``check``:
+        called with ``values`` after the policy checks, before anything is
+        written (a face's own rules, e.g. Glance's property protections).
         """
         owner = values.get("owner", ctx.project_id)
         if owner != ctx.project_id and not ctx.is_admin:
@@ -293,6 +298,8 @@ class Engine:
         self.enforcer.enforce(ctx, atype.rule("create"), target)
         _check_owner(atype, owner)
         self._check_visibility_policy(ctx, atype, visibility, target)
+        if check is not None:
+            check(values)
         now = db.utcnow()
         props = {n: f.default for n, f in atype.fields.items()
                  if f.default is not None and not f.is_data}
@@ -323,6 +330,8 @@ class Engine:
         limits.check_artifact(self.limits, atype, artifact)
 
         self._hooks(atype, "pre_create", ctx, artifact)
+
+        self.quotas.warm(owner)
 
         def run(conn):
             if db.exists(conn, artifact["id"]):

@@ -28,7 +28,10 @@ Events (``name``: when; ``details``):
   into one more store;
 * ``location_removed`` (``field``, ``store``);
 * ``member_create``, ``member_update``, ``member_delete`` (``member``:
-  the member row; ``deleted_at`` for a deletion).
+  the member row; ``deleted_at`` for a deletion);
+* ``task_create``, ``task_processing``, ``task_run``, ``task_success``,
+  ``task_failure`` (``task``: the task row; ``atype`` may be None and the
+  artifact id None): a task's steps, from ``artifacts.tasks``.
 """
 
 import dataclasses

@@ -121,7 +121,8 @@ class DataJobs:
                       must_succeed=True, properties=None, lock=None):
         """Queue a copy of the blob into each store (with ``properties``
         set in the same transaction); returns the batch id.  A project
-        already over its stored bytes is refused (413) here; each copy is
+        already over its stored bytes, or with more artifacts on their way
+        than its ``uploading_count``, is refused (413) here; each copy is
         metered when it runs.  ``lock``: a property the batch holds until
         its last job ends (``take_lock``; Conflict when another live batch
         holds it)."""
@@ -137,8 +138,14 @@ class DataJobs:
                 take_lock(conn, atype, artifact_id, lock, batch)
             self.insert_copies(conn, atype, artifact_id, field, stores,
                                must_succeed, batch, payload)
+            # The queued copies make the artifact one whose data is on
+            # its way (uploading_count), counted with the others.
+            self.engine.quotas.check_uploading(conn, atype, owner)
             if values:
                 set_system(conn, artifact_id, values)
+        self.engine.quotas.warm(read(self.db, lambda conn: conn.execute(
+            sa.select(db.A.c.owner).where(db.A.c.id == artifact_id))
+            .scalar()))
         with self.engine._locked(atype, artifact_id, "copy"):
             transaction(self.db, run)
         if properties:

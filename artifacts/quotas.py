@@ -3,8 +3,13 @@
 Quotas
 ------
 ``artifact_count``   live (not deleted) artifacts;
-``stored_bytes``     sizes of the live blobs of live artifacts;
-``uploading_bytes``  bytes reserved by uploads in progress.
+``stored_bytes``     sizes of the live blobs of live artifacts (staged
+                     data excluded);
+``uploading_bytes``  bytes reserved by uploads in progress;
+``staged_bytes``     data waiting in staging for an import (a flow field
+                     with ``staging``), and staging uploads in progress;
+``uploading_count``  artifacts whose data is being written (usage and
+                     checks in ``artifacts.quota_usage``).
 
 Each is limited in two scopes of a project, and both bind:
 
@@ -53,7 +58,9 @@ The reservation is dropped in the transaction that makes the blob active
 step, and in any case when the upload ends (``releases_reservations``).
 Its ``expires_at`` (database clock) is renewed while bytes arrive, so the
 reservation of a worker that died stops counting after
-``RESERVATION_SECONDS``.
+``RESERVATION_SECONDS``; it names its process (``owner``), so a restarting
+server deletes those of this host's dead processes at once
+(``artifacts.recovery``).
 
 When no quota applies to the project and type (the default: everything -1
 and no override), ``meter`` returns ``NO_METER``, whose ``wrap`` returns the
@@ -68,18 +75,19 @@ import time
 
 import sqlalchemy as sa
 
-from artifacts import errors, types
+from artifacts import errors, instance, quota_usage, types
 from artifacts.db.models import (artifact_blobs, artifact_quotas, artifacts,
                                  blob_locations,
                                  quota_guards, upload_reservations)
-from artifacts.db.api import utcnow
 from artifacts.db.session import read, transaction
 from artifacts.locking import _now as db_clock
 
 LOG = logging.getLogger(__name__)
 
-NAMES = ("artifact_count", "stored_bytes", "uploading_bytes")
+NAMES = ("artifact_count", "stored_bytes", "uploading_bytes",
+         "staged_bytes", "uploading_count")
 BYTE_NAMES = ("stored_bytes", "uploading_bytes")
+STAGING_NAMES = ("staged_bytes", "uploading_bytes")
 ALL_TYPES = ""
 UNLIMITED = -1
 MAX_VALUE = 2 ** 63 - 1          # BIGINT
@@ -97,6 +105,8 @@ B = artifact_blobs
 L = blob_locations
 
 Limit = collections.namedtuple("Limit", "type_name name value source")
+Breach = collections.namedtuple("Breach", "name type_name project_id limit "
+                                "used requested")
 
 
 def _valid_value(value, where):
@@ -165,9 +175,14 @@ class QuotaDefaults:
 
 def _exceeded(name, project_id, type_name, limit, used, requested):
     scope = " (%s)" % type_name if type_name else ""
-    return errors.RequestTooLarge(
+    error = errors.RequestTooLarge(
         "Quota exceeded for %s%s in project %s: limit %d, used %d, "
         "requested %d." % (name, scope, project_id, limit, used, requested))
+    # For a face that words the refusal its own way (glance_compat names
+    # the images' quotas as Glance's unified limits).
+    error.quota = Breach(name, type_name, project_id, limit, used,
+                         requested)
+    return error
 
 
 # ------------------------------------------------------------ release scope
@@ -225,6 +240,7 @@ class Meter:
         self.reserved = 0            # bytes it holds
         self.total = 0               # bytes received so far
         self.steps = 0               # reservation transactions made
+        self.names = BYTE_NAMES      # the quotas it is checked against
         self._renewed = time.monotonic()
 
     def wrap(self, on_chunk):
@@ -320,14 +336,26 @@ class Quotas:
     """Quota checks of one engine (``engine.quotas``); thread-safe."""
 
     def __init__(self, db_engine, defaults=None, min_step=MIN_STEP,
-                 reservation_seconds=RESERVATION_SECONDS):
+                 reservation_seconds=RESERVATION_SECONDS, external=None):
         self.db = db_engine
         self.dialect = db_engine.dialect.name
         self.defaults = defaults or QuotaDefaults()
         self.min_step = int(min_step)
         self.reservation_seconds = float(reservation_seconds)
+        # Limits kept outside Glare (Keystone's unified limits, see
+        # artifacts.keystone_limits): ``managed`` {(type_name, name)} and
+        # ``limits(project_id)`` {(type_name, name): value}.  They take the
+        # place of overrides and defaults for the scopes they manage.
+        self.external = external
 
     # --------------------------------------------------------------- limits
+
+    def warm(self, project_id):
+        """Read the project's external limits now, before a transaction
+        that needs them: a cache miss asks Keystone, which must not
+        happen while the transaction holds locks (SQLite's write lock)."""
+        if self.external is not None and project_id:
+            self.external.limits(project_id)
 
     def overrides(self, conn, project_id, type_names=None):
         """{(type_name, name): value} set for ``project_id`` (only the
@@ -336,14 +364,22 @@ class Quotas:
             Q.c.project_id == project_id)
         if type_names is not None:
             query = query.where(Q.c.type_name.in_(list(type_names)))
-        return {(row.type_name, row.name): row.value
-                for row in conn.execute(query)}
+        found = {(row.type_name, row.name): row.value
+                 for row in conn.execute(query)}
+        if self.external is not None:
+            for key, value in self.external.limits(project_id).items():
+                if type_names is None or key[0] in type_names:
+                    found[key] = Limit(key[0], key[1], value,
+                                       self.external.source)
+        return found
 
     def resolve(self, overrides, type_name, name):
         """The effective ``Limit`` of one scope of a project."""
         if (type_name, name) in overrides:
-            return Limit(type_name, name, overrides[(type_name, name)],
-                         "override")
+            value = overrides[(type_name, name)]
+            if isinstance(value, Limit):         # an external limit
+                return value
+            return Limit(type_name, name, value, "override")
         value, source = self.defaults.limit(type_name, name)
         return Limit(type_name, name, value, source)
 
@@ -387,7 +423,8 @@ class Quotas:
                          .join(L, L.c.blob_id == B.c.id))
             .where(A.c.owner == project_id, A.c.deleted == sa.false(),
                    B.c.slot.is_not(None), B.c.status == "active",
-                   B.c.external == sa.false(), L.c.status != "deleted")
+                   B.c.external == sa.false(), L.c.status != "deleted",
+                   quota_usage.not_staged(A.c.type_name, B.c.field))
             .group_by(A.c.type_name))}
 
     def reserved(self, conn, project_id, exclude=None):
@@ -400,6 +437,15 @@ class Quotas:
         if exclude is not None:
             query = query.where(R.c.id != exclude)
         return {t: int(n or 0) for t, n in conn.execute(query)}
+
+    def used(self, conn, project_id, names=NAMES):
+        """{name: {type_name: usage}} of the given quotas of a project."""
+        measure = {"artifact_count": self.counts,
+                   "stored_bytes": self.stored,
+                   "uploading_bytes": self.reserved,
+                   "staged_bytes": quota_usage.staged,
+                   "uploading_count": quota_usage.uploading}
+        return {name: measure[name](conn, project_id) for name in names}
 
     # ------------------------------------------------------------ the guard
 
@@ -438,20 +484,44 @@ class Quotas:
                 raise _exceeded(limit.name, project_id, limit.type_name,
                                 limit.value, used, 1)
 
+    def check_uploading(self, conn, atype, project_id):
+        """Inside the transaction that claims an upload, a staging or an
+        import of an artifact of ``project_id`` (after the claim, so the
+        artifact counts itself, as Glance counts the image it has just
+        set to ``saving``): refuse it (413) if the project then has more
+        artifacts with data on its way than its ``uploading_count``."""
+        if project_id is None:
+            return
+        names = ("uploading_count",)
+        if not self.binding(conn, project_id, atype.name, names):
+            return
+        self._guard(conn, project_id)
+        limits = self.binding(conn, project_id, atype.name, names)
+        counts = quota_usage.uploading(conn, project_id) if limits else {}
+        for limit in limits:
+            used = _in_scope(counts, limit.type_name)
+            if used > limit.value:
+                # Glance's figures: the usage with this one, delta 0.
+                raise _exceeded(limit.name, project_id, limit.type_name,
+                                limit.value, used, 0)
+
     # -------------------------------------------------------------- uploads
 
-    def meter(self, atype, artifact):
+    def meter(self, atype, artifact, staging=False):
         """The ``Meter`` of an upload into ``artifact`` (``NO_METER`` when
-        no byte quota applies).  Call it inside a method decorated with
-        ``releases_reservations``."""
+        no byte quota applies); ``staging``: the data goes to staging and
+        counts as ``staged_bytes``, not ``stored_bytes``.  Call it inside
+        a method decorated with ``releases_reservations``."""
         project_id = artifact.get("owner")
         if project_id is None:
             return NO_METER
+        names = STAGING_NAMES if staging else BYTE_NAMES
         limits = read(self.db, lambda conn: self.binding(
-            conn, project_id, atype.name, BYTE_NAMES))
+            conn, project_id, atype.name, names))
         if not limits:
             return NO_METER
         meter = Meter(self, project_id, atype.name, artifact["id"])
+        meter.names = names
         scope = _METERS.get()
         if scope is None:
             LOG.warning("Upload meter outside releases_reservations: its "
@@ -469,16 +539,23 @@ class Quotas:
         now = db_clock(self.dialect)
         conn.execute(R.delete().where(R.c.project_id == project_id,
                                       R.c.expires_at <= now))
-        limits = self.binding(conn, project_id, type_name, BYTE_NAMES)
+        limits = self.binding(conn, project_id, type_name, meter.names)
         others = self.reserved(conn, project_id, exclude=meter.id)
-        stored = self.stored(conn, project_id) if any(
-            limit.name == "stored_bytes" for limit in limits) else {}
+        kept = {}                 # what stays besides the reservations
+        staging = {}
+        if any(limit.name == "stored_bytes" for limit in limits):
+            kept["stored_bytes"] = self.stored(conn, project_id)
+        if any(limit.name == "staged_bytes" for limit in limits):
+            # Staged data, and only the other uploads into staging.
+            kept["staged_bytes"] = quota_usage.staged(conn, project_id)
+            staging = quota_usage.staging_reserved(
+                conn, self.dialect, project_id, exclude=meter.id)
         room = None
         for limit in limits:
             scope = limit.type_name or ALL_TYPES
-            used = _in_scope(others, scope)
-            if limit.name == "stored_bytes":
-                used += _in_scope(stored, scope)
+            used = _in_scope(staging if limit.name == "staged_bytes"
+                             else others, scope)
+            used += _in_scope(kept.get(limit.name, {}), scope)
             free = limit.value - used
             if total > free:
                 raise _exceeded(limit.name, project_id, limit.type_name,
@@ -497,7 +574,8 @@ class Quotas:
             return meter.id, grant
         result = conn.execute(R.insert().values(
             project_id=project_id, type_name=type_name,
-            artifact_id=meter.artifact_id, bytes=grant, expires_at=expires))
+            artifact_id=meter.artifact_id, bytes=grant, expires_at=expires,
+            owner=instance.current()))
         return result.inserted_primary_key[0], grant
 
     def check_not_over(self, conn, atype, project_id):
@@ -578,141 +656,3 @@ def _insert_ignore(conn, table, **values):
         from sqlalchemy.dialects.sqlite import insert
         return insert(table).values(**values).on_conflict_do_nothing()
     return table.insert().values(**values).prefix_with("IGNORE")
-
-
-# ----------------------------------------------------- what the API calls
-
-def _visible_project(engine, ctx, project_id):
-    """The project a caller asks about: its own, or any for an admin
-    (``artifact:manage_quotas``)."""
-    project_id = project_id or ctx.project_id
-    if not project_id:
-        raise errors.Invalid("Name the project: ?project_id=<id>.")
-    if not isinstance(project_id, str) or len(project_id) > 255:
-        raise errors.Invalid("project_id must be a string of at most 255 "
-                             "characters.")
-    if project_id != ctx.project_id and not engine.enforcer.check(
-            ctx, RULE, {"project_id": project_id, "owner": project_id}):
-        raise errors.Forbidden("You may only see the quotas of your own "
-                               "project.")
-    return project_id
-
-
-def _render(project_id, limits):
-    return [{"project_id": project_id, "type_name": limit.type_name,
-             "name": limit.name, "value": limit.value,
-             "source": limit.source} for limit in limits]
-
-
-def get_quotas(engine, ctx, project_id=None):
-    """``{"quotas": [...]}``: the effective limit of every quota of the
-    project, for its total and each type, with where it comes from
-    (``override``, ``type_default``, ``global_default`` or ``none``)."""
-    project_id = _visible_project(engine, ctx, project_id)
-    quotas = engine.quotas
-    limits = read(engine.db, lambda conn: quotas.effective(conn, project_id))
-    return {"quotas": _render(project_id, limits)}
-
-
-def _entries(values):
-    """Validated ``[(project_id, type_name, name, value or None)]``."""
-    if not isinstance(values, list) or not values:
-        raise errors.Invalid("'quotas' must be a non-empty list of "
-                             "{project_id, type_name, name, value}.")
-    known = types.all_types()
-    seen = set()
-    entries = []
-    for index, item in enumerate(values):
-        where = "quotas[%d]" % index
-        if not isinstance(item, dict):
-            raise errors.Invalid("%s must be an object with project_id, "
-                                 "type_name, name and value." % where)
-        extra = set(item) - {"project_id", "type_name", "name", "value"}
-        if extra:
-            raise errors.Invalid("%s has unknown key(s): %s."
-                                 % (where, ", ".join(sorted(extra))))
-        project_id = item.get("project_id")
-        if not isinstance(project_id, str) or not project_id.strip() or \
-                len(project_id) > 255 or "\x00" in project_id:
-            raise errors.Invalid("%s.project_id must be a non-empty string "
-                                 "of at most 255 characters." % where)
-        type_name = item.get("type_name", ALL_TYPES)
-        if type_name is None:
-            type_name = ALL_TYPES
-        if not isinstance(type_name, str) or (
-                type_name != ALL_TYPES and type_name not in known):
-            raise errors.Invalid("%s.type_name must be '' (all types) or "
-                                 "one of: %s." % (where,
-                                                  ", ".join(sorted(known))))
-        name = item.get("name")
-        if name not in NAMES:
-            raise errors.Invalid("%s.name must be one of: %s."
-                                 % (where, ", ".join(NAMES)))
-        if "value" not in item:
-            raise errors.Invalid("%s.value is missing (an integer ≥ -1, or "
-                                 "null to remove the override)." % where)
-        value = item["value"]
-        if value is not None:
-            _valid_value(value, "%s.value" % where)
-        key = (project_id, type_name, name)
-        if key in seen:
-            raise errors.Invalid("%s sets %s of %r (%s) a second time."
-                                 % (where, name, project_id,
-                                    type_name or "all types"))
-        seen.add(key)
-        entries.append((project_id, type_name, name, value))
-    return entries
-
-
-def set_quotas(engine, ctx, values):
-    """Apply overrides (admin, ``artifact:manage_quotas``), all or none.
-
-    ``values``: ``[{"project_id", "type_name" ('' = all types), "name",
-    "value"}]``; ``value`` is an integer ≥ -1 (-1 unlimited) or ``None``
-    to remove the override (the default applies again).  Returns the
-    resulting effective quotas of every project named:
-    ``{"quotas": [...]}`` as ``get_quotas``.
-    """
-    entries = _entries(values)
-    projects = sorted({entry[0] for entry in entries})
-    for project_id in projects:
-        engine.enforcer.enforce(ctx, RULE, {"project_id": project_id,
-                                            "owner": project_id})
-    quotas = engine.quotas
-
-    def run(conn):
-        for project_id in projects:          # sorted: no deadlocks
-            quotas._guard(conn, project_id)
-        now = utcnow()
-        for project_id, type_name, name, value in entries:
-            conn.execute(Q.delete().where(Q.c.project_id == project_id,
-                                          Q.c.type_name == type_name,
-                                          Q.c.name == name))
-            if value is not None:
-                conn.execute(Q.insert().values(
-                    project_id=project_id, type_name=type_name, name=name,
-                    value=value, updated_at=now))
-        return [row for project_id in projects
-                for row in _render(project_id,
-                                   quotas.effective(conn, project_id))]
-    result = transaction(engine.db, run)
-    LOG.info("Quotas set by %s: %s", ctx.user_id, ", ".join(
-        "%s/%s/%s=%s" % (p, t or "*", n, v) for p, t, n, v in entries))
-    return {"quotas": result}
-
-
-def usage(engine, ctx, project_id=None):
-    """``{"project_id", "usage": [{"type_name", "name", "used", "limit"}]}``
-    for the project's total ('') and each type."""
-    project_id = _visible_project(engine, ctx, project_id)
-    quotas = engine.quotas
-
-    def run(conn):
-        used = {"artifact_count": quotas.counts(conn, project_id),
-                "stored_bytes": quotas.stored(conn, project_id),
-                "uploading_bytes": quotas.reserved(conn, project_id)}
-        return [{"type_name": limit.type_name, "name": limit.name,
-                 "used": _in_scope(used[limit.name], limit.type_name),
-                 "limit": limit.value}
-                for limit in quotas.effective(conn, project_id)]
-    return {"project_id": project_id, "usage": read(engine.db, run)}

@@ -9,7 +9,12 @@ What a process starts and may not finish is recorded with its owner (its
   committed before the first byte is written (``Writes.record``/``start``),
   and removed in the transaction that makes the data a blob location, or
   once a failed write's data is gone (``Writes.abandon``);
-* a running **data job** (``data_jobs.holder``).
+* a running **data job** (``data_jobs.holder``);
+* an artifact **lock** (``artifact_locks.owner``) and an upload's quota
+  **reservation** (``upload_reservations.owner``): both are leases that
+  expire by themselves (another host's dead process holds them until
+  then); those of this host's dead processes are deleted by ``recover``
+  at once, so a restarted server does not wait for them.
 
 ``recover`` releases the work of dead owners: a process of this host that
 is gone (``instance.is_dead``: released at once, so a restarted server
@@ -31,7 +36,8 @@ import sqlalchemy as sa
 
 from artifacts import errors, instance
 from artifacts.db import api as db
-from artifacts.db.models import artifact_blobs, data_jobs, store_writes
+from artifacts.db.models import (artifact_blobs, artifact_locks, data_jobs,
+                                 store_writes, upload_reservations)
 from artifacts.db.session import read, transaction
 
 LOG = logging.getLogger(__name__)
@@ -145,11 +151,21 @@ def reset_status(conn, atype, artifact_id, field):
     if atype is None:
         return
     for flow_field, flow in atype.data_flows.items():
-        if flow_field == field:
+        if flow_field == field and not (flow.staging and _has_data(
+                conn, artifact_id, field)):
+            # (A replacement of staged data that died -- import plugins'
+            # output -- leaves the staged data it was replacing, and the
+            # staged status with it.)
             db.set_status(conn, artifact_id, flow.via, atype.initial_status)
         if flow.importing and db.set_status(conn, artifact_id,
                                             flow.importing, flow.to):
             _fail_import_tasks(conn, atype, artifact_id)
+
+
+def _has_data(conn, artifact_id, field):
+    return conn.execute(sa.select(B.c.id).where(
+        B.c.artifact_id == artifact_id, B.c.field == field,
+        B.c.status == "active").limit(1)).first() is not None
 
 
 def _fail_import_tasks(conn, atype, artifact_id):
@@ -216,9 +232,27 @@ def recover(data, atypes, artifact_id=None):
         query = query.where(W.c.artifact_id == artifact_id)
     writes = read(data.db, lambda c: [tuple(r) for r in c.execute(query)])
     count += data.writes.abandon(writes)
+    if artifact_id is None:
+        count += release_dead_leases(data.db)
     if count:
         LOG.warning("Released %d interrupted upload(s), write(s) or job(s)%s",
                     count, " of %s" % artifact_id if artifact_id else "")
+    return count
+
+
+def release_dead_leases(db_engine):
+    """Delete the locks and upload reservations whose owner is a process
+    of this host proven dead; returns how many.  Other hosts' leases run
+    out by themselves (``expires_at``, on the database's clock)."""
+    count = 0
+    for table in (artifact_locks, upload_reservations):
+        owners = read(db_engine, lambda conn: [
+            r[0] for r in conn.execute(sa.select(table.c.owner).distinct()
+                                       .where(table.c.owner.is_not(None)))])
+        dead = sorted(instance.dead(owners))
+        if dead:
+            count += transaction(db_engine, lambda conn: conn.execute(
+                table.delete().where(table.c.owner.in_(dead))).rowcount)
     return count
 
 

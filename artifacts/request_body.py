@@ -60,6 +60,10 @@ def body_chunks(environ, content_length):
 MAX_JSON_DEPTH = 64
 
 
+#: The integers a request body may carry: what a SQL BIGINT holds.
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
+
+
 class TooDeep(errors.Invalid):
     """A JSON document nested deeper than ``MAX_JSON_DEPTH``."""
 
@@ -117,10 +121,12 @@ def parse_json(data, malformed="Malformed JSON in request body.",
     return value
 
 
-def check_values(value):
+def check_values(value, key=None):
     """Refuse what no database stores the same way: NUL (PostgreSQL text
     cannot hold it), lone UTF-16 surrogates (``"\\ud800"`` is valid JSON
-    but not encodable text) and non-finite numbers."""
+    but not encodable text), non-finite numbers and integers outside the
+    signed 64-bit range (no SQL integer column holds them, and turning one
+    into a float overflows: a 400-digit ``minimum`` used to be a 500)."""
     if isinstance(value, str):
         if "\x00" in value:
             raise errors.Invalid("Null characters (\\u0000) are not allowed "
@@ -131,11 +137,19 @@ def check_values(value):
             raise errors.Invalid("Strings must be valid Unicode text; lone "
                                  "surrogates (\\ud800-\\udfff) are not.")
     elif isinstance(value, dict):
-        for key, item in value.items():
-            check_values(key)
-            check_values(item)
+        # A JSON Patch operation's value is named by its path.
+        path = value.get("path")
+        for name, item in value.items():
+            check_values(name)
+            check_values(item, path if name == "value" and
+                         isinstance(path, str) else name)
     elif isinstance(value, list):
         for item in value:
-            check_values(item)
+            check_values(item, key)
     elif isinstance(value, float) and not math.isfinite(value):
         raise errors.Invalid("Numbers must be finite.")
+    elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise errors.Invalid(
+            "Invalid value%s: integers must be between %d and %d."
+            % ("" if key is None else " for '%s'" % key, INT64_MIN,
+               INT64_MAX))

@@ -26,6 +26,13 @@ failure), ``result`` (JSON) and ``message``.  Its contract:
 * **finish** records the outcome, sets ``expires_at`` to now plus the time
   to live, and frees the artifact's lock property if it still names the
   task.
+* **events**: each step is told to ``engine.events`` after its commit, as
+  ``task_create`` (the task as asked for: pending), ``task_processing``
+  (claimed by a worker), ``task_run`` (handed to whoever runs it: right
+  after creation for runners and data jobs, after the work for ``run_now``,
+  with the task as it was created) and ``task_success`` or
+  ``task_failure``; details ``task`` (the row), ``atype`` may be None.
+  Finishing also tells ``update`` of the artifact whose lock it freed.
 * **read**: an admin sees every task, others their project's (and
   ownerless) tasks; any other task is NotFound, as is an expired one.
   Expired tasks are deleted by ``purge_expired`` (the runner calls it).
@@ -140,14 +147,28 @@ class Tasks:
                 transaction(self.db, run)
         else:
             transaction(self.db, run)
+        # As written, not as a runner may already have changed it.
+        task = dict(row, input=json.loads(row["input"] or "null"))
+        # Told as asked for (pending), then claimed, as Glance tells it.
+        self._tell("create", dict(task, status="pending"), atype)
+        if processing:
+            self._tell("processing", task, atype)
         if artifact_id and (lock or properties) and not claim:
             # The lock and progress properties are a change others see
             # (Glance's image.update of its import task; an import run in
             # the request, glance-direct, announces none).
             self.engine.events.emit("update", None, atype, artifact_id)
+        if not claim and (handler or waiting):
+            self._tell("run", dict(task, status="pending"), atype)
         self.engine.jobs.wake()
-        # As written, not as a runner may already have changed it.
-        return dict(row, input=json.loads(row["input"] or "null"))
+        return task
+
+    def _tell(self, name, task, atype=None):
+        """Tell ``task_<name>`` to the engine's listeners (committed)."""
+        if atype is None:
+            atype = types.all_types().get(task.get("type_name") or "")
+        self.engine.events.emit("task_" + name, None, atype,
+                                task.get("artifact_id"), task=task)
 
     def _new_row(self, ctx, task_type, task_input, atype, artifact_id,
                  handler=None, claim=False, processing=False, task_id=None):
@@ -268,12 +289,20 @@ class Tasks:
                     return _task(conn.execute(sa.select(T).where(
                         T.c.id == task_id)).first())
             return None
-        return transaction(self.db, run)
+        task = transaction(self.db, run)
+        if task is not None:
+            self._tell("processing", task)
+        return task
 
     def run_now(self, task):
         """Run a task created with ``claim=True`` in this thread and return
         it as finished; a failure is recorded, then re-raised."""
-        self._execute(task, reraise=True)
+        try:
+            self._execute(task, reraise=True)
+        finally:
+            # Glance's task.run: once its executor returned, with the
+            # task as it was handed over.
+            self._tell("run", dict(task, status="pending"))
         return self._get(task["id"])
 
     def _execute(self, task, reraise=False):
@@ -334,6 +363,8 @@ class Tasks:
         atype = types.all_types().get(task.get("type_name") or "")
         lock = atype.task_lock if atype is not None else None
 
+        freed = []
+
         def run(conn):
             done = conn.execute(T.update().where(
                 T.c.id == task["id"], T.c.status.in_(LIVE)).values(
@@ -345,8 +376,17 @@ class Tasks:
                 conn.execute(db.A.update().where(
                     db.A.c.id == task["artifact_id"]).values(
                     revision=db.A.c.revision + 1))
+                freed.append(True)
             return bool(done)
-        return transaction(self.db, run)
+        done = transaction(self.db, run)
+        if freed:
+            # The lock property let go (Glance's last image.update, sent
+            # before its task.success).
+            self.engine.events.emit("update", None, atype,
+                                    task["artifact_id"])
+        if done:
+            self._tell(status, dict(task, **values), atype)
+        return done
 
     def batch_done(self, batch, failed):
         """The data-job batch ``batch`` (a task's id) has ended; finish the

@@ -29,7 +29,9 @@ multi-store configuration (``python -m conformance.run glance|glare
 --multi-store``); elsewhere they skip with a reason starting with
 ``MULTI_STORE_SKIP``, which conformance.report leaves out of the results.
 The cache module (test_cache.py) likewise needs ``--cache``
-(``CACHE_SKIP``).
+(``CACHE_SKIP``), the property protection module
+(test_property_protections.py) ``--property-protections``
+(``PROTECTIONS_SKIP``).
 """
 
 import uuid
@@ -40,7 +42,7 @@ import requests
 from conformance import glance_runner
 # Start of the skip reason of a multi-store check in another configuration
 # (conformance.report drops such skips: they are not a result).
-from conformance.report import CACHE_SKIP, MULTI_STORE_SKIP
+from conformance.report import CACHE_SKIP, MULTI_STORE_SKIP, PROTECTIONS_SKIP
 from conformance.client import (ADMIN_A, MEMBER_A, MEMBER_B, READER_A,
                                 Client, Identity, Tracker)
 
@@ -76,6 +78,10 @@ def pytest_addoption(parser):
                          "conformance.glance_runner (stores fast and cold): "
                          "run the multi-store checks even if it does not "
                          "say so in /v2/info/stores")
+    group.addoption("--property-protections", action="store_true",
+                    help="the endpoint has the property protection file "
+                         "of conformance.glance_runner: run "
+                         "test_property_protections.py")
     group.addoption("--cache", action="store_true",
                     help="the endpoint has an image cache (image_cache_dir "
                          "set; Glance with its cache filter): run the "
@@ -303,4 +309,16 @@ def image_cache(request):
     if not request.config.getoption("--cache"):
         pytest.skip("%s these checks need image_cache_dir (python -m "
                     "conformance.run glance|glare --cache)" % CACHE_SKIP)
+    return True
+
+
+@pytest.fixture(scope="session")
+def property_protections(request):
+    """Skips (reason starting with PROTECTIONS_SKIP) unless
+    ``--property-protections`` says the endpoint runs with the protection
+    file of ``glance_runner.PROPERTY_PROTECTIONS``."""
+    if not request.config.getoption("--property-protections"):
+        pytest.skip("%s these checks need the property protection file "
+                    "(python -m conformance.run glance|glare "
+                    "--property-protections)" % PROTECTIONS_SKIP)
     return True

@@ -10,7 +10,9 @@ Glance runs the way a small deployment would run it, only without Keystone:
   or, with ``--multi-store``/``multi_store=True``, the multi-store text of
   ``MULTI_STORE_DEFAULTS``/``MULTI_STORE_SECTIONS`` (file stores ``fast``
   and ``cold``, S3 store ``cloud`` on a moto server, locations shown,
-  copy-image), which ``conformance.run`` also gives Glare;
+  copy-image), which ``conformance.run`` also gives Glare; with
+  ``property_protections_config`` as ``extra_conf`` (``conformance.run
+  --property-protections``) the protection file ``PROPERTY_PROTECTIONS``;
 * served by uWSGI on 127.0.0.1 (``http-socket``, two processes), with the
   chunked-input limit raised: glanceclient and Tempest upload with
   ``Transfer-Encoding: chunked`` in 1 MiB / 64 KiB chunks, and uWSGI's
@@ -271,6 +273,54 @@ def cache_config(workdir):
     rest (driver centralized_db, 10 GiB)."""
     return "image_cache_dir = %s\n" % os.path.join(
         os.path.abspath(workdir), "cache")
+
+
+# The property protections run (``--property-protections``): the same
+# file, roles format, for Glance and Glare (conformance/
+# test_property_protections.py relies on these sections).
+PROPERTY_PROTECTIONS = """\
+[^x_admin_only_.*]
+create = admin
+read = admin
+update = admin
+delete = admin
+
+[^x_frozen_.*]
+create = admin,member
+read = admin,member,reader
+update = admin
+delete = admin
+
+[^x_blind$]
+create = admin,member
+read = !
+update = !
+delete = !
+
+[^x_members_.*]
+create = member
+read = member
+update = member
+delete = member
+
+[.*]
+create = @
+read = @
+update = @
+delete = @
+"""
+
+
+def property_protections_config(workdir):
+    """Writes ``PROPERTY_PROTECTIONS`` into ``workdir`` and returns the
+    ``[DEFAULT]`` section (appended to either server's file; oslo.config
+    merges a repeated section) that points at it."""
+    path = os.path.join(os.path.abspath(workdir),
+                        "property-protections.conf")
+    with open(path, "w") as f:
+        f.write(PROPERTY_PROTECTIONS)
+    return ("\n[DEFAULT]\nproperty_protection_file = %s\n"
+            "property_protection_rule_format = roles\n" % path)
 
 
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,

@@ -59,6 +59,8 @@ MODULES = [
                     "(multi-store run)"),
     ("test_locations", "Locations and direct_url (multi-store run)"),
     ("test_cache", "Image cache and /v2/cache (cache run)"),
+    ("test_property_protections", "Property protections (property "
+                                  "protections run)"),
     ("test_tasks", "Tasks and web-download"),
 ]
 
@@ -70,7 +72,10 @@ MULTI_STORE_SKIP = "not multi-store:"
 # Likewise the cache module, run only with an image cache (--cache).
 CACHE_MODULES = ("test_cache",)
 CACHE_SKIP = "no image cache:"
-MODE_SKIPS = (MULTI_STORE_SKIP, CACHE_SKIP)
+# And the property protection module (--property-protections).
+PROTECTION_MODULES = ("test_property_protections",)
+PROTECTIONS_SKIP = "no property protections:"
+MODE_SKIPS = (MULTI_STORE_SKIP, CACHE_SKIP, PROTECTIONS_SKIP)
 
 MATCHES = "matches Glance"
 DELIBERATE = "deliberate difference"
@@ -229,9 +234,16 @@ with it today), its multi-store column comes from a run with
 
 **The cache checks** (`test_cache.py`) run in a third pass on each side
 with `image_cache_dir` set (`python -m conformance.run glance|glare
---cache`; Glance's other cache options at their defaults, so its
-`image_cache_driver` is `centralized_db`, and its paste pipeline with the
-`cache` filter); the other passes skip them and that skip is not a result.
+--cache`; the other cache options at their defaults, so
+`image_cache_driver` is `centralized_db`, each node named by
+`worker_self_reference_url` (its own URL), and Glance's paste pipeline with
+the `cache` filter); the other passes skip them and that skip is not a
+result.
+
+**The property protection checks** (`test_property_protections.py`) run in
+a fourth pass on each side with the same property protection file, roles
+format (`python -m conformance.run glance|glare --property-protections`;
+the file is `PROPERTY_PROTECTIONS` in `conformance/glance_runner.py`).
 
 **What "status" means.**
 
@@ -560,7 +572,8 @@ def check(doc_path, glance=None, glare=None):
             problems.append("%s: listed as a deliberate difference but not "
                             "marked glance_deviation" % test.key)
         # A single-store run has no result for the multi-store checks.
-        mode_only = test.module in MULTI_STORE_MODULES + CACHE_MODULES
+        mode_only = test.module in (MULTI_STORE_MODULES + CACHE_MODULES +
+                                    PROTECTION_MODULES)
         if glance is not None and _cell(glance.get(test.key)) != g_cell \
                 and not (mode_only and test.key not in glance):
             problems.append("%s: Glance result is %s, document says %s"
@@ -586,15 +599,18 @@ def main(argv=None):
     parser.add_argument("--check", metavar="DOC", default=None,
                         help="verify DOC instead of writing a new one")
     parser.add_argument("--keep-glance", action="store_true",
-                        help="without --glance, take the Glance column from "
-                             "the existing --output document (when only "
-                             "Glare was run again)")
+                        help="take the Glance column from the existing "
+                             "--output document (when only Glare was run "
+                             "again); results of --glance files, if any, "
+                             "replace those of the tests they ran (a new "
+                             "check run on Glance alone)")
     args = parser.parse_args(argv)
     glance = parse_junit(args.glance)
     glare = parse_junit(args.glare)
-    if glance is None and args.keep_glance and args.output and \
-            os.path.exists(args.output):
-        glance = results_from_doc(args.output, 0)
+    if args.keep_glance and args.output and os.path.exists(args.output):
+        kept = results_from_doc(args.output, 0)
+        kept.update(glance or {})
+        glance = kept
     if args.check:
         problems = check(args.check, glance, glare)
         for problem in problems:

@@ -22,7 +22,9 @@ and runs only the
 multi-store modules (``MULTI_STORE_MODULES``) with ``--multi-store``, which
 tells them the endpoint is configured that way.  ``--cache`` likewise sets
 ``image_cache_dir`` on either server (Glance with its ``cache`` filter) and
-runs only ``CACHE_MODULES``.  The other modules assume
+runs only ``CACHE_MODULES``; ``--property-protections`` gives both the
+same property protection file (``glance_runner.PROPERTY_PROTECTIONS``) and
+runs only ``PROPERTY_PROTECTION_MODULES``.  The other modules assume
 the default single-store configuration, so each mode runs its own files.
 """
 
@@ -37,7 +39,7 @@ import time
 import urllib.error
 import urllib.request
 
-from conformance import glance_runner
+from conformance import glance_runner, report
 
 ROOT = glance_runner.ROOT
 SUITE = os.path.join(ROOT, "conformance")
@@ -47,16 +49,24 @@ MULTI_STORE_MODULES = ("test_stores", "test_locations")
 # The modules that need an image cache (``--cache``: image_cache_dir set on
 # either server, Glance with its cache filter).
 CACHE_MODULES = ("test_cache",)
+# The modules that need the property protection file (the same file for
+# both servers).
+PROPERTY_PROTECTION_MODULES = report.PROTECTION_MODULES
 
 
 def pytest_command(url, kind="glare", extra=(), python=None,
-                   multi_store=False, cache=False):
+                   multi_store=False, cache=False, protections=False):
     """The pytest command line that runs the suite against ``url``;
     ``multi_store``: only the multi-store modules, told the endpoint has
-    the multi-store configuration; ``cache``: only the cache modules."""
+    the multi-store configuration; ``cache``: only the cache modules;
+    ``protections``: only the property protection modules."""
     paths = [SUITE]
     options = []
-    if multi_store:
+    if protections:
+        paths = [os.path.join(SUITE, m + ".py")
+                 for m in PROPERTY_PROTECTION_MODULES]
+        options = ["--property-protections"]
+    elif multi_store:
         paths = [os.path.join(SUITE, m + ".py") for m in MULTI_STORE_MODULES]
         options = ["--multi-store"]
     elif cache:
@@ -68,16 +78,18 @@ def pytest_command(url, kind="glare", extra=(), python=None,
 
 
 def run_suite(url, kind="glare", extra=(), multi_store=False, cache=False,
-              **kwargs):
+              protections=False, **kwargs):
     """Run the suite in a subprocess; returns its exit status."""
     started = time.time()
     status = subprocess.call(pytest_command(url, kind, extra,
                                             multi_store=multi_store,
-                                            cache=cache),
+                                            cache=cache,
+                                            protections=protections),
                              cwd=ROOT, **kwargs)
-    print("conformance (%s%s%s at %s): exit %d in %.1f s"
+    print("conformance (%s%s%s%s at %s): exit %d in %.1f s"
           % (kind, " multi-store" if multi_store else "",
-             " cache" if cache else "", url, status,
+             " cache" if cache else "",
+             " property-protections" if protections else "", url, status,
              time.time() - started), flush=True)
     return status
 
@@ -101,24 +113,27 @@ filesystem_store_datadir = {workdir}/images
 
 @contextlib.contextmanager
 def glare_server(workdir, port=None, python=None, multi_store=False,
-                 s3=None, cache=False, extra_defaults="", extra_sections=""):
+                 s3=None, cache=False, protections=False, extra_defaults="",
+                 extra_sections=""):
     """``glare serve`` on a fresh SQLite database; yields its URL.
 
     ``multi_store``: with the same multi-store text as Glance's (added to
     Glare's own options), its S3 store ``s3`` = (endpoint, bucket) or, by
     default, a moto server started for the duration; ``cache``: an image
-    cache (``image_cache_dir``).  ``extra_defaults`` (lines for
-    [DEFAULT]) and ``extra_sections`` (whole sections) are added as given
-    (the Tempest runner's Keystone and import options)."""
+    cache (``image_cache_dir``); ``protections``: the property protection
+    file of ``glance_runner.PROPERTY_PROTECTIONS``.  ``extra_defaults``
+    (lines for [DEFAULT]) and ``extra_sections`` (whole sections) are
+    added as given (the Tempest runner's Keystone and import options)."""
     with glance_runner.s3_for(multi_store, s3) as s3:
         with _glare_server(workdir, port, python, multi_store, s3,
-                           cache, extra_defaults, extra_sections) as url:
+                           cache, protections, extra_defaults,
+                           extra_sections) as url:
             yield url
 
 
 @contextlib.contextmanager
 def _glare_server(workdir, port, python, multi_store, s3, cache=False,
-                  extra_defaults="", extra_sections=""):
+                  protections=False, extra_defaults="", extra_sections=""):
     python = python or sys.executable
     port = port or glance_runner.free_port()
     workdir = os.path.abspath(workdir)
@@ -129,13 +144,17 @@ def _glare_server(workdir, port, python, multi_store, s3, cache=False,
         store_defaults, store_sections = glance_runner.multi_store_config(
             workdir, s3)
     if cache:
-        store_defaults += glance_runner.cache_config(workdir)
+        # Glance's run names its node the same way (glance_runner).
+        store_defaults += glance_runner.cache_config(workdir) + \
+            "worker_self_reference_url = http://127.0.0.1:%d\n" % port
     store_defaults += extra_defaults
     store_sections += extra_sections
     with open(conf, "w") as f:
         f.write(GLARE_CONF.format(port=port, workdir=workdir,
                                   store_defaults=store_defaults,
                                   store_sections=store_sections))
+        if protections:
+            f.write(glance_runner.property_protections_config(workdir))
     glare = [python, "-m", "glare.cli", "--config", conf]
     subprocess.run(glare + ["db", "upgrade"], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
@@ -194,10 +213,15 @@ def main(argv=None):
         p.add_argument("--cache", action="store_true",
                        help="an image cache (image_cache_dir) and its "
                             "checks (%s)" % ", ".join(CACHE_MODULES))
+        p.add_argument("--property-protections", action="store_true",
+                       help="a property protection file and its checks "
+                            "(%s)" % ", ".join(PROPERTY_PROTECTION_MODULES))
     args = parser.parse_args(argv)
+    modes = dict(multi_store=args.multi_store, cache=args.cache)
+    protections = args.property_protections
     if args.target == "url":
         return run_suite(args.url, args.server_kind, extra,
-                         multi_store=args.multi_store, cache=args.cache)
+                         protections=protections, **modes)
     signal.signal(signal.SIGTERM, glance_runner._terminate)
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or stack.enter_context(
@@ -207,11 +231,12 @@ def main(argv=None):
         try:
             if args.target == "glare":
                 url = stack.enter_context(glare_server(
-                    workdir, multi_store=args.multi_store, cache=args.cache))
+                    workdir, protections=protections, **modes))
             else:
                 url = stack.enter_context(glance_runner.glance_server(
-                    workdir, venv=args.venv, multi_store=args.multi_store,
-                    cache=args.cache))
+                    workdir, venv=args.venv, extra_conf=(
+                        glance_runner.property_protections_config(workdir)
+                        if protections else ""), **modes))
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             print("conformance: %s" % exc, file=sys.stderr)
             return 2
@@ -219,7 +244,7 @@ def main(argv=None):
               % (args.target, url, time.time() - started), flush=True)
         try:
             return run_suite(url, args.target, extra,
-                             multi_store=args.multi_store, cache=args.cache)
+                             protections=protections, **modes)
         except glance_runner.Terminated:
             return 143
 

@@ -228,10 +228,6 @@ def test_other_methods_on_clean_and_prune_are_405(image_cache, admin):
             assert resp.headers["Allow"] == "POST"
 
 
-@pytest.mark.glare_not_yet(
-    "cache metadata is kept per node (Glance's sqlite driver semantics); "
-    "Glance 33's default centralized_db driver, which lists the nodes "
-    "caching an image, is not implemented: Glare answers 409")
 def test_cached_nodes(cached, admin):
     """GET /v2/cache/nodes/{id} with Glance's default centralized_db
     driver: 200 with the list of node URLs caching the image; 404 'Image

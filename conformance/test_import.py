@@ -87,7 +87,16 @@ def test_info_usage(member):
     unified limits)."""
     resp = member.get("/v2/info/usage")
     assert resp.status_code == 200
-    assert isinstance(resp.json()["usage"], dict)
+    usage = resp.json()["usage"]
+    assert isinstance(usage, dict)
+    # With limits: Glance's unified-limits names, each {"limit", "usage"}
+    # in integers (sizes in MiB; -1 unlimited).
+    assert set(usage) <= {"image_size_total", "image_stage_total",
+                          "image_count_total", "image_count_uploading"}
+    for entry in usage.values():
+        assert set(entry) == {"limit", "usage"}
+        assert isinstance(entry["limit"], int) and entry["limit"] >= -1
+        assert isinstance(entry["usage"], int) and entry["usage"] >= 0
 
 
 @pytest.mark.parametrize("path", ["/v2/info/import", "/v2/info/stores"])

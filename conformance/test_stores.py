@@ -108,12 +108,9 @@ def test_multi_store_versions(anonymous):
     assert set(status.values()) == {"SUPPORTED"}
 
 
-@pytest.mark.glare_not_yet("metadefs, tasks and image tasks (v2.2, v2.12)")
 def test_multi_store_versions_are_glances(anonymous):
     """Glance: the whole list is v2.17 (CURRENT) and v2.0-v2.13 and v2.15
-    (SUPPORTED); Glare leaves out v2.2 (metadefs, tasks, property
-    protections) and v2.12 (GET /v2/images/{id}/tasks), which it does not
-    serve."""
+    (SUPPORTED)."""
     resp = anonymous.get("/versions")
     status = {v["id"]: v["status"] for v in resp.json()["versions"]}
     assert status.pop("v2.17") == "CURRENT"

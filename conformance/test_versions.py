@@ -57,6 +57,14 @@ def test_v2_0_is_always_advertised(anonymous):
     assert {"v2.0", "v2.1"} <= ids
 
 
+def test_v2_2_to_v2_5_are_always_advertised(anonymous):
+    """Glance: v2.2 (metadefs, tasks, property protections) through v2.5
+    are in every configuration's list, whether or not a property
+    protection file is set."""
+    ids = {v["id"] for v in _versions(anonymous.get("/versions"))}
+    assert {"v2.2", "v2.3", "v2.4", "v2.5"} <= ids
+
+
 def test_version_links_point_at_v2_root(anonymous, setup):
     """Glance: every entry has one link, rel=self, href = <endpoint>/v2/
     (built from the request's host when no public_endpoint is set); all

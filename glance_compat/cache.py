@@ -21,8 +21,13 @@ Where Glance harms users, Glare differs (see docs/compatibility.md):
   tenant that another's private image is cached.
 * Deactivated images stay listed (as in Glance) but are never read from
   the cache; deleted ones leave it.
-* ``GET /v2/cache/nodes/{id}`` is 409 whatever ``image_cache_driver`` says:
-  cache metadata is per node (Glance's ``sqlite`` driver semantics).
+
+``GET /v2/cache/nodes/{id}`` is Glance's: the rule, the site check, then
+409 "Centralized caching is not enabled" unless ``image_cache_driver`` is
+``centralized_db``, then 404 for an image the caller cannot see, then the
+JSON list of the URLs of the nodes that cache it (``artifacts.cache_nodes``;
+a node without ``worker_self_reference_url`` is never listed).  The rest of
+the API, like Glance's, is the answering node's cache.
 """
 
 import flask
@@ -148,8 +153,13 @@ def delete_cache_entry(image_id):
 @bp.route("/v2/cache/nodes/<image_id>", methods=["GET"])
 def cached_nodes(image_id):
     reject_body()
-    _cache("list_cached_nodes")
-    raise errors.Conflict("Centralized caching is not enabled")
+    cache = _cache("list_cached_nodes")
+    if not cache.centralized:
+        raise errors.Conflict("Centralized caching is not enabled")
+    _image(image_id)
+    registry = cache.registry
+    return json_response(dumps(registry.nodes(image_id)
+                               if registry is not None else []))
 
 
 @bp.route("/v2/cache/clean", methods=["POST"])

@@ -26,6 +26,9 @@ class Settings:
     # the single-store answers (404 on /v2/info/stores, no ``stores``).
     multi_store: bool = False
     stores: tuple = ()          # StoreInfo, in configuration order
+    # Glance's property protections (property_protections.PropertyRules)
+    # or None.
+    property_rules: object = None
 
     def store_ids(self):
         return [s.id for s in self.stores]

@@ -27,6 +27,8 @@ import http
 
 import webob.exc
 
+from glance_compat import usage as glance_usage
+
 __all__ = ["error_response", "from_artifact_error", "flask_error_response",
            "GENERIC_500"]
 
@@ -119,6 +121,9 @@ def from_artifact_error(environ, exc):
     """
     status = getattr(exc, "status", 500)
     message = getattr(exc, "message", "") or ""
+    # A quota Glance names (image_size_total, ...): Glance's 413 words.
+    message = glance_usage.glance_message(getattr(exc, "quota", None)) \
+        or message
     headers = _artifact_headers(exc)
     if status == 405 and message:
         return error_response(environ, status, explanation=message,

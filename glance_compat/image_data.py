@@ -138,6 +138,29 @@ def _requested_range(headers, size):
     return None
 
 
+def preferred_stores(image):
+    """The stores of ``?prefer=a,b`` (Glance 2026.1), to read first, after
+    Glance's checks: the ``download_from_store`` rule (403), multi-store
+    on and every store configured (400).  An image cached on this node is
+    served from the cache whatever the preference, as in Glance."""
+    names = [n.strip() for n in flask.request.args.get("prefer", "")
+             .split(",") if n.strip()]
+    if not names:
+        return ()
+    svc = services()
+    svc.engine.enforce_on(context(), svc.images, image,
+                          "download_from_store")
+    settings = svc.settings
+    if not settings.multi_store:
+        raise errors.Invalid("Store selection for download is not "
+                             "available when multiple backends are not "
+                             "enabled.")
+    for name in names:
+        if name not in settings.store_ids():
+            raise errors.Invalid("Store '%s' is not configured." % name)
+    return tuple(names)
+
+
 @bp.route("/v2/images/<image_id>/file", methods=["GET"])
 def download(image_id):
     svc = services()
@@ -145,6 +168,7 @@ def download(image_id):
     reject_body()
     download = engine.data.open(context(), atype, image_id, "image",
                                 required=False)
+    download.prefer = preferred_stores(download.artifact)
     image, blob = download.artifact, download.blob
     if blob is None:
         resp = flask.Response(status=status_line(204))

@@ -9,7 +9,7 @@ import flask
 from artifacts import errors
 from artifacts.ids import is_canonical_uuid
 from artifacts.locations import BadLocation
-from glance_compat import listing, patch
+from glance_compat import listing, patch, property_protections
 from glance_compat.locations import INVALID_LOCATION, LocationOps
 from glance_compat.common import (context, json_body, json_response,
                                   no_content, reject_body, services)
@@ -23,8 +23,14 @@ CREATE_ATTRS = {"id", "name", "visibility", "protected", "os_hidden",
                 "container_format", "tags"}
 
 
-def _render(image):
+def _render(image, guard=None):
+    """Glance's JSON of ``image`` for the caller: without the extra
+    properties its property protections do not let it read."""
     settings = services().settings
+    if settings.property_rules is not None:
+        guard = guard or property_protections.for_request()
+        image = dict(image, properties=guard.readable(
+            image["properties"], unprotected=patch.BASE))
     return image_view(image, settings, context().is_admin)
 
 
@@ -35,8 +41,12 @@ def create():
                                          svc.settings, svc.schemas)
     body = json_body()
     values = create_values(body, schemas)
-    image = engine.create(context(), atype, values,
-                          artifact_id=body.get("id"))
+    guard = property_protections.for_request()
+    # After add_image and the visibility rules, as in Glance.
+    image = engine.create(
+        context(), atype, values, artifact_id=body.get("id"),
+        check=lambda v: property_protections.check_create(
+            guard, [k for k in v["properties"] if k not in patch.BASE]))
     headers = {"Location": flask.request.host_url.rstrip("/")
                + flask.request.script_root + "/v2/images/" + image["id"]}
     if settings.enabled_import_methods:
@@ -44,7 +54,7 @@ def create():
             settings.enabled_import_methods)
     if settings.multi_store:
         headers["OpenStack-image-store-ids"] = ",".join(settings.store_ids())
-    return json_response(dumps(_render(image)), 201, headers)
+    return json_response(dumps(_render(image, guard)), 201, headers)
 
 
 def create_values(body, schemas):
@@ -99,7 +109,8 @@ def index():
                              settings.show_multiple_locations
                              or settings.show_image_direct_url))
     first, nxt = listing.links(args, images, req.limit)
-    body = {"images": [_render(i) for i in images], "first": first,
+    guard = property_protections.for_request()
+    body = {"images": [_render(i, guard) for i in images], "first": first,
             "schema": "/v2/schemas/images"}
     if nxt:
         body["next"] = nxt
@@ -128,25 +139,28 @@ def update(image_id):
     changes = patch.parse(json_body(), media_type)
     ctx = context()
     if not any(c.name == "locations" for c in changes):
+        guard = property_protections.for_request()
         image = engine.update(ctx, atype, image_id, lambda img: patch.apply(
-            img, changes, media_type, schemas, settings))
-        return json_response(dumps(_render(image)))
+            img, changes, media_type, schemas, settings, guard=guard))
+        return json_response(dumps(_render(image, guard)))
 
     # Glance checks each change's own rule (set/delete_image_location for
     # locations, modify_image for the rest) as it applies it.
+    guard = property_protections.for_request()
+
     def mutate(img):
         ops = LocationOps(settings, engine.locations, trusted=ctx.is_admin,
                           hashing_algorithm=engine.limits.hashing_algorithm,
                           enforce=lambda rule: engine.enforce_on(
                               ctx, atype, img, rule))
         return patch.apply(img, changes, media_type, schemas, settings,
-                           locations=ops, enforce=ops.enforce)
+                           locations=ops, enforce=ops.enforce, guard=guard)
     try:
         image = engine.update(ctx, atype, image_id, mutate, rule=None)
     except BadLocation:
         # The engine's last check (a URL another image's data is at).
         raise errors.Invalid(INVALID_LOCATION)
-    return json_response(dumps(_render(image)))
+    return json_response(dumps(_render(image, guard)))
 
 
 @bp.route("/v2/images/<image_id>", methods=["DELETE"])

@@ -5,7 +5,8 @@ worker's task runner can run (or take over) any of them:
 
 ``api_image_import``  the task of ``POST /v2/images/{id}/import``.
     ``glance-direct``: the staged data becomes the image's data in every
-    target store (run in the request's thread, as before).
+    target store (run in the request's thread, or by a task runner when
+    import plugins are configured).
     ``web-download``: the data is fetched (``artifacts.net.fetch``: every
     hop checked against ``[import_filtering_opts]`` and Glare's address
     rules, connected to the checked address) and streamed into the
@@ -14,6 +15,10 @@ worker's task runner can run (or take over) any of them:
     glance-direct.  On failure the image is ``queued`` again, the staged
     data is deleted and the stores are listed in
     ``os_glance_failed_import``, as Glance does.
+    Both pass the import plugins (``[image_import_opts]
+    image_import_plugins``, ``artifacts.image_import``) before the copy
+    into the stores; one that refuses the data fails the import as
+    Glance's do: image ``queued``, staged data gone.
     ``copy-image``: data jobs do the copies; ``copies_done`` finishes the
     task when the last one ends.
 ``import``  the legacy task of ``POST /v2/tasks``: a new image from
@@ -32,6 +37,7 @@ from artifacts.jobs import SYSTEM
 from artifacts.net import fetch, urls
 from artifacts.types.images import FAILED_IMPORT, IMPORTING
 from glance_compat import images as image_views
+from glance_compat import usage as glance_usage
 
 LOG = logging.getLogger(__name__)
 
@@ -45,10 +51,25 @@ LEGACY_KEYS = ("import_from", "import_from_format", "image_properties")
 
 def register(engine, atype, schemas):
     work = ImportWork(engine, atype, schemas)
-    engine.tasks.register(API_IMAGE_IMPORT, run=work.run,
+    engine.tasks.register(API_IMAGE_IMPORT, run=glance_words(work.run),
                           batch_done=work.copies_done)
-    engine.tasks.register(LEGACY_IMPORT, run=work.legacy)
+    engine.tasks.register(LEGACY_IMPORT, run=glance_words(work.legacy))
     return work
+
+
+def glance_words(handler):
+    """A task handler whose refusal by one of the images' quotas fails
+    the task with Glance's words ("... image_stage_total is over limit of
+    N ..."), as Glance's import flow records them."""
+    def run(task, beat):
+        try:
+            return handler(task, beat)
+        except errors.RequestTooLarge as exc:
+            words = glance_usage.glance_message(getattr(exc, "quota", None))
+            if words:
+                exc.message = words
+            raise
+    return run
 
 
 def copied(size):
@@ -67,6 +88,9 @@ class ImportWork:
         self.engine = engine
         self.atype = atype
         self.schemas = schemas
+        # Glance's import plugins (artifacts.image_import), run over the
+        # staged data before it is imported.
+        self.plugins = engine.import_plugins
 
     # ------------------------------------------------ api_image_import
 
@@ -92,6 +116,13 @@ class ImportWork:
             elif method != GLANCE_DIRECT:
                 raise errors.Invalid("Import method %r is not run by a task."
                                      % method)
+            try:
+                self.plugins.run(self.engine, self.atype, image_id,
+                                 task["id"], beat, SYSTEM)
+            except BaseException:
+                # Glance: a plugin's failure removes the staged data too.
+                staged = True
+                raise
             self.engine.data.import_staged(
                 SYSTEM, self.atype, image_id, stores=stores or None,
                 all_must_succeed=must_succeed,

@@ -7,7 +7,10 @@ id and user id; ``artifacts.tasks``) holding the image's import lock
 ``glance-direct``: the data is staged (hashed while it streams, exactly
 like an upload) and the import task, run in the request's thread, copies
 it into every target store and makes it the image's data before the 202,
-so clients polling for ``active`` see every store at once.
+so clients polling for ``active`` see every store at once; with import
+plugins that work on the data (conversion, decompression) the task is left
+to the task runners, as web-download's, and a refusal shows on the task
+and the image (``queued``), not on the 202.
 ``web-download``: the URI is checked (Glance's ``[import_filtering_opts]``
 and wording, plus Glare's rule that loopback, link-local, private and
 multicast addresses are fetched only from hosts named in
@@ -184,13 +187,17 @@ def _start_task(ctx, engine, atype, image, name, body, stores,
               if s and s not in stores]
     task_input = {"image_id": image_id, "import_req": body,
                   "backend": stores or [None]}
+    plugins = engine.import_plugins
+    properties = {IMPORTING: ",".join(stores), FAILED: ",".join(failed)}
+    if name != COPY_IMAGE:
+        # inject_image_metadata depends on the caller's roles, which only
+        # the request knows: written with the task.
+        properties = dict(plugins.injected(ctx.roles), **properties)
     common = dict(atype=atype, artifact_id=image_id,
                   handler=API_IMAGE_IMPORT,
                   # Glance's answer when the image's import lock is held
                   # by a live task.
-                  busy="Image has active task",
-                  properties={IMPORTING: ",".join(stores),
-                              FAILED: ",".join(failed)})
+                  busy="Image has active task", properties=properties)
     if name == COPY_IMAGE:
         # Durable: the copies are rows any worker runs (and another one
         # finishes if this one dies); the last one finishes the task.
@@ -199,7 +206,7 @@ def _start_task(ctx, engine, atype, image, name, body, stores,
             also=lambda conn, task_id: engine.jobs.insert_copies(
                 conn, atype, image_id, "image", stores, must_succeed,
                 batch=task_id), **common)
-    elif name == GLANCE_DIRECT:
+    elif name == GLANCE_DIRECT and not plugins.work:
         # Every store is written before the 202, as Glance's task does
         # before the image turns active; Glance leaves its progress
         # properties behind, empty, and clients (Tempest) read them.

@@ -5,6 +5,7 @@ import flask
 from artifacts import errors
 from glance_compat.common import (context, json_response, reject_body,
                                   services)
+from glance_compat import usage as glance_usage
 from glance_compat.serialize import dumps
 
 bp = flask.Blueprint("glance_info", __name__)
@@ -61,6 +62,8 @@ def stores_detail():
 
 @bp.route("/v2/info/usage", methods=["GET"])
 def usage():
-    # Glance reports unified-limits usage only with Keystone limits on;
-    # otherwise the document is empty, which clients accept.
-    return json_response(dumps({"usage": {}}))
+    # The caller's project's image limits and usage in Glance's shape;
+    # empty, as Glance without Keystone limits, when none is set.
+    reject_body()
+    return json_response(dumps(glance_usage.usage(
+        services().engine, context().project_id)))

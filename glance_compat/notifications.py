@@ -27,8 +27,15 @@ delete                 image.delete (deleted true, deleted_at)
 GET /file finished     image.send (bytes_sent, receiver ids), ERROR when
                        the store gave less than promised
 members                image.member.create / update / delete
-tasks                  task.<event> (``notify_task``, for the tasks API)
+tasks (imports, the    task.create (pending), task.processing (claimed),
+tasks API)             task.success or task.failure, task.run (once
+                       handed to its runner; after the work for an
+                       import run in the request, as Glance's executor)
 =====================  ==================================================
+
+glance-direct, as Glance: task.create, task.processing, the image's
+import notifications, image.update (the import lock let go), task.success,
+task.run.  Metadata definitions: ``glance_compat.metadef_notifications``.
 
 With ``enabled_backends``, image.prepare names the store (``backend``).
 Payloads never carry locations (they may hold credentials), as Glance's.
@@ -181,12 +188,13 @@ def subscribe(engine, notifier, multi_store=False):
     """Send Glance's notifications for the engine's image events through
     ``notifier`` (``glare.notifier``); ``multi_store``: image.prepare
     names the store it writes to (``backend``), as Glance's does with
-    ``enabled_backends``.  Also makes ``notify_task`` use ``notifier``."""
+    ``enabled_backends``; tasks' events become ``task.*``."""
     engine.notifier = notifier
     if not notifier.enabled:
         return
     listener = ImageEvents(notifier, multi_store)
     engine.events.subscribe(listener)
+    engine.events.subscribe(TaskEvents(notifier))
 
 
 class ImageEvents:
@@ -197,7 +205,8 @@ class ImageEvents:
         self.multi_store = multi_store
 
     def __call__(self, event):
-        if event.atype.name != IMAGES:
+        if getattr(event.atype, "name", None) != IMAGES or \
+                event.name.startswith("task_"):
             return
         handler = getattr(self, "on_" + event.name, None)
         if handler is not None:
@@ -302,30 +311,23 @@ class ImageEvents:
             event.details["member"], event.details["deleted_at"]))
 
 
-TASK_EVENTS = ("create", "processing", "success", "failure", "run",
-               "delete")
+# Glance also defines task.delete, which no request of its API sends.
+TASK_EVENTS = ("create", "processing", "success", "failure", "run")
 
 
-def notify_task(engine, event, task):
-    """Send ``task.<event>`` (Glance's: create, processing, success,
-    failure, run, delete) for ``task``, a dict with ``id``, ``type``,
-    ``status``, ``owner``, ``expires_at``, ``created_at``, ``updated_at``
-    (datetimes or rendered strings) and, for a deletion, ``deleted_at``.
-    Call it after the task's change is committed; it never raises."""
-    notifier = getattr(engine, "notifier", None)
-    if notifier is None or not notifier.enabled:
-        return
-    name = event[len("task."):] if event.startswith("task.") else event
-    if name not in TASK_EVENTS:
-        raise ValueError("Glance has no task.%s notification" % name)
-    try:
-        payload = task_payload(task)
-        if name == "delete":
-            payload["deleted"] = True
-        notifier.info("task." + name, payload)
-    except Exception:  # noqa: BLE001 - a notification never fails a task
-        LOG.exception("Could not send task.%s for task %s", name,
-                      task.get("id"))
+class TaskEvents:
+    """The engine's ``task_<event>`` (``artifacts.tasks``, whichever
+    type or face the task is for) as Glance's ``task.<event>``."""
+
+    def __init__(self, notifier):
+        self.notifier = notifier
+
+    def __call__(self, event):
+        name = event.name[len("task_"):]
+        if not event.name.startswith("task_") or name not in TASK_EVENTS:
+            return
+        self.notifier.info("task." + name,
+                           task_payload(event.details["task"]))
 
 
 # ------------------------------------------------------------ downloads

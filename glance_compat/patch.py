@@ -13,6 +13,7 @@ import collections
 import re
 
 from artifacts import errors
+from glance_compat import property_protections
 from glance_compat.locations import LocationOps
 
 MEDIA_V21 = "application/openstack-images-v2.1-json-patch"
@@ -144,18 +145,24 @@ def parse(body, media_type):
 
 
 def apply(artifact, changes, media_type, schemas, settings, locations=None,
-          enforce=None):
+          enforce=None, guard=None):
     """Apply ``changes`` in order to ``artifact`` (in place); returns the
     ``LocationEdit`` of the location operations (None if there are none).
 
     ``locations``: the ``glance_compat.locations.LocationOps`` that takes
     them (default: one that accepts no URL); ``enforce(rule)``: the
     policy check of each change (``update`` for attributes, the location
-    rules for locations) when the caller did not check ``update`` before.
+    rules for locations) when the caller did not check ``update`` before;
+    ``guard``: the caller's property protections
+    (``property_protections.Guard``): an extra property it may not read
+    does not exist for it, and each add/replace/remove needs the
+    create/update/delete permission, as in Glance.
     """
     props = artifact["properties"]
     if locations is None:
         locations = LocationOps(settings)
+    if guard is None:
+        guard = property_protections.Guard(None, None, None)
     modify_checked = enforce is None
     for change in changes:
         name, value = change.name, change.value
@@ -171,18 +178,23 @@ def apply(artifact, changes, media_type, schemas, settings, locations=None,
         if not modify_checked:
             enforce("update")
             modify_checked = True
+        # An extra property is there for this caller if it may read it.
+        present = name in props and name not in BASE and guard.can(name,
+                                                                    "read")
         if change.op == "remove":
             if name in BASE:
                 raise forbidden("Property %s may not be removed." % name)
-            if name not in props:
+            if not present:
                 raise conflict("Property %s does not exist." % name)
+            if not guard.can(name, "delete"):
+                raise property_protections.reserved(name)
             del props[name]
             continue
         schemas.validate_image({name: value})
         # The v2.0 dialect's add never replaces: base attributes always
         # exist, extra properties when set.
         if change.op == "add" and media_type == MEDIA_V20 and (
-                name in BASE or name in props):
+                name in BASE or present):
             raise conflict("Property %s already present." % name)
         if name in BASE:
             _set_base(artifact, name, value)
@@ -190,8 +202,10 @@ def apply(artifact, changes, media_type, schemas, settings, locations=None,
         if len(name) > 255:
             raise errors.Invalid("Custom property should not be greater "
                                  "than 255 characters.")
-        if change.op == "replace" and name not in props:
+        if change.op == "replace" and not present:
             raise conflict("Property %s does not exist." % name)
+        if not guard.can(name, "update" if present else "create"):
+            raise property_protections.reserved(name)
         props[name] = value
     return locations.edit()
 

@@ -17,7 +17,7 @@ list is not copied from Glance: each minor version is advertised only when
 Glare implements every feature it stands for (``MINOR_VERSION_FEATURES``),
 on its own merit, as Glance's own list has gaps (no 2.8 without
 multi-store, no 2.14 without a cache).  With the same configuration the
-list is Glance's 33 without 2.2 and 2.12, newest first.
+list is Glance's 33, newest first.
 """
 
 import functools
@@ -65,13 +65,15 @@ MINOR_VERSION_FEATURES = {
 # ``interoperable-import`` when an import method is offered and
 # ``multi-store``/``delete-from-store`` with ``enabled_backends`` (the
 # same configurations in which Glance lists 2.6, 2.8, 2.10, 2.11 and
-# 2.13).  Never: 2.2 (metadefs, tasks, property protections), 2.12
-# (image tasks) and the cache versions.
+# 2.13) and the cache versions with ``image_cache_dir``.  Property
+# protections are implemented whether or not a file is configured (Glance
+# lists 2.2 either way).
 GLARE_FEATURES = frozenset({
     "base", "json-patch-2.1", "members", "deactivate",
     "location-list-rules", "community-visibility", "os-hidden",
     "multihash", "multi-store-import", "store-details", "usage-info",
     "location-api", "metadefs", "tasks", "image-tasks",
+    "property-protections",
 })
 
 MULTI_STORE_FEATURES = frozenset({"multi-store", "delete-from-store"})

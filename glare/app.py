@@ -12,6 +12,7 @@ token; the request id wraps everything so every response carries one.
 
 import datetime
 import logging
+import os
 
 import flask
 import sqlalchemy as sa
@@ -20,30 +21,32 @@ from oslo_middleware.http_proxy_to_wsgi import HTTPProxyToWSGI
 from werkzeug import exceptions as wz
 
 from artifacts import api as artifact_api
-from artifacts import errors, external, types
+from artifacts import errors, external, image_import, types
 from artifacts.db.session import is_unavailable, make_engine
 from artifacts.engine import Engine
 from artifacts.limits import Limits
+from artifacts.locking import Locks
 from artifacts.net import urls
 from artifacts.policy import Enforcer
 from artifacts.quotas import QuotaDefaults
 from artifacts.types import image_format
-from artifacts.types.artifact_policies import RULES as ARTIFACT_RULES
-from artifacts.types.image_policies import RULES as IMAGE_RULES
 from glance_compat import errors as glance_errors
+from glance_compat import patch as glance_patch
 from glance_compat import cache as glance_cache
+from glance_compat import usage as glance_usage
 from glance_compat import (image_data, images, import_tasks, imports, info,
                            location_api, members)
 from glance_compat import tasks as glance_tasks
 from glance_compat import schemas as glance_schemas
 from glance_compat import common as glance_common
 from glance_compat.common import Settings
+from glance_compat.property_protections import (PropertyRules,
+                                                ProtectionFileError)
 from glance_compat.versions import (GLARE_FEATURES, MULTI_STORE_FEATURES,
                                      VersionNegotiation)
 from glance_compat import metadefs as metadefs_api
-from glare import auth, config, middleware, notifier
+from glare import auth, config, middleware, notifier, policies
 from glare import stores as glare_stores
-from metadefs.policies import RULES as METADEF_RULES
 from metadefs.service import Catalog
 
 LOG = logging.getLogger(__name__)
@@ -72,13 +75,63 @@ def build_engine(conf):
                     max_property_bytes=conf.glare.property_value_max_bytes,
                     max_metadata_bytes=conf.glare.properties_max_bytes,
                     quota_defaults=QuotaDefaults.from_conf(conf))
-    rules = IMAGE_RULES + ARTIFACT_RULES + METADEF_RULES
+    protections = property_rules(conf)
+    rules = policies.list_rules()
+    if protections is not None:
+        taken = {r.name for r in rules}
+        for rule in protections.policy_rules():
+            if rule.name in taken:
+                raise config.ConfigError(
+                    "[DEFAULT] property_protection_file: the policy rule "
+                    "%s of its policies format is one of Glare's own rules;"
+                    " rename the section." % rule.name)
+        rules = rules + protections.policy_rules()
     engine = Engine(db_engine, store_set.default_driver,
-                    Enforcer(conf, rules), limits, stores=store_set)
+                    Enforcer(conf, rules), limits, stores=store_set,
+                    locks=Locks(db_engine,
+                                wait_seconds=conf.glare.lock_wait_seconds))
+    # Read by the Image API's views (glance_compat), not by the core.
+    engine.property_rules = protections
+    if conf.use_keystone_limits:
+        engine.quotas.external = glance_usage.keystone_limits(conf)
     engine.cache = _image_cache(conf, engine)
     engine.external_policy, engine.import_policy = url_policies(conf)
     engine.tasks.ttl = datetime.timedelta(hours=conf.task.task_time_to_live)
+    engine.import_plugins = import_plugins(conf)
     return engine
+
+
+def import_plugins(conf):
+    """Glance's ``[image_import_opts] image_import_plugins`` and their
+    options as the core's ``image_import.Plugins``."""
+    work_dir = conf.task.work_dir or os.path.join(os.path.dirname(
+        os.path.abspath(conf.glance_store.filesystem_store_datadir)),
+        "import_work")
+    max_bytes = conf.glare.import_plugin_max_bytes or conf.image_size_cap
+    gpt_nonfatal = conf.image_format.gpt_safety_checks_nonfatal
+    return image_import.Plugins(
+        conf.image_import_opts.image_import_plugins, work_dir=work_dir,
+        conversion=image_import.Conversion(
+            conf.image_conversion.output_format,
+            conf.image_format.vmdk_allowed_types, gpt_nonfatal,
+            max_bytes=max_bytes),
+        decompression=image_import.Decompression(max_bytes),
+        injection=image_import.Injection(
+            conf.inject_metadata_properties.inject,
+            conf.inject_metadata_properties.ignore_user_roles,
+            reserved_names=glance_patch.BASE | glance_patch.RESERVED))
+def property_rules(conf):
+    """Glance's property protections (``[DEFAULT]
+    property_protection_file``), or None; a bad file stops the start."""
+    path = conf.property_protection_file
+    if not path:
+        return None
+    try:
+        return PropertyRules.load(conf.find_file(path) or path,
+                                  conf.property_protection_rule_format)
+    except ProtectionFileError as exc:
+        raise config.ConfigError("[DEFAULT] property_protection_file: %s"
+                                 % exc)
 
 
 def url_policies(conf):
@@ -106,11 +159,44 @@ def _image_cache(conf, engine):
     deletions and deactivations; None without a directory."""
     if not conf.image_cache_dir:
         return None
+    cache = image_cache(conf, engine.db)
+    engine.events.subscribe(cache.on_event)
+    return cache
+
+
+_WARNED_NO_SELF_URL = []
+
+
+def image_cache(conf, db_engine):
+    """The ``ImageCache`` of ``[DEFAULT] image_cache_dir`` with, under
+    Glance's ``centralized_db`` driver, its record in the database
+    (``artifacts.cache_nodes``) named by ``worker_self_reference_url``.
+
+    Glance refuses to start with that driver and no URL; Glare runs, says
+    once that this node's cache is then its own (GET /v2/cache/nodes/{id}
+    never names it), and serves and fills the cache as usual."""
     from artifacts.cache import ImageCache
+    from artifacts.cache_nodes import NodeRegistry
     cache = ImageCache(conf.image_cache_dir,
                        max_size=conf.image_cache_max_size,
                        stall_time=conf.image_cache_stall_time)
-    engine.events.subscribe(cache.on_event)
+    if conf.image_cache_driver != "centralized_db":
+        return cache
+    cache.centralized = True
+    if conf.worker_self_reference_url:
+        cache.registry = NodeRegistry(db_engine,
+                                      conf.worker_self_reference_url, cache)
+    elif not _WARNED_NO_SELF_URL:
+        _WARNED_NO_SELF_URL.append(True)
+        LOG.warning(
+            "[DEFAULT] image_cache_driver = centralized_db (Glance's default) "
+            "names each node's cache by [DEFAULT] worker_self_reference_url, "
+            "which is not set (Glance would refuse to start): this node's "
+            "image cache works but is recorded nowhere, so GET "
+            "/v2/cache/nodes/{image_id} never lists it.  Set "
+            "worker_self_reference_url to this node's URL, or "
+            "image_cache_driver = sqlite for per-node caches (that call is "
+            "then 409).")
     return cache
 
 
@@ -150,7 +236,8 @@ def create_flask_app(conf, engine):
         enabled_import_methods=tuple(config.offered_import_methods(conf)),
         custom_property_names=frozenset(schemas.custom_property_names),
         multi_store=glare_stores.multi_store(conf),
-        stores=glare_stores.store_infos(conf, engine.stores))
+        stores=glare_stores.store_infos(conf, engine.stores),
+        property_rules=getattr(engine, "property_rules", None))
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))
@@ -254,7 +341,8 @@ def create_app(conf, engine=None):
     """The complete WSGI application for a loaded configuration."""
     engine = engine or build_engine(conf)
     flask_app = create_flask_app(conf, engine)
-    notifier.install(engine, conf)
+    notifier.install(engine, conf, catalog=flask_app.extensions[
+        glance_common.EXTENSION].metadefs)
     wsgi = auth.wrap(flask_app.wsgi_app, conf)
     features = set(GLARE_FEATURES)
     if config.offered_import_methods(conf):

@@ -122,10 +122,11 @@ def _image_cache(args):
     if not conf.image_cache_dir:
         sys.exit("glare: [DEFAULT] image_cache_dir is not set: there is no "
                  "image cache on this node.")
-    from artifacts.cache import ImageCache
-    return ImageCache(conf.image_cache_dir,
-                      max_size=conf.image_cache_max_size,
-                      stall_time=conf.image_cache_stall_time)
+    from artifacts.db.session import make_engine
+    from glare.app import image_cache
+    # With centralized_db, evictions are also dropped from the database's
+    # record of this node's cache.
+    return image_cache(conf, make_engine(conf.database.connection))
 
 
 def cmd_cache_prune(args):

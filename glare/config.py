@@ -11,6 +11,7 @@ first request that happens to read it.
 
 import logging
 import os
+import urllib.parse
 
 from oslo_config import cfg
 from oslo_config import types
@@ -118,6 +119,13 @@ default_opts = [
                help="Most locations an image may have (PATCH of /locations); "
                     "-1 is unlimited."),
     cfg.BoolOpt("delayed_delete", default=False),
+    # Glance's switch: the images' limits image_size_total,
+    # image_stage_total, image_count_total and image_count_uploading come
+    # from Keystone's unified limits ([oslo_limit] names the endpoint and
+    # the credentials), not from Glare's quotas (glance_compat/usage.py).
+    cfg.BoolOpt("use_keystone_limits", default=False,
+                help="Read the images' limits from Keystone's unified "
+                     "limits with oslo.limit ([oslo_limit])."),
     cfg.StrOpt("log_file"),
     cfg.BoolOpt("debug", default=False),
     # Glance's notification options (glare/notifier.py); the transport is
@@ -125,12 +133,24 @@ default_opts = [
     cfg.StrOpt("default_publisher_id", default="image.localhost",
                help="publisher_id of the notifications Glare sends."),
     cfg.ListOpt("disabled_notifications", default=[],
-                help="Notification types (image.create) or groups (image, "
-                     "image.member, task) not to send."),
+                help="Notification types (image.create), groups (image, "
+                     "image.member, task, metadef_namespace, metadef_object, "
+                     "metadef_property, metadef_resource_type, metadef_tag) "
+                     "or shell-style wildcards (metadef_*, *.delete) not to "
+                     "send."),
     cfg.StrOpt("metadata_source_path", default="/etc/glance/metadefs/",
                help="Directory of metadata definition files that "
                     "`glare db load-metadefs` loads (and `export-metadefs` "
                     "writes) when given no path; Glance's option."),
+    # Glance's property protections (glance_compat/property_protections.py).
+    cfg.StrOpt("property_protection_file",
+               help="INI file of property protections (sections are "
+                    "regular expressions over property names, options "
+                    "create/read/update/delete say who); unset: none."),
+    cfg.StrOpt("property_protection_rule_format", default="roles",
+               choices=["roles", "policies"],
+               help="What the protection file names: roles, or one rule "
+                    "of the policy file per operation."),
     # Glance's image cache (artifacts/cache.py, glance_compat/cache.py).
     cfg.StrOpt("image_cache_dir",
                help="Directory of this node's image cache; unset: no cache "
@@ -143,9 +163,16 @@ default_opts = [
                     "removed by cache cleaning."),
     cfg.StrOpt("image_cache_driver", default="centralized_db",
                choices=["centralized_db", "sqlite", "xattr"],
-               help="Accepted for Glance's configuration files; Glare keeps "
-                    "cache metadata per node (the sqlite driver's "
-                    "semantics) whatever the value."),
+               help="centralized_db (Glance's default): each node also "
+                    "records in the database which images it caches, under "
+                    "worker_self_reference_url, and GET /v2/cache/nodes/{id} "
+                    "lists the nodes; sqlite or xattr: per node only, and "
+                    "that call is 409.  Each node keeps its own metadata "
+                    "either way."),
+    cfg.StrOpt("worker_self_reference_url",
+               help="The URL other nodes reach this node at (Glance's); "
+                    "the name of this node in the centralized_db cache "
+                    "record (http or https, at most 255 characters)."),
 ]
 
 database_opts = [
@@ -205,13 +232,41 @@ image_format_opts = [
     # (Tempest uploads placeholder bytes in every disk format so).
     cfg.BoolOpt("require_image_format_match", default=True),
     cfg.ListOpt("gpt_safety_checks_nonfatal", default=[]),
-    # Glance checks it only when converting images; Glare converts none
-    # yet, so it is parsed and kept for that day.
+    # As in Glance, checked only by the image_conversion import plugin:
+    # the vmdk create-types it converts from.
     cfg.ListOpt("vmdk_allowed_types",
                 default=["streamOptimized", "monolithicSparse"]),
 ]
 
+# Glance's import plugins (artifacts/image_import/): names, options and
+# defaults as in Glance 33.
+image_import_opts = [
+    cfg.ListOpt("image_import_plugins", default=[],
+                help="Import plugins run, in this order, over the data of "
+                     "glance-direct and web-download imports: "
+                     "image_conversion, image_decompression, "
+                     "inject_image_metadata, no_op."),
+]
+image_conversion_opts = [
+    cfg.StrOpt("output_format", default="raw",
+               choices=("qcow2", "raw", "vmdk"),
+               help="Disk format the image_conversion plugin converts "
+                    "imported images to (with qemu-img)."),
+]
+inject_metadata_opts = [
+    cfg.ListOpt("ignore_user_roles", default=["admin"],
+                help="Users with any of these roles get no injected "
+                     "properties."),
+    cfg.DictOpt("inject", default={},
+                help="key:value,... : properties the inject_image_metadata "
+                     "plugin adds to imported images."),
+]
+
 glare_opts = [
+    cfg.FloatOpt("keystone_limits_cache_seconds", default=15.0, min=0,
+                 help="Seconds a project's unified limits read from "
+                      "Keystone are used before they are read again "
+                      "(use_keystone_limits)."),
     cfg.StrOpt("schema_image_file", default="",
                help="Glance's schema-image.json with custom properties; "
                     "empty uses the copy shipped in schemas/."),
@@ -251,6 +306,18 @@ glare_opts = [
     cfg.IntOpt("notification_queue_size", default=1000, min=1,
                help="Notifications a worker keeps while the broker is "
                     "slow or down; more are dropped (and logged)."),
+    cfg.IntOpt("import_plugin_max_bytes", default=0, min=0,
+               max=9223372036854775807,
+               help="Most bytes the image_decompression and "
+                    "image_conversion import plugins may produce from one "
+                    "image (decompression bombs, sparse images converted "
+                    "to raw): past it the import fails.  0: image_size_cap."),
+    cfg.FloatOpt("lock_wait_seconds", default=30.0, min=0,
+                 help="How long a change waits for the lock of an "
+                      "artifact another operation holds (each holds it "
+                      "for one short transaction) before it is answered "
+                      "409.  The default is the locks' lease, so a holder "
+                      "that crashed on another host is outwaited too."),
     cfg.IntOpt("job_lease_seconds", default=30, min=2, max=3600,
                help="Lease of a running data job (copy-image into a "
                     "store): its worker renews it every third of this; a "
@@ -292,6 +359,11 @@ import_filtering_opts = [
 
 # Glance's [task] options Glare reads.
 task_opts = [
+    cfg.StrOpt("work_dir",
+               help="Directory of the import plugins' work files (a "
+                    "subdirectory per process); default: "
+                    "'import_work' beside [glance_store] "
+                    "filesystem_store_datadir."),
     cfg.IntOpt("task_time_to_live", default=48, min=0,
                deprecated_opts=[cfg.DeprecatedOpt("task_time_to_live",
                                                   group="DEFAULT")],
@@ -308,6 +380,8 @@ _QUOTA_HELP = {
     "artifact_count": "live artifacts",
     "stored_bytes": "bytes of stored data",
     "uploading_bytes": "bytes being uploaded at once",
+    "staged_bytes": "bytes of data staged for an import",
+    "uploading_count": "artifacts whose data is being written at once",
 }
 _PER_TYPE = cfg.types.Dict(value_type=cfg.types.Integer(
     min=-1, max=9223372036854775807))
@@ -347,7 +421,10 @@ OPT_GROUPS = [(None, default_opts),
               ("glare", glare_opts),
               ("quotas", quota_opts),
               ("import_filtering_opts", import_filtering_opts),
-              ("task", task_opts)]
+              ("task", task_opts),
+              ("image_import_opts", image_import_opts),
+              ("image_conversion", image_conversion_opts),
+              ("inject_metadata_properties", inject_metadata_opts)]
 
 
 def register_opts(conf):
@@ -410,10 +487,24 @@ def _validate(conf):
     if not conf.image_format.container_formats:
         raise ConfigError(
             "[image_format] container_formats must not be empty.")
+    _check_self_reference(conf.worker_self_reference_url)
     from glare import notifier
     problem = notifier.validate(conf)
     if problem:
         raise ConfigError(problem)
+
+
+def _check_self_reference(url):
+    """worker_self_reference_url names this node in the database: an
+    http(s) URL that fits Glance's 255-character column."""
+    if url is None:
+        return
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or \
+            len(url) > 255:
+        raise ConfigError("Invalid value for [DEFAULT] "
+                          "worker_self_reference_url: %r is not an http(s) "
+                          "URL of at most 255 characters." % url)
 
 
 def offered_import_methods(conf):
@@ -477,6 +568,9 @@ def unused_options(conf):
         if section == "keystone_authtoken" and keystone:
             # keystonemiddleware reads the whole section, including the
             # options of whichever auth plugin it names.
+            continue
+        if section == "oslo_limit" and conf.use_keystone_limits:
+            # So does oslo.limit (artifacts/keystone_limits.py).
             continue
         store_names = stores.section_option_names(conf, section)
         for name in names:

@@ -29,6 +29,7 @@ promises:
 """
 
 import atexit
+import fnmatch
 import logging
 import os
 import queue
@@ -72,11 +73,17 @@ DISABLED = Disabled()
 
 def disabled_match(event_type, disabled):
     """True when ``disabled`` (Glance's ``disabled_notifications``) names
-    ``event_type`` or a group it belongs to: ``image`` covers every
-    ``image.*`` event, ``image.member`` every ``image.member.*`` one (Glance
-    documents these groups but matches only the first word)."""
+    ``event_type``: the type itself, a group it belongs to (``image``
+    covers every ``image.*`` event, ``image.member`` every
+    ``image.member.*`` one: Glance documents these groups but matches only
+    the first word), or a shell-style wildcard (``metadef_*``,
+    ``*.delete``; Glance has none, and names no event with ``*``)."""
     return any(event_type == d or event_type.startswith(d + ".")
+               or (_WILDCARD & set(d) and fnmatch.fnmatchcase(event_type, d))
                for d in disabled)
+
+
+_WILDCARD = set("*?[")
 
 
 class Notifier:
@@ -372,16 +379,20 @@ def library_options(written):
             for opt in opts}
 
 
-def install(engine, conf):
+def install(engine, conf, catalog=None):
     """Build the notifier and subscribe the faces' listeners to the
-    engine's events (the app factory calls this once)."""
+    engine's events and to ``catalog``'s (the metadefs catalog) changes
+    (the app factory calls this once per app)."""
     from artifacts.api import notifications as artifact_notifications
+    from glance_compat import metadef_notifications
     from glance_compat import notifications as image_notifications
     from glare import stores
-    if getattr(engine, "notifier", None) is not None:
-        return engine.notifier      # one engine, several apps (tests)
-    notifier = build(conf)
-    image_notifications.subscribe(engine, notifier,
-                                  multi_store=stores.multi_store(conf))
-    artifact_notifications.subscribe(engine, notifier)
+    notifier = getattr(engine, "notifier", None)
+    if notifier is None:        # else: one engine, several apps (tests)
+        notifier = build(conf)
+        image_notifications.subscribe(engine, notifier,
+                                      multi_store=stores.multi_store(conf))
+        artifact_notifications.subscribe(engine, notifier)
+    if catalog is not None:
+        metadef_notifications.subscribe(catalog, notifier)
     return notifier

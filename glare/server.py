@@ -55,7 +55,7 @@ class _Server(BaseApplication):
 
 
 def run(conf, config_path=None):
-    from artifacts import types
+    from artifacts import image_import, types
     from artifacts.db import migrate
     from glare.app import build_engine
     engine = build_engine(conf)
@@ -74,6 +74,7 @@ def run(conf, config_path=None):
         cleanup = getattr(store, "cleanup_stale_temp", None)
         if cleanup:
             cleanup(conf.glare.stale_upload_seconds)
+    image_import.sweep(engine.import_plugins.work_dir)
     LOG.info("Crash recovery: released %d interrupted upload(s), write(s) "
              "or job(s) in %.3f s", released, time.monotonic() - started)
     engine.db.dispose()

@@ -15,15 +15,18 @@ event loop in charge until a request is ready:
   bytes of ``Content-Length``) is read the same way, within
   ``body_timeout`` more seconds.  A client that is too slow gets ``408``
   and is closed; a head larger than ``MAX_HEAD`` gets ``431``.
-* **Streamed bodies** (uploads: larger or chunked bodies, or
-  ``Expect: 100-continue``) go to a thread at once, but at most
-  ``max_streaming`` of them per worker at a time (the threads minus a
-  reserve), so that requests without a body always find a thread; the
-  others wait in the event loop, costing nothing.  Their reads are paced
-  as Apache's mod_reqtimeout paces them: ``body_timeout`` seconds for the
-  first bytes, then one more second per ``body_min_rate`` bytes received;
-  a body slower than that is cut off (the upload is discarded, as for a
-  client that went away).
+* **Streamed bodies** (uploads: larger or chunked bodies) go to a thread
+  once their first ``body_buffer`` bytes (or the whole body, if shorter)
+  have arrived, read by the event loop as heads are, so that a client
+  trickling a body one byte a second never holds a thread (it gets 408);
+  ``Expect: 100-continue`` requests go at once (their client waits for
+  the ``100``).  At most ``max_streaming`` of them per worker are in
+  threads at a time (the threads minus a reserve), so that requests
+  without a body always find a thread; the others wait in the event loop,
+  costing nothing.  Their reads are paced as Apache's mod_reqtimeout paces
+  them: ``body_timeout`` seconds for the first bytes, then one more second
+  per ``body_min_rate`` bytes received; a body slower than that is cut off
+  (the upload is discarded, as for a client that went away).
 * A finished connection's lingering close (reading what the client still
   sends for up to 2 s, so that the response is not cut by a reset) is done
   by the event loop; gunicorn does it blocking, in the event loop, which
@@ -132,19 +135,24 @@ class PacedSocket:
 class _Waiting:
     """What the event loop knows of a request still arriving."""
 
-    __slots__ = ("buf", "deadline", "body_end", "head_seen")
+    __slots__ = ("buf", "deadline", "body_end", "head_seen", "streamed",
+                 "body_start", "body_since")
 
     def __init__(self, buf, deadline):
         self.buf = buf
         self.deadline = deadline
         self.body_end = None          # set once the head is complete
         self.head_seen = False
+        self.streamed = False         # a body read on by a thread
+        self.body_start = None        # offset of the body in buf
+        self.body_since = None        # when the head was complete
 
 
 def _framing(head):
     """(content length or None, chunked, expects 100-continue) of a
-    request head, as far as a quick look can tell; (None, True, False)
-    when the framing is unclear (gunicorn then decides, in a thread)."""
+    request head, as far as a quick look can tell; (None, True, True)
+    when the framing is unclear (gunicorn then decides, in a thread, at
+    once)."""
     length, chunked, expect = None, False, False
     for line in head.split(b"\n")[1:]:
         name, sep, value = line.partition(b":")
@@ -154,13 +162,22 @@ def _framing(head):
         value = value.strip()
         if name == b"content-length":
             if length is not None or not value.isdigit() or len(value) > 18:
-                return None, True, False
+                return None, True, True
             length = int(value)
         elif name == b"transfer-encoding":
             chunked = True
         elif name == b"expect" and value.lower() == b"100-continue":
             expect = True
     return length, chunked, expect
+
+
+def _may_end_chunked(buf, start):
+    """Whether a chunked body shorter than the buffer may be complete: it
+    ends with a blank line after a last chunk ``0`` (perhaps with an
+    extension or trailers).  A false yes only hands the request to a
+    thread early, which then reads the rest."""
+    return buf.endswith(b"\r\n\r\n") and (
+        buf.startswith(b"0", start) or buf.find(b"\r\n0", start) >= 0)
 
 
 class PacedThreadWorker(gthread.ThreadWorker):
@@ -213,6 +230,11 @@ class PacedThreadWorker(gthread.ThreadWorker):
             self._drop(conn)
             return
         waiting.buf += data
+        if waiting.streamed:
+            # The body's pace, as PacedSocket holds it in a thread.
+            waiting.deadline = (waiting.body_since + self.pace.body_timeout
+                                + (len(waiting.buf) - waiting.body_start)
+                                / self.pace.body_min_rate)
         self._ready(conn, waiting)
 
     def _ready(self, conn, waiting):
@@ -230,16 +252,23 @@ class PacedThreadWorker(gthread.ThreadWorker):
                     return True
                 return False
             length, chunked, expect = _framing(bytes(buf[:end]))
-            if chunked or expect or (length or 0) > self.pace.body_buffer:
+            if expect:
                 self._dispatch(conn, waiting, streaming=True)
                 return True
-            waiting.body_end = end + sep + (length or 0)
-            if length:
+            length = self.pace.body_buffer if chunked else length or 0
+            waiting.streamed = chunked or length > self.pace.body_buffer
+            waiting.body_start = end + sep
+            waiting.body_since = time.monotonic()
+            waiting.body_end = waiting.body_start + min(
+                length, self.pace.body_buffer)
+            if waiting.body_end > waiting.body_start:
                 waiting.deadline = max(waiting.deadline, time.monotonic()
                                        + self.pace.body_timeout)
-        if len(buf) < waiting.body_end:
+        if len(buf) < waiting.body_end and not (
+                waiting.streamed and _may_end_chunked(
+                    buf, waiting.body_start)):
             return False
-        self._dispatch(conn, waiting, streaming=False)
+        self._dispatch(conn, waiting, streaming=waiting.streamed)
         return True
 
     def _dispatch(self, conn, waiting, streaming):

@@ -148,7 +148,9 @@ class Objects(_Contents):
                 raise _duplicate_object(values["name"], namespace)
             now = utcnow()
             self.insert(conn, ns["id"], namespace, [values], now)
-            return dict(values, created_at=now, updated_at=now), values
+            made = dict(values, created_at=now, updated_at=now)
+            self.catalog.tell("create", "object", ns, made)
+            return made, values
         return self.catalog.write(
             run, lambda: _duplicate_object(body.get("name"), namespace))
 
@@ -165,8 +167,10 @@ class Objects(_Contents):
             conn.execute(t.objects.update().where(
                 t.objects.c.id == row["id"]).values(
                 updated_at=now, **_object_columns(values)))
-            return dict(values, created_at=row["created_at"],
-                        updated_at=now)
+            changed = dict(values, created_at=row["created_at"],
+                           updated_at=now)
+            self.catalog.tell("update", "object", ns, changed, name)
+            return changed
         return self.catalog.write(
             run, lambda: _duplicate_object_rename(body.get("name"),
                                                   namespace))
@@ -181,6 +185,7 @@ class Objects(_Contents):
                     "be deleted." % name)
             conn.execute(t.objects.delete().where(t.objects.c.id
                                                   == row["id"]))
+            self.catalog.tell("delete", "object", ns, _object_view(row))
         self.catalog.write(run)
 
 
@@ -241,6 +246,8 @@ class Properties(_Contents):
                 raise _duplicate_property(name, namespace)
             self.insert(conn, ns["id"], namespace, {name: definition},
                         utcnow())
+            self.catalog.tell("create", "property", ns,
+                              {"name": name, "definition": definition})
             return name, definition
         return self.catalog.write(
             run, lambda: _duplicate_property(body.get("name"), namespace))
@@ -258,6 +265,8 @@ class Properties(_Contents):
                 t.properties.c.id == row["id"]).values(
                 name=new_name, updated_at=utcnow(),
                 json_schema=docs.dump(definition, "property %r" % new_name)))
+            self.catalog.tell("update", "property", ns, {
+                "name": new_name, "definition": definition}, name)
             return new_name, definition
         return self.catalog.write(
             run, lambda: _duplicate_property_rename(body.get("name"),
@@ -273,6 +282,8 @@ class Properties(_Contents):
                     "cannot be deleted." % name)
             conn.execute(t.properties.delete().where(
                 t.properties.c.id == row["id"]))
+            self.catalog.tell("delete", "property", ns, {
+                "name": name, "definition": docs.load(row["json_schema"])})
         self.catalog.write(run)
 
 
@@ -329,7 +340,9 @@ class Tags(_Contents):
             self.catalog.enforce(ctx, "add_metadef_tag", ns)
             now = utcnow()
             self.insert(conn, ns["id"], namespace, [name], now)
-            return {"name": name, "created_at": now, "updated_at": now}
+            made = {"name": name, "created_at": now, "updated_at": now}
+            self.catalog.tell("create", "tag", ns, made)
+            return made
         return self.catalog.write(run, lambda: _duplicate_tag(name,
                                                               namespace))
 
@@ -346,7 +359,12 @@ class Tags(_Contents):
                 if not append:
                     conn.execute(t.tags.delete().where(
                         t.tags.c.namespace_id == ns["id"]))
-                self.insert(conn, ns["id"], namespace, names, utcnow())
+                now = utcnow()
+                self.insert(conn, ns["id"], namespace, names, now)
+                # Glance tells each new tag (never the replaced ones).
+                for name in names:
+                    self.catalog.tell("create", "tag", ns, {
+                        "name": name, "created_at": now, "updated_at": now})
             return list(names)
         return self.catalog.write(
             run, lambda: errors.Conflict(
@@ -362,8 +380,10 @@ class Tags(_Contents):
             now = utcnow()
             conn.execute(t.tags.update().where(t.tags.c.id == row["id"])
                          .values(name=new_name, updated_at=now))
-            return {"name": new_name, "created_at": row["created_at"],
-                    "updated_at": now}
+            changed = {"name": new_name, "created_at": row["created_at"],
+                       "updated_at": now}
+            self.catalog.tell("update", "tag", ns, changed, name)
+            return changed
         return self.catalog.write(run, lambda: _duplicate_tag(new_name,
                                                               namespace))
 
@@ -376,6 +396,9 @@ class Tags(_Contents):
                 ns, "Metadata definition tag %s is protected and cannot be "
                     "deleted." % name)
             conn.execute(t.tags.delete().where(t.tags.c.id == row["id"]))
+            self.catalog.tell("delete", "tag", ns, {
+                "name": name, "created_at": row["created_at"],
+                "updated_at": row["updated_at"]})
         self.catalog.write(run)
 
 

@@ -13,7 +13,8 @@ create) has only ``project_id``, the caller's project.
 
 from oslo_policy import policy
 
-from artifacts.types.image_policies import ADMIN, ADMIN_OR_PROJECT_READER
+from artifacts.types.image_policies import (ADMIN, ADMIN_OR_PROJECT_READER,
+                                            deprecated)
 
 METADEF_ADMIN = "rule:metadef_admin"
 
@@ -26,9 +27,13 @@ _READ = ADMIN_OR_READER_OF_OWN_OR_PUBLIC
 
 
 def _rule(name, check_str, description):
+    # The read rules were ``rule:metadef_default`` before secure RBAC
+    # (Glance keeps that as their deprecated default, since Xena).
+    old = (deprecated(name, "rule:metadef_default", "X")
+           if check_str is not METADEF_ADMIN else None)
     return policy.RuleDefault(name=name, check_str=check_str,
                               description=description,
-                              scope_types=["project"])
+                              scope_types=["project"], deprecated_rule=old)
 
 
 RULES = [

@@ -167,7 +167,10 @@ class ResourceTypes:
                 ctx, "add_metadef_resource_type_association", ns)
             now = utcnow()
             self.insert_associations(conn, ns["id"], namespace, [entry], now)
-            return dict(entry, created_at=now, updated_at=now)
+            made = dict(entry, created_at=now, updated_at=now)
+            self.catalog.tell("create", "resource_type", ns, dict(
+                {"prefix": None, "properties_target": None}, **made))
+            return made
         return self.catalog.write(run, lambda: _duplicate(entry["name"],
                                                           namespace))
 
@@ -188,6 +191,8 @@ class ResourceTypes:
             self.catalog.refuse_if_protected(
                 ns, "Metadata definition resource-type-association %s is "
                     "protected and cannot be deleted." % name)
+            self.catalog.tell("delete", "resource_type", ns,
+                              self.association(conn, ns, name))
             conn.execute(t.associations.delete().where(
                 t.associations.c.namespace_id == ns["id"],
                 t.associations.c.resource_type_id == rt_id))

@@ -16,7 +16,18 @@ answers some routes with a different text, and a list whose marker is such
 a namespace with 403).  Policy is checked after visibility with Glance's
 rule names (``metadefs.policies``); a denied read of the namespace itself
 is a 404, a denied change of a namespace the caller can read is a 403.
+
+Every change is told to the catalog's listeners (``subscribe``) once its
+transaction has committed, as ``Change``s in the order they were made
+(Glance's order: a namespace, then its resource type associations,
+objects, tags and properties); the Image API face turns them into
+Glance's ``metadef_*`` notifications.  The loader (``glare db
+load-metadefs``) writes without telling, as ``glance-manage`` does.
 """
+
+import dataclasses
+import logging
+import threading
 
 import sqlalchemy as sa
 
@@ -25,6 +36,8 @@ from artifacts.db.api import utcnow
 from artifacts.db.session import read, transaction
 from metadefs import documents as docs
 from metadefs import tables as t
+
+LOG = logging.getLogger(__name__)
 
 #: Columns a namespace list may be sorted by (Glance's model columns).
 NAMESPACE_SORT_KEYS = ("created_at", "description", "display_name", "id",
@@ -53,6 +66,26 @@ def namespace_view(row):
             "created_at": row["created_at"], "updated_at": row["updated_at"]}
 
 
+@dataclasses.dataclass
+class Change:
+    """One committed change of the catalog.
+
+    ``kind``: namespace, object, property, tag or resource_type;
+    ``action``: create, update, delete, or (namespaces) delete_objects,
+    delete_properties, delete_tags; ``namespace``: the namespace (a view
+    dict, after the change); ``item``: the object (``object_view``
+    shape), property (``name``, ``definition``), tag (``name``,
+    ``created_at``, ``updated_at``) or association (``name``, ``prefix``,
+    ``properties_target``, times), None for a namespace's own change;
+    ``old_name``: its name before an update."""
+
+    action: str
+    kind: str
+    namespace: dict
+    item: dict | None = None
+    old_name: str | None = None
+
+
 def is_duplicate(exc):
     """A unique constraint refused the write (every database's words)."""
     return isinstance(exc, sa.exc.IntegrityError)
@@ -70,21 +103,54 @@ class Catalog:
         self.properties = Properties(self)
         self.tags = Tags(self)
         self.resource_types = ResourceTypes(self)
+        self.listeners = []
+        self._local = threading.local()
 
     # ------------------------------------------------------------ helpers
+
+    def subscribe(self, listener):
+        """``listener(change)`` is called for every committed ``Change``
+        from now on, in the thread that made it; one that fails is logged
+        (the change is committed)."""
+        self.listeners.append(listener)
+
+    def tell(self, action, kind, namespace, item=None, old_name=None):
+        """Record a change of the running ``write`` (told after it
+        commits; nothing outside a write)."""
+        changes = getattr(self._local, "changes", None)
+        if changes is not None:
+            changes.append(Change(action, kind, namespace, item, old_name))
 
     def read(self, fn):
         return read(self.db, fn)
 
     def write(self, fn, conflict=None):
         """Run ``fn`` in a write transaction; a unique constraint the
-        database enforces (a concurrent twin) becomes ``conflict()``."""
+        database enforces (a concurrent twin) becomes ``conflict()``.
+        The changes ``fn`` told are told to the listeners after the
+        commit (those of a retried attempt are forgotten)."""
+        changes = []
+
+        def attempt(conn):
+            changes.clear()
+            return fn(conn)
+        self._local.changes = changes
         try:
-            return transaction(self.db, fn)
+            result = transaction(self.db, attempt)
         except sa.exc.IntegrityError:
             if conflict is None:
                 raise
             raise conflict() from None
+        finally:
+            self._local.changes = None
+        for change in changes:
+            for listener in self.listeners:
+                try:
+                    listener(change)
+                except Exception:  # noqa: BLE001 - the change is committed
+                    LOG.exception("Listener %s failed on %s of %s",
+                                  listener, change.action, change.kind)
+        return result
 
     @staticmethod
     def visible(ctx, row):
@@ -250,10 +316,28 @@ class Catalog:
                 tag["name"] for tag in contents.get("tags", ())], now)
             self.properties.insert(conn, nid, name, contents.get(
                 "properties", {}), now)
+            self._tell_created(dict(values, id=nid), contents, now)
             return dict(values, id=nid)
 
         namespace = self.write(run, lambda: _duplicate_namespace(name))
         return namespace, contents
+
+    def _tell_created(self, namespace, contents, now):
+        """A new namespace and what its document held, in Glance's order
+        of notifications."""
+        times = {"created_at": now, "updated_at": now}
+        self.tell("create", "namespace", namespace)
+        for entry in contents.get("resource_type_associations", ()):
+            self.tell("create", "resource_type", namespace, dict(
+                {"prefix": None, "properties_target": None}, **entry,
+                **times))
+        for values in contents.get("objects", ()):
+            self.tell("create", "object", namespace, dict(values, **times))
+        for tag in contents.get("tags", ()):
+            self.tell("create", "tag", namespace, dict(tag, **times))
+        for name, definition in contents.get("properties", {}).items():
+            self.tell("create", "property", namespace,
+                      {"name": name, "definition": definition})
 
     @staticmethod
     def _contents(body):
@@ -301,6 +385,8 @@ class Catalog:
                 raise _duplicate_rename(values["namespace"])
             conn.execute(t.namespaces.update().where(
                 t.namespaces.c.id == namespace["id"]).values(values))
+            self.tell("update", "namespace", dict(namespace, **values),
+                      old_name=name)
             return dict(namespace, **values)
 
         return self.write(run, lambda: _duplicate_rename(body["namespace"]))
@@ -317,6 +403,7 @@ class Catalog:
                     table.c.namespace_id == namespace["id"]))
             conn.execute(t.namespaces.delete().where(
                 t.namespaces.c.id == namespace["id"]))
+            self.tell("delete", "namespace", namespace)
         self.write(run)
 
     def delete_contents(self, ctx, name, kind):
@@ -335,6 +422,7 @@ class Catalog:
                            "and cannot be deleted." % name)
             conn.execute(table.delete().where(
                 table.c.namespace_id == namespace["id"]))
+            self.tell("delete_" + kind, "namespace", namespace)
         self.write(run)
 
 

@@ -98,7 +98,7 @@ class ArtifactEvents:
 
     def __call__(self, event):
         atype = event.atype
-        if atype.name == IMAGES:
+        if atype is None or atype.name == IMAGES:
             return
         name = self.EVENTS.get(event.name)
         if event.name == "status":

@@ -17,14 +17,15 @@ import flask
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from artifacts import quotas
+from artifacts import quota_admin, quotas
 from artifacts.api import common
 from artifacts.api.common import Blueprint, context
 
 bp = Blueprint("artifact_quotas", __name__, url_prefix="/artifacts/quotas",
                description="Per-project quotas (artifact_count, "
-                           "stored_bytes, uploading_bytes): effective "
-                           "limits, overrides (admin) and usage.")
+                           "stored_bytes, uploading_bytes, staged_bytes, "
+                           "uploading_count): effective limits, overrides "
+                           "(admin) and usage.")
 
 NAME = fields.String(required=True, validate=validate.OneOf(quotas.NAMES))
 TYPE_NAME = {"description": "An artifact type, or '' for the project's "
@@ -46,11 +47,13 @@ class Quota(ma.Schema):
                            metadata={"description": "-1 is unlimited"})
     source = fields.String(
         required=True, validate=validate.OneOf(
-            ["override", "type_default", "global_default", "none"]),
+            ["override", "type_default", "global_default", "none",
+             "keystone"]),
         metadata={"description": "Where the value comes from: the "
                                  "project's override, the type's or the "
-                                 "global default of [quotas], or none "
-                                 "(unlimited)"})
+                                 "global default of [quotas], none "
+                                 "(unlimited), or keystone (Keystone's "
+                                 "unified limits, use_keystone_limits)"})
 
 
 class Quotas(ma.Schema):
@@ -102,7 +105,7 @@ def _engine():
 def get_quotas(project_id):
     """Effective quotas of a project."""
     common.reject_body()
-    return quotas.get_quotas(_engine(), context(), project_id)
+    return quota_admin.get_quotas(_engine(), context(), project_id)
 
 
 @bp.route("", methods=["PUT"], endpoint="set_quotas")
@@ -112,7 +115,7 @@ def set_quotas(body):
     """Set per-project (and per-project-and-type) overrides (admin); all
     or none.  Answers with the resulting effective quotas of the projects
     named."""
-    return quotas.set_quotas(_engine(), context(), body["quotas"])
+    return quota_admin.set_quotas(_engine(), context(), body["quotas"])
 
 
 @bp.route("/usage", methods=["GET"], endpoint="get_usage")
@@ -121,4 +124,4 @@ def set_quotas(body):
 def get_usage(project_id):
     """What a project uses against each of its limits."""
     common.reject_body()
-    return quotas.usage(_engine(), context(), project_id)
+    return quota_admin.usage(_engine(), context(), project_id)

@@ -246,6 +246,9 @@ artifact_locks = sa.Table(
     sa.Column("expires_at", Timestamp, nullable=False),
     # What holds it ("update", "upload", ...), shown in the 409 message.
     sa.Column("operation", sa.String(64), nullable=False),
+    # The holding process (artifacts.instance id): a dead one's lock is
+    # released before its lease ends when that can be proven.
+    sa.Column("owner", sa.String(64), nullable=True),
     sa.Index(None, "expires_at"),
 )
 
@@ -276,6 +279,8 @@ upload_reservations = sa.Table(
     sa.Column("artifact_id", sa.String(36), nullable=False),
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("expires_at", Timestamp, nullable=False),
+    # The uploading process (artifacts.instance id), as for locks.
+    sa.Column("owner", sa.String(64), nullable=True),
     sa.Index(None, "project_id", "expires_at"),
 )
 
@@ -373,4 +378,18 @@ glance_migration = sa.Table(
     sa.Column("copied_url", sa.Text),
     sa.Column("copied_digest", sa.String(200)),
     sa.Column("migrated_at", Timestamp, nullable=False),
+)
+
+
+# Which node's image cache holds which image (artifacts/cache_nodes.py):
+# Glance's centralized_db cache driver, per node URL
+# (worker_self_reference_url).  The node's own cache.db stays the truth
+# about its files; this is the list GET /v2/cache/nodes/{id} answers.
+image_cache_nodes = sa.Table(
+    "image_cache_nodes", metadata,
+    sa.Column("image_id", sa.String(36), primary_key=True),
+    sa.Column("node_url", sa.String(255), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("cached_at", Timestamp, nullable=False),
+    sa.Index(None, "node_url"),
 )

@@ -189,6 +189,12 @@ class FilesystemStore:
             "directory to the store's allowed_roots to permit it."
             % (location, self.name))
 
+    def local_path(self, location):
+        """The file behind one of this store's locations, for tools that
+        need a file name (qemu-img in image import plugins); only ever
+        read through it."""
+        return self._path(location)
+
     # -- driver interface -------------------------------------------------
 
     def writer(self, key):

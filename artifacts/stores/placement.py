@@ -92,6 +92,8 @@ class Download:
     artifact: dict
     blob: dict | None
     stores: StoreSet = dataclasses.field(repr=False, default=None)
+    # Store ids whose locations are tried first (a client's preference).
+    prefer: tuple = ()
 
     @property
     def external_url(self):
@@ -103,11 +105,14 @@ class Download:
     def read(self, offset=0, length=None):
         """A reader over [offset, offset+length) from the first location
         that opens; a store error falls through to the next one."""
-        return open_locations(self.stores, self.blob, offset, length)
+        return open_locations(self.stores, self.blob, offset, length,
+                              prefer=self.prefer)
 
 
-def open_locations(stores, blob, offset=0, length=None):
-    """A reader of ``blob``'s data from the first location that opens.
+def open_locations(stores, blob, offset=0, length=None, prefer=()):
+    """A reader of ``blob``'s data from the first location that opens
+    (those in the stores ``prefer`` names first, each group in the usual
+    read order).
 
     Any store error (unreachable, missing data, a location the store
     refuses) moves on to the next location; a bad range does not (it is
@@ -115,7 +120,11 @@ def open_locations(stores, blob, offset=0, length=None):
     tried.  (Glance answers 204 when the data is missing everywhere, which
     clients take for "no data"; a missing image is an error here.)"""
     failures = []
-    for loc in stores.read_order(blob["locations"]):
+    order = stores.read_order(blob["locations"])
+    if prefer:
+        order = ([loc for loc in order if loc["store"] in prefer] +
+                 [loc for loc in order if loc["store"] not in prefer])
+    for loc in order:
         store_id = loc["store"] or stores.owner_of(loc["url"])
         if store_id is None:
             failures.append("%s: no configured store reads it"

@@ -128,7 +128,10 @@ class DataFlow:
     when the data exceeds the size limit (None: the core's own wording).
     ``checking``: the status while data a client registered by URL is
     read and its digest compared with the one the client expects
-    (``artifacts.registration``; None: ``to`` at once)."""
+    (``artifacts.registration``; None: ``to`` at once).  ``rule``: the
+    operation whose policy rule an upload into the field needs (staged
+    data is not yet the artifact's: images ask Glance's ``modify_image``
+    for it, ``upload_image`` for the image data)."""
 
     via: str
     to: str
@@ -136,6 +139,7 @@ class DataFlow:
     importing: str | None = None
     too_large: str | None = None
     checking: str | None = None
+    rule: str = "upload"
 
 
 # Hook points that judge (or derive files from) the bytes of an upload.

@@ -54,10 +54,45 @@ ADMIN_OR_SERVICE = "%s or %s" % (_ADMIN, _SERVICE)
 
 _SCOPE = ["project"]
 
+# Glance's rules that had another default before secure RBAC keep it as a
+# deprecated default of the same name (release letter as Glance gives it):
+# with ``[oslo_policy] enforce_new_defaults = false`` oslo.policy allows
+# "new default OR old default", as in Glance.  Glance 33 renamed none.
+_LEGACY = "Secure RBAC (admin, project member, project reader) replaced " \
+          "the old default."
+_OLD_DEFAULTS = {
+    "W": ("add_image", "delete_image", "get_image", "get_images",
+          "modify_image", "communitize_image", "download_image",
+          "upload_image", "delete_image_location", "get_image_location",
+          "set_image_location", "add_member", "delete_member", "get_member",
+          "get_members", "modify_member", "deactivate", "reactivate"),
+    "X": ("get_task", "get_tasks", "add_task"),
+}
+_OLD_CACHE_DEFAULT = ("cache_image", "cache_list", "cache_delete")
+
+
+def deprecated(name, check_str, since):
+    """The deprecated default ``check_str`` of rule ``name``."""
+    return policy.DeprecatedRule(name=name, check_str=check_str,
+                                 deprecated_reason=_LEGACY,
+                                 deprecated_since=since)
+
+
+def _old_default(name):
+    for since, names in _OLD_DEFAULTS.items():
+        if name in names:
+            return deprecated(name, "rule:default", since)
+    if name in _OLD_CACHE_DEFAULT:
+        return deprecated(name, "rule:manage_image_cache", "X")
+    if name == "stores_info_detail":
+        return deprecated(name, _ADMIN, "2025.1")
+    return None
+
 
 def _rule(name, check_str, description):
     return policy.RuleDefault(name=name, check_str=check_str,
-                              description=description, scope_types=_SCOPE)
+                              description=description, scope_types=_SCOPE,
+                              deprecated_rule=_old_default(name))
 
 
 RULES = [
@@ -65,9 +100,13 @@ RULES = [
     policy.RuleDefault(
         name="context_is_admin", check_str="role:admin",
         description="Who counts as an administrator."),
+    # Glance's old default was admin-only; a legacy file says so with
+    # ``"default": "role:admin"``, which then governs every rule whose
+    # check is ``rule:default`` (the task rules) as in Glance.
     policy.RuleDefault(
         name="default", check_str="",
-        description="Fallback for rules an operator file leaves undefined."),
+        description="Fallback for rules an operator file leaves undefined.",
+        deprecated_rule=deprecated("default", _ADMIN, "Ussuri")),
     policy.RuleDefault(
         name="service_api", check_str="role:service or role:admin",
         description="Service-to-service calls (Nova, Cinder)."),

@@ -368,9 +368,9 @@ def test_vnf_package_over_quota_writes_no_member(eng):
     """The unpacked total the archive declares is reserved against the
     project's stored-bytes quota before a single member is written."""
     import uuid
-    from artifacts import quotas
+    from artifacts import quota_admin
     project = "quota-" + uuid.uuid4().hex[:8]
-    quotas.set_quotas(eng, ctx("admins", ("admin",)), [
+    quota_admin.set_quotas(eng, ctx("admins", ("admin",)), [
         {"project_id": project, "type_name": "", "name": "stored_bytes",
          "value": 300 * 1024}])
     art = eng.create(ctx(project), VNF, {"name": "big", "version": "1.0.0"})
@@ -398,7 +398,7 @@ def test_vnf_package_over_quota_writes_no_member(eng):
     assert len(data_files(eng)) == before
     assert eng.get(ctx(project), VNF, art["id"])["blobs"] == []
     # Within the quota the same package is unpacked.
-    quotas.set_quotas(eng, ctx("admins", ("admin",)), [
+    quota_admin.set_quotas(eng, ctx("admins", ("admin",)), [
         {"project_id": project, "type_name": "", "name": "stored_bytes",
          "value": 2 * 1024 * 1024}])
     eng.data.upload(ctx(project), VNF, art["id"], "package", [package])

@@ -2,6 +2,7 @@
 claims that never leak, reads that fall through to the next location,
 copies and removals of one location, imports that read staged data once."""
 
+import hashlib
 import os
 import pathlib
 import uuid
@@ -116,6 +117,32 @@ def test_reads_fall_through_to_the_next_location(eng, tmp_path):
     with pytest.raises(errors.StoreUnavailable) as exc:
         read_all(eng, ctx, art["id"])
     assert "'fast'" in exc.value.message and "'cold'" in exc.value.message
+
+
+def test_preferred_stores_are_read_first(eng):
+    """A download's ``prefer`` (Glance's ``?prefer=``) puts the locations
+    in those stores first; the others stay as the fallback."""
+    ctx = admin()
+    art = image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA], store="fast")
+    eng.data.copy_to_store(ctx, IMAGES, art["id"], "image", "cold")
+    cold = [loc for loc in locations(eng, ctx, art["id"])
+            if loc["store"] == "cold"][0]
+    # Same size, other bytes: tells which copy served the read.
+    with open(cold["url"][len("file://"):], "r+b") as f:
+        f.write(b"X" * len(DATA))
+
+    def read(prefer):
+        download = eng.data.open(ctx, IMAGES, art["id"], "image")
+        download.prefer = prefer
+        reader = download.read()
+        try:
+            return reader.read(len(DATA) + 1)
+        finally:
+            reader.close()
+    assert read(()) == DATA
+    assert read(("cold",)) == b"X" * len(DATA)
+    assert read(("nowhere",)) == DATA
 
 
 def test_a_location_the_store_refuses_falls_through(eng, tmp_path):
@@ -267,3 +294,34 @@ def test_a_store_that_fills_up_mid_write_is_glances_413(eng, tmp_path):
             store_writes.c.artifact_id == art["id"])).all() == []
     eng.data.upload(ctx, IMAGES, art["id"], "image", [DATA])
     assert read_all(eng, ctx, art["id"]) == DATA
+
+
+def test_restage_replaces_the_staged_data_in_the_staged_status(eng):
+    """Import plugins' output: new staged data replaces the old (which is
+    deleted), the given properties are set with it, the status stays."""
+    ctx = admin()
+    art = staged(eng, ctx)
+    old = [b for b in eng.get(ctx, IMAGES, art["id"])["blobs"]
+           if b["field"] == "staging"][0]["locations"][0]["url"]
+    new = b"converted" * 1000
+    eng.data.upload(ctx, IMAGES, art["id"], "staging", [new],
+                    restage={"disk_format": "ami"})
+    got = eng.get(ctx, IMAGES, art["id"])
+    assert got["status"] == "uploading"
+    assert got["properties"]["disk_format"] == "ami"
+    assert got["properties"]["size"] == len(new)
+    [blob] = [b for b in got["blobs"] if b["status"] == "active"]
+    assert blob["size"] == len(new) and blob["md5"] == hashlib.md5(
+        new).hexdigest()
+    assert not os.path.exists(old[len("file://"):])
+    eng.data.import_staged(ctx, IMAGES, art["id"], stores=["cold"])
+    assert read_all(eng, ctx, art["id"]) == new
+
+
+def test_restage_needs_staged_data(eng):
+    ctx = admin()
+    art = image(eng, ctx)
+    with pytest.raises(errors.Conflict, match="no staged data to replace"):
+        eng.data.upload(ctx, IMAGES, art["id"], "staging", [b"x"],
+                        restage={})
+    assert eng.get(ctx, IMAGES, art["id"])["status"] == "queued"

@@ -122,6 +122,41 @@ def test_waiter_gets_the_lock_once_the_first_releases(engine):
     assert 0.25 <= waited < 3.0
 
 
+def test_threads_of_one_process_get_the_lock_in_arrival_order(engine):
+    """Waiters of one process queue: first come, first served, each
+    handed the turn as its predecessor releases (no 409 for anyone)."""
+    locks = Locks(engine, wait_seconds=30, poll=0.05)
+    k = key()
+    order = []
+    first = locks.acquire(k, operation="upload")
+
+    def waiter(n):
+        with locks.hold(k, operation="update"):
+            order.append(n)
+    threads = []
+    for n in range(6):
+        threads.append(threading.Thread(target=waiter, args=(n,)))
+        threads[-1].start()
+        time.sleep(0.1)             # arrival order is n
+    first.release()
+    for t in threads:
+        t.join(30)
+    assert order == list(range(6))
+    assert locks._queues == {}
+
+
+def test_a_stuck_predecessor_delays_a_waiter_only_for_the_lease(engine):
+    """The local queue orders but never outlasts the lease: a thread
+    ahead that never releases (stuck) loses its turn with its lease."""
+    locks = Locks(engine, lease_seconds=1, wait_seconds=10, poll=0.02)
+    k = key()
+    locks.acquire(k, operation="stuck")          # never released
+    start = time.monotonic()
+    with locks.hold(k, operation="update"):
+        waited = time.monotonic() - start
+    assert 0.9 <= waited < 5.0
+
+
 def test_expired_lock_is_taken_over(engine):
     """A worker that crashed holding the lock (never released) blocks others
     only until its lease expires."""

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from artifacts import errors, quotas, stores, types
+from artifacts import errors, quota_admin, quotas, stores, types
 from artifacts.context import RequestContext
 from artifacts.db import migrate
 from artifacts.db.models import quota_guards, upload_reservations
@@ -79,7 +79,7 @@ def admin():
 
 
 def set_quota(eng, project_id, name, value, type_name=""):
-    return quotas.set_quotas(eng, admin(), [{
+    return quota_admin.set_quotas(eng, admin(), [{
         "project_id": project_id, "type_name": type_name, "name": name,
         "value": value}])
 
@@ -123,7 +123,7 @@ def widen_race_window(eng, method, seconds=0.02):
 
 
 def used(eng, project_id, name, type_name=""):
-    report = quotas.usage(eng, admin(), project_id)["usage"]
+    report = quota_admin.usage(eng, admin(), project_id)["usage"]
     return [u["used"] for u in report
             if u["name"] == name and u["type_name"] == type_name][0]
 
@@ -136,7 +136,7 @@ def test_effective_limit_resolution(build):
         {"heat_templates": {"stored_bytes": 50},
          "files": {"artifact_count": 7}}))
     p, other = project(), project()
-    quotas.set_quotas(eng, admin(), [
+    quota_admin.set_quotas(eng, admin(), [
         {"project_id": p, "type_name": "", "name": "artifact_count",
          "value": 10},
         {"project_id": p, "type_name": "heat_templates",
@@ -146,10 +146,10 @@ def test_effective_limit_resolution(build):
 
     def effective(project_id):
         return {(q["type_name"], q["name"]): (q["value"], q["source"])
-                for q in quotas.get_quotas(eng, admin(),
+                for q in quota_admin.get_quotas(eng, admin(),
                                            project_id)["quotas"]}
     mine = effective(p)
-    assert len(mine) == 3 * (1 + len(types.all_types()))
+    assert len(mine) == len(quotas.NAMES) * (1 + len(types.all_types()))
     assert mine[("", "artifact_count")] == (10, "override")
     assert mine[("", "stored_bytes")] == (100, "global_default")
     assert mine[("", "uploading_bytes")] == (-1, "global_default")
@@ -177,7 +177,7 @@ def test_set_quotas_validates_and_needs_admin(eng):
     good = {"project_id": p, "type_name": "", "name": "stored_bytes",
             "value": 5}
     with pytest.raises(errors.Forbidden):
-        quotas.set_quotas(eng, member(p), [good])
+        quota_admin.set_quotas(eng, member(p), [good])
     bad = [[], "x", [dict(good, value=-2)], [dict(good, value="10")],
            [dict(good, value=True)], [dict(good, value=1.5)],
            [dict(good, value=2 ** 63)], [dict(good, name="bytes")],
@@ -186,15 +186,15 @@ def test_set_quotas_validates_and_needs_admin(eng):
            [dict(good, extra=1)], [good, dict(good, value=6)]]
     for values in bad:
         with pytest.raises(errors.Invalid):
-            quotas.set_quotas(eng, admin(), values)
+            quota_admin.set_quotas(eng, admin(), values)
     # All or nothing: nothing of a refused request was applied.
     assert used(eng, p, "stored_bytes") == 0
     limits = {(q["type_name"], q["name"]): q["value"] for q in
-              quotas.get_quotas(eng, admin(), p)["quotas"]}
+              quota_admin.get_quotas(eng, admin(), p)["quotas"]}
     assert limits[("", "stored_bytes")] == -1
     with pytest.raises(errors.Forbidden):
-        quotas.get_quotas(eng, member(p), project())
-    assert quotas.get_quotas(eng, member(p))["quotas"][0]["project_id"] == p
+        quota_admin.get_quotas(eng, member(p), project())
+    assert quota_admin.get_quotas(eng, member(p))["quotas"][0]["project_id"] == p
 
 
 # ------------------------------------------------------------------- create
@@ -304,10 +304,13 @@ def test_image_upload_stopped_mid_stream(eng):
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "queued"
     assert data_files(eng, image["id"]) == []
     assert reservation_count(eng, p) == 0
-    # Staging (glance-direct) is metered the same way.
-    with pytest.raises(errors.RequestTooLarge):
+    # Staging (glance-direct) is metered the same way, against the
+    # staging quota: staged data is not stored data until its import.
+    set_quota(eng, p, "staged_bytes", 2 * MiB, "images")
+    with pytest.raises(errors.RequestTooLarge, match="staged_bytes"):
         eng.data.upload(ctx, IMAGES, image["id"], "staging", blocks(5))
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "queued"
+    assert reservation_count(eng, p) == 0
     eng.data.upload(ctx, IMAGES, image["id"], "image", blocks(2))
     assert eng.get(ctx, IMAGES, image["id"])["status"] == "active"
     assert reservation_count(eng, p) == 0
@@ -481,7 +484,7 @@ def test_api_get_put_and_usage(client, eng):
     resp = client("GET", "/artifacts/quotas", member(p))
     assert resp.status_code == 200, resp.data
     body = resp.get_json()
-    assert len(body["quotas"]) == 3 * (1 + len(types.all_types()))
+    assert len(body["quotas"]) == len(quotas.NAMES) * (1 + len(types.all_types()))
     assert {q["value"] for q in body["quotas"]} == {-1}
     assert client("GET", "/artifacts/quotas?project_id=%s" % project(),
                   member(p)).status_code == 403

@@ -18,12 +18,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from artifacts import errors, recovery, stores, types
+from artifacts import errors, instance, recovery, stores, types
 from artifacts.context import RequestContext
 from artifacts.db import api as db_api
 from artifacts.db import migrate
-from artifacts.db.models import (artifact_blobs, data_jobs, store_objects,
-                                 store_writes)
+from artifacts.db.models import (artifact_blobs, artifact_locks, data_jobs,
+                                 store_objects, store_writes,
+                                 upload_reservations)
 from artifacts.db.session import make_engine, transaction
 from artifacts.engine import Engine, Limits
 from artifacts.jobs import DataJobs
@@ -412,3 +413,53 @@ def test_derived_files_of_a_dead_process_are_removed(eng):
     gate.set()
     thread.join(60)
     assert files(eng) == [] and records(eng, art["id"]) == []
+
+
+def test_a_restage_of_a_dead_process_keeps_the_staged_data(eng):
+    """Import plugins replacing staged data die: their partial output
+    goes, the staged data and status they were replacing stay."""
+    ctx = admin()
+    art = new_image(eng, ctx)
+    eng.data.upload(ctx, IMAGES, art["id"], "staging", [b"staged"])
+    staged = files(eng)
+    held = Held(lambda chunks: eng.data.upload(
+        ctx, IMAGES, art["id"], "staging", chunks, restage={}))
+    hand_over(eng, art["id"], dead_holder())
+    assert eng.data.recover_stale_uploads([IMAGES]) == 2
+    assert status(eng, ctx, art) == "uploading" and files(eng) == staged
+    assert isinstance(held.finish(), (errors.Conflict,
+                                      errors.StoreUnavailable))
+    assert files(eng) == staged
+    eng.data.import_staged(ctx, IMAGES, art["id"], stores=["cold"])
+    assert status(eng, ctx, art) == "active"
+def test_locks_and_reservations_of_a_dead_local_process_go_at_once(eng):
+    """``recover`` deletes the locks and upload reservations whose owner
+    is a process of this host proven dead; a live owner's and another
+    host's stay (they run out with their lease)."""
+    dead, alive = dead_holder(), instance.current()
+    owners = (dead, alive, ANOTHER_HOST)
+    now = db_api.utcnow()
+    later = now + datetime.timedelta(seconds=300)
+
+    def insert(conn):
+        for n, owner in enumerate(owners):
+            conn.execute(artifact_locks.insert().values(
+                lock_key=uuid.uuid4().hex, holder=uuid.uuid4().hex,
+                operation="upload", owner=owner, acquired_at=now,
+                expires_at=later))
+            conn.execute(upload_reservations.insert().values(
+                project_id="p", type_name="images",
+                artifact_id=str(uuid.uuid4()), bytes=n + 1,
+                expires_at=later, owner=owner))
+    transaction(eng.db, insert)
+    assert recovery.release_dead_leases(eng.db) == 2
+
+    def left(conn):
+        return [sorted(r[0] for r in conn.execute(
+            sa.select(t.c.owner).where(t.c.owner.in_(owners))))
+            for t in (artifact_locks, upload_reservations)]
+    expected = sorted([alive, ANOTHER_HOST])
+    assert transaction(eng.db, left) == [expected, expected]
+    transaction(eng.db, lambda conn: [conn.execute(t.delete().where(
+        t.c.owner.in_(owners))) for t in (artifact_locks,
+                                          upload_reservations)])

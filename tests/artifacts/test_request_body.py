@@ -71,6 +71,26 @@ def test_values_are_checked_and_kwargs_reach_json():
         parse_json(b"[NaN]", parse_constant=no_constants)
 
 
+@pytest.mark.parametrize("number", [str(2 ** 63), str(-2 ** 63 - 1),
+                                    "1" + "0" * 400, "-" + "9" * 4000])
+def test_integers_beyond_64_bits_are_refused(number):
+    with pytest.raises(errors.Invalid, match="for 'minimum': integers "
+                       "must be between"):
+        parse_json('{"minimum": %s}' % number)
+    with pytest.raises(errors.Invalid, match="for 'a': integers must be"):
+        parse_json('[[{"a": [%s]}]]' % number)
+    with pytest.raises(errors.Invalid, match="for '/min_disk': integers"):
+        parse_json('[{"op": "add", "path": "/min_disk", "value": %s}]'
+                   % number)
+    with pytest.raises(errors.Invalid, match="^Invalid value: integers"):
+        parse_json('[%s]' % number)
+
+
+def test_64_bit_integers_are_kept():
+    assert parse_json("[%d, %d]" % (2 ** 63 - 1, -2 ** 63)) == [
+        2 ** 63 - 1, -2 ** 63]
+
+
 def test_a_megabyte_of_brackets_is_scanned_quickly():
     import time
     doc = ("[" * 512 * 1024 + "]" * 512 * 1024).encode()

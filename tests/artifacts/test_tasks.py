@@ -238,3 +238,40 @@ def test_a_copy_batch_finishes_its_task(eng):  # noqa: F811
         "success", {"failed": []})
     assert (outcomes["broken"]["status"], outcomes["broken"]["result"]) == (
         "failure", {"failed": ["broken"]})
+
+
+def test_each_step_is_told_after_it_is_recorded(eng):  # noqa: F811
+    """task_create (as asked: pending), task_run (handed to the runners),
+    task_processing (claimed), task_success/failure; run_now tells run
+    last; finishing an import tells the artifact's update (lock freed)."""
+    ctx = admin()
+    told = []
+
+    def listener(event):
+        if event.name.startswith("task_") or event.name == "update":
+            task = event.details.get("task") or {}
+            stored = eng.tasks._get(task["id"]) if task else None
+            told.append((event.name, task.get("status"),
+                         stored and stored["status"]))
+    eng.events.subscribe(listener)
+    runner = Tasks(eng)
+    runner.register("ok", run=lambda task, beat: (None, None))
+    eng.tasks.create(ctx, "import", {}, handler="ok")
+    assert runner.run_one()
+    assert told == [("task_create", "pending", "pending"),
+                    ("task_run", "pending", "pending"),
+                    ("task_processing", "processing", "processing"),
+                    ("task_success", "success", "success")]
+    del told[:]
+    art = image(eng, ctx)
+    eng.tasks.register("now", run=lambda task, beat: (None, None))
+    task = eng.tasks.create(ctx, "api_image_import", {}, atype=IMAGES,
+                            artifact_id=art["id"], handler="now",
+                            claim=True)
+    eng.tasks.run_now(task)
+    assert told == [("task_create", "pending", "processing"),
+                    ("task_processing", "processing", "processing"),
+                    ("update", None, None),
+                    ("task_success", "success", "success"),
+                    ("task_run", "pending", "success")]
+    eng.events._listeners.remove(listener)

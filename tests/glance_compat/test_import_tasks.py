@@ -2,10 +2,15 @@
 Glance's words (the fetch and import paths run in
 tests/integration/test_web_download.py)."""
 
+import pytest
+
+from artifacts import errors
 from artifacts.types.images import IMAGES
 from glance_compat import import_tasks
 from tests.artifacts.conftest import db_engine, enforcer  # noqa: F401
 from tests.artifacts.test_data import DATA, admin, eng, image  # noqa: F401
+
+MiB = 1024 * 1024
 
 
 def test_copied_messages():
@@ -35,3 +40,26 @@ def test_copies_done_follows_all_stores_must_succeed(eng):  # noqa: F811
     assert work.copies_done(task(True), ["cold"]) == (
         "failure", None, "Copying to store(s) cold failed.")
     assert work.copies_done(task(False), ["cold"])[0] == "success"
+
+
+def test_a_task_refused_by_an_image_quota_fails_with_glances_words():
+    from artifacts import quotas
+    error = errors.RequestTooLarge("Quota exceeded for staged_bytes")
+    error.quota = quotas.Breach("staged_bytes", "images", "p1", 5 * MiB,
+                                6 * MiB, 2 * MiB)
+
+    def refused(task, beat):
+        raise error
+    with pytest.raises(errors.RequestTooLarge) as caught:
+        import_tasks.glance_words(refused)({}, None)
+    assert "Resource image_stage_total is over limit of 5 due to current " \
+        "usage 6 and delta 2" in caught.value.message
+    # Any other refusal keeps its words; a success passes through.
+    other = errors.RequestTooLarge("Folder full")
+
+    def full(task, beat):
+        raise other
+    with pytest.raises(errors.RequestTooLarge, match="Folder full"):
+        import_tasks.glance_words(full)({}, None)
+    assert import_tasks.glance_words(lambda t, b: ("r", "m"))({}, None) == \
+        ("r", "m")

@@ -168,33 +168,30 @@ def test_upload_error_sentences_are_glances(error, sentence):
     assert notifications.upload_error("I", error) == sentence
 
 
-def test_task_payload_and_notify_task_in_isolation():
+def test_task_events_become_glances_task_notifications():
     recorder = Recorder()
-    engine = pytypes.SimpleNamespace(notifier=recorder)
+    listener = notifications.TaskEvents(recorder)
     task = {"id": "t1", "type": "api_image_import", "status": "pending",
             "owner": "p1", "input": {"secret": "x"}, "result": {"r": 1},
-            "message": "m", "expires_at": T0, "created_at": T0,
+            "message": "m", "expires_at": None, "created_at": T0,
             "updated_at": "2024-05-06T07:08:10Z"}
-    for event in ("create", "task.processing", "success", "failure", "run"):
-        notifications.notify_task(engine, event, task)
-    notifications.notify_task(engine, "delete", dict(task, deleted_at=T0))
+    for name in ("create", "processing", "run", "success", "failure"):
+        listener(pytypes.SimpleNamespace(name="task_" + name,
+                                         details={"task": task}))
+    # Not a task's event, or one Glance has no notification for: nothing.
+    for name in ("update", "task_explode"):
+        listener(pytypes.SimpleNamespace(name=name, details={"task": task}))
     assert recorder.events() == [("INFO", "task." + e) for e in (
-        "create", "processing", "success", "failure", "run", "delete")]
+        "create", "processing", "run", "success", "failure")]
     payload = recorder.sent[0][2]
     assert list(payload) == TASK_KEYS
     # Never the input, result or message (they may hold credentials).
     assert (payload["result"], payload["message"]) == (None, None)
     assert "input" not in payload
-    assert payload["expires_at"] == "2024-05-06T07:08:09Z"
+    assert payload["expires_at"] is None
+    assert payload["created_at"] == "2024-05-06T07:08:09Z"
     assert payload["updated_at"] == "2024-05-06T07:08:10Z"
-    assert recorder.sent[-1][2]["deleted"] is True
-    assert recorder.sent[-1][2]["deleted_at"] == "2024-05-06T07:08:09Z"
-    with pytest.raises(ValueError):
-        notifications.notify_task(engine, "explode", task)
-    # Off (no notifier, or a disabled one): nothing, no error.
-    notifications.notify_task(pytypes.SimpleNamespace(), "create", task)
-    notifications.notify_task(pytypes.SimpleNamespace(
-        notifier=pytypes.SimpleNamespace(enabled=False)), "create", task)
+    assert (payload["deleted"], payload["deleted_at"]) == (False, None)
 
 
 # -------------------------------------------- the sequences, in-process app
@@ -245,6 +242,51 @@ def test_upload_sequence_is_glances(glare):
         "queued", "saving", "saving", "active", "active", "active"]
     assert list(sent[2][2]) == UPLOAD_KEYS == list(sent[3][2])
     assert sent[3][2]["size"] == 99
+
+
+def test_glance_direct_import_sequence_is_glances(glare):
+    """As a real Glance 33 sent it: task.create, task.processing, the
+    image's import, image.update (lock let go), task.success, task.run."""
+    image_id = new_image(glare)
+    assert glare.client.put("/v2/images/%s/stage" % image_id, data=b"s" * 50,
+                            headers=OCTET).status_code == 204
+    before = len(glare.recorder.sent)
+    resp = glare.client.post("/v2/images/%s/import" % image_id, json={
+        "method": {"name": "glance-direct"}}, headers=H)
+    assert resp.status_code == 202, resp.text
+    sent = glare.recorder.sent[before:]
+    assert [e for _, e, _ in sent] == [
+        "task.create", "task.processing", "image.update", "image.prepare",
+        "image.upload", "image.activate", "image.update", "image.update",
+        "task.success", "task.run"]
+    tasks = [d for _, e, d in sent if e.startswith("task.")]
+    assert [d["status"] for d in tasks] == ["pending", "processing",
+                                            "success", "pending"]
+    assert {d["id"] for d in tasks} == {tasks[0]["id"]}
+    assert all(list(d) == TASK_KEYS for d in tasks)
+    assert tasks[0]["type"] == "api_image_import"
+    assert tasks[0]["owner"] == "glare-project"
+    # Only a finished task expires.
+    assert tasks[0]["expires_at"] is None and tasks[2]["expires_at"]
+    shown = glare.client.get("/v2/images/%s/tasks" % image_id,
+                             headers=H).json["tasks"]
+    assert [t["id"] for t in shown] == [tasks[0]["id"]]
+
+
+def test_tasks_api_task_that_fails_at_once(glare):
+    """POST /v2/tasks of a type the image API makes: created (pending),
+    then failed at once, both told; never its input or message."""
+    before = len(glare.recorder.sent)
+    resp = glare.client.post("/v2/tasks", json={
+        "type": "api_image_import", "input": {"secret": "s3cr3t"}},
+        headers=H)
+    assert resp.status_code == 201, resp.text
+    sent = glare.recorder.sent[before:]
+    assert [e for _, e, _ in sent] == ["task.create", "task.failure"]
+    assert [d["status"] for _, _, d in sent] == ["pending", "failure"]
+    assert {d["id"] for _, _, d in sent} == {resp.json["id"]}
+    assert "s3cr3t" not in json.dumps(sent)
+    assert sent[1][2]["message"] is None and sent[1][2]["expires_at"]
 
 
 def test_a_refused_upload_is_an_error_then_queued(glare):
@@ -465,9 +507,20 @@ filesystem_store_datadir = %(root)s/staging
         assert resp.status_code == 202, resp.text
         assert engine.jobs.run_one()
         sent = recorder.sent[before:]
+        tasks = [(e, d) for _, e, d in sent if e.startswith("task.")]
+        assert [e for e, _ in tasks] == ["task.create", "task.processing",
+                                         "task.run", "task.success"]
+        assert [d["status"] for _, d in tasks] == ["pending", "processing",
+                                                   "pending", "success"]
+        sent = [m for m in sent if not m[1].startswith("task.")]
+        # The last image.update: the import lock let go (as Glance's).
         assert [(p, e) for p, e, _ in sent] == [
             ("INFO", "image.update"), ("INFO", "image.prepare"),
-            ("INFO", "image.upload"), ("INFO", "image.update")]
+            ("INFO", "image.upload"), ("INFO", "image.update"),
+            ("INFO", "image.update")]
+        assert sent[3][2]["properties"]["os_glance_import_task"] == \
+            tasks[0][1]["id"]
+        assert "os_glance_import_task" not in sent[4][2]["properties"]
         assert sent[0][2]["properties"][
             "os_glance_importing_to_stores"] == "cold"
         assert sent[1][2]["backend"] == "cold"

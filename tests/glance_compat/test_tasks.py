@@ -106,3 +106,28 @@ def test_list_links_keep_the_query(client):
     assert body["next"] == "/v2/tasks?limit=1&type=import&marker=%s" % body[
         "tasks"][0]["id"]
     assert client.get("/v2/tasks?limit=0", headers=ADMIN).json["tasks"] == []
+
+
+def test_the_per_call_task_rules_of_an_operator_file_apply(tmp_path):
+    """Glance registers add_task, get_tasks and get_task; with the tasks
+    API opened to members, an operator's file that keeps listing to
+    admins is honoured call by call."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('"tasks_api_access": "role:member"\n'
+                      '"get_tasks": "role:admin"\n')
+    conf = config.load(overrides={
+        "database.connection": "sqlite:///%s/g.sqlite" % tmp_path,
+        "glance_store.filesystem_store_datadir": str(tmp_path / "images"),
+        "oslo_policy.policy_file": str(policy)})
+    engine = app_factory.build_engine(conf)
+    migrate.upgrade(engine.db)
+    client = werkzeug.test.Client(app_factory.create_app(conf, engine))
+    made = client.post("/v2/tasks", headers=MEMBER, json={
+        "type": "import", "input": {"import_from": "http://8.8.8.8/x"}})
+    assert made.status_code == 201, made.text
+    assert client.get("/v2/tasks/" + made.json["id"],
+                      headers=MEMBER).status_code == 200
+    listed = client.get("/v2/tasks", headers=MEMBER)
+    assert listed.status_code == 403
+    assert "get_tasks" in listed.text
+    assert client.get("/v2/tasks", headers=ADMIN).status_code == 200

@@ -9,7 +9,7 @@ from glance_compat import versions
 from glare import config
 
 GLARE_IDS = ["v2.17", "v2.15", "v2.12", "v2.9", "v2.7", "v2.5", "v2.4",
-             "v2.3", "v2.1", "v2.0"]
+             "v2.3", "v2.2", "v2.1", "v2.0"]
 
 
 def echo_app(environ, start_response):
@@ -46,18 +46,19 @@ def ids(resp):
 def test_glare_advertises_only_what_it_implements():
     assert versions.advertised_versions() == GLARE_IDS
     assert versions.advertised_versions(versions.GLARE_FEATURES) == GLARE_IDS
-    for feature_gated in ("v2.2", "v2.6", "v2.8", "v2.10", "v2.14"):
+    for feature_gated in ("v2.6", "v2.8", "v2.10", "v2.14"):
         assert feature_gated not in GLARE_IDS
 
 
 def test_multi_store_adds_glances_multi_store_versions():
     """Glance 33 with enabled_backends and no cache: 2.15, 2.13-2.8, 2.17
-    and 2.7-2.0; Glare the same without 2.2."""
+    and 2.7-2.0; Glare the same."""
     features = (versions.GLARE_FEATURES | versions.MULTI_STORE_FEATURES
                 | {"interoperable-import"})
     assert versions.advertised_versions(features) == [
         "v2.17", "v2.15", "v2.13", "v2.12", "v2.11", "v2.10", "v2.9",
-        "v2.8", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.1", "v2.0"]
+        "v2.8", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1",
+        "v2.0"]
 
 
 def test_advertised_versions_follow_features():
@@ -103,7 +104,7 @@ def test_versions_is_200_for_any_method(mw, method):
 
 
 @pytest.mark.parametrize("path", ["/", "", "/v3/images", "/images",
-                                  "/v2.99/x", "/v2.2/images", "/v2.18/x",
+                                  "/v2.99/x", "/v2.18/x",
                                   "/v2.14", "/V2/images", "/v2x/images",
                                   "/artifactsfoo"])
 def test_other_paths_are_300_with_the_document(mw, path):
@@ -247,8 +248,8 @@ def test_real_clients_discover_and_read_schemas():
 
         found = discover.Discover(session.Session(), endpoint)
         assert [v["version"] for v in found.version_data()] == [
-            (2, 0), (2, 1), (2, 3), (2, 4), (2, 5), (2, 7), (2, 9), (2, 12),
-            (2, 15), (2, 17)]
+            (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 5), (2, 7), (2, 9),
+            (2, 12), (2, 15), (2, 17)]
         assert found.url_for((2, 0)) == endpoint + "/v2/"
     finally:
         server.shutdown()

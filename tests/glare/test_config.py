@@ -291,6 +291,20 @@ def test_keystone_authtoken_is_ignored_without_keystone(tmp_path):
                                             "auth_url")]
 
 
+def test_oslo_limit_is_read_only_with_keystone_limits(tmp_path):
+    """oslo.limit reads all of [oslo_limit] (its auth plugin's options
+    too) when use_keystone_limits is on; otherwise nothing does."""
+    section = ("[oslo_limit]\nendpoint_id = e1\nauth_type = password\n"
+               "username = glance\n")
+    conf = config.load(write(tmp_path, section))
+    assert config.unused_options(conf) == [
+        ("oslo_limit", "endpoint_id"), ("oslo_limit", "auth_type"),
+        ("oslo_limit", "username")]
+    conf = config.load(write(tmp_path, "[DEFAULT]\nuse_keystone_limits = "
+                             "true\n" + section))
+    assert config.unused_options(conf) == []
+
+
 def test_image_format_options_reach_the_upload_inspector(tmp_path):
     """[image_format] require_image_format_match = false (Tempest's
     setting): placeholder bytes declared qcow2 are accepted without a

@@ -118,6 +118,17 @@ def test_a_full_queue_drops_and_says_so(caplog):
     ("image.create", ["image.c"], False),
     ("task.success", ["task"], True),
     ("image.send", ["task", "image.send"], True),
+    ("metadef_tag.create", ["metadef_tag"], True),
+    ("metadef_namespace.delete_tags", ["metadef_namespace"], True),
+    ("metadef_namespace.create", ["metadef_tag"], False),
+    # Shell-style wildcards.
+    ("metadef_object.update", ["metadef_*"], True),
+    ("image.delete", ["*.delete"], True),
+    ("image.member.delete", ["*.delete"], True),
+    ("image.update", ["*.delete"], False),
+    ("task.success", ["task.[sf]*"], True),
+    ("task.run", ["task.[sf]*"], False),
+    ("image.send", ["image.sen?"], True),
 ])
 def test_disabled_notifications_types_and_groups(event, disabled, off):
     client = FakeClient()

@@ -18,14 +18,28 @@ from glare import config, server, worker
     (b"PUT /f HTTP/1.1\r\nTransfer-Encoding: chunked", (None, True, False)),
     (b"PUT /f HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-Continue",
      (5, False, True)),
-    # Unclear framing: a thread (gunicorn) decides, never the event loop.
+    # Unclear framing: a thread (gunicorn) decides at once, never the
+    # event loop.
     (b"PUT /f HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6",
-     (None, True, False)),
-    (b"PUT /f HTTP/1.1\r\nContent-Length: -1", (None, True, False)),
-    (b"PUT /f HTTP/1.1\r\nContent-Length: " + b"9" * 30, (None, True, False)),
+     (None, True, True)),
+    (b"PUT /f HTTP/1.1\r\nContent-Length: -1", (None, True, True)),
+    (b"PUT /f HTTP/1.1\r\nContent-Length: " + b"9" * 30, (None, True, True)),
 ])
 def test_framing(head, expected):
     assert worker._framing(head) == expected
+
+
+@pytest.mark.parametrize("body,complete", [
+    (b"0\r\n\r\n", True),
+    (b"a\r\n0123456789\r\n0\r\n\r\n", True),
+    (b"a\r\n0123456789\r\n0;ext=1\r\n\r\n", True),
+    (b"a\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n", True),
+    (b"a\r\n0123456789\r\n", False),
+    (b"a\r\n01234", False),
+])
+def test_a_short_chunked_body_is_seen_complete(body, complete):
+    head = b"PUT /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert worker._may_end_chunked(head + body, len(head)) is complete
 
 
 @pytest.fixture

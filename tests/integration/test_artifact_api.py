@@ -112,7 +112,10 @@ def test_concurrent_creates_of_one_version_one_wins(server):
 def test_concurrent_uploads_into_one_blob_one_wins(server):
     """Eight uploads that overlap for sure: each sends a first chunk, then
     waits until all eight have, plus time for the server to claim the
-    blob; only then do they finish.  Exactly one may hold the claim."""
+    blob; only then do they finish.  Exactly one may hold the claim.  The
+    first chunk is larger than the 64 KiB a worker reads before it hands
+    an upload to a thread (glare/worker.py), so the claims are made while
+    the bodies are held back."""
     headers = project_headers("upload-race")
     art = requests.post(server.url + "/artifacts/files", headers=headers,
                         json={"name": unique("blob-race")},
@@ -120,13 +123,14 @@ def test_concurrent_uploads_into_one_blob_one_wins(server):
     url = "%s/artifacts/files/%s/file" % (server.url, art["id"])
     started = threading.Semaphore(0)
     go = threading.Event()
-    payloads = [bytes([65 + i]) * (64 * 1024 + i) for i in range(8)]
+    first = 128 * 1024
+    payloads = [bytes([65 + i]) * (2 * first + i) for i in range(8)]
 
     def body(i):
-        yield payloads[i][:1024]
+        yield payloads[i][:first]
         started.release()
         go.wait(30)
-        yield payloads[i][1024:]
+        yield payloads[i][first:]
 
     def upload(i):
         with requests.Session() as s:

@@ -37,7 +37,12 @@ def patch(url, image_id, ops):
 
 
 def test_concurrent_patches_lose_nothing(server):
+    """40 clients PATCH different properties of one image at once, three
+    times each: all 200 (Glance never answers 409 here; with a 5 s lock
+    wait and every waiter polling, a loaded host answered some 409 on
+    PostgreSQL and MariaDB) and nothing is lost."""
     image = create_image(server.url, name=unique("cas"))
+    count = 120
 
     def add(i):
         resp = patch(server.url, image["id"],
@@ -45,13 +50,14 @@ def test_concurrent_patches_lose_nothing(server):
                        "value": "v%d" % i}])
         return resp.status_code, resp.text
 
-    with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(add, range(40)))
-    assert [code for code, _ in results] == [200] * 40, \
+    with ThreadPoolExecutor(40) as pool:
+        results = list(pool.map(add, range(count)))
+    assert [code for code, _ in results] == [200] * count, \
         [r for r in results if r[0] != 200][:3]
 
     final = get_image(server.url, image["id"]).json()
-    missing = [i for i in range(40) if final.get("prop_%d" % i) != "v%d" % i]
+    missing = [i for i in range(count)
+               if final.get("prop_%d" % i) != "v%d" % i]
     assert missing == []
     assert final["name"] == image["name"]
 

@@ -80,3 +80,28 @@ def test_conformance_against_real_glance(tmp_path):
     problems = report.check(report.DOC, glance=results)
     assert not problems, "\n".join(
         problems + [REGENERATE])
+
+
+@pytest.mark.parametrize("kind", ["glare", "glance"])
+def test_property_protections_pass(tmp_path, kind):
+    """The property protections pass (the same protection file on both
+    servers): clean, and what docs/compatibility.md says."""
+    if kind == "glance":
+        server = glance_runner.glance_server(
+            tmp_path / kind, venv=glance_venv(), extra_conf=(
+                glance_runner.property_protections_config(tmp_path)))
+    else:
+        server = run.glare_server(tmp_path / kind, protections=True)
+    junit = tmp_path / "protections.xml"
+    with server as url:
+        done = subprocess.run(
+            run.pytest_command(url, kind, ["-q", "--junitxml", str(junit)],
+                               protections=True),
+            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    results, total = _outcomes(junit)
+    assert total.get("pass", 0) >= 3 and not total.get("FAIL"), total
+    # This pass runs its own module only: compare that module's rows.
+    problems = [p for p in report.check(report.DOC, **{kind: results})
+                if p.startswith("test_property_protections::")]
+    assert not problems, "\n".join(problems + [REGENERATE])

@@ -31,6 +31,7 @@ GLANCE = os.path.join(os.path.dirname(sys.executable), "glance")
 KEYS = {"access_key": "AKIAGLARECACHEKEY", "secret_key": "glare-cache-secret"}
 MAX_SIZE = 300_000
 SIZE = 120_000          # two images fit, a third evicts the older one
+NODE_A, NODE_B = "http://glare-node-a:9292", "http://glare-node-b:9292"
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +50,10 @@ def stack(db_kind, tmp_path_factory):
                  aws_secret_access_key=KEYS["secret_key"]
                  ).create_bucket(Bucket=bucket)
     cache_dir = tmp / "cache"
+    # Glance's default driver (centralized_db), this node named.
     extra = ("enabled_backends = cold:s3\nimage_cache_dir = %s\n"
-             "image_cache_max_size = %d\n" % (cache_dir, MAX_SIZE))
+             "image_cache_max_size = %d\nworker_self_reference_url = %s\n"
+             % (cache_dir, MAX_SIZE, NODE_A))
     sections = ("\n[glance_store]\ndefault_backend = cold\n[cold]\n"
                 "s3_store_host = %s\ns3_store_bucket = %s\n"
                 "s3_store_access_key = %s\ns3_store_secret_key = %s\n"
@@ -62,6 +65,8 @@ def stack(db_kind, tmp_path_factory):
                               extra_sections=sections) as srv:
                 srv.cache_dir = cache_dir
                 srv.s3_state = state
+                srv.sections = sections
+                srv.tmp = tmp
                 yield srv
     finally:
         if not state["stopped"]:
@@ -258,10 +263,45 @@ def test_admin_clean_prune_and_nodes(stack):
                          timeout=10)
     assert resp.status_code == 200
     assert resp.json() == {"total_files_pruned": 0, "total_bytes_pruned": 0}
-    resp = requests.get(stack.url + "/v2/cache/nodes/" + str(uuid.uuid4()),
+    missing = str(uuid.uuid4())
+    resp = requests.get(stack.url + "/v2/cache/nodes/" + missing,
                         headers=ADMIN, timeout=10)
-    assert resp.status_code == 409
-    assert "Centralized caching is not enabled" in resp.text
+    assert resp.status_code == 404
+    assert "Image %s not found." % missing in resp.text
+
+
+def nodes(url, image_id):
+    resp = requests.get(url + "/v2/cache/nodes/" + image_id, headers=ADMIN,
+                        timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_centralized_record_names_every_node_that_caches(stack):
+    """Two nodes on one database, each with its own cache directory and
+    URL (Glance's centralized_db): GET /v2/cache/nodes/{id} on either
+    names both once both cached the image; /v2/cache is each node's own;
+    a node's eviction leaves the list."""
+    data = os.urandom(SIZE)
+    image_id = new_image(stack.url, data)
+    assert nodes(stack.url, image_id) == []
+    assert download(stack.url, image_id).content == data
+    assert nodes(stack.url, image_id) == [NODE_A]
+    extra = ("enabled_backends = cold:s3\nimage_cache_dir = %s\n"
+             "worker_self_reference_url = %s\n"
+             % (stack.tmp / "cache-b", NODE_B))
+    (stack.tmp / "node-b").mkdir()
+    with glare_server(stack.tmp / "node-b", stack.db_url, extra_conf=extra,
+                      extra_sections=stack.sections) as node_b:
+        assert image_id not in cached_ids(node_b.url)
+        assert download(node_b.url, image_id).content == data
+        assert image_id in cached_ids(node_b.url)
+        for url in (stack.url, node_b.url):
+            assert nodes(url, image_id) == [NODE_A, NODE_B]
+        assert requests.delete(node_b.url + "/v2/cache/" + image_id,
+                               headers=ADMIN, timeout=10).status_code == 204
+        assert nodes(stack.url, image_id) == [NODE_A]
+        assert image_id in cached_ids(stack.url)
 
 
 def test_cron_commands(stack):

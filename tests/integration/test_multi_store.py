@@ -22,6 +22,7 @@ import time
 import glanceclient
 import openstack.connection
 import pytest
+import requests
 
 from tests import s3_server
 from tests.conftest import database_url, glare_server
@@ -164,6 +165,34 @@ def test_upload_to_s3_copy_and_delete_from_one(gc, server, s3):
     gc.images.delete(image.id)
     assert not any(f for f in (server.datadir.parent / "archive").rglob("*")
                    if f.is_file() and ".tmp" not in f.parts)
+
+
+def test_download_prefers_the_stores_asked_for(gc, server):
+    """Glance 2026.1's ``?prefer=a,b``: those stores' copies are read
+    first, the others stay the fallback; an unknown store is 400."""
+    image = gc.images.create(name=unique(), disk_format="raw",
+                             container_format="bare")
+    data = os.urandom(4096)
+    gc.images.upload(image.id, io.BytesIO(data), backend="fast")
+    gc.images.image_import(image.id, method="copy-image", stores=["archive"])
+    got = _wait(gc, image.id, _copied)
+    [archive] = [loc["url"] for loc in got.locations
+                 if loc["metadata"]["store"] == "archive"]
+    # Same size, other bytes: tells which copy served the download.
+    with open(archive[len("file://"):], "r+b") as f:
+        f.write(b"A" * len(data))
+    url = "%s/v2/images/%s/file" % (server.url, image.id)
+    admin = {"X-Auth-Token": "x"}
+    assert requests.get(url, headers=admin, timeout=30).content == data
+    assert requests.get(url + "?prefer=archive,cold", headers=admin,
+                        timeout=30).content == b"A" * len(data)
+    bad = requests.get(url + "?prefer=fast,nope", timeout=30,
+                       headers=dict(admin, Accept="application/json"))
+    assert bad.status_code == 400
+    # WebOb's JSON form, as Glance's: the explanation, then <br /> etc.
+    assert bad.json()["message"].startswith(
+        "Store 'nope' is not configured.<br />")
+    gc.images.delete(image.id)
 
 
 def test_copy_from_a_file_store_into_s3(gc, s3):

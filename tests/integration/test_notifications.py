@@ -25,6 +25,7 @@ from tests.glance_compat.test_notifications import (IMAGE_KEYS, MEMBER_KEYS,
 from tests.integration.helpers import ADMIN, project_headers, unique
 from tests.integration.rabbit import (NotificationQueue,
                                       notification_sections, unique_topic)
+from tests.web_source import web_source
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,15 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 
 @pytest.fixture(scope="module")
-def notified(db_kind, tmp_path_factory):
+def source():
+    """A web server on 127.0.0.1 for web-download imports."""
+    with web_source() as src:
+        src.files["disk"] = b"w" * 5000
+        yield src
+
+
+@pytest.fixture(scope="module")
+def notified(db_kind, source, tmp_path_factory):
     """(server, queue): a Glare sending its notifications to its own
     topic, and the consumer of that topic."""
     topic = unique_topic()
@@ -41,8 +50,10 @@ def notified(db_kind, tmp_path_factory):
     try:
         with database_url(db_kind, tmp) as url:
             with glare_server(tmp, url, extra_conf=(
-                    "enabled_import_methods = [glance-direct]\n"),
-                    extra_sections=notification_sections(topic)) as srv:
+                    "enabled_import_methods = [glance-direct,web-download]"
+                    "\n"), extra_sections=notification_sections(topic) + (
+                    "[import_filtering_opts]\nallowed_hosts = 127.0.0.1\n"
+                    "allowed_ports = %d\n" % source.port)) as srv:
                 yield srv, queue
     finally:
         queue.close()
@@ -196,17 +207,51 @@ def test_stage_and_import(notified):
                              container_format="bare")
     gc.images.stage(image.id, io.BytesIO(b"y" * 500))
     gc.images.image_import(image.id, method="glance-direct")
-    got = queue.wait_about(image.id, 8)
+    got = queue.wait_about(image.id, 9)
+    # The last image.update: the import lock let go (as Glance's).
     assert events(got) == [
         ("image.create", "INFO"), ("image.update", "INFO"),
         ("image.update", "INFO"), ("image.update", "INFO"),
         ("image.prepare", "INFO"), ("image.upload", "INFO"),
-        ("image.activate", "INFO"), ("image.update", "INFO")]
+        ("image.activate", "INFO"), ("image.update", "INFO"),
+        ("image.update", "INFO")]
     statuses = [m["payload"]["status"] for m in got]
     assert statuses == ["queued", "uploading", "uploading", "importing",
-                        "importing", "active", "active", "active"]
+                        "importing", "active", "active", "active", "active"]
     assert got[2]["payload"]["size"] == 500     # staged
     assert got[5]["payload"]["checksum"] is not None
+
+
+def test_web_download_is_a_task_run_by_a_worker(notified, source):
+    """web-download runs on a task runner: task.create, task.run (handed
+    over), task.processing, task.success of one task, and the image's
+    image.prepare, image.upload, image.activate as Glance's import task
+    sends them."""
+    server, queue = notified
+    gc = client(server, unique("p"))
+    image = gc.images.create(name="wd", disk_format="raw",
+                             container_format="bare")
+    gc.images.image_import(image.id, method="web-download",
+                           uri=source.url("/data/disk"))
+    session = requests.Session()
+    session.headers.update(gc.http_client.session.headers)
+    task_id = _import_task(session, server.url, image.id)
+    tasks = queue.wait_about(task_id, 4)
+    assert sorted(m["event_type"] for m in tasks) == [
+        "task.create", "task.processing", "task.run", "task.success"]
+    assert {m["payload"]["type"] for m in tasks} == {"api_image_import"}
+    done = [m for m in tasks if m["event_type"] == "task.success"][0]
+    assert done["payload"]["status"] == "success"
+    got = queue.wait(lambda _: "image.activate" in [
+        m["event_type"] for m in queue.about(image.id)])
+    got = [m for m in queue.about(image.id)
+           if m["event_type"] != "image.update"]
+    assert [m["event_type"] for m in got] == [
+        "image.create", "image.prepare", "image.upload", "image.activate"]
+    assert [m["payload"]["status"] for m in got[1:]] == [
+        "importing", "active", "active"]
+    assert got[2]["payload"]["size"] == 5000
+    assert list(got[1]["payload"]) == UPLOAD_KEYS
 
 
 def test_range_download_reports_the_bytes_of_the_range(notified):
@@ -291,9 +336,10 @@ def test_a_broker_that_is_down_never_fails_or_holds_requests(
 # ------------------------------------------------- the same, from real Glance
 
 def scenario(url):
-    """The same requests against any Image API; returns {label: image id}.
-    The identities are the trusted keystonemiddleware headers both
-    servers accept (conformance/glance_runner.py)."""
+    """The same requests against any Image API; returns {label: (id,
+    count)} of the messages to wait for.  The identities are the trusted
+    keystonemiddleware headers both servers accept
+    (conformance/glance_runner.py)."""
     owner, other = unique("owner"), unique("other")
     gc = client(pytypes.SimpleNamespace(url=url), owner,
                 roles="admin,member,reader")
@@ -320,8 +366,38 @@ def scenario(url):
                               container_format="bare")
     gc.images.stage(staged.id, io.BytesIO(b"y" * 500))
     gc.images.image_import(staged.id, method="glance-direct")
+    session = requests.Session()
+    session.headers.update(gc.http_client.session.headers)
+    task_id = _import_task(session, url, staged.id)
+    metadef_scenario(session, url, METADEF_NS)
     return {"lifecycle": (image.id, 16), "bad": (bad.id, 5),
-            "import": (staged.id, 8)}
+            "import": (staged.id, 9), "task": (task_id, 4)}
+
+
+def _import_task(session, url, image_id, timeout=30):
+    """The id of the image's import task (v2.12's /v2/images/{id}/tasks),
+    once the import has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tasks = session.get("%s/v2/images/%s/tasks" % (url, image_id),
+                            timeout=30).json()["tasks"]
+        if tasks and tasks[0]["status"] in ("success", "failure"):
+            return tasks[0]["id"]
+        assert time.monotonic() < deadline, tasks
+        time.sleep(0.2)
+
+
+METADEF_NS = "glare_notify_cmp"
+# One notification per change of metadef_scenario (Glance 33's).
+METADEF_COUNT = 23
+
+
+def metadef_scenario(session, url, ns):
+    """Every kind of metadefs change (the one of
+    tests/glance_compat/test_metadef_notifications.py), each checked."""
+    from tests.glance_compat.test_metadef_notifications import scenario
+    scenario(lambda method, path, body: getattr(session, method)(
+        url + path, json=body, timeout=30), ns)
 
 
 VARYING = {"id", "image_id", "owner", "owner_id", "member_id",
@@ -344,22 +420,29 @@ def comparable(msg):
             msg["_oslo_version"], payload)
 
 
-def notifications_of(url, queue, extra=0):
+def notifications_of(url, queue):
     seen = {}
-    for label, (image_id, count) in scenario(url).items():
-        msgs = queue.wait_about(image_id, count + (extra if label ==
-                                                   "import" else 0))
+    for label, (about, count) in scenario(url).items():
+        msgs = queue.wait_about(about, count)
         for msg in msgs:
-            msg["_about"] = image_id
+            msg["_about"] = about
         seen[label] = msgs
+
+    def metadefs(messages):
+        return sorted([m for m in messages
+                       if m["event_type"].startswith("metadef_")
+                       and m["payload"]["namespace"] == METADEF_NS],
+                      key=lambda m: m["timestamp"])
+    seen["metadefs"] = metadefs(queue.wait(
+        lambda msgs: len(metadefs(msgs)) >= METADEF_COUNT))
     return seen
 
 
 def test_same_notifications_as_real_glance(db_kind, tmp_path):
     """Real Glance 33 and Glare, same requests, both to RabbitMQ: the same
-    notifications, payload for payload (ids and times aside).  Known
-    difference: Glance's glance-direct import runs as a task, so it also
-    sends task.* and one more image.update."""
+    notifications, payload for payload (ids and times aside): images,
+    downloads (image.send), members, a glance-direct import with its
+    task.*, and every kind of metadefs change."""
     if db_kind != "sqlite":
         pytest.skip("one database is enough to compare with Glance")
     from conformance import glance_runner
@@ -377,9 +460,7 @@ def test_same_notifications_as_real_glance(db_kind, tmp_path):
                 tmp_path / "glance", venv=venv,
                 import_methods=("glance-direct",),
                 extra_conf=notification_sections(glance_topic)) as url:
-            # A second image.update after the import (its task.* do not
-            # name the image).
-            glance = notifications_of(url, glance_queue, extra=1)
+            glance = notifications_of(url, glance_queue)
         with database_url("sqlite", tmp_path) as db_url:
             with glare_server(tmp_path, db_url, extra_conf=(
                     "enabled_import_methods = [glance-direct]\n"),
@@ -396,15 +477,26 @@ def test_same_notifications_as_real_glance(db_kind, tmp_path):
     refused = glance["bad"][-1]["payload"]
     assert refused["status"] == "queued" and refused["checksum"]
     refused["checksum"] = None
-    for label in ("lifecycle", "bad"):
+    for label in ("lifecycle", "bad", "task", "metadefs"):
         assert [comparable(m) for m in glare[label]] == \
             [comparable(m) for m in glance[label]], label
         for ours, theirs in zip(glare[label], glance[label]):
             if isinstance(theirs["payload"], dict):
                 assert list(ours["payload"]) == list(theirs["payload"])
-    theirs = glance["import"]
-    assert [m["event_type"] for m in theirs] == \
-        [m["event_type"] for m in glare["import"]] + ["image.update"]
-    for ours, theirs in zip(glare["import"], theirs):
+    # A live task: Glance says it expires when it was created; Glare says
+    # null until it has finished (docs/compatibility.md).
+    assert [m["payload"]["expires_at"] is None for m in glare["task"]] == [
+        True, True, False, True]
+    assert all(m["payload"]["expires_at"] for m in glance["task"])
+    # The import, task and image messages interleaved: the same order.
+    # The image's properties differ (Glance's os_glance_stage_host, the
+    # address of the worker that staged the data), so event types,
+    # priorities, keys and statuses are compared.
+    merged = {name: sorted(seen["import"] + seen["task"],
+                           key=lambda m: m["timestamp"])
+              for name, seen in (("glance", glance), ("glare", glare))}
+    assert [(m["event_type"], m["priority"]) for m in merged["glare"]] == \
+        [(m["event_type"], m["priority"]) for m in merged["glance"]]
+    for ours, theirs in zip(merged["glare"], merged["glance"]):
         assert list(ours["payload"]) == list(theirs["payload"])
         assert ours["payload"]["status"] == theirs["payload"]["status"]

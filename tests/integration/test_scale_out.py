@@ -189,7 +189,7 @@ def test_a_quota_set_through_one_holds_on_the_other(pair):
     second = create_image(a.url, headers, name=unique())
     resp = upload(b.url, second["id"], DATA, headers)
     assert resp.status_code == 413, resp.text
-    assert "Quota exceeded for stored_bytes (images) in project %s" \
+    assert "Project %s is over a limit for [Resource image_size_total" \
         % project in resp.text
     # A copy counts too (Glance's size x locations): the first image's
     # copy into the database store does not fit; the job fails and says

@@ -166,6 +166,33 @@ def test_a_failed_fetch_fails_the_task(server, source, path, words):
     assert data_files(server.datadir, image["id"]) == []
 
 
+def test_a_download_over_the_staging_quota_fails_the_task(server, source):
+    """Glance: web-download stages the data, so image_stage_total binds;
+    the task fails with Glance's words and nothing stays staged."""
+    project = "stq-" + uuid.uuid4().hex[:8]
+    resp = requests.put(server.url + "/artifacts/quotas", headers=ADMIN,
+                        json={"quotas": [{"project_id": project,
+                                          "type_name": "images",
+                                          "name": "staged_bytes",
+                                          "value": 1024 * 1024}]},
+                        timeout=30)
+    assert resp.status_code == 200, resp.text
+    who = project_headers(project)
+    image = create_image(server.url, who, name=unique("web"))
+    assert _import(server.url, image["id"], source.url("/data/disk"),
+                   headers=who).status_code == 202
+    task = _failed_task(server.url, image["id"])
+    assert "Resource image_stage_total is over limit of 1 due to current " \
+        "usage 0" in task["message"]
+    queued = _wait(server.url, image["id"], ("queued",), headers=who)
+    assert queued["size"] is None
+    assert data_files(server.datadir, image["id"]) == []
+    usage = requests.get(server.url + "/v2/info/usage", headers=who,
+                         timeout=30).json()["usage"]
+    assert usage["image_stage_total"] == {"limit": 1, "usage": 0}
+    assert usage["image_count_uploading"]["usage"] == 0
+
+
 def test_fetched_data_is_inspected_like_an_upload(server, source):
     """Bytes that are no qcow2 imported as disk_format qcow2 are refused,
     as an upload of them is: the task fails, the image is queued, nothing

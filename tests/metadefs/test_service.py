@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from artifacts import errors
+from artifacts.db.session import read
 from metadefs import tables as t
 from tests.metadefs.conftest import ctx, make_enforcer
 
@@ -186,3 +187,39 @@ def test_delete_contents_of_one_kind(catalog, admin):
     catalog.delete_contents(admin, name, "objects")
     shown = catalog.show_namespace(admin, name)
     assert shown["objects"] == [] and shown["tags"] == ["t"]
+
+
+# ------------------------------------------------------------ changes told
+
+def test_changes_are_told_after_the_commit_and_never_fail_it(
+        catalog, admin, db_engine):
+    """A listener sees each committed change (the namespace already
+    readable in the database); one that fails is logged, the change
+    stands; a write that fails tells nothing."""
+    seen = []
+
+    def listener(change):
+        stored = read(db_engine, lambda c: c.execute(sa.select(
+            t.namespaces.c.namespace).where(t.namespaces.c.namespace
+                                            == "told")).scalar())
+        seen.append((change.action, change.kind, stored,
+                     (change.item or {}).get("name")))
+
+    def broken(change):
+        raise RuntimeError("listener bug")
+    catalog.subscribe(broken)
+    catalog.subscribe(listener)
+    try:
+        catalog.create_namespace(admin, {"namespace": "told", "tags": [
+            {"name": "a"}]})
+        with pytest.raises(errors.Conflict):
+            catalog.create_namespace(admin, {"namespace": "told"})
+        catalog.tags.update(admin, "told", "a", "b")
+        catalog.delete_namespace(admin, "told")
+    finally:
+        catalog.listeners.remove(broken)
+        catalog.listeners.remove(listener)
+    assert seen == [("create", "namespace", "told", None),
+                    ("create", "tag", "told", "a"),
+                    ("update", "tag", "told", "b"),
+                    ("delete", "namespace", None, None)]

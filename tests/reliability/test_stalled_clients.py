@@ -158,11 +158,23 @@ def test_uploads_sent_one_byte_a_second(srv):
              b"X-Auth-Token: x\r\nContent-Type: application/octet-stream\r\n"
              b"Content-Length: %d\r\n\r\nx" % (image.encode(), size)
              for image in images]
+    other = create_image(srv.url, name="not-stalled")["id"]
     with stalled(srv.url, heads, trickle=b"x" * 60) as socks:
         slowest = normal_requests(srv.url)
-        print("uploads one byte a second x%d: slowest %.3f s"
-              % (STALLED, slowest))
+        # An upload of a client that sends its data is not held up by
+        # them either: a trickling body never holds a thread (the event
+        # loop keeps it until its first block has arrived).
+        started = time.monotonic()
+        resp = requests.put(srv.url + "/v2/images/%s/file" % other,
+                            data=b"u" * (1 << 20), timeout=60,
+                            headers=dict(ADMIN, **{
+                                "Content-Type": "application/octet-stream"}))
+        upload_s = time.monotonic() - started
+        print("uploads one byte a second x%d: slowest %.3f s, a 1 MiB "
+              "upload beside them %.3f s" % (STALLED, slowest, upload_s))
         assert slowest < BOUND
+        assert resp.status_code == 204, resp.text
+        assert upload_s < BOUND
         # Cut off once they fall behind the minimum rate (those waiting
         # for a thread get theirs in turn, and are cut off then).
         assert closed_by_server(socks[0], HEADER_TIMEOUT + 5)
