@@ -120,8 +120,9 @@ class Tasks:
         the artifact in the same transaction (under its lock property, if
         the type has one)."""
         now = db.utcnow()
+        processing = claim or waiting
         row = self._new_row(ctx, task_type, task_input, atype, artifact_id,
-                            handler, claim, processing=claim or waiting)
+                            handler, claim, processing=processing)
         task_id = row["id"]
         lock = atype.task_lock if atype is not None else None
 
