@@ -300,6 +300,8 @@ class DataJobs:
         atype = types.all_types().get(job["type_name"])
         if atype is not None:
             self.release_lock(atype, job)
+        # Its location_import task, if one was recorded, ends with it.
+        self._batch_ended(job["batch"])
 
     def beat(self, job_id):
         """Renew the lease of a job this runner holds; False when it was

@@ -71,11 +71,13 @@ class Registration:
     # -------------------------------------------------------------- submit
 
     def submit(self, ctx, atype, artifact_id, field, url, expected=None,
-               algorithm=None, lock=None):
+               algorithm=None, lock=None, task=None):
         """Queue the registration of ``url`` as ``field``'s data, checked
         against ``expected`` (hex digest of ``algorithm``; default the
         configured hashing algorithm); returns the job's id (also the
-        value of the ``lock`` property while it runs)."""
+        value of the ``lock`` property while it runs).  ``task``:
+        ``(task type, task input)`` of a task recorded with the job (its
+        id is the job's batch) and finished when the job ends."""
         flow = atype.data_flows.get(field)
         if flow is None:
             raise errors.Invalid("%s field '%s' takes no registered data."
@@ -104,6 +106,9 @@ class Registration:
                 store="", batch=batch, must_succeed=True, status="pending",
                 attempts=0, kind=KIND, payload=payload, created_at=now,
                 updated_at=now))
+            if task is not None:
+                self.engine.tasks.record_batch(conn, ctx, task[0], task[1],
+                                               artifact_id, batch)
         with self.engine._locked(atype, artifact_id, "register"):
             transaction(self.db, run)
         self.engine.jobs.wake()

@@ -120,19 +120,10 @@ class Tasks:
         the artifact in the same transaction (under its lock property, if
         the type has one)."""
         now = db.utcnow()
-        task_id = str(uuid.uuid4())
         processing = claim or waiting
-        row = {"id": task_id, "type": task_type,
-               "status": "processing" if processing else "pending",
-               "owner": ctx.project_id, "artifact_id": artifact_id,
-               "type_name": atype.name if atype else None,
-               "request_id": (ctx.request_id or "")[:64] or None,
-               "user_id": (ctx.user_id or "")[:64] or None,
-               "input": _json(task_input), "result": None, "message": "",
-               "handler": handler, "holder": self.holder if claim else None,
-               "heartbeat_at": now if claim else None,
-               "attempts": 1 if claim else 0, "expires_at": None,
-               "created_at": now, "updated_at": now}
+        row = self._new_row(ctx, task_type, task_input, atype, artifact_id,
+                            handler, claim, processing=processing)
+        task_id = row["id"]
         lock = atype.task_lock if atype is not None else None
 
         def run(conn):
@@ -179,6 +170,32 @@ class Tasks:
             atype = types.all_types().get(task.get("type_name") or "")
         self.engine.events.emit("task_" + name, None, atype,
                                 task.get("artifact_id"), task=task)
+
+    def _new_row(self, ctx, task_type, task_input, atype, artifact_id,
+                 handler=None, claim=False, processing=False, task_id=None):
+        now = db.utcnow()
+        return {"id": task_id or str(uuid.uuid4()), "type": task_type,
+                "status": "processing" if processing else "pending",
+                "owner": ctx.project_id, "artifact_id": artifact_id,
+                "type_name": atype.name if atype else None,
+                "request_id": (ctx.request_id or "")[:64] or None,
+                "user_id": (ctx.user_id or "")[:64] or None,
+                "input": _json(task_input), "result": None, "message": "",
+                "handler": handler, "holder": self.holder if claim else None,
+                "heartbeat_at": now if claim else None,
+                "attempts": 1 if claim else 0, "expires_at": None,
+                "created_at": now, "updated_at": now}
+
+    def record_batch(self, conn, ctx, task_type, task_input, artifact_id,
+                     batch):
+        """In the caller's transaction: a processing task whose id is the
+        data-job batch ``batch`` that does its work; ``batch_done``
+        finishes it when the batch's last job ends (a location
+        registration's ``location_import`` task).  The batch's own lock
+        property holds the artifact, so the task takes none."""
+        conn.execute(T.insert().values(**self._new_row(
+            ctx, task_type, task_input, None, artifact_id, processing=True,
+            task_id=batch)))
 
     # -------------------------------------------------------------- read
 

@@ -196,10 +196,16 @@ paste.composite_factory = glance.api:root_app_factory
 /: api
 /healthcheck: healthcheck
 
+[composite:glance-api-keystone]
+paste.composite_factory = glance.api:root_app_factory
+/: api
+/healthcheck: healthcheck
+
 [composite:api]
 paste.composite_factory = glance.api:pipeline_factory
 conformance = cors http_proxy_to_wsgi versionnegotiation context rootapp
 conformance+cache = cors http_proxy_to_wsgi versionnegotiation context cache rootapp
+keystone = cors http_proxy_to_wsgi versionnegotiation authtoken context rootapp
 
 [composite:rootapp]
 paste.composite_factory = glance.api:root_app_factory
@@ -222,6 +228,10 @@ paste.filter_factory = glance.api.middleware.version_negotiation:VersionNegotiat
 
 [filter:context]
 paste.filter_factory = glance.api.middleware.context:ContextMiddleware.factory
+
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+delay_auth_decision = true
 
 [filter:cache]
 paste.filter_factory = glance.api.middleware.cache:CacheFilter.factory
@@ -315,7 +325,7 @@ def property_protections_config(workdir):
 
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
                  db_url=None, multi_store=False, s3=None, extra_conf="",
-                 cache=False):
+                 cache=False, keystone=False):
     """Write glance-api.conf and the paste ini under ``workdir/etc``.
 
     ``multi_store``: the stores of ``multi_store_config`` (its S3 store at
@@ -324,7 +334,9 @@ def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
     names its own).  ``extra_conf``: more sections, appended (e.g.
     ``[oslo_messaging_notifications]``).  ``cache``: ``cache_config`` and
     the pipeline with Glance's ``cache`` filter (downloads served from and
-    filling the cache)."""
+    filling the cache).  ``keystone``: Glance's stock ``keystone`` flavor
+    (keystonemiddleware's ``authtoken`` before ``context``), whose
+    ``[keystone_authtoken]`` section comes in ``extra_conf``."""
     workdir = os.path.abspath(workdir)
     etc = os.path.join(workdir, "etc")
     for sub in ("etc", "images", "staging", "locks"):
@@ -338,7 +350,10 @@ def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
         store_sections = SINGLE_STORE_SECTIONS.format(**fill)
     if cache:
         store_defaults += cache_config(workdir)
-    values = {"flavor": "conformance+cache" if cache else "conformance",
+    flavor = "conformance+cache" if cache else "conformance"
+    if keystone:
+        flavor = "keystone"
+    values = {"flavor": flavor,
               "workdir": workdir, "url": "http://127.0.0.1:%d" % port,
               "store_defaults": store_defaults,
               "store_sections": store_sections,
@@ -458,18 +473,20 @@ def glance_server(workdir, port=None, venv=DEFAULT_VENV,
 def glance_process(workdir, port=None, venv=DEFAULT_VENV,
                    import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
                    processes=2, multi_store=False, s3=None, extra_conf="",
-                   cache=False):
-    """Like ``glance_server`` but yields a ``Running``."""
+                   cache=False, keystone=False):
+    """Like ``glance_server`` but yields a ``Running``; ``keystone`` as in
+    ``write_config``."""
     with s3_for(multi_store, s3) as s3:
         with _glance_process(workdir, port, venv, import_methods, db_url,
                              processes, multi_store, s3,
-                             extra_conf, cache) as running:
+                             extra_conf, cache, keystone) as running:
             yield running
 
 
 @contextlib.contextmanager
 def _glance_process(workdir, port, venv, import_methods, db_url, processes,
-                    multi_store, s3, extra_conf="", cache=False):
+                    multi_store, s3, extra_conf="", cache=False,
+                    keystone=False):
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
         raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
@@ -482,7 +499,7 @@ def _glance_process(workdir, port, venv, import_methods, db_url, processes,
             raise GlanceError("port %d is not free: %s" % (port, exc))
     workdir = os.path.abspath(workdir)
     conf = write_config(workdir, port, import_methods, db_url, multi_store,
-                        s3, extra_conf, cache=cache)
+                        s3, extra_conf, cache=cache, keystone=keystone)
     setup_log = os.path.join(workdir, "setup.log")
     db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port

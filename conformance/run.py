@@ -113,23 +113,27 @@ filesystem_store_datadir = {workdir}/images
 
 @contextlib.contextmanager
 def glare_server(workdir, port=None, python=None, multi_store=False,
-                 s3=None, cache=False, protections=False):
+                 s3=None, cache=False, protections=False, extra_defaults="",
+                 extra_sections=""):
     """``glare serve`` on a fresh SQLite database; yields its URL.
 
     ``multi_store``: with the same multi-store text as Glance's (added to
     Glare's own options), its S3 store ``s3`` = (endpoint, bucket) or, by
     default, a moto server started for the duration; ``cache``: an image
     cache (``image_cache_dir``); ``protections``: the property protection
-    file of ``glance_runner.PROPERTY_PROTECTIONS``."""
+    file of ``glance_runner.PROPERTY_PROTECTIONS``.  ``extra_defaults``
+    (lines for [DEFAULT]) and ``extra_sections`` (whole sections) are
+    added as given (the Tempest runner's Keystone and import options)."""
     with glance_runner.s3_for(multi_store, s3) as s3:
         with _glare_server(workdir, port, python, multi_store, s3,
-                           cache, protections) as url:
+                           cache, protections, extra_defaults,
+                           extra_sections) as url:
             yield url
 
 
 @contextlib.contextmanager
 def _glare_server(workdir, port, python, multi_store, s3, cache=False,
-                  protections=False):
+                  protections=False, extra_defaults="", extra_sections=""):
     python = python or sys.executable
     port = port or glance_runner.free_port()
     workdir = os.path.abspath(workdir)
@@ -143,6 +147,8 @@ def _glare_server(workdir, port, python, multi_store, s3, cache=False,
         # Glance's run names its node the same way (glance_runner).
         store_defaults += glance_runner.cache_config(workdir) + \
             "worker_self_reference_url = http://127.0.0.1:%d\n" % port
+    store_defaults += extra_defaults
+    store_sections += extra_sections
     with open(conf, "w") as f:
         f.write(GLARE_CONF.format(port=port, workdir=workdir,
                                   store_defaults=store_defaults,

@@ -95,7 +95,11 @@ def add_location(image_id):
         engine.registration.submit(
             ctx, atype, image_id, "image", url,
             expected=validation.get("os_hash_value"),
-            algorithm=validation.get("os_hash_algo"), lock=IMPORT_LOCK)
+            algorithm=validation.get("os_hash_algo"), lock=IMPORT_LOCK,
+            # Glance's task, listed by GET /v2/images/{id}/tasks: clients
+            # (Tempest) wait for it to succeed before reading the image.
+            task=("location_import", {"image_id": image_id, "loc_url": url,
+                                      "validation_data": validation}))
     except errors.Conflict:
         raise errors.Conflict("Image has active task")
     resp = flask.Response(b"", status=status_line(202))

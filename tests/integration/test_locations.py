@@ -341,6 +341,41 @@ def test_glanceclient_add_image_location_checks_the_hash(server):
     assert b"".join(ops.images.data(image.id)) == DATA
 
 
+def image_tasks(server, image_id):
+    resp = requests.get(server.url + "/v2/images/%s/tasks" % image_id,
+                        headers={"X-Auth-Token": "ops",
+                                 "OpenStack-API-Version": "image 2.17"},
+                        timeout=30)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["tasks"]
+
+
+@pytest.mark.parametrize("matches", [True, False])
+def test_a_registration_is_a_location_import_task(server, matches):
+    """As in Glance, the v2.17 POST starts a ``location_import`` task that
+    GET /v2/images/{id}/tasks lists from the 202 on (Tempest waits for it
+    to succeed, then expects the image active) and that ends with the
+    registration: success, or failure when the hash differs."""
+    ops = client(server, "ops")
+    image = new_image(ops)
+    url = put_file(server, "cold")
+    digest = SHA512 if matches else "0" * 128
+    ops.images.add_image_location(image.id, url, validation_data={
+        "os_hash_algo": "sha512", "os_hash_value": digest})
+    tasks = image_tasks(server, image.id)
+    assert [t["type"] for t in tasks] == ["location_import"]
+    assert tasks[0]["status"] in ("processing", "success", "failure")
+    assert tasks[0]["input"]["loc_url"] == url
+    deadline = time.time() + 30
+    while tasks[0]["status"] == "processing" and time.time() < deadline:
+        time.sleep(0.2)
+        tasks = image_tasks(server, image.id)
+    assert tasks[0]["status"] == ("success" if matches else "failure")
+    # Once the task has ended the image is in its final state.
+    assert raw(server, image.id)["status"] == (
+        "active" if matches else "queued")
+
+
 def test_a_hash_that_does_not_match_leaves_the_image_queued(server):
     ops = client(server, "ops")
     image = new_image(ops)
