@@ -265,7 +265,7 @@ def cache_config(workdir):
 
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
                  db_url=None, multi_store=False, s3=None, extra_conf="",
-                 cache=False):
+                 cache=False, store_config=None):
     """Write glance-api.conf and the paste ini under ``workdir/etc``.
 
     ``multi_store``: the stores of ``multi_store_config`` (its S3 store at
@@ -274,12 +274,16 @@ def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
     names its own).  ``extra_conf``: more sections, appended (e.g.
     ``[oslo_messaging_notifications]``).  ``cache``: ``cache_config`` and
     the pipeline with Glance's ``cache`` filter (downloads served from and
-    filling the cache)."""
+    filling the cache).  ``store_config``: (lines for [DEFAULT], the store
+    sections) of the caller's own, instead of either store text (e.g. the
+    migration fixture's two file stores and an http store)."""
     workdir = os.path.abspath(workdir)
     etc = os.path.join(workdir, "etc")
     for sub in ("etc", "images", "staging", "locks"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
-    if multi_store:
+    if store_config:
+        store_defaults, store_sections = store_config
+    elif multi_store:
         store_defaults, store_sections = multi_store_config(workdir, s3)
     else:
         fill = {"workdir": workdir,
@@ -376,10 +380,12 @@ def stop(proc, timeout=20):
 
 class Running:
     """A started Glance: ``url``, the uWSGI master ``process`` (its workers
-    are its children), ``workdir`` and the log files."""
+    are its children), ``workdir``, the log files and ``config`` (its
+    glance-api.conf)."""
 
-    def __init__(self, url, process, workdir, db_url):
+    def __init__(self, url, process, workdir, db_url, config=None):
         self.url = url
+        self.config = config
         self.process = process
         self.workdir = workdir
         self.db_url = db_url
@@ -408,18 +414,20 @@ def glance_server(workdir, port=None, venv=DEFAULT_VENV,
 def glance_process(workdir, port=None, venv=DEFAULT_VENV,
                    import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
                    processes=2, multi_store=False, s3=None, extra_conf="",
-                   cache=False):
-    """Like ``glance_server`` but yields a ``Running``."""
+                   cache=False, store_config=None):
+    """Like ``glance_server`` but yields a ``Running``; ``store_config``
+    as in ``write_config``."""
     with s3_for(multi_store, s3) as s3:
         with _glance_process(workdir, port, venv, import_methods, db_url,
                              processes, multi_store, s3,
-                             extra_conf, cache) as running:
+                             extra_conf, cache, store_config) as running:
             yield running
 
 
 @contextlib.contextmanager
 def _glance_process(workdir, port, venv, import_methods, db_url, processes,
-                    multi_store, s3, extra_conf="", cache=False):
+                    multi_store, s3, extra_conf="", cache=False,
+                    store_config=None):
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
         raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
@@ -432,7 +440,8 @@ def _glance_process(workdir, port, venv, import_methods, db_url, processes,
             raise GlanceError("port %d is not free: %s" % (port, exc))
     workdir = os.path.abspath(workdir)
     conf = write_config(workdir, port, import_methods, db_url, multi_store,
-                        s3, extra_conf, cache=cache)
+                        s3, extra_conf, cache=cache,
+                        store_config=store_config)
     setup_log = os.path.join(workdir, "setup.log")
     db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port
@@ -444,7 +453,8 @@ def _glance_process(workdir, port, venv, import_methods, db_url, processes,
                                 start_new_session=True)
     try:
         wait_ready(url, proc, os.path.join(workdir, "uwsgi.log"))
-        yield Running(url, proc, workdir, db_url or default_db_url(workdir))
+        yield Running(url, proc, workdir, db_url or default_db_url(workdir),
+                      conf)
     finally:
         stop(proc)
 
