@@ -23,11 +23,14 @@ importing) or never (killed) -- all four visibilities, members accepted,
 pending and rejected, a protected image, a hidden one, tags, many
 properties (a 12 KB value, non-ASCII names' values), an image with two
 locations in the two file stores (uploaded to ``fast``, copied to ``cold``
-by copy-image) and one whose only location is an http URL.  Every image
+by copy-image) and one whose only location is an http URL; two metadata definition
+namespaces (one with an object, properties, tags and a resource type
+association, one private).  Every image
 with data gets a few dozen KB: the fixture is for CI.
 
 ``change()`` is the "live" step between two migration runs: one new image,
-one new member, one property edit and one deletion, through the API.
+one new member, one property edit and one deletion, through the API
+(and a metadef tag).
 """
 
 import argparse
@@ -288,7 +291,32 @@ def make(url, db_url, web):
         ids[status] = beta.create(name="beta-" + status)
     _set_status(db_url, {ids[s]: s for s in ("saving", "importing",
                                               "killed")})
-    return {"images": ids, "data": data, "projects": list(PROJECTS)}
+    return {"images": ids, "data": data, "projects": list(PROJECTS),
+            "namespaces": _metadefs(admin)}
+
+
+def _metadefs(admin):
+    """Two namespaces (one public with an object, properties, tags and a
+    resource type association; one private of alpha's); their names."""
+    admin.call("POST", "/v2/metadefs/namespaces", 201, json={
+        "namespace": "E2E::Hardware", "display_name": "Hardwäre",
+        "description": "Made by the end-to-end fixture ✓",
+        "visibility": "public", "protected": True,
+        "properties": {"hw_rng": {"title": "RNG", "type": "boolean"},
+                       "hw_bus": {"title": "Bus", "type": "string",
+                                  "enum": ["virtio", "scsi"]}},
+        "objects": [{"name": "CPU", "required": ["cores"],
+                     "properties": {"cores": {"title": "Cores",
+                                              "type": "integer",
+                                              "minimum": 1}}}],
+        "tags": [{"name": "fast"}, {"name": "ünicode"}]})
+    admin.call("POST", "/v2/metadefs/namespaces/E2E::Hardware/"
+               "resource_types", 201, json={"name": "OS::Glance::Image",
+                                            "prefix": "hw_"})
+    admin.call("POST", "/v2/metadefs/namespaces", 201, json={
+        "namespace": "E2E::Alpha", "owner": ALPHA,
+        "visibility": "private"})
+    return ["E2E::Hardware", "E2E::Alpha"]
 
 
 def change(url, manifest):
@@ -307,6 +335,8 @@ def change(url, manifest):
                 {"op": "add", "path": "/edited_at", "value": "now ✓"})
     alpha.delete(ids["hidden"])
     del data["hidden"]
+    admin.call("POST", "/v2/metadefs/namespaces/E2E::Alpha/tags/later",
+               201)
     return [new, ids["shared-later"], ids["public"], ids["hidden"]]
 
 

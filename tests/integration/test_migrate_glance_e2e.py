@@ -302,6 +302,27 @@ def test_nova_sees_the_same(deployment):
     assert len(admin["list"]) > len(beta["list"])
 
 
+def _metadef_view(url, headers, names):
+    import requests
+    out = {"list": requests.get(url + "/v2/metadefs/namespaces",
+                                headers=headers, timeout=30).json()}
+    for name in names:
+        resp = requests.get(url + "/v2/metadefs/namespaces/" + name,
+                            headers=headers, timeout=30)
+        out[name] = (resp.status_code, resp.json() if resp.ok else None)
+    return out
+
+
+def test_metadefs_are_the_same(deployment):
+    names = deployment.manifest["namespaces"]
+    for who in ("admin", fixture.ALPHA[:4], GAMMA):
+        glance, glare = (normalise(_metadef_view(url, READERS[who], names),
+                                   url)
+                         for url in (deployment.glance, deployment.glare))
+        assert _diff(glance, glare) == [], who
+        assert glance[names[0]][0] == 200
+
+
 # -- live: Glance changes between two runs -------------------------------
 
 def test_second_run_brings_exactly_the_changes(deployment):
@@ -312,6 +333,7 @@ def test_second_run_brings_exactly_the_changes(deployment):
     assert ("%d images read, %d written, %d unchanged, 0 skipped"
             % (seen, len(touched), seen - len(touched))) in again.stdout, \
         again.stdout
+    assert "Metadata definitions written: namespaces 2" in again.stdout
     check = deployment.cli("verify", "--data")
     assert check.returncode == 0, check.stdout + check.stderr
     problems = _same(deployment, _glanceclient_view, ("admin", GAMMA))
