@@ -225,8 +225,9 @@ def normalise(view, url):
 
 def _sorted_tags(value):
     if isinstance(value, dict):
-        return {k: sorted(v) if k == "tags" and isinstance(v, list)
-                else _sorted_tags(v) for k, v in value.items()}
+        return {k: sorted(v) if k == "tags" and isinstance(v, list) and
+                all(isinstance(t, str) for t in v) else _sorted_tags(v)
+                for k, v in value.items()}
     if isinstance(value, list):
         return [_sorted_tags(v) for v in value]
     return value
@@ -367,13 +368,9 @@ def test_killed_at_several_points_then_rerun_is_clean(empty_glare):
                         ("in-batch:2", ("--batch", "3")),
                         ("copied:2", ("--copy-data", "--batch", "5"))):
         killed = empty_glare(*args, fault=fault)
+        # (That a kill leaves no half-written image is test_interrupt's;
+        # here: the real fixture, killed again and again, ends whole.)
         assert killed.returncode == -signal.SIGKILL, (fault, killed.stderr)
-        if fault.startswith("in-batch"):
-            check = empty_glare("verify")
-            half = [line for line in check.stdout.splitlines()
-                    if "missing in Glare" not in line
-                    and not line.endswith("differences.")]
-            assert check.returncode == 1 and half == [], check.stdout
     again = empty_glare("--copy-data", "--batch", "5")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Data copied:" in again.stdout, again.stdout
