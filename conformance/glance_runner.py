@@ -414,20 +414,22 @@ def glance_server(workdir, port=None, venv=DEFAULT_VENV,
 def glance_process(workdir, port=None, venv=DEFAULT_VENV,
                    import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
                    processes=2, multi_store=False, s3=None, extra_conf="",
-                   cache=False, store_config=None):
+                   cache=False, store_config=None, sync=True):
     """Like ``glance_server`` but yields a ``Running``; ``store_config``
-    as in ``write_config``."""
+    as in ``write_config``; ``sync=False``: ``db_url`` already has
+    Glance's schema (e.g. a copy of a synced SQLite file), no db_sync."""
     with s3_for(multi_store, s3) as s3:
         with _glance_process(workdir, port, venv, import_methods, db_url,
                              processes, multi_store, s3,
-                             extra_conf, cache, store_config) as running:
+                             extra_conf, cache, store_config,
+                             sync) as running:
             yield running
 
 
 @contextlib.contextmanager
 def _glance_process(workdir, port, venv, import_methods, db_url, processes,
                     multi_store, s3, extra_conf="", cache=False,
-                    store_config=None):
+                    store_config=None, sync=True):
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
         raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
@@ -443,7 +445,8 @@ def _glance_process(workdir, port, venv, import_methods, db_url, processes,
                         s3, extra_conf, cache=cache,
                         store_config=store_config)
     setup_log = os.path.join(workdir, "setup.log")
-    db_sync(venv, conf, setup_log)
+    if sync:
+        db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port
     with open(os.path.join(workdir, "uwsgi.out"), "w") as out:
         proc = subprocess.Popen(uwsgi_command(venv, port, workdir,

@@ -21,10 +21,12 @@ Everything else -- ids, timestamps, order, locations, checksums,
 properties, members, error classes -- must be the same.
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,6 +40,7 @@ from conformance import glance_runner
 from tests.conftest import ROOT, database_url, glare_server
 from tests.integration import glance_deployment as fixture
 from tests.integration import nova_venv
+from tests.migrate_from_glance.conftest import cached_glance_sqlite
 from tests.web_source import web_source
 
 pytestmark = pytest.mark.integration
@@ -81,20 +84,18 @@ def _glare_stores(gwork, rwork, own_store=False):
     return defaults, sections
 
 
+@contextlib.contextmanager
 def _glance_db(kind, tmp):
-    """Glance's own database: the runner's SQLite file, or a fresh
-    database of ``kind`` (its schema made by glance-manage)."""
+    """Glance's own database: a copy of the synced Glance 33 SQLite file
+    the migration tests cache (no db_sync: seconds saved), or a fresh
+    database of ``kind`` that glance-manage db_sync fills."""
     if kind == "sqlite":
-        return _Nothing()
-    return database_url(kind, tmp)
-
-
-class _Nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+        path = tmp / "glance.sqlite"
+        shutil.copy(cached_glance_sqlite(tmp), path)
+        yield "sqlite:///%s" % path, False
+        return
+    with database_url(kind, tmp) as url:
+        yield url, True
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +105,9 @@ def deployment(db_kind, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e-%s" % db_kind)
     gwork, rwork = tmp / "glance", tmp / "glare"
     rwork.mkdir()
-    with web_source() as web, _glance_db(db_kind, tmp) as glance_db, \
+    with web_source() as web, _glance_db(db_kind, tmp) as (glance_db, sync), \
             glance_runner.glance_process(
-                str(gwork), db_url=glance_db,
+                str(gwork), db_url=glance_db, processes=1, sync=sync,
                 store_config=fixture.store_config(str(gwork), web.port)) \
             as glance:
         manifest = fixture.make(glance.url, glance.db_url, web)
