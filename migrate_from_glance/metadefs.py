@@ -80,10 +80,11 @@ def _resource_type_ids(conn, catalog):
     for ns in catalog.values():
         for assoc in ns["resource_types"]:
             if assoc["name"] not in have:
-                have[assoc["name"]] = conn.execute(rt.insert().values(
+                made = conn.execute(rt.insert().values(
                     name=assoc["name"], protected=bool(assoc["protected"]),
                     created_at=assoc["type_created_at"],
-                    updated_at=assoc["type_updated_at"])).inserted_primary_key[0]
+                    updated_at=assoc["type_updated_at"]))
+                have[assoc["name"]] = made.inserted_primary_key[0]
     return have
 
 

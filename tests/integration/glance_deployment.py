@@ -21,10 +21,10 @@ would set them): images in every status Glance has -- ``queued``,
 Glance's API shows them only while a request or task is running (saving,
 importing) or never (killed) -- all four visibilities, members accepted,
 pending and rejected, a protected image, a hidden one, tags, many
-properties (a 12 KB value, non-ASCII names' values), an image with two
+properties (a 12 KB value, non-ASCII values), an image with two
 locations in the two file stores (uploaded to ``fast``, copied to ``cold``
-by copy-image) and one whose only location is an http URL; two metadata definition
-namespaces (one with an object, properties, tags and a resource type
+by copy-image) and one whose only location is an http URL; two metadata
+definition namespaces (one with an object, properties, tags and a resource type
 association, one private).  Every image
 with data gets a few dozen KB: the fixture is for CI.
 

@@ -14,11 +14,14 @@ changed through its API between two runs) and the interruptions (kill -9
 between batches, inside a batch and during --copy-data, on the real
 fixture).
 
-What may differ between the two endpoints, and why (``normalise``):
-only the address of the server, where a client puts it into a record
-(openstacksdk's ``location`` names the endpoint it was built on).
-Everything else -- ids, timestamps, order, locations, checksums,
-properties, members, error classes -- must be the same.
+What may differ between the two endpoints, and why (``normalise``): the
+address of the server, where a client puts it into a record
+(openstacksdk's ``location`` names the endpoint it was built on), and the
+order of an image's tags (Glance's is a Python set's hash order, which
+changes from one Glance process to the next).  Everything else -- ids,
+timestamps, list order, locations and their metadata, ``stores``,
+checksums, properties, members, metadef namespaces, error classes -- must
+be the same.  Metadata definitions are compared as the API shows them.
 """
 
 import contextlib
@@ -35,6 +38,7 @@ import tempfile
 import glanceclient
 import openstack.connection
 import pytest
+import requests
 
 from conformance import glance_runner
 from tests.conftest import ROOT, database_url, glare_server
@@ -305,7 +309,6 @@ def test_nova_sees_the_same(deployment):
 
 
 def _metadef_view(url, headers, names):
-    import requests
     out = {"list": requests.get(url + "/v2/metadefs/namespaces",
                                 headers=headers, timeout=30).json()}
     for name in names:
