@@ -24,9 +24,9 @@ pending and rejected, a protected image, a hidden one, tags, many
 properties (a 12 KB value, non-ASCII values), an image with two
 locations in the two file stores (uploaded to ``fast``, copied to ``cold``
 by copy-image) and one whose only location is an http URL; two metadata
-definition namespaces (one with an object, properties, tags and a resource type
-association, one private).  Every image
-with data gets a few dozen KB: the fixture is for CI.
+definition namespaces (one with an object, properties, tags and a
+resource type association, one private).  Every image with data gets a
+few dozen KB: the fixture is for CI.
 
 ``change()`` is the "live" step between two migration runs: one new image,
 one new member, one property edit and one deletion, through the API
