@@ -36,11 +36,12 @@ _NS_COLUMNS = ("namespace", "display_name", "description", "visibility",
 
 
 _TYPED = {name: sa.DateTime for name in (
-    "created_at", "updated_at", "type_created_at", "type_updated_at")}
+    "created_at", "updated_at", "type_created_at", "type_updated_at",
+    "expires_at")}
 _TYPED["protected"] = sa.Boolean
 
 
-def _rows(conn, sql):
+def typed_rows(conn, sql):
     """Rows of ``sql`` as dicts, timestamps as datetimes and flags as
     bools on every database (SQLite hands back text and integers)."""
     query = sa.text(sql).columns(**_TYPED)
@@ -53,16 +54,17 @@ def read_catalog(conn):
     (association rows with the type's name and protection)}."""
     catalog = {}
     by_id = {}
-    for ns in _rows(conn, "SELECT id, %s FROM metadef_namespaces"
+    for ns in typed_rows(conn, "SELECT id, %s FROM metadef_namespaces"
                     % ", ".join(_NS_COLUMNS)):
         ns.update({k: [] for k in KINDS}, resource_types=[])
         catalog[ns["namespace"]] = ns
         by_id[ns.pop("id")] = ns
     for kind in KINDS:
-        for row in _rows(conn, "SELECT namespace_id, %s FROM metadef_%s "
-                         "ORDER BY name" % (", ".join(_COLUMNS[kind]), kind)):
+        for row in typed_rows(conn, "SELECT namespace_id, %s FROM "
+                              "metadef_%s ORDER BY name"
+                              % (", ".join(_COLUMNS[kind]), kind)):
             by_id[row.pop("namespace_id")][kind].append(row)
-    for row in _rows(conn, (
+    for row in typed_rows(conn, (
             "SELECT a.namespace_id, t.name, t.protected, a.properties_target,"
             " a.prefix, a.created_at, a.updated_at, t.created_at AS "
             "type_created_at, t.updated_at AS type_updated_at FROM "

@@ -318,7 +318,20 @@ def _metadef_view(url, headers, names):
     return out
 
 
-def test_metadefs_are_the_same(deployment):
+def _tasks_view(url, headers, image_ids):
+    out = {"list": requests.get(url + "/v2/tasks", headers=headers,
+                                timeout=30).json()}
+    for image_id in image_ids:
+        out[image_id] = requests.get(url + "/v2/images/%s/tasks" % image_id,
+                                     headers=headers, timeout=30).json()
+        for task in out[image_id].get("tasks", ()):
+            out[task["id"]] = requests.get(url + "/v2/tasks/" + task["id"],
+                                           headers=headers,
+                                           timeout=30).json()
+    return out
+
+
+def test_metadefs_and_tasks_are_the_same(deployment):
     names = deployment.manifest["namespaces"]
     for who in ("admin", fixture.ALPHA[:4], GAMMA):
         glance, glare = (normalise(_metadef_view(url, READERS[who], names),
@@ -326,6 +339,12 @@ def test_metadefs_are_the_same(deployment):
                          for url in (deployment.glance, deployment.glare))
         assert _diff(glance, glare) == [], who
         assert glance[names[0]][0] == 200
+    public = deployment.manifest["images"]["public"]
+    glance, glare = (normalise(_tasks_view(url, fixture.ADMIN, [public]),
+                               url)
+                     for url in (deployment.glance, deployment.glare))
+    assert glance[public]["tasks"], glance
+    assert _diff(glance, glare) == []
 
 
 # -- live: Glance changes between two runs -------------------------------
