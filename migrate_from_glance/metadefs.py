@@ -9,7 +9,8 @@ metadef row id); an association's ``position`` (the order Glare shows
 them in) follows Glance's rows in (created_at, resource type id) order.
 
 A run is one transaction: every Glance namespace replaces the Glare
-namespace of the same name (its children with it), and resource types
+namespace of the same name (its children with it; all re-inserted in
+Glance's id order, the tie-break of Glance's lists), and resource types
 are matched by name; so a re-run is idempotent and brings edits made in
 Glance meanwhile.  Namespaces only Glare has (loaded with ``glare db
 load-metadefs``) are left alone.  The catalog is small (Glance's standard
@@ -54,14 +55,14 @@ def read_catalog(conn):
     (association rows with the type's name and protection)}."""
     catalog = {}
     by_id = {}
-    for ns in typed_rows(conn, "SELECT id, %s FROM metadef_namespaces"
-                    % ", ".join(_NS_COLUMNS)):
+    for ns in typed_rows(conn, "SELECT id, %s FROM metadef_namespaces "
+                         "ORDER BY id" % ", ".join(_NS_COLUMNS)):
         ns.update({k: [] for k in KINDS}, resource_types=[])
         catalog[ns["namespace"]] = ns
         by_id[ns.pop("id")] = ns
     for kind in KINDS:
         for row in typed_rows(conn, "SELECT namespace_id, %s FROM "
-                              "metadef_%s ORDER BY name"
+                              "metadef_%s ORDER BY id"
                               % (", ".join(_COLUMNS[kind]), kind)):
             by_id[row.pop("namespace_id")][kind].append(row)
     for row in typed_rows(conn, (
@@ -105,14 +106,14 @@ def write_catalog(engine, catalog):
     def run(conn):
         types = _resource_type_ids(conn, catalog)
         ns_t = T.namespaces
-        for name, ns in sorted(catalog.items()):
-            old = conn.execute(sa.select(ns_t.c.id).where(
-                ns_t.c.namespace == name)).scalar()
-            if old is not None:
-                for child in T.CHILDREN:
-                    conn.execute(child.delete().where(
-                        child.c.namespace_id == old))
-                conn.execute(ns_t.delete().where(ns_t.c.id == old))
+        old = [r[0] for r in conn.execute(sa.select(ns_t.c.id).where(
+            ns_t.c.namespace.in_(list(catalog))))] if catalog else []
+        for child in T.CHILDREN:
+            conn.execute(child.delete().where(child.c.namespace_id.in_(old)))
+        conn.execute(ns_t.delete().where(ns_t.c.id.in_(old)))
+        # Inserted in Glance's id order: lists sort by created_at, then id,
+        # and rows made in one second tie on MySQL (no fractions).
+        for ns in catalog.values():
             ns_id = conn.execute(ns_t.insert().values(
                 {k: ns[k] for k in _NS_COLUMNS})).inserted_primary_key[0]
             for kind in KINDS:
@@ -161,6 +162,8 @@ def read_target(conn, names):
 
 def _comparable(ns):
     out = dict(ns, protected=bool(ns["protected"]))
+    for kind in KINDS:
+        out[kind] = sorted(ns[kind], key=lambda row: row["name"])
     out["resource_types"] = [
         {k: a[k] for k in ("name", "properties_target", "prefix",
                            "created_at", "updated_at")}
