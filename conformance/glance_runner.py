@@ -325,7 +325,7 @@ def property_protections_config(workdir):
 
 def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
                  db_url=None, multi_store=False, s3=None, extra_conf="",
-                 cache=False, keystone=False):
+                 cache=False, keystone=False, store_config=None):
     """Write glance-api.conf and the paste ini under ``workdir/etc``.
 
     ``multi_store``: the stores of ``multi_store_config`` (its S3 store at
@@ -336,12 +336,17 @@ def write_config(workdir, port, import_methods=GLANCE_DEFAULT_IMPORT_METHODS,
     the pipeline with Glance's ``cache`` filter (downloads served from and
     filling the cache).  ``keystone``: Glance's stock ``keystone`` flavor
     (keystonemiddleware's ``authtoken`` before ``context``), whose
-    ``[keystone_authtoken]`` section comes in ``extra_conf``."""
+    ``[keystone_authtoken]`` section comes in ``extra_conf``.
+    ``store_config``: (lines for [DEFAULT], the store
+    sections) of the caller's own, instead of either store text (e.g. the
+    migration fixture's two file stores and an http store)."""
     workdir = os.path.abspath(workdir)
     etc = os.path.join(workdir, "etc")
     for sub in ("etc", "images", "staging", "locks"):
         os.makedirs(os.path.join(workdir, sub), exist_ok=True)
-    if multi_store:
+    if store_config:
+        store_defaults, store_sections = store_config
+    elif multi_store:
         store_defaults, store_sections = multi_store_config(workdir, s3)
     else:
         fill = {"workdir": workdir,
@@ -441,10 +446,12 @@ def stop(proc, timeout=20):
 
 class Running:
     """A started Glance: ``url``, the uWSGI master ``process`` (its workers
-    are its children), ``workdir`` and the log files."""
+    are its children), ``workdir``, the log files and ``config`` (its
+    glance-api.conf)."""
 
-    def __init__(self, url, process, workdir, db_url):
+    def __init__(self, url, process, workdir, db_url, config=None):
         self.url = url
+        self.config = config
         self.process = process
         self.workdir = workdir
         self.db_url = db_url
@@ -473,20 +480,24 @@ def glance_server(workdir, port=None, venv=DEFAULT_VENV,
 def glance_process(workdir, port=None, venv=DEFAULT_VENV,
                    import_methods=GLANCE_DEFAULT_IMPORT_METHODS, db_url=None,
                    processes=2, multi_store=False, s3=None, extra_conf="",
-                   cache=False, keystone=False):
-    """Like ``glance_server`` but yields a ``Running``; ``keystone`` as in
-    ``write_config``."""
+                   cache=False, keystone=False, store_config=None,
+                   sync=True):
+    """Like ``glance_server`` but yields a ``Running``; ``keystone`` and
+    ``store_config`` as in ``write_config``; ``sync=False``: ``db_url``
+    already has Glance's schema (e.g. a copy of a synced SQLite file), no
+    db_sync."""
     with s3_for(multi_store, s3) as s3:
         with _glance_process(workdir, port, venv, import_methods, db_url,
                              processes, multi_store, s3,
-                             extra_conf, cache, keystone) as running:
+                             extra_conf, cache, keystone, store_config,
+                             sync) as running:
             yield running
 
 
 @contextlib.contextmanager
 def _glance_process(workdir, port, venv, import_methods, db_url, processes,
                     multi_store, s3, extra_conf="", cache=False,
-                    keystone=False):
+                    keystone=False, store_config=None, sync=True):
     venv = os.path.abspath(venv)
     if not venv_ok(venv):
         raise GlanceError("no Glance/uWSGI in %s (make conformance-glance "
@@ -499,9 +510,11 @@ def _glance_process(workdir, port, venv, import_methods, db_url, processes,
             raise GlanceError("port %d is not free: %s" % (port, exc))
     workdir = os.path.abspath(workdir)
     conf = write_config(workdir, port, import_methods, db_url, multi_store,
-                        s3, extra_conf, cache=cache, keystone=keystone)
+                        s3, extra_conf, cache=cache, keystone=keystone,
+                        store_config=store_config)
     setup_log = os.path.join(workdir, "setup.log")
-    db_sync(venv, conf, setup_log)
+    if sync:
+        db_sync(venv, conf, setup_log)
     url = "http://127.0.0.1:%d" % port
     with open(os.path.join(workdir, "uwsgi.out"), "w") as out:
         proc = subprocess.Popen(uwsgi_command(venv, port, workdir,
@@ -511,7 +524,8 @@ def _glance_process(workdir, port, venv, import_methods, db_url, processes,
                                 start_new_session=True)
     try:
         wait_ready(url, proc, os.path.join(workdir, "uwsgi.log"))
-        yield Running(url, proc, workdir, db_url or default_db_url(workdir))
+        yield Running(url, proc, workdir, db_url or default_db_url(workdir),
+                      conf)
     finally:
         stop(proc)
 

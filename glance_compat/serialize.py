@@ -73,7 +73,10 @@ def image_view(artifact, settings, is_admin=False):
     out["self"] = "/v2/images/%s" % image_id
     out["file"] = "/v2/images/%s/file" % image_id
     out["schema"] = "/v2/schemas/image"
-    stores = [loc["metadata"]["store"] for loc in image_locations
+    # From the locations the caller may see: like Glance, no ``stores``
+    # for a deactivated image's non-admin reader (its locations are
+    # hidden).
+    stores = [loc["metadata"]["store"] for loc in locations
               if loc["metadata"].get("store")]
     if settings.multi_store and stores:
         out["stores"] = ",".join(dict.fromkeys(stores))

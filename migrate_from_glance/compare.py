@@ -7,7 +7,9 @@ property, tags, members with status and timestamps, and the active
 locations in order with their metadata and store.  A deleted image must be
 a deleted row in Glare (its id reserved).  ``data=True`` also reads every
 active image's bytes through Glare's stores and checks size, checksum and
-os_hash.  Returns the list of differences (empty: identical).
+os_hash.  Glance's metadata definitions namespaces and tasks are compared too
+(``metadefs.differences``, ``tasks.differences``).  Returns the list of differences (empty:
+identical).
 """
 
 import json
@@ -17,7 +19,7 @@ import sqlalchemy as sa
 from artifacts.db import api as db
 from artifacts.db.models import artifact_members, artifacts, glance_migration
 from artifacts.stores.placement import open_locations
-from migrate_from_glance import records, source, writer
+from migrate_from_glance import metadefs, records, source, tasks, writer
 from migrate_from_glance.checks import data_mismatches
 
 ROW_KEYS = ("name", "owner", "visibility", "status", "protected", "hidden",
@@ -60,6 +62,9 @@ def verify(source_url, engine, options, data=False):
                 if image_id not in seen:
                     diffs.append("image %s: in Glare but no longer in "
                                  "Glance." % image_id)
+        with src.connect() as sconn:
+            diffs.extend(metadefs.differences(sconn, engine.db))
+            diffs.extend(tasks.differences(sconn, engine.db))
     finally:
         src.dispose()
     return diffs

@@ -302,10 +302,12 @@ def _data(image, rows, ctx, copied):
     kept = bool(copied and copied.get("copied_url") and
                 copied.get("copied_digest") == copied_digest(image))
     if kept:
-        # --copy-data moved it into Glare and checked it: keep that copy.
+        # --copy-data moved it into Glare and checked it: keep that copy,
+        # with the metadata the copy was written with (none: Glare keeps
+        # the store in its own column and shows it in Glance's
+        # multi-store ``metadata.store``), not the Glance location's.
         locations = [dict(locations[0], store=copied["copied_store"],
-                          url=copied["copied_url"], meta_data=json.dumps(
-                              _copied_metadata(locations[0], copied)))]
+                          url=copied["copied_url"], meta_data="{}")]
     blob = {"field": "image", "path": "", "position": 0,
             "slot": db.blob_slot("image"), "status": "active",
             "size": image.size, "md5": image.checksum, "external": False,
@@ -315,13 +317,6 @@ def _data(image, rows, ctx, copied):
         blob[column] = image.os_hash_value \
             if image.os_hash_algo == column else None
     return blob, locations, kept
-
-
-def _copied_metadata(first, copied):
-    metadata = json.loads(first["meta_data"])
-    if "store" in metadata:
-        metadata["store"] = copied["copied_store"]
-    return metadata
 
 
 def copied_digest(image):

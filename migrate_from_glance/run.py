@@ -22,7 +22,8 @@ import time
 import sqlalchemy as sa
 
 from artifacts.db import migrate as db_migrate
-from migrate_from_glance import faults, progress, records, source, writer
+from migrate_from_glance import (faults, metadefs, progress, records, source,
+                                 tasks, writer)
 
 LOG = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class Report:
     copied: int = 0
     bytes_copied: int = 0
     problems: list = dataclasses.field(default_factory=list)
+    metadefs: dict = dataclasses.field(default_factory=dict)
+    tasks: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
@@ -74,6 +77,12 @@ class Report:
         lines.append("Rows %s: %s" % (verb, ", ".join(
             "%s %d" % (k, self.counts[k]) for k in
             ("properties", "tags", "members", "locations"))))
+        if self.metadefs:
+            lines.append("Metadata definitions %s: %s" % (verb, ", ".join(
+                "%s %d" % kv for kv in self.metadefs.items())))
+        if self.tasks:
+            lines.append("Tasks %s: %d (%d still running in Glance)." % (
+                verb, self.tasks["tasks"], self.tasks["running"]))
         if self.copied or self.bytes_copied:
             lines.append("Data copied: %d images, %d bytes."
                          % (self.copied, self.bytes_copied))
@@ -135,6 +144,7 @@ def migrate(source_url, engine, options=None):
         finally:
             bar.close()
         _notes(report)
+        _catalogs(src, engine.db, options, report)
         if options.copy_data and not options.dry_run:
             from migrate_from_glance import copy
             copy.copy_all(engine, options, report)
@@ -274,6 +284,24 @@ def _commit(target, prepared, options, report, stores=None):
         report.by_status[rec.row["status"] + (
             " (deleted, id reserved)" if rec.deleted else "")] += 1
         report.counts.update(rec.counts)
+
+
+def _catalogs(src, target, options, report):
+    """Glance's metadata definitions catalog and its tasks, whole (one
+    transaction each)."""
+    with src.connect() as conn:
+        catalog = metadefs.read_catalog(conn)
+        task_rows = tasks.read_tasks(conn)
+    if options.dry_run:
+        report.metadefs = metadefs.counts(catalog)
+        report.tasks = tasks.counts(task_rows)
+        return
+    try:
+        report.metadefs = metadefs.write_catalog(target, catalog)
+        report.tasks = tasks.write_tasks(target, task_rows)
+    except sa.exc.DBAPIError as exc:
+        raise MigrationError("Database error writing metadata definitions "
+                             "or tasks: %s" % exc.orig) from None
 
 
 def _notes(report):

@@ -3,7 +3,8 @@ thread of the test process; not a test module).
 
 Paths::
 
-    /data/<name>          the bytes registered under <name> (Content-Length)
+    /data/<name>          the bytes registered under <name> (Content-Length;
+                          HEAD answers the length alone)
     /nolength/<name>      the same, without Content-Length (connection close)
     /slow/<name>          the same, 64 KiB every ``slow_delay`` seconds
     /short/<name>         announces more bytes than it sends
@@ -26,6 +27,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def do_HEAD(self):
+        """The size of ``/data/<name>`` (what Glance's http store asks
+        before it accepts a location), no body."""
+        self.server.requests.append(("HEAD", self.path,
+                                     self.headers.get("Host")))
+        kind, _, name = urllib.parse.urlsplit(
+            self.path).path.strip("/").partition("/")
+        data = self.server.files.get(name)
+        self.send_response(200 if kind == "data" and data is not None
+                           else 404)
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.end_headers()
 
     def do_GET(self):
         server = self.server

@@ -198,6 +198,17 @@ def test_deactivated_image_hides_locations_from_non_admins():
     assert len(out["locations"]) == 1 and "direct_url" in out
 
 
+def test_deactivated_image_hides_stores_from_non_admins():
+    # Glance derives ``stores`` from the locations the caller may see
+    # (found comparing a migrated deployment with real Glance).
+    settings = Settings(multi_store=True)
+    art = artifact(UPLOADED, blobs=[blob()], status="deactivated")
+    assert "stores" not in view(art, settings)
+    assert view(art, settings, is_admin=True)["stores"] == "file"
+    art = artifact(UPLOADED, blobs=[blob()])
+    assert view(art, settings)["stores"] == "file"
+
+
 # ----------------------------------------------------------------- members
 
 def test_member_view():

@@ -20,6 +20,16 @@ locations), ``show_with_locations`` (``include_locations=True``: Nova's
 and sha256 of what was written), ``copy`` (``API.copy_image_to_store``:
 "ok" or Nova's exception class and message), ``missing`` (Nova's exception
 for an unknown image id).  Nova's own logging goes to stderr.
+
+For comparing endpoints image by image (the migration's end-to-end test),
+without ``image_id``: ``runs``, a list of {``url``, ``headers`` (added to
+every request Nova's glanceclient sends, e.g. the trusted identity
+headers a Glance without Keystone reads)}, each answered in ``runs``
+with ``endpoint`` (the one Nova resolved), ``shows`` (id -> ``API.get(include_locations=True)`` or Nova's
+exception, for each of ``show_ids``), ``list`` (``API.get_all`` in full)
+and ``downloads`` (id -> sha256 of ``API.download``, for each of
+``download_ids``, through files in ``download_dir``).  One process for
+all: importing Nova takes seconds.
 """
 
 import datetime
@@ -57,7 +67,7 @@ def _error(exc):
 
 
 def probe(args):
-    _configure(args["url"])
+    _configure(args.get("url") or args["runs"][0]["url"])
     from nova import context as nova_context
     from nova.image import glance
 
@@ -67,9 +77,11 @@ def probe(args):
         auth_token=args.get("token", "x"),
         roles=args.get("roles", ["admin", "member", "reader"]),
         is_admin=True)
+    out = {"nova_version": _nova_version()}
+    if "image_id" not in args:
+        return _jsonable(_compare(glance, ctx, args, out))
     api = glance.API()
     image_id = args["image_id"]
-    out = {"nova_version": _nova_version()}
     out["show"] = api.get(ctx, image_id)
     out["show_with_locations"] = api.get(ctx, image_id,
                                          include_locations=True)
@@ -96,6 +108,60 @@ def probe(args):
     except Exception as exc:  # noqa: BLE001 - reported to the test
         out["missing"] = _error(exc)
     return _jsonable(out)
+
+
+_HEADERS = {}
+
+
+def _add_headers():
+    """Every request of keystoneauth's session (glanceclient's transport
+    in Nova) carries ``_HEADERS`` too."""
+    from keystoneauth1 import session
+    request = session.Session.request
+
+    def with_headers(self, url, method, **kwargs):
+        kwargs["headers"] = dict(kwargs.get("headers") or {}, **_HEADERS)
+        return request(self, url, method, **kwargs)
+    session.Session.request = with_headers
+
+
+def _sha256_of_download(api, ctx, image_id, path):
+    api.download(ctx, image_id, dest_path=path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    os.unlink(path)
+    return digest.hexdigest()
+
+
+def _compare(glance, ctx, args, out):
+    import nova.conf
+    _add_headers()
+    out["runs"] = []
+    for run in args["runs"]:
+        nova.conf.CONF.set_override("endpoint_override", run["url"],
+                                    group="glance")
+        _HEADERS.clear()
+        _HEADERS.update(run.get("headers") or {})
+        api = glance.API()
+        seen = {"shows": {}, "downloads": {}, "list": api.get_all(ctx),
+                "endpoint": next(glance.get_api_servers(ctx))}
+        for image_id in args.get("show_ids", ()):
+            try:
+                seen["shows"][image_id] = api.get(ctx, image_id,
+                                                  include_locations=True)
+            except Exception as exc:  # noqa: BLE001 - reported to the test
+                seen["shows"][image_id] = _error(exc)
+        for image_id in args.get("download_ids", ()):
+            try:
+                seen["downloads"][image_id] = _sha256_of_download(
+                    api, ctx, image_id, os.path.join(args["download_dir"],
+                                                     image_id))
+            except Exception as exc:  # noqa: BLE001 - reported to the test
+                seen["downloads"][image_id] = _error(exc)
+        out["runs"].append(seen)
+    return out
 
 
 def _nova_version():

@@ -59,7 +59,7 @@ def make_schema_dump(sqlite_path):
         return "\n".join(conn.iterdump())
 
 
-def _cached_sqlite(tmp_path):
+def cached_glance_sqlite(tmp_path):
     """Path of a pristine synced Glance SQLite database (made once)."""
     cached = os.path.join(CACHE, "glance33-schema.sqlite")
     if not os.path.exists(cached):
@@ -79,7 +79,7 @@ def glance_db(kind, tmp_path):
     """A Glance database of ``kind`` with Glance 33's schema (its URL)."""
     if kind == "sqlite":
         path = tmp_path / ("glance-%s.sqlite" % uuid.uuid4().hex[:6])
-        shutil.copy(_cached_sqlite(tmp_path), path)
+        shutil.copy(cached_glance_sqlite(tmp_path), path)
         yield "sqlite:///%s" % path
         return
     if glance_venv() is None:

@@ -1,0 +1,78 @@
+"""migrate_from_glance.tasks: Glance's task rows (written with SQL into a
+real Glance 33 schema, as Glance's db API writes them) moved into Glare's
+tasks table by ``run.migrate``, replaced by id on a re-run, compared by
+``verify``, never claimed by Glare's runner; on every database."""
+
+import datetime
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from artifacts.db.models import tasks as T
+from migrate_from_glance import compare, run
+from tests.conftest import database_url, selected_databases
+from tests.migrate_from_glance.conftest import glance_db, glare_engine
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime.datetime(2024, 6, 1, 9, 0, 0)
+IMAGE = "0b9a4c1e-3f9c-4c2e-9d2a-1a2b3c4d5e6f"
+
+
+@pytest.fixture(params=selected_databases())
+def env(request, tmp_path):
+    kind = request.param
+    with glance_db(kind, tmp_path) as src, \
+            database_url(kind, tmp_path) as dst:
+        source = sa.create_engine(src)
+        with source.begin() as conn:
+            for n, status in enumerate(("success", "processing", "failure")):
+                _task(conn, "1111111%d-0000-4000-8000-000000000000" % n,
+                      status, deleted=(n == 2))
+        engine = glare_engine(tmp_path, dst)
+        try:
+            yield source, src, engine
+        finally:
+            source.dispose()
+            engine.db.dispose()
+
+
+def _task(conn, task_id, status, deleted=False):
+    conn.execute(sa.text(
+        "INSERT INTO tasks (id, type, status, owner, expires_at, "
+        "created_at, updated_at, deleted, image_id, request_id, user_id) "
+        "VALUES (:id, 'api_image_import', :s, 'project-a', :exp, :t, :t, "
+        ":d, :img, 'req-1', 'user-1')"), {
+            "id": task_id, "s": status, "exp": T0 + datetime.timedelta(
+                days=2), "t": T0, "d": deleted, "img": IMAGE})
+    conn.execute(sa.text(
+        "INSERT INTO task_info (task_id, input, result, message) VALUES "
+        "(:id, :i, :r, 'ünicode message')"), {
+            "id": task_id, "i": json.dumps({"image_id": IMAGE}),
+            "r": json.dumps({"stores": ["fast"]})})
+
+
+def test_tasks_move_and_reruns_are_idempotent(env):
+    source, url, engine = env
+    options = run.Options(show_progress=False)
+    report = run.migrate(url, engine, options)
+    assert report.tasks == {"tasks": 2, "running": 1}
+    assert "Tasks written: 2 (1 still running in Glance)." in \
+        report.render()
+    assert compare.verify(url, engine, options) == []
+    with engine.db.connect() as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(T))}
+    done = rows["11111110-0000-4000-8000-000000000000"]
+    assert (done.status, done.artifact_id, done.type_name, done.owner,
+            done.message, done.handler, done.created_at) == (
+        "success", IMAGE, "images", "project-a", "ünicode message", None,
+        T0)
+    assert json.loads(done.result) == {"stores": ["fast"]}
+    with source.begin() as conn:
+        conn.execute(sa.text("UPDATE tasks SET status = 'success' WHERE "
+                             "status = 'processing'"))
+    assert len(compare.verify(url, engine, options)) == 1
+    again = run.migrate(url, engine, options)
+    assert again.tasks == {"tasks": 2, "running": 0}
+    assert compare.verify(url, engine, options) == []
