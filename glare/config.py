@@ -184,6 +184,13 @@ database_opts = [
 ]
 
 glance_store_opts = [
+    cfg.ListOpt("stores",
+                help="Glance's single-store list of enabled store types "
+                     "(file, http, s3, rbd, swift, cinder, vsphere): each "
+                     "becomes a store of that id, configured from "
+                     "[glance_store] as Glance configures it.  Unset: the "
+                     "file store only (Glance's default also enables "
+                     "http)."),
     cfg.StrOpt("default_store", default="file"),
     cfg.StrOpt("default_backend",
                help="With [DEFAULT] enabled_backends: the id of the store "
@@ -573,7 +580,13 @@ def unused_options(conf):
             # So does oslo.limit (artifacts/keystone_limits.py).
             continue
         store_names = stores.section_option_names(conf, section)
+        # Glance's single-store list has no effect beside enabled_backends.
+        multi_only = {("glance_store", "stores")} \
+            if stores.multi_store(conf) else set()
         for name in names:
+            if (section, name) in multi_only:
+                unused.append((section, name))
+                continue
             if store_names is not None and name in store_names:
                 continue
             if (section, name) not in known:

@@ -35,7 +35,9 @@ filesystem_store_datadir`` named after the section, as Glance's
 
 **Glance's single-store form and Glare's named stores**: ``[glance_store]
 default_store`` with ``filesystem_store_datadir`` is the default store when
-``enabled_backends`` is not set, and ``[store:<id>]`` sections (a
+``enabled_backends`` is not set; ``[glance_store] stores = file,http``
+(Glance's list) adds a store per listed type, named after it and
+configured from ``[glance_store]`` (``single_store_types``); and ``[store:<id>]`` sections (a
 ``driver`` and that driver's options, ``STORE_OPTS``) add stores that
 ``[glare] type_stores`` sends artifact types to, e.g.::
 
@@ -337,6 +339,10 @@ def section_option_names(conf, section):
         return {opt.name for opt in _RESERVED_OPTS}
     if section.startswith(SECTION_PREFIX):
         return {opt.name for opt in STORE_OPTS}
+    if section == "glance_store" and not _enabled_backends(conf):
+        types = single_store_types(conf) or {}
+        return {opt.name for kind in set(types.values()) - {"file"}
+                for opt in GLANCE_TYPE_OPTIONS[kind]}
     store_type = _enabled_backends(conf).get(section)
     if store_type is None:
         return None
@@ -426,6 +432,57 @@ def _multi_stores(conf, backends, db_engine, built, descriptions, weights):
     return default
 
 
+# Glance's single-store names that differ from its enabled_backends types.
+_SINGLE_STORE_TYPES = {"vsphere": "vmware"}
+
+
+def single_store_types(conf):
+    """``{store id: glance_store type}`` of ``[glance_store] stores``, or
+    None when the option is not set (then the file store alone)."""
+    listed = conf.glance_store.stores
+    if listed is None:
+        return None
+    types = {}
+    for name in listed:
+        kind = _SINGLE_STORE_TYPES.get(name, name)
+        if kind not in GLANCE_TYPE_OPTIONS or kind == "database":
+            raise ConfigError(
+                "[glance_store] stores: unknown store '%s'; known: %s."
+                % (name, ", ".join(sorted(
+                    {"file", "http", "s3", "rbd", "swift", "cinder",
+                     "vsphere"}))))
+        types[name] = kind
+    return types
+
+
+def _single_stores(conf, db_engine, built):
+    """Glance's single-store form into ``built``; returns the default id.
+
+    Without ``[glance_store] stores`` the default store is the filesystem
+    store (as before); with it, each listed type is a store named after
+    it, its options read from ``[glance_store]`` as glance_store reads
+    them, and ``default_store`` must be one of them."""
+    default = conf.glance_store.default_store
+    types = single_store_types(conf)
+    if types is None:
+        types = {default: "file"}
+    for store_id, kind in types.items():
+        if kind == "file":
+            built[store_id] = _create(
+                "filesystem", store_id,
+                {"datadir": conf.glance_store.filesystem_store_datadir},
+                "[glance_store] filesystem_store_datadir")
+            continue
+        driver, options = map_section(conf, "glance_store", kind, db_engine)
+        built[store_id] = _create(driver, store_id, options,
+                                  "[glance_store]")
+    if default not in built:
+        raise ConfigError(
+            "[glance_store] default_store '%s' is not one of [glance_store] "
+            "stores (%s)." % (default, ", ".join(built)))
+    return default
+
+
 def multi_store(conf):
     """Whether the configuration uses Glance's multi-store form (the Image
     API then shows stores, as Glance does with ``enabled_backends``)."""
@@ -440,12 +497,9 @@ def build(conf, db_engine):
         default = _multi_stores(conf, backends, db_engine, built,
                                 descriptions, weights)
     else:
-        default = conf.glance_store.default_store
-        built[default] = _create(
-            "filesystem", default,
-            {"datadir": conf.glance_store.filesystem_store_datadir},
-            "[glance_store] filesystem_store_datadir")
-        descriptions[default], weights[default] = "", 0
+        default = _single_stores(conf, db_engine, built)
+        for store_id in built:
+            descriptions[store_id], weights[store_id] = "", 0
     # In the order the file has them (list_all_sections sorts).
     for section in written_options(conf):
         if not section.startswith(SECTION_PREFIX):

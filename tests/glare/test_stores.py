@@ -37,6 +37,34 @@ def test_default_is_glance_store_filesystem(tmp_path, db):
     assert (built.staging, built.tasks) == (None, None)
 
 
+def test_glance_single_store_list_adds_a_store_per_type(tmp_path, db):
+    # An operator's single-store glance-api.conf: [glance_store] stores
+    # names the types, their options live in [glance_store] itself.
+    conf = load(tmp_path, """
+[glance_store]
+stores = file, http, rbd
+default_store = file
+filesystem_store_datadir = %(root)s/images
+http_internal_hosts = 127.0.0.1
+""" % {"root": tmp_path})
+    built = stores.build(conf, db)
+    assert list(built.drivers) == ["file", "http", "rbd"]
+    assert built.default == "file" and not stores.multi_store(conf)
+    assert built.default_driver.datadir == str(tmp_path / "images")
+    assert config.unused_options(conf) == []
+
+
+@pytest.mark.parametrize("text, words", [
+    ("stores = file, ftp\n", "unknown store 'ftp'"),
+    ("stores = http\n", "default_store 'file' is not one of"),
+])
+def test_glance_single_store_list_errors_name_the_option(tmp_path, db, text,
+                                                          words):
+    conf = load(tmp_path, "[glance_store]\n" + text)
+    with pytest.raises(stores.ConfigError, match=words):
+        stores.build(conf, db)
+
+
 def test_named_stores_and_type_routing(tmp_path, db):
     conf = load(tmp_path, """
 [glance_store]
