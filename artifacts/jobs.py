@@ -297,11 +297,12 @@ class DataJobs:
             error = getattr(exc, "message", None) or type(exc).__name__
         if self._finish(job, "failed" if error else "done", error) is None:
             return      # taken over meanwhile
+        # Its location_import task, if one was recorded, ends with it:
+        # first, as a live task keeps holding the lock property.
+        self._batch_ended(job["batch"])
         atype = types.all_types().get(job["type_name"])
         if atype is not None:
             self.release_lock(atype, job)
-        # Its location_import task, if one was recorded, ends with it.
-        self._batch_ended(job["batch"])
 
     def beat(self, job_id):
         """Renew the lease of a job this runner holds; False when it was
