@@ -19,6 +19,10 @@ class RequestContext:
     # everything (as Glance does, see artifacts/policy.py).
     system_scope: str | None = None
     domain_id: str | None = None
+    # The caller's service catalog as keystonemiddleware passes it
+    # (X-Service-Catalog), or None; glance-download finds the remote
+    # region's image endpoint in it.
+    service_catalog: list | None = None
 
     @property
     def is_admin(self):

@@ -15,7 +15,11 @@ worker's task runner can run (or take over) any of them:
     glance-direct.  On failure the image is ``queued`` again, the staged
     data is deleted and the stores are listed in
     ``os_glance_failed_import``, as Glance does.
-    Both pass the import plugins (``[image_import_opts]
+    ``glance-download``: the remote region's image record and data are
+    read with the caller's token (``glance_download``; the token lives
+    only in the accepting process's memory) and the data is staged
+    through the same path as web-download's, then imported.
+    All three pass the import plugins (``[image_import_opts]
     image_import_plugins``, ``artifacts.image_import``) before the copy
     into the stores; one that refuses the data fails the import as
     Glance's do: image ``queued``, staged data gone.
@@ -36,21 +40,29 @@ from artifacts.context import RequestContext
 from artifacts.jobs import SYSTEM
 from artifacts.net import fetch, urls
 from artifacts.types.images import FAILED_IMPORT, IMPORTING
+from glance_compat import glance_download
 from glance_compat import images as image_views
 from glance_compat import usage as glance_usage
 
 LOG = logging.getLogger(__name__)
 
 API_IMAGE_IMPORT = "api_image_import"
+# Where the app keeps the registered ImportWork (flask app.extensions).
+EXTENSION = "glare_import_work"
 LEGACY_IMPORT = "import"
 MiB = 1024 * 1024
 WEB_DOWNLOAD = "web-download"
 GLANCE_DIRECT = "glance-direct"
+GLANCE_DOWNLOAD = glance_download.GLANCE_DOWNLOAD
+FETCHED = (WEB_DOWNLOAD, GLANCE_DOWNLOAD)
 LEGACY_KEYS = ("import_from", "import_from_format", "image_properties")
 
 
-def register(engine, atype, schemas):
-    work = ImportWork(engine, atype, schemas)
+def register(engine, atype, schemas,
+             download_properties=glance_download.DEFAULT_EXTRA_PROPERTIES):
+    """Register the handlers; ``download_properties`` are the prefixes of
+    the properties glance-download copies from the remote image."""
+    work = ImportWork(engine, atype, schemas, download_properties)
     engine.tasks.register(API_IMAGE_IMPORT, run=glance_words(work.run),
                           batch_done=work.copies_done)
     engine.tasks.register(LEGACY_IMPORT, run=glance_words(work.legacy))
@@ -84,10 +96,15 @@ def import_stores(task):
 class ImportWork:
     """The task handlers; see the module docstring."""
 
-    def __init__(self, engine, atype, schemas):
+    def __init__(self, engine, atype, schemas, download_properties=()):
         self.engine = engine
         self.atype = atype
         self.schemas = schemas
+        # glance-download's credentials, held by this process only.
+        self.handover = glance_download.Handover(engine.tasks)
+        self.download = glance_download.Download(
+            engine, atype, self.handover, download_properties,
+            self._stage_from)
         # Glance's import plugins (artifacts.image_import), run over the
         # staged data before it is imported.
         self.plugins = engine.import_plugins
@@ -112,6 +129,9 @@ class ImportWork:
             if method == WEB_DOWNLOAD:
                 self._stage_from(image_id, request["method"].get("uri"),
                                  task, beat)
+                staged = True
+            elif method == GLANCE_DOWNLOAD:
+                self.download.stage(image_id, request["method"], task, beat)
                 staged = True
             elif method != GLANCE_DIRECT:
                 raise errors.Invalid("Import method %r is not run by a task."
@@ -138,28 +158,37 @@ class ImportWork:
         return {"image_id": image_id}, copied(
             image["properties"].get("size"))
 
-    def _stage_from(self, image_id, uri, task, beat):
-        """Fetch ``uri`` into the image's staging data."""
+    def _stage_from(self, image_id, uri, task, beat, method=WEB_DOWNLOAD,
+                    headers=None, expected=None):
+        """Fetch ``uri`` into the image's staging data (sending
+        ``headers``); with ``expected`` a body of another length fails the
+        write (glance-download's size check) so nothing is staged."""
         image = self.engine.get(SYSTEM, self.atype, image_id)
         if image["status"] != self.atype.initial_status:
             raise errors.Conflict("Image needs to be in 'queued' state to "
-                                  "use 'web-download' method")
+                                  "use '%s' method" % method)
         try:
-            fetched = fetch.open_url(uri, self.engine.import_policy)
+            fetched = fetch.open_url(uri, self.engine.import_policy,
+                                     headers=headers)
         except urls.Refused as exc:
-            raise fetch.FetchFailed("URI for web-download does not pass "
-                                    "filtering: %s (%s)" % (uri, exc.message))
+            raise fetch.FetchFailed("%s for %s does not pass filtering: %s "
+                                    "(%s)" % ("URI" if method == WEB_DOWNLOAD
+                                              else "Processed URI", method,
+                                              uri, exc.message))
         LOG.info("Task %s: fetching %s for image %s from %s", task["id"],
                  fetched.url, image_id, fetched.address)
+        chunks = _counted(fetched.chunks(), beat)
+        if expected is not None:
+            chunks = _sized(chunks, expected, task["id"])
         self.engine.data.upload(SYSTEM, self.atype, image_id, "staging",
-                                _counted(fetched.chunks(), beat))
+                                chunks)
 
     def _recover(self, image_id, method):
         """A task taken over from a worker that died: release what that
         worker held, and for a fetch drop what it staged, so the work
         starts again from the beginning."""
         self.engine.data.recover_stale_uploads([self.atype])
-        if method == WEB_DOWNLOAD:
+        if method in FETCHED:
             self.engine.data.discard_staged(self.atype, image_id)
 
     def _failed(self, image_id, stores):
@@ -229,6 +258,21 @@ class ImportWork:
                               image["id"], task["id"])
             raise
         return {"image_id": image["id"]}, ""
+
+
+def _sized(chunks, expected, task_id):
+    """Pass blocks through; Glance's failure when there are not exactly
+    ``expected`` bytes (raised as soon as there are too many)."""
+    total = 0
+    for block in chunks:
+        total += len(block)
+        if total > expected:
+            break
+        yield block
+    if total != expected:
+        raise errors.Invalid("Task %s failed because downloaded data size "
+                             "%d is different from expected %d"
+                             % (task_id, total, expected))
 
 
 def _counted(chunks, beat):

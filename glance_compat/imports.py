@@ -16,7 +16,10 @@ and wording, plus Glare's rule that loopback, link-local, private and
 multicast addresses are fetched only from hosts named in
 ``allowed_hosts``: ``artifacts.net.urls``) and the task is left to the
 workers' task runners, which fetch and import it (``import_tasks``); a
-killed worker's task is taken over.  ``copy-image`` queues durable copy
+killed worker's task is taken over.  ``glance-download``: the body is
+checked with Glance's 400s and the task is run by a thread of this process,
+which alone keeps the caller's token and service catalog (in memory:
+``glance_download``).  ``copy-image`` queues durable copy
 jobs (``artifacts.jobs``) whose end finishes the task.  All show Glance's
 progress properties ``os_glance_importing_to_stores`` and
 ``os_glance_failed_import``; ``os_glance_import_task`` holds the image
@@ -30,17 +33,18 @@ from artifacts import errors
 from artifacts.net import urls
 from artifacts.types.images import FAILED_IMPORT as FAILED
 from artifacts.types.images import IMPORTING
+from glance_compat import glance_download
 from glance_compat.common import (context, json_body, no_content, services,
                                   status_line)
 from glance_compat.image_data import request_chunks
-from glance_compat.import_tasks import API_IMAGE_IMPORT
+from glance_compat.import_tasks import API_IMAGE_IMPORT, EXTENSION
 
 bp = flask.Blueprint("glance_imports", __name__)
 
 GLANCE_DIRECT = "glance-direct"
 COPY_IMAGE = "copy-image"
 WEB_DOWNLOAD = "web-download"
-GLANCE_DOWNLOAD = "glance-download"
+GLANCE_DOWNLOAD = glance_download.GLANCE_DOWNLOAD
 
 
 @bp.route("/v2/images/<image_id>/stage", methods=["PUT"])
@@ -144,6 +148,8 @@ def import_image(image_id):
     image = engine.get(ctx, atype, image_id)
     name = _parse_import(body, settings)
     _check_image(image, name)
+    if name == GLANCE_DOWNLOAD:
+        glance_download.check_request(body["method"])
     engine.enforce_on(ctx, atype, image,
                       "copy" if name == COPY_IMAGE else "update")
     stores = _target_stores(body, settings)
@@ -181,7 +187,8 @@ def _start_task(ctx, engine, atype, image, name, body, stores,
                 must_succeed):
     """Record the import's task (holding the import lock, with Glance's
     progress properties) and start its work: glance-direct here and now,
-    web-download on a task runner, copy-image as data jobs."""
+    web-download on a task runner, glance-download on a thread of this
+    process, copy-image as data jobs."""
     image_id = image["id"]
     failed = [s for s in (image["properties"].get(FAILED) or "").split(",")
               if s and s not in stores]
@@ -213,6 +220,12 @@ def _start_task(ctx, engine, atype, image, name, body, stores,
         task = engine.tasks.create(ctx, API_IMAGE_IMPORT, task_input,
                                    claim=True, **common)
         engine.tasks.run_now(task)
+    elif name == GLANCE_DOWNLOAD:
+        # Claimed by this process, whose thread alone holds the token.
+        task = engine.tasks.create(ctx, API_IMAGE_IMPORT, task_input,
+                                   claim=True, **common)
+        flask.current_app.extensions[EXTENSION].handover.start(
+            task, ctx.auth_token, ctx.service_catalog)
     else:
         engine.tasks.create(ctx, API_IMAGE_IMPORT, task_input, **common)
 

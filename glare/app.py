@@ -242,7 +242,9 @@ def create_flask_app(conf, engine):
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))
     # The work of import tasks, run by any worker's task runner.
-    import_tasks.register(engine, types.get("images"), schemas)
+    app.extensions[import_tasks.EXTENSION] = import_tasks.register(
+        engine, types.get("images"), schemas,
+        conf.glance_download_properties.extra_properties)
     for bp in (images.bp, image_data.bp, imports.bp, members.bp,
                info.bp, location_api.bp, glance_cache.bp, glance_tasks.bp) + \
             metadefs_api.BLUEPRINTS:

@@ -49,6 +49,7 @@ import json
 from artifacts.api import errors as artifact_errors
 from artifacts.context import RequestContext
 from glance_compat import errors as glance_errors
+from glance_compat.glance_download import parse_catalog
 from glare.config import ConfigError
 
 ENVIRON_KEY = "glare.context"
@@ -132,7 +133,8 @@ def _context_from_confirmed_headers(environ, request_id):
         request_id=request_id,
         system_scope=(_header(environ, "OpenStack-System-Scope")
                       or _header(environ, "X-System-Scope") or None),
-        domain_id=_header(environ, "X-Domain-Id") or None)
+        domain_id=_header(environ, "X-Domain-Id") or None,
+        service_catalog=parse_catalog(_header(environ, "X-Service-Catalog")))
 
 
 def _drop_identity_headers(environ):

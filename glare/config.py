@@ -24,14 +24,9 @@ DEFAULT_CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova",
                              "docker", "compressed"]
 
 # The import methods Glance knows (its ``enabled_import_methods`` refuses
-# any other name) and the ones Glare implements.  A method Glance knows but
-# Glare does not implement yet is left out of what the API offers, with a
-# warning at start (see ``offered_import_methods``), so a glance-api.conf
-# that enables it still starts.
+# any other name); Glare implements them all.
 GLANCE_IMPORT_METHODS = ("glance-direct", "web-download", "copy-image",
                          "glance-download")
-IMPLEMENTED_IMPORT_METHODS = frozenset({"glance-direct", "web-download",
-                                        "copy-image"})
 
 
 class BracketedList(types.List):
@@ -100,10 +95,8 @@ default_opts = [
                                             quotes=True)),
             default=["glance-direct", "web-download", "copy-image"],
             help="Import methods offered, e.g. [glance-direct,copy-image] "
-                 "(brackets and quotes optional); Glance's default.  "
-                 "Methods Glance knows but Glare does not implement "
-                 "(glance-download) are left out with a warning at "
-                 "start."),
+                 "(brackets and quotes optional; glance-download too); "
+                 "Glance's default."),
     # Glance's multi-store switch: STORE_ID:TYPE,... (see glare/stores.py).
     cfg.DictOpt("enabled_backends",
                 help="STORE_ID:TYPE,... : the image stores (types file, "
@@ -418,6 +411,18 @@ CORS_DEFAULTS = dict(
     allow_methods=["GET", "PUT", "POST", "DELETE", "PATCH"])
 
 
+# Glance's [glance_download_properties]: what glance-download copies from
+# the remote image besides its formats.
+glance_download_opts = [
+    cfg.Opt("extra_properties",
+            type=BracketedList(types.String(quotes=True)),
+            default=["hw_", "trait:", "os_distro", "os_secure_boot",
+                     "os_type"],
+            help="Prefixes of the remote image's properties that "
+                 "glance-download sets on the imported image, e.g. "
+                 "[hw_,os_distro] (brackets optional; os_glance* never)."),
+]
+
 # Every group Glare registers and its options (None is [DEFAULT]).
 OPT_GROUPS = [(None, default_opts),
               ("database", database_opts),
@@ -431,7 +436,8 @@ OPT_GROUPS = [(None, default_opts),
               ("task", task_opts),
               ("image_import_opts", image_import_opts),
               ("image_conversion", image_conversion_opts),
-              ("inject_metadata_properties", inject_metadata_opts)]
+              ("inject_metadata_properties", inject_metadata_opts),
+              ("glance_download_properties", glance_download_opts)]
 
 
 def register_opts(conf):
@@ -515,11 +521,10 @@ def _check_self_reference(url):
 
 
 def offered_import_methods(conf):
-    """The enabled import methods Glare implements, in configured order:
-    what /v2/info/import, the OpenStack-image-import-methods header and
-    the import call offer."""
-    return [m for m in conf.enabled_import_methods
-            if m in IMPLEMENTED_IMPORT_METHODS]
+    """The enabled import methods, in configured order: what
+    /v2/info/import, the OpenStack-image-import-methods header and the
+    import call offer."""
+    return list(conf.enabled_import_methods)
 
 
 # Sections read by the libraries Glare runs (oslo.middleware's CORS and
@@ -597,9 +602,8 @@ def unused_options(conf):
 def check_report(conf):
     """``[(verdict, section, option, why)]`` for every option written in
     the configuration files, in file order (``glare config-check``):
-    ``honoured`` options Glare reads, ``ignored`` ones it does not use,
-    and the import methods it reads but does not offer as ``ignored``
-    values.  Options Glare rejects stop ``load`` before this runs."""
+    ``honoured`` options Glare reads, ``ignored`` ones it does not use.
+    Options Glare rejects stop ``load`` before this runs."""
     unused = set(unused_options(conf))
     report = []
     for section, names in written_options(conf).items():
@@ -609,23 +613,12 @@ def check_report(conf):
                                "Glare does not use it"))
             else:
                 report.append(("honoured", section, name, ""))
-    left_out = [m for m in conf.enabled_import_methods
-                if m not in IMPLEMENTED_IMPORT_METHODS]
-    if left_out:
-        report.append(("ignored", "DEFAULT", "enabled_import_methods",
-                       "not offered by Glare: " + ", ".join(left_out)))
     return report
 
 
 def log_start_notes(conf, log=LOG):
     """Log, once at start, what in the configuration has no effect: one
-    line per ignored option and per import method Glare does not offer."""
+    line per ignored option."""
     for section, name in unused_options(conf):
         log.info("Configuration option [%s] %s is ignored: Glare does not "
                  "use it.", section, name)
-    for method in conf.enabled_import_methods:
-        if method not in IMPLEMENTED_IMPORT_METHODS:
-            log.warning("[DEFAULT] enabled_import_methods: %s is not "
-                        "implemented by Glare and is not offered (offered: "
-                        "%s).", method,
-                        ", ".join(offered_import_methods(conf)) or "none")

@@ -21,7 +21,7 @@ def seen_app(environ, start_response):
         "roles": list(ctx.roles), "service_roles": list(ctx.service_roles),
         "request_id": ctx.request_id, "auth_token": ctx.auth_token,
         "is_admin": ctx.is_admin, "system_scope": ctx.system_scope,
-        "domain_id": ctx.domain_id,
+        "domain_id": ctx.domain_id, "service_catalog": ctx.service_catalog,
         "identity_headers": sorted(
             k for k in environ if k.startswith("HTTP_X_ROLES")
             or k.startswith("HTTP_X_PROJECT")
@@ -187,6 +187,23 @@ def test_scope_headers_reach_the_context(open_embedded):
                                 "X-User-Id": "u1", "X-Roles": "admin",
                                 "X-Domain-Id": "default"}).json
     assert (body["domain_id"], body["project_id"]) == ("default", None)
+
+
+def test_service_catalog_reaches_the_context(open_embedded):
+    """keystonemiddleware's X-Service-Catalog (glance-download's endpoint
+    lookup); absent or not a JSON list: no catalog."""
+    catalog = [{"type": "image", "endpoints": [
+        {"region": "RegionTwo", "publicURL": "http://g2:9292"}]}]
+    confirmed = {"X-Identity-Status": "Confirmed", "X-User-Id": "u1",
+                 "X-Project-Id": "p1", "X-Roles": "member"}
+    body = call(open_embedded, dict(confirmed, **{
+        "X-Service-Catalog": json.dumps(catalog)})).json
+    assert body["service_catalog"] == catalog
+    for bad in ("{not json", '{"type": "image"}'):
+        body = call(open_embedded, dict(confirmed,
+                                        **{"X-Service-Catalog": bad})).json
+        assert body["service_catalog"] is None
+    assert call(open_embedded, confirmed).json["service_catalog"] is None
 
 
 @pytest.mark.parametrize("overrides,expected", [

@@ -124,25 +124,20 @@ disk_formats = raw, qcow2,
     assert conf.image_format.disk_formats == ["[raw", "qcow2]"]
 
 
-# -- import methods Glare does not implement ----------------------------------
+# -- import methods ------------------------------------------------------------
 
-def test_unimplemented_import_methods_are_left_out_with_a_warning(
+def test_every_glance_import_method_is_offered_without_a_warning(
         tmp_path, caplog):
     conf = config.load(write(tmp_path, "[DEFAULT]\nenabled_import_methods = "
                              "[glance-download,glance-direct,copy-image]\n"))
-    assert config.offered_import_methods(conf) == ["glance-direct",
-                                                   "copy-image"]
+    assert config.offered_import_methods(conf) == [
+        "glance-download", "glance-direct", "copy-image"]
     with caplog.at_level(logging.INFO, logger="glare.config"):
         config.log_start_notes(conf)
-    warnings = [r.getMessage() for r in caplog.records
-                if r.levelno == logging.WARNING]
-    assert len(warnings) == 1
-    assert "glance-download is not implemented" in warnings[0]
-    assert config.IMPLEMENTED_IMPORT_METHODS <= set(
-        config.GLANCE_IMPORT_METHODS)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-def test_info_import_lists_only_offered_methods(tmp_path):
+def test_info_import_lists_the_enabled_methods(tmp_path):
     from glare.app import create_app
     conf = config.load(write(tmp_path, """
 [DEFAULT]
@@ -156,7 +151,8 @@ filesystem_store_datadir = %(root)s/images
     client = werkzeug.test.Client(create_app(conf))
     resp = client.get("/v2/info/import", headers={"X-Auth-Token": "x"})
     assert resp.status_code == 200, resp.text
-    assert resp.json["import-methods"]["value"] == ["glance-direct"]
+    assert resp.json["import-methods"]["value"] == ["glance-download",
+                                                    "glance-direct"]
 
 
 # -- options Glare does not use -------------------------------------------------

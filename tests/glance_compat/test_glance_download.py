@@ -1,0 +1,121 @@
+"""glance_compat.glance_download: Glance's request checks and endpoint
+lookup, the copied properties, and a task whose credentials this process
+does not hold (the whole method runs in
+tests/integration/test_glance_download.py)."""
+
+import pytest
+
+from artifacts import errors
+from artifacts.types.images import FAILED_IMPORT, IMAGES
+from glance_compat import glance_download as gd
+from glance_compat import import_tasks
+from tests.artifacts.conftest import db_engine, enforcer  # noqa: F401
+from tests.artifacts.test_data import admin, eng, image  # noqa: F401
+
+REMOTE_ID = "0b9a3b8c-6a55-4b8e-9a5e-2f3c1d0e4a77"
+CATALOG = [
+    {"type": "compute", "endpoints": [
+        {"region": "RegionTwo", "publicURL": "http://nova:8774"}]},
+    {"type": "image", "endpoints": [
+        {"region": "RegionOne", "publicURL": "http://g1:9292",
+         "internalURL": "http://g1-int:9292"},
+        {"region": "RegionTwo", "publicURL": "http://g2:9292/",
+         "adminURL": "http://g2-admin:9292"}]},
+]
+
+
+@pytest.mark.parametrize("method,message", [
+    ({"glance_image_id": REMOTE_ID},
+     "'glance_region' needs to be set for glance-download import method"),
+    ({"glance_region": "RegionTwo"},
+     "'glance_image_id' needs to be set for glance-download import method"),
+    ({"glance_region": "RegionTwo", "glance_image_id": "not-a-uuid"},
+     "Remote image id does not look like a UUID: not-a-uuid"),
+    ({"glance_region": "RegionTwo", "glance_image_id": 7},
+     "Remote image id does not look like a UUID: 7"),
+    ({"glance_region": ["RegionTwo"], "glance_image_id": REMOTE_ID},
+     "'glance_region' must be a string."),
+])
+def test_check_request_refuses_with_glances_words(method, message):
+    with pytest.raises(errors.Invalid) as exc:
+        gd.check_request(dict(method, name="glance-download"))
+    assert exc.value.message == message
+
+
+def test_check_request_defaults_the_interface_to_public():
+    method = {"name": "glance-download", "glance_region": "RegionTwo",
+              "glance_image_id": REMOTE_ID}
+    gd.check_request(method)
+    assert method["glance_service_interface"] == "public"
+    method["glance_service_interface"] = "internal"
+    gd.check_request(method)
+    assert method["glance_service_interface"] == "internal"
+
+
+def test_find_endpoint_by_region_and_interface():
+    assert gd.find_endpoint(CATALOG, "RegionTwo", "public") == \
+        "http://g2:9292"
+    assert gd.find_endpoint(CATALOG, "regionone", "internal") == \
+        "http://g1-int:9292"
+    assert gd.find_endpoint(CATALOG, "REGIONTWO", "admin") == \
+        "http://g2-admin:9292"
+
+
+@pytest.mark.parametrize("catalog,region,interface", [
+    (CATALOG, "RegionThree", "public"),
+    (CATALOG, "RegionTwo", "internal"),     # that region lacks it
+    ([CATALOG[0]], "RegionTwo", "public"),  # no image service
+    (None, "RegionTwo", "public"),          # embedded mode: no catalog
+    (["junk", {"type": "image", "endpoints": ["junk"]}], "RegionTwo",
+     "public"),
+])
+def test_find_endpoint_not_found_in_glances_words(catalog, region,
+                                                  interface):
+    with pytest.raises(errors.NotFound) as exc:
+        gd.find_endpoint(catalog, region, interface)
+    assert exc.value.message == "%s glance endpoint not found for " \
+        "region %s" % (interface, region)
+
+
+def test_parse_catalog():
+    assert gd.parse_catalog('[{"type": "image"}]') == [{"type": "image"}]
+    for header in (None, "", "nope", '{"type": "image"}', "3"):
+        assert gd.parse_catalog(header) is None
+
+
+def test_copied_properties_follow_the_prefixes_never_os_glance():
+    remote = {"hw_disk_bus": "scsi", "os_distro": "ubuntu",
+              "trait:CUSTOM_X": "required", "os_glance_import_task": "t",
+              "os_hash_value": "abc", "owner": "someone", "size": 3,
+              "custom": "x"}
+    assert gd.copied_properties(remote, gd.DEFAULT_EXTRA_PROPERTIES) == {
+        "hw_disk_bus": "scsi", "os_distro": "ubuntu",
+        "trait:CUSTOM_X": "required"}
+    assert gd.copied_properties(remote, ("os_",)) == {
+        "os_distro": "ubuntu", "os_hash_value": "abc"}
+
+
+def test_a_task_without_its_credentials_fails_and_queues_the_image(
+        eng):  # noqa: F811
+    """What a runner of another process (or after a restart) does with a
+    glance-download task: fail it cleanly, the image queued again with
+    os_glance_failed_import, nothing left importing."""
+    ctx = admin()
+    art = image(eng, ctx)
+    import_tasks.register(eng, IMAGES, schemas=None)
+    body = {"method": {"name": "glance-download", "glance_region": "R2",
+                       "glance_image_id": REMOTE_ID,
+                       "glance_service_interface": "public"}}
+    task = eng.tasks.create(ctx, import_tasks.API_IMAGE_IMPORT,
+                            {"image_id": art["id"], "import_req": body,
+                             "backend": [None]},
+                            atype=IMAGES, artifact_id=art["id"],
+                            handler=import_tasks.API_IMAGE_IMPORT)
+    assert eng.tasks.run_one()
+    done = eng.tasks.get(ctx, task["id"])
+    assert (done["status"], done["message"]) == ("failure",
+                                                gd.NO_CREDENTIALS)
+    after = eng.get(ctx, IMAGES, art["id"])
+    assert after["status"] == "queued"
+    assert after["properties"].get(FAILED_IMPORT) == ""
+    assert not after["properties"].get("os_glance_import_task")
