@@ -119,3 +119,60 @@ def test_a_task_without_its_credentials_fails_and_queues_the_image(
     assert after["status"] == "queued"
     assert after["properties"].get(FAILED_IMPORT) == ""
     assert not after["properties"].get("os_glance_import_task")
+
+
+class _Record(gd.Download):
+    """A Download whose remote record is given (the HTTP read runs in the
+    integration test)."""
+
+    remote = None
+
+    def _remote_image(self, endpoint, remote_id, headers):
+        self.asked = (endpoint, remote_id, headers)
+        return self.remote
+
+
+def test_a_failed_download_puts_the_formats_and_properties_back(
+        eng):  # noqa: F811
+    ctx = admin()
+    art = image(eng, ctx)
+    eng.update(ctx, IMAGES, art["id"],
+               lambda a: a["properties"].update(os_distro="mine"))
+    handover = gd.Handover(eng.tasks)
+    handover._held["t1"] = ("tok", CATALOG)
+    staged = []
+
+    def stage_from(image_id, url, task, beat, method, headers, expected):
+        during = eng.get(ctx, IMAGES, image_id)["properties"]
+        staged.append((url, method, headers, expected, during["disk_format"],
+                       during["os_distro"], during["hw_rng_model"]))
+        raise errors.Invalid("the data went wrong")
+    work = _Record(eng, IMAGES, handover, gd.DEFAULT_EXTRA_PROPERTIES,
+                   stage_from)
+    work.remote = {"status": "active", "size": 3, "disk_format": "qcow2",
+                   "container_format": "ovf", "os_distro": "remote",
+                   "hw_rng_model": "virtio", "owner": "other"}
+    method = {"glance_region": "RegionTwo", "glance_image_id": REMOTE_ID}
+    with pytest.raises(errors.Invalid):
+        work.stage(art["id"], method, {"id": "t1"}, lambda total=0: None)
+    assert work.asked == ("http://g2:9292", REMOTE_ID,
+                          {"X-Auth-Token": "tok"})
+    assert staged == [("http://g2:9292/v2/images/%s/file" % REMOTE_ID,
+                       "glance-download", {"X-Auth-Token": "tok"}, 3,
+                       "qcow2", "remote", "virtio")]
+    props = eng.get(ctx, IMAGES, art["id"])["properties"]
+    assert (props["disk_format"], props["container_format"],
+            props["os_distro"]) == ("raw", "bare", "mine")
+    assert "hw_rng_model" not in props and "owner" not in props
+
+
+def test_sized_passes_exactly_the_expected_bytes():
+    assert list(import_tasks._sized(iter([b"ab", b"c"]), 3, "t")) == [
+        b"ab", b"c"]
+    for blocks, expected in (([b"ab"], 3), ([b"ab", b"cd"], 3)):
+        with pytest.raises(errors.Invalid) as exc:
+            list(import_tasks._sized(iter(blocks), expected, "t"))
+        assert exc.value.message.startswith(
+            "Task t failed because downloaded data size ")
+        assert exc.value.message.endswith(
+            " is different from expected %d" % expected)
