@@ -341,6 +341,18 @@ class Keystone:
                     "url": url, "region_id": REGION})
         return service["id"]
 
+    def add_region_endpoints(self, service_id, url, region):
+        """Public, internal and admin endpoints of ``service_id`` at
+        ``url`` in ``region`` (created first): a second region, as
+        glance-download's remote Glance."""
+        if not any(r["id"] == region for r in self._call(
+                "GET", "/regions")["regions"]):
+            self._call("POST", "/regions", region={"id": region})
+        for interface in ("public", "internal", "admin"):
+            self._call("POST", "/endpoints", endpoint={
+                "service_id": service_id, "interface": interface,
+                "url": url, "region_id": region})
+
     def authtoken_section(self, username, password, project="service"):
         """The ``[keystone_authtoken]`` section a service (Glare, Glance)
         validates tokens with, as user ``username`` of ``project``."""
