@@ -31,16 +31,17 @@ def keystone(tmp_path_factory):
         yield ks
 
 
-def _limits_setup(ks):
-    """Glare's service and endpoint, its limits, a user that reads them
-    and a project with its own limit; returns (endpoint id, password,
-    project id)."""
-    service_id = ks.register_service("image", "glare-limits",
-                                     "http://127.0.0.1:9/")
+def _limits_setup(ks, name):
+    """Glare's service ``name`` and its endpoint, its limits, a user
+    ``name`` that reads them and a project with its own limit; returns
+    (endpoint id, password, project id).  One Keystone serves every
+    database's module run: each run registers its own service (registered
+    limits are unique per service, region and resource)."""
+    service_id = ks.register_service("image", name, "http://127.0.0.1:9/")
     endpoint_id = [e for e in ks._call(
         "GET", "/endpoints?service_id=%s" % service_id)["endpoints"]
         if e["interface"] == "public"][0]["id"]
-    user_id, password = ks.add_user("glare-limits", "service", ["reader"])
+    user_id, password = ks.add_user(name, "service", ["reader"])
     ks.grant_system_role(user_id, "reader")
     region = keystone_server.REGION
     ks._call("POST", "/registered_limits", registered_limits=[
@@ -60,12 +61,13 @@ def _limits_setup(ks):
 
 @pytest.fixture(scope="module")
 def setup(keystone, db_kind, tmp_path_factory):
-    endpoint_id, password, project_id = _limits_setup(keystone)
+    name = "glare-limits-%s" % db_kind
+    endpoint_id, password, project_id = _limits_setup(keystone, name)
     tmp = tmp_path_factory.mktemp("ks-limits-%s" % db_kind)
     sections = ("\n[oslo_limit]\nendpoint_id = %s\nauth_type = password\n"
-                "auth_url = %s\nusername = glare-limits\npassword = %s\n"
+                "auth_url = %s\nusername = %s\npassword = %s\n"
                 "user_domain_id = default\nsystem_scope = all\n"
-                % (endpoint_id, keystone.auth_url, password))
+                % (endpoint_id, keystone.auth_url, name, password))
     with database_url(db_kind, tmp) as url:
         with glare_server(tmp, url, extra_conf="use_keystone_limits = true",
                           extra_sections=sections) as server:

@@ -80,6 +80,10 @@ def _glare_stores(gwork, rwork, own_store=False):
     for sub in ("staging", "tasks"):
         sections = sections.replace("%s/%s" % (gwork, sub),
                                     "%s/%s" % (rwork, sub))
+    # Glare reads an http location only from a global address unless the
+    # store names the host (the fixture's web server is on loopback).
+    sections = sections.replace("[web]\n",
+                                "[web]\nhttp_internal_hosts = 127.0.0.1\n")
     if own_store:
         defaults = defaults.replace("web:http", "web:http, own:file")
         sections = sections.replace("default_backend = fast",
