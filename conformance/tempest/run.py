@@ -130,7 +130,9 @@ PROFILES = {
         "\n[image_format]\nrequire_image_format_match = false\n",
         "show_multiple_locations = true\nshow_image_direct_url = true\n",
         "\n[image_format]\nrequire_image_format_match = false\n"
-        "\n[store:web]\ndriver = http\n"
+        # Tempest's http_image is on this host's private address: Glare
+        # reads an http location there only when the store names it.
+        "\n[store:web]\ndriver = http\ninternal_hosts = {host}\n"
         "\n[glare]\nexternal_allowed_hosts = {host}\n"),
 }
 
