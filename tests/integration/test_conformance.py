@@ -71,12 +71,49 @@ def test_conformance_against_glare(tmp_path):
         problems + [REGENERATE])
 
 
+def _failed_checks(junit):
+    return sorted(name.split("::", 1)[1] for name, counter in
+                  report.parse_junit(str(junit)).items()
+                  if counter.get("FAIL"))
+
+
+def _rerun_failed(url, junit, tmp_path):
+    """Real Glance on SQLite now and then leaves an import task pending
+    for good under the full suite's load (seen twice on 2026-12-07: its
+    task thread loses a 'database is locked' race); the checks that
+    failed run once more against the same server and their second
+    results replace the first.  Returns (results, total, output)."""
+    failed = _failed_checks(junit)
+    results, _ = _outcomes(junit)
+    output = ""
+    if failed and len(failed) <= 3:
+        again = tmp_path / "glance-again.xml"
+        done = subprocess.run(
+            run.pytest_command(url, "glance", [
+                "-q", "--junitxml", str(again), "-k", " or ".join(failed)]),
+            cwd=ROOT, capture_output=True, text=True, timeout=900)
+        output = (done.stdout + done.stderr)[-4000:]
+        for name, counter in report.parse_junit(str(again)).items():
+            results[name] = counter
+    total = {}
+    for counter in results.values():
+        for outcome, n in counter.items():
+            total[outcome] = total.get(outcome, 0) + n
+    return results, total, output
+
+
 def test_conformance_against_real_glance(tmp_path):
     venv = glance_venv()
     with glance_runner.glance_server(tmp_path / "glance", venv=venv) as url:
         junit = tmp_path / "glance.xml"
         done = _run(url, "glance", junit)
-    results = _assert_clean(done, junit)
+        if done.returncode == 0:
+            results = _assert_clean(done, junit)
+        else:
+            results, total, again = _rerun_failed(url, junit, tmp_path)
+            tail = (done.stdout + done.stderr)[-4000:] + again
+            assert total.get("pass", 0) >= MIN_TESTS, (total, tail)
+            assert not total.get("FAIL"), tail
     problems = report.check(report.DOC, glance=results)
     assert not problems, "\n".join(
         problems + [REGENERATE])
