@@ -46,7 +46,6 @@ Its contract:
   pending again at the next recovery instead of after its lease.
 """
 
-import json
 import logging
 import threading
 import time
@@ -118,26 +117,22 @@ class DataJobs:
     # -------------------------------------------------------------- submit
 
     def submit_copies(self, atype, artifact_id, field, stores,
-                      must_succeed=True, properties=None, lock=None):
+                      must_succeed=True, properties=None):
         """Queue a copy of the blob into each store (with ``properties``
         set in the same transaction); returns the batch id.  A project
         already over its stored bytes, or with more artifacts on their way
         than its ``uploading_count``, is refused (413) here; each copy is
-        metered when it runs.  ``lock``: a property the batch holds until
-        its last job ends (``take_lock``; Conflict when another live batch
-        holds it)."""
+        metered when it runs.  (An import's copies are written with their
+        task instead: ``Tasks.create(..., also=insert_copies)``.)"""
         batch = str(uuid.uuid4())
-        payload = json.dumps({"lock": lock}) if lock else None
 
         def run(conn):
             owner = conn.execute(sa.select(db.A.c.owner).where(
                 db.A.c.id == artifact_id)).scalar()
             self.engine.quotas.check_not_over(conn, atype, owner)
             values = dict(properties or {})
-            if lock:
-                take_lock(conn, atype, artifact_id, lock, batch)
             self.insert_copies(conn, atype, artifact_id, field, stores,
-                               must_succeed, batch, payload)
+                               must_succeed, batch)
             # The queued copies make the artifact one whose data is on
             # its way (uploading_count), counted with the others.
             self.engine.quotas.check_uploading(conn, atype, owner)
@@ -154,7 +149,7 @@ class DataJobs:
         return batch
 
     def insert_copies(self, conn, atype, artifact_id, field, stores,
-                      must_succeed, batch, payload=None):
+                      must_succeed, batch):
         """The rows of ``submit_copies`` in the caller's transaction
         (``batch``: a task's id, so that its end finishes the task)."""
         now = db.utcnow()
@@ -162,7 +157,7 @@ class DataJobs:
             {"artifact_id": artifact_id, "type_name": atype.name,
              "field": field, "store": store, "batch": batch,
              "must_succeed": must_succeed, "status": "pending",
-             "attempts": 0, "kind": "copy", "payload": payload,
+             "attempts": 0, "kind": "copy", "payload": None,
              "created_at": now, "updated_at": now}
             for store in stores])
 
@@ -242,7 +237,6 @@ class DataJobs:
         for store in [job["store"]] + cancelled:
             self._report(atype, job["artifact_id"], store,
                          failed=bool(error))
-        self.release_lock(atype, job)
         self._batch_ended(job["batch"])
 
     def _batch_ended(self, batch):
@@ -253,27 +247,6 @@ class DataJobs:
         if rows and all(r.status in ("done", "failed") for r in rows):
             self.engine.tasks.batch_done(
                 batch, [r.store for r in rows if r.status == "failed"])
-
-    def release_lock(self, atype, job):
-        """The batch's lock property goes once no job of it is left to
-        run (whoever finishes last releases it)."""
-        lock = json.loads(job.get("payload") or "{}").get("lock")
-        if not lock:
-            return
-
-        def run(conn):
-            if batch_running(conn, job["batch"]):
-                return
-            held = db.get(conn, job["artifact_id"], atype.name)
-            if held is not None and \
-                    held["properties"].get(lock) == job["batch"]:
-                set_system(conn, job["artifact_id"], {lock: None})
-        try:
-            with self.engine._locked(atype, job["artifact_id"], "unlock"):
-                transaction(self.db, run)
-        except errors.ArtifactError:
-            LOG.exception("Could not release %s of %s %s", lock,
-                          atype.noun, job["artifact_id"])
 
     def _run_other(self, job):
         """A job of another kind: ``register`` (artifacts.registration)."""
@@ -297,12 +270,8 @@ class DataJobs:
             error = getattr(exc, "message", None) or type(exc).__name__
         if self._finish(job, "failed" if error else "done", error) is None:
             return      # taken over meanwhile
-        # Its location_import task, if one was recorded, ends with it:
-        # first, as a live task keeps holding the lock property.
+        # Its task, if it has one, ends with it (and frees the lock).
         self._batch_ended(job["batch"])
-        atype = types.all_types().get(job["type_name"])
-        if atype is not None:
-            self.release_lock(atype, job)
 
     def beat(self, job_id):
         """Renew the lease of a job this runner holds; False when it was
@@ -471,37 +440,23 @@ class _Heartbeat:
 
 # ------------------------------------------------------------------ locks
 #
-# A lock property (the Image API's os_glance_import_task) says which batch
-# of jobs holds an artifact: a second operation that would take it is
-# refused while a job of that batch is pending or running; a lock no live
-# job holds is stale (its jobs ended or vanished) and is taken over.
+# A task's lock property (the Image API's os_glance_import_task) names the
+# task that holds an artifact (``Tasks.create``); the task's id is also the
+# batch of its data jobs.  A second operation that would take the lock is
+# refused while that task is live or a job of its batch is still to run (a
+# registration queued by a Glare older than its task holds the lock with
+# its batch alone); a lock nothing live holds is stale and is taken over.
 
 
 def batch_running(conn, batch):
     """Whether a data job of ``batch`` is still to run or running, or
-    ``batch`` is a task (``artifacts.tasks``) that is not over: the two
-    kinds of work that hold the lock property."""
+    ``batch`` is a task (``artifacts.tasks``) that is not over."""
     from artifacts.tasks import LIVE, T
     return conn.execute(sa.select(J.c.id).where(
         J.c.batch == batch, J.c.status.in_(("pending", "running")))
         .limit(1)).first() is not None or conn.execute(
         sa.select(T.c.id).where(T.c.id == batch, T.c.status.in_(LIVE))
         .limit(1)).first() is not None
-
-
-def take_lock(conn, atype, artifact_id, lock, batch):
-    """Set the ``lock`` property to ``batch`` (Conflict if a live batch
-    holds it); returns the artifact as read."""
-    row = db.get(conn, artifact_id, atype.name)
-    if row is None:
-        raise errors.NotFound("No %s found with ID %s"
-                              % (atype.noun, artifact_id))
-    held = row["properties"].get(lock)
-    if held is not None and held != batch and batch_running(conn, held):
-        raise errors.Conflict("Another operation on %s %s is in progress."
-                              % (atype.noun, artifact_id))
-    set_system(conn, artifact_id, {lock: batch})
-    return row
 
 
 def set_system(conn, artifact_id, values):

@@ -5,10 +5,12 @@ the request (the Image API's v2.17 location API; Glance's
 ``Registration.submit`` (``engine.registration``) takes the request: the
 artifact must be in its initial status; it writes a ``register`` data job
 (payload: the URL, the digest the client expects and its algorithm, and
-whether the caller is trusted, for ``artifacts.locations.resolve``) and,
-in the same transaction, sets the ``lock`` property to the job's id unless
-another live job holds it (Conflict; a lock no live job holds is stale
-and taken over).  The request
+whether the caller is trusted, for ``artifacts.locations.resolve``),
+with the ``task`` it is asked for (Glance's ``location_import``): a task
+of ``artifacts.tasks`` created waiting for the job (its id is the job's
+batch), in one transaction with the job, that takes the type's task lock
+property as an import task does (Conflict while another live task holds
+it) and is finished, freeing the lock, when the job ends.  The request
 then answers; a worker's runner (``artifacts.jobs``) does the rest
 (``run``), and another worker takes it over when that one dies:
 
@@ -32,7 +34,8 @@ then answers; a worker's runner (``artifacts.jobs``) does the rest
 
 What the data sets on the artifact comes from the type's
 ``data_registered`` hooks (images: size, checksum, os_hash_algo,
-os_hash_value).  The lock property is removed however the job ends.
+os_hash_value).  However the job ends, its task ends with it
+(``Tasks.batch_done``) and the lock property goes with the task.
 """
 
 import json
@@ -44,7 +47,7 @@ from artifacts.data import DIGEST_COLUMNS
 from artifacts.db import api as db
 from artifacts.db.models import artifact_blobs, data_jobs
 from artifacts.db.session import read, transaction
-from artifacts.jobs import SYSTEM, set_system, take_lock
+from artifacts.jobs import SYSTEM, set_system
 from artifacts.locations import Added, BadLocation, LocationEdit
 from artifacts.stores import redact
 from artifacts.stores.placement import open_locations
@@ -71,26 +74,24 @@ class Registration:
     # -------------------------------------------------------------- submit
 
     def submit(self, ctx, atype, artifact_id, field, url, expected=None,
-               algorithm=None, lock=None, task=None):
+               algorithm=None, task=None):
         """Queue the registration of ``url`` as ``field``'s data, checked
         against ``expected`` (hex digest of ``algorithm``; default the
-        configured hashing algorithm); returns the job's id (also the
-        value of the ``lock`` property while it runs).  ``task``:
-        ``(task type, task input)`` of a task recorded with the job (its
-        id is the job's batch) and finished when the job ends."""
+        configured hashing algorithm); returns the job's batch id.
+        ``task``: ``(task type, task input)`` of the task that stands for
+        the job (its id is the batch; it holds the type's task lock until
+        the job ends; Conflict while another live task holds it)."""
         flow = atype.data_flows.get(field)
         if flow is None:
             raise errors.Invalid("%s field '%s' takes no registered data."
                                  % (atype.name, field))
         algorithm = algorithm or self.engine.limits.hashing_algorithm
         new_hashers([algorithm])       # Invalid for an unknown algorithm
-        batch = str(uuid.uuid4())
         payload = json.dumps({"url": url, "algorithm": algorithm,
                               "expected": expected and expected.lower(),
-                              "trusted": ctx.is_admin, "lock": lock})
-        now = db.utcnow()
+                              "trusted": ctx.is_admin})
 
-        def run(conn):
+        def insert_job(conn, batch):
             row = db.get(conn, artifact_id, atype.name)
             if row is None:
                 raise errors.NotFound("No %s found with ID %s"
@@ -99,19 +100,23 @@ class Registration:
                 raise errors.Conflict("The %s is %s, not %s."
                                       % (atype.noun, row["status"],
                                          atype.initial_status))
-            if lock:
-                take_lock(conn, atype, artifact_id, lock, batch)
+            now = db.utcnow()
             conn.execute(J.insert().values(
                 artifact_id=artifact_id, type_name=atype.name, field=field,
                 store="", batch=batch, must_succeed=True, status="pending",
                 attempts=0, kind=KIND, payload=payload, created_at=now,
                 updated_at=now))
-            if task is not None:
-                self.engine.tasks.record_batch(conn, ctx, task[0], task[1],
-                                               artifact_id, batch)
-        with self.engine._locked(atype, artifact_id, "register"):
-            transaction(self.db, run)
-        self.engine.jobs.wake()
+        if task is None:
+            batch = str(uuid.uuid4())
+            with self.engine._locked(atype, artifact_id, "register"):
+                transaction(self.db, lambda conn: insert_job(conn, batch))
+            self.engine.jobs.wake()
+        else:
+            # Created like an import's copy task: waiting for its batch,
+            # holding the lock; the job's end finishes it.
+            batch = self.engine.tasks.create(
+                ctx, task[0], task[1], atype=atype, artifact_id=artifact_id,
+                waiting=True, also=insert_job)["id"]
         LOG.info("Registration of %s as the data of %s %s queued",
                  redact(url), atype.noun, artifact_id)
         return batch
@@ -121,7 +126,8 @@ class Registration:
     def run(self, job, on_chunk, give_up=False):
         """Run (or take over, or with ``give_up`` abandon) a registration
         job; returns None when it succeeded, else why it failed.  The
-        runner releases the lock once the job is recorded as ended."""
+        runner finishes the job's task (and so frees the lock) once the
+        job is recorded as ended."""
         atype = types.all_types().get(job["type_name"])
         if atype is None:
             return "type %s is not loaded here" % job["type_name"]

@@ -22,7 +22,8 @@ failure), ``result`` (JSON) and ``message``.  Its contract:
   request just created in the request's own thread, claimed the same way,
   so a crash leaves it to the runners.  A task without a runnable handler
   (created ``processing`` with no heartbeat) is finished by whoever does
-  its work: a copy's data jobs call ``batch_done``.
+  its work: the data jobs of a copy or of a registration call
+  ``batch_done``.
 * **finish** records the outcome, sets ``expires_at`` to now plus the time
   to live, and frees the artifact's lock property if it still names the
   task.
@@ -172,9 +173,9 @@ class Tasks:
                                 task.get("artifact_id"), task=task)
 
     def _new_row(self, ctx, task_type, task_input, atype, artifact_id,
-                 handler=None, claim=False, processing=False, task_id=None):
+                 handler=None, claim=False, processing=False):
         now = db.utcnow()
-        return {"id": task_id or str(uuid.uuid4()), "type": task_type,
+        return {"id": str(uuid.uuid4()), "type": task_type,
                 "status": "processing" if processing else "pending",
                 "owner": ctx.project_id, "artifact_id": artifact_id,
                 "type_name": atype.name if atype else None,
@@ -185,17 +186,6 @@ class Tasks:
                 "heartbeat_at": now if claim else None,
                 "attempts": 1 if claim else 0, "expires_at": None,
                 "created_at": now, "updated_at": now}
-
-    def record_batch(self, conn, ctx, task_type, task_input, artifact_id,
-                     batch):
-        """In the caller's transaction: a processing task whose id is the
-        data-job batch ``batch`` that does its work; ``batch_done``
-        finishes it when the batch's last job ends (a location
-        registration's ``location_import`` task).  The batch's own lock
-        property holds the artifact, so the task takes none."""
-        conn.execute(T.insert().values(**self._new_row(
-            ctx, task_type, task_input, None, artifact_id, processing=True,
-            task_id=batch)))
 
     # -------------------------------------------------------------- read
 

@@ -32,7 +32,6 @@ import flask
 
 from artifacts import errors, external
 from artifacts.stores import scheme_of
-from artifacts.types.images import IMPORT_LOCK
 from glance_compat.common import (context, json_body, json_response,
                                   services, status_line)
 from glance_compat.serialize import dumps, image_locations_of
@@ -95,9 +94,10 @@ def add_location(image_id):
         engine.registration.submit(
             ctx, atype, image_id, "image", url,
             expected=validation.get("os_hash_value"),
-            algorithm=validation.get("os_hash_algo"), lock=IMPORT_LOCK,
-            # Glance's task, listed by GET /v2/images/{id}/tasks: clients
-            # (Tempest) wait for it to succeed before reading the image.
+            algorithm=validation.get("os_hash_algo"),
+            # Glance's task, listed by GET /v2/images/{id}/tasks (clients
+            # such as Tempest wait for it to succeed before reading the
+            # image); it holds os_glance_import_task while it runs.
             task=("location_import", {"image_id": image_id, "loc_url": url,
                                       "validation_data": validation}))
     except errors.Conflict:

@@ -16,8 +16,7 @@ from artifacts.db.models import data_jobs as J
 from artifacts.db.session import transaction
 from artifacts import stores
 from artifacts.jobs import DataJobs, LeaseLost, MAX_ATTEMPTS
-from artifacts.types.images import (FAILED_IMPORT, IMAGES, IMPORT_LOCK,
-                                    IMPORTING)
+from artifacts.types.images import FAILED_IMPORT, IMAGES, IMPORTING
 from tests.artifacts.test_data import (DATA, admin, eng, image,  # noqa
                                        locations, read_all)
 
@@ -251,29 +250,3 @@ def test_a_worker_that_lost_its_lease_stops_and_records_nothing(slow_eng):
         "slow") == 1
     # The frozen worker's partial copy was cancelled: one file stays.
     assert len([f for f in slow.datadir.rglob("*") if f.is_file()]) == 1
-
-
-def test_a_batch_holds_its_lock_until_its_last_job_ends(eng):
-    """The lock property (the Image API's os_glance_import_task) names the
-    batch while any of its jobs is to run; a second batch is refused, and
-    once the last job ended the lock is gone (a failed batch too)."""
-    ctx = admin()
-    art = uploaded(eng, ctx)
-    batch = eng.jobs.submit_copies(IMAGES, art["id"], "image",
-                                   ["cold", "broken"], must_succeed=False,
-                                   lock=IMPORT_LOCK)
-    assert eng.get(ctx, IMAGES, art["id"])["properties"][IMPORT_LOCK] == \
-        batch
-    with pytest.raises(errors.Conflict):
-        eng.jobs.submit_copies(IMAGES, art["id"], "image", ["cold"],
-                               lock=IMPORT_LOCK)
-    runner = DataJobs(eng)
-    assert runner.run_one()
-    # One job of the batch is left: still locked.
-    assert eng.get(ctx, IMAGES, art["id"])["properties"][IMPORT_LOCK] == \
-        batch
-    run_all(runner)
-    assert IMPORT_LOCK not in eng.get(ctx, IMAGES, art["id"])["properties"]
-    # Free again.
-    eng.jobs.submit_copies(IMAGES, art["id"], "image", ["broken"],
-                           lock=IMPORT_LOCK)

@@ -1,7 +1,8 @@
 """artifacts/registration.py: data registered by URL, checked by a durable
 job (the v2.17 location API), on real filesystem stores and SQLite: the
 job resolves, registers, reads and compares, undoes a mismatch without
-touching the data, survives its worker and always releases the lock."""
+touching the data, survives its worker, and its ``location_import`` task
+holds the lock until the job ends, however it ends."""
 
 import datetime
 import hashlib
@@ -63,9 +64,9 @@ def put(eng, store, data=DATA):
 
 
 def submit(eng, ctx, image_id, url, expected=None, algorithm=None):
-    return eng.registration.submit(ctx, IMAGES, image_id, "image", url,
-                                   expected=expected, algorithm=algorithm,
-                                   lock=LOCK)
+    return eng.registration.submit(
+        ctx, IMAGES, image_id, "image", url, expected=expected,
+        algorithm=algorithm, task=("location_import", {"loc_url": url}))
 
 
 def job_of(eng, batch):
@@ -186,17 +187,41 @@ def test_an_untrusted_caller_cannot_register_managed_data(eng):
     assert "administrator" in job_of(eng, batch)["error"]
 
 
-def test_the_lock_refuses_a_second_operation_until_released(eng):
+def test_its_task_holds_the_lock_until_the_job_ends(eng):
+    """The registration is a location_import task of the image (its id is
+    the job's batch) holding os_glance_import_task: a second operation is
+    refused until the job ended (here undone: a digest that differs) and
+    the task with it, which frees the lock."""
     ctx = admin()
     image_id = queued(eng, ctx)
     url = put(eng, "cold")
-    submit(eng, ctx, image_id, url, expected=SHA512)
+    told = []
+
+    def listener(event):
+        if event.name.startswith("task_"):
+            told.append(event.name)
+    eng.events.subscribe(listener)
+    batch = submit(eng, ctx, image_id, url, expected="0" * 128)
+    # Told as any task is (Glance's task.* notifications).
+    assert told == ["task_create", "task_processing", "task_run"]
+    task = eng.tasks.get(ctx, batch)
+    assert (task["type"], task["status"], task["input"]) == (
+        "location_import", "processing", {"loc_url": url})
+    assert eng.get(ctx, IMAGES, image_id)["properties"][LOCK] == batch
     with pytest.raises(errors.Conflict):
         submit(eng, ctx, image_id, url, expected=SHA512)
-    # A lock no live job holds (a job row gone) is stale: taken over.
-    transaction(eng.db, lambda c: c.execute(data_jobs.delete()))
-    batch = submit(eng, ctx, image_id, url, expected=SHA512)
-    assert eng.get(ctx, IMAGES, image_id)["properties"][LOCK] == batch
+    assert eng.jobs.run_one()
+    assert eng.tasks.get(ctx, batch)["status"] == "failure"
+    assert told[-1] == "task_failure"
+    eng.events._listeners.remove(listener)
+    art = eng.get(ctx, IMAGES, image_id)
+    assert art["status"] == "queued" and LOCK not in art["properties"]
+    again = submit(eng, ctx, image_id, url, expected=SHA512)
+    assert eng.get(ctx, IMAGES, image_id)["properties"][LOCK] == again
+    assert eng.jobs.run_one()
+    assert eng.tasks.get(ctx, again)["status"] == "success"
+    art = eng.get(ctx, IMAGES, image_id)
+    assert art["status"] == "active" and LOCK not in art["properties"]
 
 
 def test_only_a_queued_image_takes_a_registration(eng):
