@@ -145,6 +145,67 @@ def test_threads_of_one_process_get_the_lock_in_arrival_order(engine):
     assert locks._queues == {}
 
 
+def test_a_waiter_that_gives_up_leaves_the_queue(engine):
+    """A thread of the queue whose wait ran out (409) leaves it: the one
+    behind it is handed the turn at the holder's release, not after a
+    lease of waiting."""
+    locks = Locks(engine, wait_seconds=30, poll=0.05)
+    k = key()
+    first = locks.acquire(k, operation="upload")
+    got = []
+
+    def patient():
+        start = time.monotonic()
+        with locks.hold(k, operation="update"):
+            got.append(time.monotonic() - start)
+    with pytest.raises(locking.Locked):
+        locks.acquire(k, operation="impatient", wait_seconds=0.2)
+    behind = threading.Thread(target=patient)
+    behind.start()
+    time.sleep(0.2)
+    with pytest.raises(locking.Locked):       # gives up between the two
+        locks.acquire(k, operation="impatient", wait_seconds=0.2)
+    time.sleep(0.3)
+    first.release()
+    behind.join(30)
+    assert len(got) == 1 and got[0] < 5.0
+    assert locks._queues == {}
+
+
+def test_the_turn_passes_on_when_the_first_waiter_gives_up(engine):
+    """The queue's first thread polls for a lock another process holds;
+    when its wait runs out the next thread polls in its place (and gets
+    the lock as soon as the other process lets go)."""
+    other = Locks(engine, wait_seconds=0)
+    locks = Locks(engine, wait_seconds=30, poll=0.05)
+    k = key()
+    held = other.acquire(k, operation="upload")
+    failed, got = [], []
+
+    def first():
+        try:
+            locks.acquire(k, operation="short", wait_seconds=0.5)
+        except locking.Locked:
+            failed.append(True)
+
+    def second():
+        start = time.monotonic()
+        with locks.hold(k, operation="update"):
+            got.append(time.monotonic() - start)
+    threads = [threading.Thread(target=first), threading.Thread(
+        target=second)]
+    threads[0].start()
+    time.sleep(0.1)
+    threads[1].start()
+    time.sleep(1.0)
+    assert failed == [True]
+    held.release()
+    for t in threads:
+        t.join(30)
+    assert len(got) == 1 and got[0] < 5.0
+    assert locks._queues == {}
+
+
 def test_a_stuck_predecessor_delays_a_waiter_only_for_the_lease(engine):
     """The local queue orders but never outlasts the lease: a thread
     ahead that never releases (stuck) loses its turn with its lease."""
