@@ -46,7 +46,7 @@ def create():
     image = engine.create(
         context(), atype, values, artifact_id=body.get("id"),
         check=lambda v: property_protections.check_create(
-            guard, [k for k in v["properties"] if k not in patch.BASE]))
+            guard, v["properties"]))
     headers = {"Location": flask.request.host_url.rstrip("/")
                + flask.request.script_root + "/v2/images/" + image["id"]}
     if settings.enabled_import_methods:

@@ -23,7 +23,8 @@ stops the server at start (``ProtectionFileError``).
 
 Only Glance's extra properties are protected, never the image's own
 attributes (name, visibility, disk_format, ...).  The views apply the rules
-(``glance_compat/images.py``, ``patch.py``): a refused create or change is
+(``glance_compat/images.py``, ``patch.py``, ``tasks.py``): a refused create
+or change is
 Glance's 403 "Attribute '<name>' is reserved.", a property the caller may
 not read is left out of every image shown and is to that caller a property
 that does not exist (replace/remove: 409).  Unlike Glance, saving an image
@@ -212,9 +213,12 @@ def for_request():
                  context())
 
 
-def check_create(guard, names):
-    """Glance's 403 for the first new extra property ``guard`` may not
-    create."""
-    for name in names:
-        if not guard.can(name, "create"):
+def check_create(guard, properties):
+    """Glance's 403 for the first extra property among ``properties``
+    (names; the image's own attributes are never protected) that
+    ``guard`` may not create: an image's create and a legacy import
+    task's ``image_properties``."""
+    from glance_compat.patch import BASE
+    for name in properties:
+        if name not in BASE and not guard.can(name, "create"):
             raise reserved(name)
