@@ -14,6 +14,8 @@ import pytest
 
 from conformance.client import PATCH_V21, unique
 from conformance.test_errors import plain, plain_detail
+from conformance.test_import import (GLANCE_DIRECT, _import, _needs_method,
+                                     _stage, _wait_status)
 from conformance.test_tasks import JSON, SOMEWHERE, _finished
 
 NO_ACCEPT = {"Accept": None}
@@ -159,3 +161,24 @@ def test_a_legacy_import_task_names_the_refused_property(
     done = _task_with(admin, unique("prot-task"), x_never_created="1")
     assert (done["status"], done["message"]) == (
         "failure", "Attribute 'x_never_created' is reserved.")
+
+
+@pytest.mark.glance_deviation(
+    "Glance's import saves the image through the importer's protections "
+    "and deletes the properties it may not read")
+def test_an_import_keeps_what_the_importer_cannot_read(
+        property_protections, member, admin, discovery):
+    """Correct behaviour: a glance-direct import by a caller who cannot
+    read some properties leaves them as they were; the import itself
+    needs no property permission (Glance's os_glance_* bookkeeping is
+    the server's)."""
+    _needs_method(discovery, "glance-direct")
+    image_id = admin.create_image(
+        name=unique("prot"), disk_format="raw", container_format="bare",
+        x_admin_only_a="1", x_frozen_a="2")["id"]
+    assert _stage(member, image_id).status_code == 204
+    resp = _import(member, image_id, GLANCE_DIRECT)
+    assert resp.status_code == 202, resp.text
+    _wait_status(member, image_id, "active")
+    shown = admin.show(image_id)
+    assert (shown["x_admin_only_a"], shown["x_frozen_a"]) == ("1", "2")

@@ -27,8 +27,9 @@ attributes (name, visibility, disk_format, ...).  The views apply the rules
 or change is
 Glance's 403 "Attribute '<name>' is reserved.", a property the caller may
 not read is left out of every image shown and is to that caller a property
-that does not exist (replace/remove: 409).  Unlike Glance, saving an image
-keeps the properties its editor could not read (Glance drops them).
+that does not exist (replace/remove: 409).  Unlike Glance, a PATCH or an
+import keeps the properties its author could not read (Glance's save drops
+them).
 """
 
 import configparser
