@@ -138,16 +138,14 @@ def update(image_id):
             % patch.ACCEPT_PATCH, **{"Accept-Patch": patch.ACCEPT_PATCH})
     changes = patch.parse(json_body(), media_type)
     ctx = context()
+    guard = property_protections.for_request()
     if not any(c.name == "locations" for c in changes):
-        guard = property_protections.for_request()
         image = engine.update(ctx, atype, image_id, lambda img: patch.apply(
             img, changes, media_type, schemas, settings, guard=guard))
         return json_response(dumps(_render(image, guard)))
 
     # Glance checks each change's own rule (set/delete_image_location for
     # locations, modify_image for the rest) as it applies it.
-    guard = property_protections.for_request()
-
     def mutate(img):
         ops = LocationOps(settings, engine.locations, trusted=ctx.is_admin,
                           hashing_algorithm=engine.limits.hashing_algorithm,
