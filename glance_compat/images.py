@@ -29,8 +29,7 @@ def _render(image, guard=None):
     settings = services().settings
     if settings.property_rules is not None:
         guard = guard or property_protections.for_request()
-        image = dict(image, properties=guard.readable(
-            image["properties"], unprotected=patch.BASE))
+        image = dict(image, properties=guard.readable(image["properties"]))
     return image_view(image, settings, context().is_admin)
 
 

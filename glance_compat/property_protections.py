@@ -138,13 +138,14 @@ class Guard:
                                                   name, operation)
         return self._memo[key]
 
-    def readable(self, properties, unprotected=()):
-        """``properties`` without the ones the caller may not read (names
-        in ``unprotected``, the image's own attributes, always kept)."""
+    def readable(self, properties):
+        """``properties`` without the extra properties the caller may not
+        read (the image's own attributes are always kept)."""
         if self._rules is None:
             return properties
+        from glance_compat.patch import BASE
         return {k: v for k, v in properties.items()
-                if k in unprotected or self.can(k, "read")}
+                if k in BASE or self.can(k, "read")}
 
 
 def _with_reserved_first(parser):
