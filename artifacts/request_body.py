@@ -16,6 +16,8 @@ import math
 import re
 
 from artifacts import errors
+# The integers a request body may carry: what a SQL BIGINT holds.
+from artifacts.types.schema import INT64_MAX, INT64_MIN
 
 BLOCK = 1024 * 1024
 
@@ -58,10 +60,6 @@ def body_chunks(environ, content_length):
 # stays far below Python's recursion limit for json and for every walk over
 # the parsed value (check_values, marshmallow, jsonschema, json.dumps).
 MAX_JSON_DEPTH = 64
-
-
-#: The integers a request body may carry: what a SQL BIGINT holds.
-INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
 
 
 class TooDeep(errors.Invalid):
@@ -121,12 +119,18 @@ def parse_json(data, malformed="Malformed JSON in request body.",
     return value
 
 
-def check_values(value, key=None):
+def check_values(value, where=None):
     """Refuse what no database stores the same way: NUL (PostgreSQL text
     cannot hold it), lone UTF-16 surrogates (``"\\ud800"`` is valid JSON
     but not encodable text), non-finite numbers and integers outside the
     signed 64-bit range (no SQL integer column holds them, and turning one
-    into a float overflows: a 400-digit ``minimum`` used to be a 500)."""
+    into a float overflows: a 400-digit ``minimum`` used to be a 500).
+
+    ``where``: where ``value`` is in the document, as ``(parent's where,
+    key or index)`` pairs (built as the walk descends, formatted only for
+    an error): an out-of-range integer is named by its JSON Pointer, the
+    same way in any body (``/min_disk`` of an image, ``/0/value`` of a
+    JSON Patch, ``/properties/p/minimum`` of a metadef)."""
     if isinstance(value, str):
         if "\x00" in value:
             raise errors.Invalid("Null characters (\\u0000) are not allowed "
@@ -137,19 +141,25 @@ def check_values(value, key=None):
             raise errors.Invalid("Strings must be valid Unicode text; lone "
                                  "surrogates (\\ud800-\\udfff) are not.")
     elif isinstance(value, dict):
-        # A JSON Patch operation's value is named by its path.
-        path = value.get("path")
         for name, item in value.items():
             check_values(name)
-            check_values(item, path if name == "value" and
-                         isinstance(path, str) else name)
+            check_values(item, (where, name))
     elif isinstance(value, list):
-        for item in value:
-            check_values(item, key)
+        for index, item in enumerate(value):
+            check_values(item, (where, index))
     elif isinstance(value, float) and not math.isfinite(value):
         raise errors.Invalid("Numbers must be finite.")
     elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
         raise errors.Invalid(
             "Invalid value%s: integers must be between %d and %d."
-            % ("" if key is None else " for '%s'" % key, INT64_MIN,
+            % (where and " at '%s'" % _pointer(where) or "", INT64_MIN,
                INT64_MAX))
+
+
+def _pointer(where):
+    """The JSON Pointer (RFC 6901) of a ``check_values`` location."""
+    parts = []
+    while where is not None:
+        where, key = where
+        parts.append("/" + str(key).replace("~", "~0").replace("/", "~1"))
+    return "".join(reversed(parts))

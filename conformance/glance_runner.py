@@ -303,6 +303,12 @@ read = member
 update = member
 delete = member
 
+[^x_never_created$]
+create = !
+read = @
+update = @
+delete = @
+
 [.*]
 create = @
 read = @

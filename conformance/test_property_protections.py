@@ -14,6 +14,9 @@ import pytest
 
 from conformance.client import PATCH_V21, unique
 from conformance.test_errors import plain, plain_detail
+from conformance.test_import import (GLANCE_DIRECT, _import, _needs_method,
+                                     _stage, _wait_status)
+from conformance.test_tasks import JSON, SOMEWHERE, _finished
 
 NO_ACCEPT = {"Accept": None}
 
@@ -122,3 +125,60 @@ def test_an_edit_keeps_what_the_editor_cannot_read(protected, member,
                   {"op": "replace", "path": "/os_distro", "value": "new"})
     assert resp.status_code == 200, resp.text
     assert admin.show(protected["id"])["x_admin_only_a"] == "1"
+
+
+def _task_with(admin, name, **properties):
+    """A legacy import task (admin: the tasks API is admin-only) whose
+    image would have ``properties``; the finished task."""
+    resp = admin.post("/v2/tasks", headers=JSON, json={
+        "type": "import", "input": {
+            "import_from": SOMEWHERE, "import_from_format": "qcow2",
+            "image_properties": dict(name=name, disk_format="qcow2",
+                                     container_format="bare",
+                                     **properties)}})
+    assert resp.status_code == 201, resp.text
+    return _finished(admin, resp.json()["id"])
+
+
+def test_a_legacy_import_task_needs_the_create_permission(
+        property_protections, admin):
+    """Glance: a legacy import task runs as its poster, through the
+    protections: a property the poster may not create (nobody creates
+    x_never_created) fails the task and no image is made."""
+    name = unique("prot-task")
+    done = _task_with(admin, name, x_never_created="1")
+    assert done["status"] == "failure", done
+    assert admin.get("/v2/images?name=%s" % name).json()["images"] == []
+
+
+@pytest.mark.glance_deviation(
+    "Glance's task fails with its catch-all 'Task failed due to Internal "
+    "Error'")
+def test_a_legacy_import_task_names_the_refused_property(
+        property_protections, admin):
+    """Correct behaviour: the failed task's message names the property,
+    in the words of the image create's 403."""
+    done = _task_with(admin, unique("prot-task"), x_never_created="1")
+    assert (done["status"], done["message"]) == (
+        "failure", "Attribute 'x_never_created' is reserved.")
+
+
+@pytest.mark.glance_deviation(
+    "Glance's import saves the image through the importer's protections "
+    "and deletes the properties it may not read")
+def test_an_import_keeps_what_the_importer_cannot_read(
+        property_protections, member, admin, discovery):
+    """Correct behaviour: a glance-direct import by a caller who cannot
+    read some properties leaves them as they were; the import itself
+    needs no property permission (Glance's os_glance_* bookkeeping is
+    the server's)."""
+    _needs_method(discovery, "glance-direct")
+    image_id = admin.create_image(
+        name=unique("prot"), disk_format="raw", container_format="bare",
+        x_admin_only_a="1", x_frozen_a="2")["id"]
+    assert _stage(member, image_id).status_code == 204
+    resp = _import(member, image_id, GLANCE_DIRECT)
+    assert resp.status_code == 202, resp.text
+    _wait_status(member, image_id, "active")
+    shown = admin.show(image_id)
+    assert (shown["x_admin_only_a"], shown["x_frozen_a"]) == ("1", "2")

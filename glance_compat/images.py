@@ -29,8 +29,7 @@ def _render(image, guard=None):
     settings = services().settings
     if settings.property_rules is not None:
         guard = guard or property_protections.for_request()
-        image = dict(image, properties=guard.readable(
-            image["properties"], unprotected=patch.BASE))
+        image = dict(image, properties=guard.readable(image["properties"]))
     return image_view(image, settings, context().is_admin)
 
 
@@ -46,7 +45,7 @@ def create():
     image = engine.create(
         context(), atype, values, artifact_id=body.get("id"),
         check=lambda v: property_protections.check_create(
-            guard, [k for k in v["properties"] if k not in patch.BASE]))
+            guard, v["properties"]))
     headers = {"Location": flask.request.host_url.rstrip("/")
                + flask.request.script_root + "/v2/images/" + image["id"]}
     if settings.enabled_import_methods:
@@ -138,16 +137,14 @@ def update(image_id):
             % patch.ACCEPT_PATCH, **{"Accept-Patch": patch.ACCEPT_PATCH})
     changes = patch.parse(json_body(), media_type)
     ctx = context()
+    guard = property_protections.for_request()
     if not any(c.name == "locations" for c in changes):
-        guard = property_protections.for_request()
         image = engine.update(ctx, atype, image_id, lambda img: patch.apply(
             img, changes, media_type, schemas, settings, guard=guard))
         return json_response(dumps(_render(image, guard)))
 
     # Glance checks each change's own rule (set/delete_image_location for
     # locations, modify_image for the rest) as it applies it.
-    guard = property_protections.for_request()
-
     def mutate(img):
         ops = LocationOps(settings, engine.locations, trusted=ctx.is_admin,
                           hashing_algorithm=engine.limits.hashing_algorithm,

@@ -23,11 +23,13 @@ stops the server at start (``ProtectionFileError``).
 
 Only Glance's extra properties are protected, never the image's own
 attributes (name, visibility, disk_format, ...).  The views apply the rules
-(``glance_compat/images.py``, ``patch.py``): a refused create or change is
+(``glance_compat/images.py``, ``patch.py``, ``tasks.py``): a refused create
+or change is
 Glance's 403 "Attribute '<name>' is reserved.", a property the caller may
 not read is left out of every image shown and is to that caller a property
-that does not exist (replace/remove: 409).  Unlike Glance, saving an image
-keeps the properties its editor could not read (Glance drops them).
+that does not exist (replace/remove: 409).  Unlike Glance, a PATCH or an
+import keeps the properties its author could not read (Glance's save drops
+them).
 """
 
 import configparser
@@ -136,13 +138,14 @@ class Guard:
                                                   name, operation)
         return self._memo[key]
 
-    def readable(self, properties, unprotected=()):
-        """``properties`` without the ones the caller may not read (names
-        in ``unprotected``, the image's own attributes, always kept)."""
+    def readable(self, properties):
+        """``properties`` without the extra properties the caller may not
+        read (the image's own attributes are always kept)."""
         if self._rules is None:
             return properties
+        from glance_compat.patch import BASE
         return {k: v for k, v in properties.items()
-                if k in unprotected or self.can(k, "read")}
+                if k in BASE or self.can(k, "read")}
 
 
 def _with_reserved_first(parser):
@@ -212,9 +215,12 @@ def for_request():
                  context())
 
 
-def check_create(guard, names):
-    """Glance's 403 for the first new extra property ``guard`` may not
-    create."""
-    for name in names:
-        if not guard.can(name, "create"):
+def check_create(guard, properties):
+    """Glance's 403 for the first extra property among ``properties``
+    (names; the image's own attributes are never protected) that
+    ``guard`` may not create: an image's create and a legacy import
+    task's ``image_properties``."""
+    from glance_compat.patch import BASE
+    for name in properties:
+        if name not in BASE and not guard.can(name, "create"):
             raise reserved(name)

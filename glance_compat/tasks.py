@@ -27,6 +27,7 @@ import flask
 from artifacts import errors
 from artifacts.ids import is_canonical_uuid
 from artifacts.net import urls
+from glance_compat import property_protections
 from glance_compat.common import (context, json_body, json_response,
                                   reject_body, services)
 from glance_compat.import_tasks import LEGACY_IMPORT
@@ -130,6 +131,7 @@ def create():
     failure = None
     if task_type == LEGACY_IMPORT:
         _check_import_from(svc.engine, (task_input or {}).get("import_from"))
+        failure = _refused_property((task_input or {}).get("image_properties"))
     else:
         failure = _not_posted(task_type, task_input)
     task = svc.engine.tasks.create(
@@ -164,6 +166,24 @@ def _check_import_from(engine, location):
                                       location, exc.message)
         raise errors.Invalid("URI for legacy import task does not pass "
                              "filtering: %s" % location)
+
+
+def _refused_property(properties):
+    """Glance runs a legacy import as its poster, through the property
+    protections: a property in ``image_properties`` the poster may not
+    create fails the task before any image is made (the task runner here
+    creates the image with a context of fixed roles, so the poster's roles
+    are judged now).  Glance's message is its catch-all "Task failed
+    due to Internal Error"; this one names the property, in the words of
+    the image create's 403."""
+    if not isinstance(properties, dict):
+        return None  # the task fails on it later, as in Glance
+    try:
+        property_protections.check_create(property_protections.for_request(),
+                                          properties)
+    except errors.Forbidden as exc:
+        return exc.message
+    return None
 
 
 def _not_posted(task_type, task_input):

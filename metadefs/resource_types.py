@@ -179,21 +179,21 @@ class ResourceTypes:
             ns = self.catalog.namespace(conn, ctx, namespace, SHORT)
             self.catalog.enforce(
                 ctx, "remove_metadef_resource_type_association", ns)
-            rt_id = self._resource_type_id(conn, name)
-            gone = rt_id is None or conn.execute(
-                sa.select(t.associations.c.namespace_id).where(
-                    t.associations.c.namespace_id == ns["id"],
-                    t.associations.c.resource_type_id == rt_id)).first() \
-                is None
-            if gone:
+            # One read: the association (a missing resource type has
+            # none) and what its deletion's notification tells of it.
+            a = t.associations
+            row = conn.execute(self._joined().add_columns(
+                a.c.resource_type_id).where(
+                a.c.namespace_id == ns["id"],
+                t.resource_types.c.name == name)).mappings().first()
+            if row is None:
                 raise errors.NotFound("Failed to find resource type %s to "
                                       "delete" % name)
             self.catalog.refuse_if_protected(
                 ns, "Metadata definition resource-type-association %s is "
                     "protected and cannot be deleted." % name)
-            self.catalog.tell("delete", "resource_type", ns,
-                              self.association(conn, ns, name))
-            conn.execute(t.associations.delete().where(
-                t.associations.c.namespace_id == ns["id"],
-                t.associations.c.resource_type_id == rt_id))
+            self.catalog.tell("delete", "resource_type", ns, dict(row))
+            conn.execute(a.delete().where(
+                a.c.namespace_id == ns["id"],
+                a.c.resource_type_id == row["resource_type_id"]))
         self.catalog.write(run)

@@ -313,3 +313,28 @@ def test_without_a_file_nothing_is_protected(tmp_path):
     made = api.post("/v2/images", headers=MEMBER,
                     json={"name": "n", "x_billing_code": str(uuid.uuid4())})
     assert made.status_code == 201 and "x_billing_code" in made.json
+
+
+def test_a_legacy_import_task_needs_the_create_permission(api):
+    """The poster's roles are judged when the task is posted (its runner
+    creates the image later with fixed roles): a property it may not
+    create fails the task at once, naming it."""
+    only_admin = who("admin")
+
+    def post(**properties):
+        resp = api.post("/v2/tasks", headers=only_admin, json={
+            "type": "import", "input": {
+                "import_from": "http://8.8.8.8/x",
+                "import_from_format": "qcow2",
+                "image_properties": dict(disk_format="raw",
+                                         container_format="bare",
+                                         **properties)}})
+        assert resp.status_code == 201, resp.text
+        return api.get("/v2/tasks/" + resp.json["id"],
+                       headers=only_admin).json
+
+    refused = post(x_billing_code="1", x_keep="k")
+    assert (refused["status"], refused["message"]) == (
+        "failure", "Attribute 'x_keep' is reserved.")
+    allowed = post(x_billing_code="1", os_distro="d", min_ram=1)
+    assert (allowed["status"], allowed["message"]) == ("pending", "")
