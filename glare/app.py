@@ -90,8 +90,6 @@ def build_engine(conf):
                     Enforcer(conf, rules), limits, stores=store_set,
                     locks=Locks(db_engine,
                                 wait_seconds=conf.glare.lock_wait_seconds))
-    # Read by the Image API's views (glance_compat), not by the core.
-    engine.property_rules = protections
     if conf.use_keystone_limits:
         engine.quotas.external = glance_usage.keystone_limits(conf)
     engine.cache = _image_cache(conf, engine)
@@ -237,7 +235,9 @@ def create_flask_app(conf, engine):
         custom_property_names=frozenset(schemas.custom_property_names),
         multi_store=glare_stores.multi_store(conf),
         stores=glare_stores.store_infos(conf, engine.stores),
-        property_rules=getattr(engine, "property_rules", None))
+        # The face's own copy of the rules build_engine turned into
+        # policy rules: the core keeps no Image API state.
+        property_rules=property_rules(conf))
     app.extensions[glance_common.EXTENSION] = glance_common.Services(
         engine=engine, images=types.get("images"), settings=settings,
         schemas=schemas, metadefs=Catalog(engine.db, engine.enforcer))
