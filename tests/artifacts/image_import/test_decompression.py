@@ -104,3 +104,63 @@ def test_corrupt_data_is_invalid_and_leaves_nothing(tmp_path):
     with pytest.raises(errors.Invalid, match="could not be decompressed"):
         Decompression().run(Work(tmp_path, src), _image(), lambda n: None)
     assert os.listdir(tmp_path) == ["bad.gz"]
+
+
+def test_concatenated_xz_streams_with_padding_are_read_whole(tmp_path):
+    src = tmp_path / "staged"
+    src.write_bytes(lzma.compress(DATA[:1000]) + b"\0" * 8
+                    + lzma.compress(DATA[1000:]))
+    dest = tmp_path / "out"
+    assert decompression.decompress(str(src), str(dest), "xz") == len(DATA)
+    assert dest.read_bytes() == DATA
+
+
+def test_xz_whose_dictionary_exceeds_the_memory_limit_is_refused(
+        tmp_path, monkeypatch):
+    """The header's dictionary size decides the decoder's memory: over
+    XZ_MEMLIMIT it is a 400 that says what to do, and nothing is left."""
+    monkeypatch.setattr(decompression, "XZ_MEMLIMIT", 1 << 20)
+    src = tmp_path / "staged"
+    src.write_bytes(lzma.compress(DATA, filters=[
+        {"id": lzma.FILTER_LZMA2, "dict_size": 8 << 20}]))
+    work = Work(tmp_path, src)
+    with pytest.raises(errors.Invalid, match="more than 1 MiB of memory"):
+        Decompression().run(work, _image(), lambda n: None)
+    assert not work.changed and os.listdir(tmp_path) == ["staged"]
+
+
+def test_every_xz_preset_fits_the_memory_limit():
+    """xz -9 (the largest preset) decodes within XZ_MEMLIMIT."""
+    data = lzma.compress(b"a" * 10, preset=9)
+    decoder = lzma.LZMADecompressor(
+        lzma.FORMAT_XZ, memlimit=decompression.XZ_MEMLIMIT)
+    assert decoder.decompress(data) == b"a" * 10
+
+
+def test_truncated_xz_is_invalid(tmp_path):
+    src = tmp_path / "staged"
+    src.write_bytes(lzma.compress(DATA)[:-20])
+    with pytest.raises(errors.Invalid, match="could not be decompressed"):
+        decompression.decompress(str(src), str(tmp_path / "out"), "xz")
+    assert not (tmp_path / "out").exists()
+
+
+def test_zip_member_compressed_with_lzma_is_refused(tmp_path):
+    """Python decodes a ZIP's LZMA member with no memory limit: refused,
+    naming the compressions that are accepted."""
+    src = tmp_path / "staged"
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_LZMA) as archive:
+        archive.writestr("disk.img", DATA)
+    with pytest.raises(errors.Invalid, match="compressed with LZMA"):
+        Decompression().run(Work(tmp_path, src), _image(), lambda n: None)
+    assert os.listdir(tmp_path) == ["staged"]
+
+
+def test_zip_member_compressed_with_bzip2_is_decompressed(tmp_path):
+    src = tmp_path / "staged"
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("disk.img", DATA)
+    work = Work(tmp_path, src)
+    assert Decompression().run(work, _image(), lambda n: None) == {
+        "size": len(DATA)}
+    assert open(work.path, "rb").read() == DATA
