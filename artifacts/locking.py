@@ -6,11 +6,8 @@ interleave, whichever worker or host serves them.  The lock is a row of
 lock::
 
     locks = Locks(engine, lease_seconds=30, wait_seconds=5)
-    with locks.hold(("image", image_id), operation="upload") as lease:
-        for chunk in data:
-            ...
-            lease.renew_if_due()      # long operations keep the lease alive
-        lease.ensure()                # 409 if the lease was lost meanwhile
+    with locks.hold(("image", image_id), operation="update"):
+        ...                           # one short transaction's work
 
 How it works
 ------------
@@ -50,13 +47,14 @@ How it works
   here: its row stays until ``expires_at`` and the next acquirer takes it
   over after that.  ``purge_expired()`` deletes rows nobody came back for
   (e.g. of artifacts that are gone), for ``glare scrub``.
-* Lease: a holder that works longer than ``lease_seconds`` must call
-  :meth:`Lease.renew` (or :meth:`Lease.renew_if_due` per chunk); ``renew``
-  returns False once the lease was lost (expired and taken over by someone
-  else), and :meth:`Lease.ensure` turns that into a 409 before the holder
-  commits anything.  The lock is a lease, not a mutex: a worker frozen for
-  longer than the lease loses it.  The artifact row's compare-and-swap
-  ``revision`` stays in place underneath, so even then no update is lost.
+* Lease: every holder does one short transaction's work, so the lease
+  (``lease_seconds``) only bounds how long a holder that vanished keeps
+  others out; long work (uploads, copies) is guarded by claims and job
+  heartbeats instead (``artifacts.jobs``), never by holding a lock.  The
+  lock is a lease, not a mutex: a worker frozen for longer than the lease
+  loses it, and its release then leaves the successor's row alone.  The
+  artifact row's compare-and-swap ``revision`` stays in place underneath,
+  so even then no update is lost.
 
 Clock
 -----
@@ -102,10 +100,6 @@ class Locked(errors.Conflict):
         self.key = key
         self.operation = operation
         self.held_by = held_by     # the holder's operation, when known
-
-
-class LeaseLost(errors.Conflict):
-    """The lease expired and another operation took the lock over."""
 
 
 def lock_key(key):
@@ -167,59 +161,13 @@ class Lease:
         self.lock_key = lock_key(key)
         self.operation = operation
         self.holder = holder
-        self.lost = False
+        self.lost = False          # found taken over at release
         self.released = False
-        self._renewed = time.monotonic()
         self._turn = turn          # this thread's place in the local queue
 
     @property
     def held(self):
         return not (self.lost or self.released)
-
-    def renew(self):
-        """Extend the lease to ``lease_seconds`` from now (database clock).
-
-        True while the lock is still this lease's; False once it was lost
-        (expired and taken over, or released), after which ``lost`` is set
-        and the caller must not commit work that relied on the lock.  A
-        lease that expired but that nobody took over is still ours: nobody
-        else can have worked under it, so renewing it is safe.
-        """
-        if not self.held:
-            return False
-        locks = self.locks
-        now_plus = _now(locks.dialect, locks.lease_seconds)
-
-        def run(conn):
-            return conn.execute(
-                L.update()
-                .where(L.c.lock_key == self.lock_key,
-                       L.c.holder == self.holder)
-                .values(expires_at=now_plus)).rowcount
-        if session.transaction(locks.engine, run) != 1:
-            self.lost = True
-            LOG.warning("Lost the lock on %s (%s): its lease expired and "
-                        "another operation took it over",
-                        describe(self.key), self.operation)
-            return False
-        self._renewed = time.monotonic()
-        return True
-
-    def renew_if_due(self, fraction=1 / 3.0):
-        """Renew once ``fraction`` of the lease has passed since the last
-        renewal (cheap to call per chunk); returns ``held``."""
-        if self.held and (time.monotonic() - self._renewed
-                          >= self.locks.lease_seconds * fraction):
-            self.renew()
-        return self.held
-
-    def ensure(self):
-        """Renew, or raise :class:`LeaseLost` (409) if the lock was lost:
-        call it right before committing the result of a long operation."""
-        if not self.renew():
-            raise LeaseLost("%s was changed by another operation while this "
-                            "%s was running (its lock expired); try again."
-                            % (describe(self.key), self.operation))
 
     def release(self):
         """Delete the lock row if it is still ours; True if it was.  Safe
