@@ -13,6 +13,27 @@ PYTEST_ARGS ?=
 .PHONY: venv run db-upgrade test test-fast bench clean nova-venv \
 	keystone-venv
 
+# The tool venvs under .cache/ (glance-venv, nova-venv, keystone-venv,
+# tempest-venv): $(call tool_venv,VENV,READY,PACKAGES).  READY is a shell
+# test of every executable (and import) that the tests and later targets
+# use from VENV; when it passes nothing is done.  Otherwise PACKAGES are
+# pip-installed into VENV (made if missing), and READY must pass then: a
+# half-built venv whose pip still lists a package but has lost its files
+# (e.g. bin/keystone-manage) gets every package reinstalled, and a venv
+# that stays incomplete fails the target instead of being accepted.
+define tool_venv
+	@if $(2); then :; else \
+	  test -x $(1)/bin/python || $(PYTHON) -m venv $(1); \
+	  $(1)/bin/pip install -q --upgrade pip && \
+	  $(1)/bin/pip install -q $(3) || exit 1; \
+	  if $(2); then :; else \
+	    echo "$(1) is incomplete after pip install; reinstalling its" \
+	      "packages" >&2; \
+	    $(1)/bin/pip install -q --force-reinstall $(3) && { $(2); } || \
+	    { echo "$(1) could not be built: remove it and run make $@" \
+	      "again" >&2; exit 1; }; fi; fi
+endef
+
 $(STAMP): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip wheel
@@ -52,12 +73,12 @@ test: $(STAMP)
 NOVA_VENV ?= .cache/nova-venv
 NOVA_SPEC ?= nova==34.0.0
 
+# tests/integration/nova_venv.py runs bin/python (nova_image_probe.py).
+NOVA_READY = $(NOVA_VENV)/bin/python -c 'import nova.image.glance' \
+	2>/dev/null
+
 nova-venv:
-	@if $(NOVA_VENV)/bin/python -c 'import nova.image.glance' \
-	    2>/dev/null; then :; else \
-	  test -x $(NOVA_VENV)/bin/python || $(PYTHON) -m venv $(NOVA_VENV); \
-	  $(NOVA_VENV)/bin/pip install -q --upgrade pip && \
-	  $(NOVA_VENV)/bin/pip install -q '$(NOVA_SPEC)'; fi
+	$(call tool_venv,$(NOVA_VENV),$(NOVA_READY),'$(NOVA_SPEC)')
 
 # A real Keystone in its own venv, cached under .cache/, served by gunicorn:
 # tests/keystone_server.py starts it for tests/integration/test_keystone.py
@@ -66,13 +87,14 @@ nova-venv:
 KEYSTONE_VENV ?= .cache/keystone-venv
 KEYSTONE_SPEC ?= keystone==30.0.0
 
+# tests/keystone_server.py runs bin/keystone-manage (db_sync, bootstrap)
+# and bin/gunicorn; its _ready() checks the same.
+KEYSTONE_READY = test -x $(KEYSTONE_VENV)/bin/keystone-manage && \
+	test -x $(KEYSTONE_VENV)/bin/gunicorn && \
+	$(KEYSTONE_VENV)/bin/python -c 'import keystone.wsgi' 2>/dev/null
+
 keystone-venv:
-	@if test -x $(KEYSTONE_VENV)/bin/gunicorn && \
-	    $(KEYSTONE_VENV)/bin/python -c 'import keystone.wsgi' \
-	    2>/dev/null; then :; else \
-	  test -x $(KEYSTONE_VENV)/bin/python || $(PYTHON) -m venv $(KEYSTONE_VENV); \
-	  $(KEYSTONE_VENV)/bin/pip install -q --upgrade pip && \
-	  $(KEYSTONE_VENV)/bin/pip install -q '$(KEYSTONE_SPEC)' gunicorn; fi
+	$(call tool_venv,$(KEYSTONE_VENV),$(KEYSTONE_READY),'$(KEYSTONE_SPEC)' gunicorn)
 
 # Unit tests only (no servers, no external databases).
 test-fast: $(STAMP)
@@ -107,15 +129,16 @@ conformance: $(STAMP)
 # and boto3 is what glance_store's s3 store needs (the multi-store
 # conformance run has an S3 store); Glance's own requirements pull in none
 # of them.
+# conformance/glance_runner.py runs bin/glance-manage and bin/uwsgi
+# (venv_ok() checks them with bin/python).
+GLANCE_READY = test -x $(GLANCE_VENV)/bin/glance-manage && \
+	test -x $(GLANCE_VENV)/bin/uwsgi && \
+	$(GLANCE_VENV)/bin/python -c 'import glance, pymysql, psycopg2, boto3' \
+	2>/dev/null
+
 glance-venv:
-	@if test -x $(GLANCE_VENV)/bin/glance-manage && \
-	    test -x $(GLANCE_VENV)/bin/uwsgi && \
-	    $(GLANCE_VENV)/bin/python -c 'import pymysql, psycopg2, boto3' \
-	      2>/dev/null; then :; else \
-	  test -x $(GLANCE_VENV)/bin/python || $(PYTHON) -m venv $(GLANCE_VENV); \
-	  $(GLANCE_VENV)/bin/pip install -q --upgrade pip && \
-	  $(GLANCE_VENV)/bin/pip install -q '$(GLANCE_SPEC)' uwsgi \
-	    pymysql psycopg2-binary boto3; fi
+	$(call tool_venv,$(GLANCE_VENV),$(GLANCE_READY),'$(GLANCE_SPEC)' uwsgi \
+	  pymysql psycopg2-binary boto3)
 
 conformance-glance: $(STAMP) glance-venv
 	$(BIN)/python -m conformance.run glance --venv $(GLANCE_VENV) \
@@ -234,12 +257,14 @@ TEMPEST_SPEC ?= tempest==47.0.0
 TEMPEST_ARGS ?=
 
 .PHONY: tempest tempest-venv
+# conformance/tempest/run.py runs bin/tempest, bin/stestr and
+# bin/subunit2csv.
+TEMPEST_READY = test -x $(TEMPEST_VENV)/bin/tempest && \
+	test -x $(TEMPEST_VENV)/bin/stestr && \
+	test -x $(TEMPEST_VENV)/bin/subunit2csv
+
 tempest-venv:
-	@if test -x $(TEMPEST_VENV)/bin/tempest && \
-	    test -x $(TEMPEST_VENV)/bin/subunit2csv; then :; else \
-	  test -x $(TEMPEST_VENV)/bin/python || $(PYTHON) -m venv $(TEMPEST_VENV); \
-	  $(TEMPEST_VENV)/bin/pip install -q --upgrade pip && \
-	  $(TEMPEST_VENV)/bin/pip install -q '$(TEMPEST_SPEC)'; fi
+	$(call tool_venv,$(TEMPEST_VENV),$(TEMPEST_READY),'$(TEMPEST_SPEC)')
 
 tempest: $(STAMP) keystone-venv tempest-venv glance-venv
 	-$(BIN)/python -m conformance.tempest.run glare $(TEMPEST_ARGS)

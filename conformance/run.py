@@ -94,6 +94,58 @@ def run_suite(url, kind="glare", extra=(), multi_store=False, cache=False,
     return status
 
 
+# A full run against a real Glance whose failures are this few has them
+# run once more (see ``rerun_failures``); more are taken as they are.
+RERUN_LIMIT = 3
+
+
+def totals(results):
+    """{outcome: count} over ``report.parse_junit`` results."""
+    total = {}
+    for counter in results.values():
+        for outcome, n in counter.items():
+            total[outcome] = total.get(outcome, 0) + n
+    return total
+
+
+def failed_checks(results):
+    """The "module::test" keys of ``results`` with a failure, sorted."""
+    return sorted(key for key, counter in results.items()
+                  if counter.get("FAIL"))
+
+
+def rerun_expression(checks):
+    """A ``pytest -k`` expression selecting ``checks`` ("module::test"
+    keys; every parametrization of each)."""
+    return " or ".join("(%s and %s)" % tuple(key.split("::", 1))
+                       for key in checks)
+
+
+def rerun_failures(junit, rerun, limit=RERUN_LIMIT):
+    """The results of the suite's ``junit`` file, with its failed checks
+    run once more when there are at most ``limit`` of them.
+
+    ``rerun(expression)`` runs the suite with ``-k expression`` against
+    the same server and returns the path of its junit file (None, or a
+    path that does not exist, when it wrote none).  A re-run result
+    replaces a failed check's first one (pass or fail again); a check the
+    re-run has no result for stays failed, and checks that had not failed
+    keep their results even if the expression selected them again.  More
+    than ``limit`` failures: no re-run, the results as they are (a broken
+    server, not a flaky check).  Returns (results, re-run checks)."""
+    results = report.parse_junit(str(junit))
+    checks = failed_checks(results)
+    if not checks or len(checks) > limit:
+        return results, []
+    again = rerun(rerun_expression(checks))
+    if again and os.path.exists(str(again)):
+        second = report.parse_junit(str(again))
+        for key in checks:
+            if second.get(key):
+                results[key] = second[key]
+    return results, checks
+
+
 GLARE_CONF = """\
 [DEFAULT]
 bind_host = 127.0.0.1

@@ -80,12 +80,13 @@ def parse_catalog(header):
     """keystonemiddleware's ``X-Service-Catalog`` (a JSON list of services)
     as a list, or None when absent or not a JSON list (Glance answers 500
     "Invalid service catalog json."; here such a caller simply has no
-    catalog, so glance-download finds no endpoint)."""
+    catalog, so glance-download finds no endpoint).  Nesting too deep for
+    the decoder is not JSON either."""
     if not header:
         return None
     try:
         catalog = json.loads(header)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return catalog if isinstance(catalog, list) else None
 
@@ -99,7 +100,10 @@ def find_endpoint(catalog, region, interface):
     for service in catalog or ():
         if not isinstance(service, dict) or service.get("type") != "image":
             continue
-        for endpoint in service.get("endpoints") or ():
+        endpoints = service.get("endpoints")
+        if not isinstance(endpoints, list):
+            continue
+        for endpoint in endpoints:
             if not isinstance(endpoint, dict):
                 continue
             if str(endpoint.get("region", "")).lower() != region.lower():

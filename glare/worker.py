@@ -54,8 +54,9 @@ from gunicorn.workers import gthread
 LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 65536
 
-#: Largest request head kept while it arrives (gunicorn's own limits are
-#: lower for any single line; a longer head is refused with 431).
+#: Largest request head (with its blank line) the worker takes, whether
+#: it is still arriving or came whole in one read (gunicorn's own limits
+#: are lower for any single line; a longer head is refused with 431).
 MAX_HEAD = 64 * 1024
 
 
@@ -251,6 +252,10 @@ class PacedThreadWorker(gthread.ThreadWorker):
                     self._refuse(conn, _TOO_LARGE_RESPONSE)
                     return True
                 return False
+            if end + sep > MAX_HEAD:
+                # Complete, but it came in larger reads than the limit.
+                self._refuse(conn, _TOO_LARGE_RESPONSE)
+                return True
             length, chunked, expect = _framing(bytes(buf[:end]))
             if expect:
                 self._dispatch(conn, waiting, streaming=True)

@@ -68,6 +68,14 @@ def test_find_endpoint_by_region_and_interface():
     (None, "RegionTwo", "public"),          # embedded mode: no catalog
     (["junk", {"type": "image", "endpoints": ["junk"]}], "RegionTwo",
      "public"),
+    # Endpoints that are not a list of objects: none found, no TypeError.
+    ([{"type": "image", "endpoints": 5}], "RegionTwo", "public"),
+    ([{"type": "image", "endpoints": True}], "RegionTwo", "public"),
+    ([{"type": "image", "endpoints": {"region": "RegionTwo",
+                                      "publicURL": "http://g2:9292"}}],
+     "RegionTwo", "public"),
+    ([{"type": "image", "endpoints": [{"region": None, "publicURL": 7}]}],
+     "RegionTwo", "public"),
 ])
 def test_find_endpoint_not_found_in_glances_words(catalog, region,
                                                   interface):
@@ -79,8 +87,55 @@ def test_find_endpoint_not_found_in_glances_words(catalog, region,
 
 def test_parse_catalog():
     assert gd.parse_catalog('[{"type": "image"}]') == [{"type": "image"}]
-    for header in (None, "", "nope", '{"type": "image"}', "3"):
-        assert gd.parse_catalog(header) is None
+    for header in (None, "", "nope", '{"type": "image"}', "3", "[1,",
+                   '"[]"', "null",
+                   # Deeper than the decoder's recursion limit: no
+                   # RecursionError (a 500 for any request carrying it).
+                   "[" * 100000, "[" * 5000 + "]" * 5000):
+        assert gd.parse_catalog(header) is None, header[:20]
+
+
+# What X-Service-Catalog headers end in, through the task that uses them.
+BAD_CATALOGS = [
+    "{not json",
+    '{"type": "image", "endpoints": []}',       # an object, not a list
+    "[" * 5000 + "]" * 5000,                      # nested past the limit
+    '[{"type": "image", "endpoints": 5}]',
+    '[{"type": "image", "endpoints": [{"region": "RegionOne", '
+    '"publicURL": "http://g1:9292"}]}]',        # not for this region
+    '[{"type": "compute", "endpoints": [{"region": "R2", '
+    '"publicURL": "http://nova:8774"}]}]',      # no image service
+]
+
+
+@pytest.mark.parametrize("header", BAD_CATALOGS)
+def test_a_bad_service_catalog_fails_the_task_in_glances_words(
+        eng, header):  # noqa: F811
+    """The task the import starts (claimed by this process, run by the
+    handover's thread with the caller's parsed header) fails with
+    Glance's endpoint-not-found words, never an internal error; the
+    image is queued again with os_glance_failed_import."""
+    ctx = admin()
+    art = image(eng, ctx)
+    work = import_tasks.register(eng, IMAGES, schemas=None)
+    body = {"method": {"name": "glance-download", "glance_region": "R2",
+                       "glance_image_id": REMOTE_ID,
+                       "glance_service_interface": "public"}}
+    task = eng.tasks.create(ctx, import_tasks.API_IMAGE_IMPORT,
+                            {"image_id": art["id"], "import_req": body,
+                             "backend": [None]},
+                            atype=IMAGES, artifact_id=art["id"],
+                            handler=import_tasks.API_IMAGE_IMPORT,
+                            claim=True)
+    work.handover.start(task, "tok", gd.parse_catalog(header)).join(30)
+    done = eng.tasks.get(ctx, task["id"])
+    assert (done["status"], done["message"]) == (
+        "failure", "public glance endpoint not found for region R2")
+    after = eng.get(ctx, IMAGES, art["id"])
+    assert after["status"] == "queued"
+    assert after["properties"].get(FAILED_IMPORT) == ""
+    # The credentials are gone with the task.
+    assert work.handover.take(task["id"]) is None
 
 
 def test_copied_properties_follow_the_prefixes_never_os_glance():

@@ -191,7 +191,7 @@ def test_scope_headers_reach_the_context(open_embedded):
 
 def test_service_catalog_reaches_the_context(open_embedded):
     """keystonemiddleware's X-Service-Catalog (glance-download's endpoint
-    lookup); absent or not a JSON list: no catalog."""
+    lookup); absent, not JSON or not a JSON list: no catalog."""
     catalog = [{"type": "image", "endpoints": [
         {"region": "RegionTwo", "publicURL": "http://g2:9292"}]}]
     confirmed = {"X-Identity-Status": "Confirmed", "X-User-Id": "u1",
@@ -199,7 +199,8 @@ def test_service_catalog_reaches_the_context(open_embedded):
     body = call(open_embedded, dict(confirmed, **{
         "X-Service-Catalog": json.dumps(catalog)})).json
     assert body["service_catalog"] == catalog
-    for bad in ("{not json", '{"type": "image"}'):
+    # Nested deeper than the JSON decoder goes: no catalog, not a 500.
+    for bad in ("{not json", '{"type": "image"}', "[" * 3000 + "]" * 3000):
         body = call(open_embedded, dict(confirmed,
                                         **{"X-Service-Catalog": bad})).json
         assert body["service_catalog"] is None

@@ -5,6 +5,7 @@ from artifacts.stores.placement import open_locations
 import pytest
 import sqlalchemy as sa
 
+from artifacts import errors
 from artifacts.db import migrate
 from artifacts.db.session import make_engine
 from glare import config, stores
@@ -54,9 +55,42 @@ http_internal_hosts = 127.0.0.1
     assert config.unused_options(conf) == []
 
 
+def test_a_type_left_out_of_glance_store_stores_is_not_offered(tmp_path,
+                                                                db):
+    # Glance refuses a location whose scheme no enabled store has; here no
+    # store owns it, so adding it is refused and reading it names why.
+    http_url = "http://images.example.com/cirros.img"
+    file_url = "file://%s/images/abc" % tmp_path
+    for listed in ("stores = file\n", ""):
+        built = stores.build(load(tmp_path, (
+            "[glance_store]\n%sfilesystem_store_datadir = %s/images\n")
+            % (listed, tmp_path)), db)
+        assert list(built.drivers) == ["file"], listed
+        assert built.owner_of(http_url) is None, listed
+        assert built.owner_of(file_url) == "file", listed
+        with pytest.raises(errors.StoreUnavailable,
+                           match="http://: no configured store reads it"):
+            open_locations(built, {"id": "b1", "locations": [
+                {"url": http_url, "store": None}]})
+    built = stores.build(load(tmp_path, (
+        "[glance_store]\nstores = file, http\n"
+        "filesystem_store_datadir = %s/images\n") % tmp_path), db)
+    assert built.owner_of(http_url) == "http"
+    assert built.owner_of(file_url) == "file"
+
+
 @pytest.mark.parametrize("text, words", [
     ("stores = file, ftp\n", "unknown store 'ftp'"),
     ("stores = http\n", "default_store 'file' is not one of"),
+    # A default of a type Glare knows but the list leaves out: the same
+    # error, naming what is enabled.
+    ("stores = file, http\ndefault_store = s3\n",
+     r"default_store 's3' is not one of \[glance_store\] stores "
+     r"\(file, http\)"),
+    ("stores = file\ndefault_store = nowhere\n",
+     "default_store 'nowhere' is not one of"),
+    # The store table (database) is Glare's own, not a Glance type.
+    ("stores = file, database\n", "unknown store 'database'"),
 ])
 def test_glance_single_store_list_errors_name_the_option(tmp_path, db, text,
                                                           words):

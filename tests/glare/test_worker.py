@@ -1,14 +1,24 @@
 """glare.worker (slow clients hold no thread) and what glare.server tells
-gunicorn; the whole worker runs in tests/reliability/test_stalled_clients.py.
+gunicorn.  The worker's own reads (a head over ``MAX_HEAD``, bodies
+arriving in small pieces) run in a real gunicorn serving ``echo_app``; the
+whole of Glare under stalled clients is
+tests/reliability/test_stalled_clients.py.
 """
 
+import hashlib
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
+import requests
 
 from glare import config, server, worker
+from tests.conftest import ROOT, free_port, stop_process_group
 
 
 @pytest.mark.parametrize("head,expected", [
@@ -157,3 +167,129 @@ def test_serve_shouts_when_trusting_headers_beyond_loopback(
     assert err.count("INSECURE") == 2
     assert "X-Identity-Status: Confirmed" in err
     assert "0.0.0.0:9292" in err
+
+
+# ------------------------------------------------ the worker in gunicorn
+
+
+def echo_app(environ, start_response):
+    """What the worker handed over: the body's length and digest, and the
+    worker's pid (a worker that died would come back with another)."""
+    body = environ["wsgi.input"].read()
+    out = json.dumps({"pid": os.getpid(), "length": len(body),
+                      "sha256": hashlib.sha256(body).hexdigest()}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(out)))])
+    return [out]
+
+
+@pytest.fixture(scope="module")
+def echo(tmp_path_factory):
+    """gunicorn with one PacedThreadWorker (default pace) serving
+    ``echo_app``; yields (host, port)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("echo") / "gunicorn.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "1",
+             "--threads", "4", "--worker-class",
+             "glare.worker.PacedThreadWorker", "--bind",
+             "127.0.0.1:%d" % port, "tests.glare.test_worker:echo_app"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get("http://127.0.0.1:%d/" % port, timeout=1)
+                break
+            except requests.RequestException:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start:\n"
+                                       + log.read_text())
+                time.sleep(0.1)
+        yield "127.0.0.1", port
+    finally:
+        stop_process_group(proc)
+
+
+def _echo(address, **kwargs):
+    resp = requests.post("http://%s:%d/" % address, timeout=30, **kwargs)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def _response(sock):
+    """Everything the server sends until it closes the connection."""
+    sock.settimeout(10)
+    data = b""
+    while True:
+        try:
+            block = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not block:
+            break
+        data += block
+    return data
+
+
+@pytest.mark.parametrize("head", [
+    # No blank line yet: the event loop gives up at MAX_HEAD.
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (worker.MAX_HEAD + 10),
+    # A complete head over MAX_HEAD in lines gunicorn would accept (each
+    # under its 8190-byte field limit, fewer than its 100 fields).
+    b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(
+        b"X-F%d: %s\r\n" % (n, b"b" * 1000) for n in range(80)) + b"\r\n",
+])
+def test_a_head_over_max_head_gets_431_and_the_worker_serves_on(echo, head):
+    before = _echo(echo)["pid"]
+    with socket.create_connection(echo) as sock:
+        sock.sendall(head)
+        answer = _response(sock)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"The request head is too large." in answer
+    assert _echo(echo, data=b"after")["pid"] == before
+
+
+def _trickle(address, head, pieces, pause=0.002):
+    with socket.create_connection(address) as sock:
+        sock.sendall(head)
+        for piece in pieces:
+            sock.sendall(piece)
+            time.sleep(pause)
+        answer = _response(sock)
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 200 OK", answer[:300]
+    return json.loads(rest.split(b"\r\n\r\n", 1)[1])
+
+
+@pytest.mark.parametrize("size, piece", [
+    (5000, 7),                          # small body, read by the loop
+    (worker.Pace().body_buffer * 3 + 11, 4096),   # streamed to a thread
+])
+def test_a_body_in_small_pieces_reaches_the_app_whole(echo, size, piece):
+    body = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
+    head = (b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n" % size)
+    # The head itself arrives in pieces too, the last one with the body's
+    # first bytes.
+    pieces = [head[:10], head[10:25], head[25:] + body[:piece]] + [
+        body[n:n + piece] for n in range(piece, size, piece)]
+    seen = _trickle(echo, b"", pieces,
+                    pause=0.002 if size < 10000 else 0)
+    assert seen["length"] == size
+    assert seen["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_chunked_body_in_small_pieces_reaches_the_app_whole(echo):
+    data = os.urandom(3000)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(data[n:n + 100]),
+                                          data[n:n + 100])
+                      for n in range(0, len(data), 100)) + b"0\r\n\r\n"
+    head = (b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    seen = _trickle(echo, head, [chunks[n:n + 13]
+                                 for n in range(0, len(chunks), 13)])
+    assert seen["length"] == len(data)
+    assert seen["sha256"] == hashlib.sha256(data).hexdigest()

@@ -37,11 +37,7 @@ def _run(url, kind, junit):
 
 def _outcomes(junit):
     results = report.parse_junit(str(junit))
-    total = {}
-    for counter in results.values():
-        for outcome, n in counter.items():
-            total[outcome] = total.get(outcome, 0) + n
-    return results, total
+    return results, run.totals(results)
 
 
 def _assert_clean(done, junit):
@@ -71,35 +67,25 @@ def test_conformance_against_glare(tmp_path):
         problems + [REGENERATE])
 
 
-def _failed_checks(junit):
-    return sorted(name.split("::", 1)[1] for name, counter in
-                  report.parse_junit(str(junit)).items()
-                  if counter.get("FAIL"))
-
-
 def _rerun_failed(url, junit, tmp_path):
     """Real Glance on SQLite now and then leaves an import task pending
     for good under the full suite's load (seen twice on 2026-12-07: its
     task thread loses a 'database is locked' race); the checks that
-    failed run once more against the same server and their second
-    results replace the first.  Returns (results, total, output)."""
-    failed = _failed_checks(junit)
-    results, _ = _outcomes(junit)
-    output = ""
-    if failed and len(failed) <= 3:
+    failed (at most run.RERUN_LIMIT) run once more against the same
+    server and their second results replace the first
+    (``run.rerun_failures``).  Returns (results, total, output)."""
+    output = []
+
+    def rerun(expression):
         again = tmp_path / "glance-again.xml"
         done = subprocess.run(
             run.pytest_command(url, "glance", [
-                "-q", "--junitxml", str(again), "-k", " or ".join(failed)]),
+                "-q", "--junitxml", str(again), "-k", expression]),
             cwd=ROOT, capture_output=True, text=True, timeout=900)
-        output = (done.stdout + done.stderr)[-4000:]
-        for name, counter in report.parse_junit(str(again)).items():
-            results[name] = counter
-    total = {}
-    for counter in results.values():
-        for outcome, n in counter.items():
-            total[outcome] = total.get(outcome, 0) + n
-    return results, total, output
+        output.append((done.stdout + done.stderr)[-4000:])
+        return again
+    results, _ = run.rerun_failures(junit, rerun)
+    return results, run.totals(results), "".join(output)
 
 
 def test_conformance_against_real_glance(tmp_path):

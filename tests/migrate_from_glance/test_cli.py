@@ -10,9 +10,12 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 
 from artifacts.context import RequestContext
+from artifacts.db import models
 from artifacts.types.images import IMAGES
+from metadefs import tables as metadef_tables
 from migrate_from_glance import glance_config, progress, run
 from migrate_from_glance.records import Fatal
 from tests.conftest import ROOT
@@ -77,6 +80,36 @@ def test_verify_names_each_difference(env):
     assert ("image %s: property k is 'v' in Glare, 'changed' in Glance."
             % image_id) in out.stdout
     assert "1 differences." in out.stdout
+
+
+def test_dry_run_writes_nothing_anywhere(env):
+    """--dry-run: the report says what would be written; no image, metadef
+    or task row reaches Glare, and verify still finds them missing."""
+    image_id = env.image(data=b"data", properties={"k": "v"}, tags=["t"])
+    env.execute("INSERT INTO metadef_namespaces (namespace, visibility, "
+                "protected, owner, created_at) VALUES ('NS::Dry', 'public', "
+                ":f, 'p', :t)", f=False, t=env.clock)
+    env.execute("INSERT INTO tasks (id, type, status, owner, created_at, "
+                "updated_at, deleted) VALUES ('22222222-0000-4000-8000-"
+                "000000000000', 'import', 'success', 'p', :t, :t, :f)",
+                t=env.clock, f=False)
+    out = cli(env, "--dry-run")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 images read, 1 would write" in out.stdout, out.stdout
+    assert "Metadata definitions would write: namespaces 1" in out.stdout
+    assert "Tasks would write: 1 (0 still running in Glance)." in out.stdout
+    with env.target.db.connect() as conn:
+        for table in (models.artifacts, models.artifact_properties,
+                      models.artifact_blobs, metadef_tables.namespaces,
+                      models.tasks):
+            assert conn.execute(sa.select(sa.func.count()).select_from(
+                table)).scalar() == 0, table.name
+    out = cli(env, "verify")
+    assert out.returncode == 1
+    assert "image %s: missing in Glare." % image_id in out.stdout
+    assert "metadef namespace NS::Dry: missing in Glare." in out.stdout
+    assert ("task 22222222-0000-4000-8000-000000000000: missing in Glare."
+            in out.stdout)
 
 
 def test_start_errors_exit_2(env, tmp_path):

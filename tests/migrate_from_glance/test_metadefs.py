@@ -18,6 +18,7 @@ from tests.migrate_from_glance.conftest import glance_db, glare_engine
 pytestmark = pytest.mark.integration
 
 T0 = datetime.datetime(2024, 5, 1, 8, 30, 0)
+T1 = datetime.datetime(2024, 7, 2, 10, 0, 0)
 
 
 @pytest.fixture(params=selected_databases())
@@ -107,12 +108,76 @@ def test_rows_keep_glance_s_values(env):
         assert (assoc.prefix, assoc.position) == ("hw_", 1)
 
 
+def _counts(engine):
+    with engine.db.connect() as conn:
+        return {name: conn.execute(sa.select(sa.func.count()).select_from(
+            getattr(T, name))).scalar() for name in (
+            "namespaces", "objects", "properties", "tags", "associations",
+            "resource_types")}
+
+
 def test_dry_run_counts_and_writes_nothing(env):
     source, url, engine = env
-    report = run.migrate(url, engine, run.Options(show_progress=False,
-                                                  dry_run=True))
-    assert report.metadefs["namespaces"] == 2
+    dry = run.Options(show_progress=False, dry_run=True)
+    report = run.migrate(url, engine, dry)
+    assert report.metadefs == {"namespaces": 2, "objects": 1,
+                               "properties": 1, "tags": 1,
+                               "resource_type_associations": 1}
     assert "Metadata definitions would write" in report.render()
+    assert set(_counts(engine).values()) == {0}
+    assert compare.verify(url, engine, dry) == [
+        "metadef namespace OS::Compute::Test: missing in Glare.",
+        "metadef namespace Private::NS: missing in Glare."]
+    # After a real run, a dry run leaves Glance's later edit unwritten.
+    run.migrate(url, engine, run.Options(show_progress=False))
+    with source.begin() as conn:
+        conn.execute(sa.text("UPDATE metadef_namespaces SET description = "
+                             "'edited' WHERE id = 9"))
+    run.migrate(url, engine, dry)
+    assert compare.verify(url, engine, dry) == [
+        "metadef namespace Private::NS: description differ (Glare None, "
+        "Glance 'edited')."]
+
+
+def test_a_rerun_updates_changed_rows_and_duplicates_none(env):
+    source, url, engine = env
+    options = run.Options(show_progress=False)
+    run.migrate(url, engine, options)
+    before = _counts(engine)
+    assert before == {"namespaces": 2, "objects": 1, "properties": 1,
+                      "tags": 1, "associations": 1, "resource_types": 1}
+    schema = {"type": "string", "title": "RNG", "enum": ["a", "b"]}
+    with source.begin() as conn:
+        conn.execute(sa.text("UPDATE metadef_namespaces SET display_name = "
+                             "'Renamed', protected = :f WHERE id = 7"),
+                     {"f": False})
+        conn.execute(sa.text("UPDATE metadef_properties SET json_schema = "
+                             ":s, updated_at = :t WHERE id = 1"),
+                     {"s": json.dumps(schema), "t": T1})
+        conn.execute(sa.text("UPDATE metadef_namespace_resource_types SET "
+                             "prefix = 'hw_x_' WHERE namespace_id = 7"))
+        conn.execute(sa.text("DELETE FROM metadef_objects WHERE id = 1"))
+    diffs = compare.verify(url, engine, options)
+    assert [d.split(" differ ")[0] for d in diffs] == [
+        "metadef namespace OS::Compute::Test: display_name",
+        "metadef namespace OS::Compute::Test: objects",
+        "metadef namespace OS::Compute::Test: properties",
+        "metadef namespace OS::Compute::Test: protected",
+        "metadef namespace OS::Compute::Test: resource_types"], diffs
+    report = run.migrate(url, engine, options)
+    assert report.metadefs["objects"] == 0
+    assert compare.verify(url, engine, options) == []
+    assert _counts(engine) == dict(before, objects=0)
     with engine.db.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(
-            T.namespaces)).scalar() == 0
+        ns = conn.execute(sa.select(T.namespaces).where(
+            T.namespaces.c.namespace == "OS::Compute::Test")).one()
+        assert (ns.display_name, ns.protected) == ("Renamed", False)
+        prop = conn.execute(sa.select(T.properties)).one()
+        assert (json.loads(prop.json_schema), prop.updated_at) == (schema,
+                                                                   T1)
+        assert conn.execute(sa.select(T.associations.c.prefix)).scalar() \
+            == "hw_x_"
+    # And once more with nothing changed: the same rows.
+    run.migrate(url, engine, options)
+    assert _counts(engine) == dict(before, objects=0)
+    assert compare.verify(url, engine, options) == []

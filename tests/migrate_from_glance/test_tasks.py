@@ -76,3 +76,64 @@ def test_tasks_move_and_reruns_are_idempotent(env):
     again = run.migrate(url, engine, options)
     assert again.tasks == {"tasks": 2, "running": 0}
     assert compare.verify(url, engine, options) == []
+
+
+def _rows(engine):
+    with engine.db.connect() as conn:
+        return {r.id: r for r in conn.execute(sa.select(T))}
+
+
+RUNNING = "11111111-0000-4000-8000-000000000000"
+
+
+def test_a_rerun_updates_changed_tasks_and_duplicates_none(env):
+    source, url, engine = env
+    options = run.Options(show_progress=False)
+    run.migrate(url, engine, options)
+    with source.begin() as conn:
+        conn.execute(sa.text("UPDATE tasks SET status = 'failure', "
+                             "updated_at = :t WHERE id = :id"),
+                     {"t": T0 + datetime.timedelta(hours=1), "id": RUNNING})
+        conn.execute(sa.text("UPDATE task_info SET message = 'it broke', "
+                             "result = NULL WHERE task_id = :id"),
+                     {"id": RUNNING})
+    diffs = compare.verify(url, engine, options)
+    assert diffs == [
+        "task %s: status is 'processing' in Glare, 'failure' in Glance."
+        % RUNNING,
+        "task %s: result is '{\"stores\": [\"fast\"]}' in Glare, None in "
+        "Glance." % RUNNING,
+        "task %s: message is 'ünicode message' in Glare, 'it broke' in "
+        "Glance." % RUNNING,
+        "task %s: updated_at is %r in Glare, %r in Glance."
+        % (RUNNING, T0, T0 + datetime.timedelta(hours=1))]
+    again = run.migrate(url, engine, options)
+    assert again.tasks == {"tasks": 2, "running": 0}
+    assert compare.verify(url, engine, options) == []
+    rows = _rows(engine)
+    assert sorted(rows) == ["11111110-0000-4000-8000-000000000000", RUNNING]
+    assert (rows[RUNNING].status, rows[RUNNING].message,
+            rows[RUNNING].result) == ("failure", "it broke", None)
+    run.migrate(url, engine, options)
+    assert len(_rows(engine)) == 2
+
+
+def test_dry_run_writes_no_tasks(env):
+    source, url, engine = env
+    dry = run.Options(show_progress=False, dry_run=True)
+    report = run.migrate(url, engine, dry)
+    assert report.tasks == {"tasks": 2, "running": 1}
+    assert "Tasks would write: 2 (1 still running in Glance)." in \
+        report.render()
+    assert _rows(engine) == {}
+    assert compare.verify(url, engine, dry) == [
+        "task 11111110-0000-4000-8000-000000000000: missing in Glare.",
+        "task %s: missing in Glare." % RUNNING]
+    # After a real run, a dry run leaves Glance's later change unwritten.
+    run.migrate(url, engine, run.Options(show_progress=False))
+    with source.begin() as conn:
+        conn.execute(sa.text("UPDATE tasks SET status = 'success' WHERE "
+                             "id = :id"), {"id": RUNNING})
+    run.migrate(url, engine, dry)
+    assert _rows(engine)[RUNNING].status == "processing"
+    assert len(compare.verify(url, engine, dry)) == 1
