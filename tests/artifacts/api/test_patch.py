@@ -105,7 +105,8 @@ def test_operations_apply_in_order_and_atomically(api, art):
     ([op("replace", "/visibility", "everyone")], 400, "visibility"),
     ([op("add", "/tags/-", "x" * 256)], 400, "tags"),
     ([op("add", "/tags/-", 5)], 400, "tags"),
-    ([op("replace", "/count", 2 ** 64)], 400, "count"),
+    # Named by its JSON Pointer in the patch document, as in any body.
+    ([op("replace", "/count", 2 ** 64)], 400, "at '/0/value'"),
     ([op("replace", "/count", 1.5)], 400, "count"),
     ([op("replace", "/labels/5", "x")], 400, "range"),
     ([op("remove", "/labels/-")], 400, "index"),
