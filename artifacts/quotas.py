@@ -469,20 +469,8 @@ class Quotas:
         ``project_id``: refuse it (413) if the project is at its
         ``artifact_count``.  The guard is held until that transaction
         commits, so concurrent creates are counted one after another."""
-        if project_id is None:
-            return
-        names = ("artifact_count",)
-        if not self.binding(conn, project_id, atype.name, names):
-            return
-        self._guard(conn, project_id)
-        # Read again under the guard: a quota change may have committed.
-        limits = self.binding(conn, project_id, atype.name, names)
-        counts = self.counts(conn, project_id) if limits else {}
-        for limit in limits:
-            used = _in_scope(counts, limit.type_name)
-            if used + 1 > limit.value:
-                raise _exceeded(limit.name, project_id, limit.type_name,
-                                limit.value, used, 1)
+        self._check_count(conn, atype, project_id, "artifact_count",
+                          self.counts, 1)
 
     def check_uploading(self, conn, atype, project_id):
         """Inside the transaction that claims an upload, a staging or an
@@ -490,20 +478,30 @@ class Quotas:
         artifact counts itself, as Glance counts the image it has just
         set to ``saving``): refuse it (413) if the project then has more
         artifacts with data on its way than its ``uploading_count``."""
+        # Glance's figures: the usage with this one, requested 0.
+        self._check_count(conn, atype, project_id, "uploading_count",
+                          quota_usage.uploading, 0)
+
+    def _check_count(self, conn, atype, project_id, name, count, requested):
+        """Refuse (413) when ``count(conn, project_id)`` ({type_name:
+        number}) plus ``requested`` passes a ``name`` limit of
+        ``project_id`` that binds ``atype``.  When one may bind, the
+        project's guard is taken (held until the transaction ends) and
+        the limits read again under it."""
         if project_id is None:
             return
-        names = ("uploading_count",)
+        names = (name,)
         if not self.binding(conn, project_id, atype.name, names):
             return
         self._guard(conn, project_id)
+        # Read again under the guard: a quota change may have committed.
         limits = self.binding(conn, project_id, atype.name, names)
-        counts = quota_usage.uploading(conn, project_id) if limits else {}
+        counts = count(conn, project_id) if limits else {}
         for limit in limits:
             used = _in_scope(counts, limit.type_name)
-            if used > limit.value:
-                # Glance's figures: the usage with this one, delta 0.
+            if used + requested > limit.value:
                 raise _exceeded(limit.name, project_id, limit.type_name,
-                                limit.value, used, 0)
+                                limit.value, used, requested)
 
     # -------------------------------------------------------------- uploads
 

@@ -28,6 +28,8 @@ import threading
 import time
 import urllib.parse
 
+from procs import Background
+
 
 class Ledger:
     """Acknowledged changes by object id (thread-safe)."""
@@ -122,7 +124,7 @@ def verify(ledger, session_factory, base, threads=8):
 
 # ------------------------------------------------------------- stalling
 
-class Stalled:
+class Stalled(Background):
     """``count`` connections that stall for as long as the run lasts: half
     send half a request head and then nothing; the others send a whole
     head with ``Content-Length`` and then the body one byte a second.  A
@@ -130,7 +132,10 @@ class Stalled:
     again at once, so ``count`` stalled clients are there the whole time;
     ``reopened`` counts how often."""
 
+    thread_name = "stalled"
+
     def __init__(self, url, count, headers, image_ids):
+        super().__init__()
         parts = urllib.parse.urlsplit(url)
         self.addr = (parts.hostname, parts.port)
         self.count = count
@@ -140,8 +145,6 @@ class Stalled:
         self.opened = 0
         self.reopened = 0
         self.failed_connects = 0
-        self._stop = threading.Event()
-        self._thread = None
 
     def _head(self, slot):
         host = "Host: %s:%d\r\n" % self.addr
@@ -195,15 +198,10 @@ class Stalled:
     def start(self):
         for slot in range(self.count):
             self._open(slot)
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name="stalled")
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self):
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
+        super().stop()
         for sock in self.socks.values():
             with contextlib.suppress(OSError):
                 sock.close()
@@ -212,18 +210,19 @@ class Stalled:
                 "failed_connects": self.failed_connects}
 
 
-class Prober:
+class Prober(Background):
     """GET ``path`` once a second during the run: the slowest answer and
     any that failed (what other users see while the load and the stalled
     clients run)."""
 
+    join_seconds = 40
+
     def __init__(self, session, url, path="/healthcheck"):
+        super().__init__()
         self.session, self.url, self.path = session, url, path
         self.worst = 0.0
         self.failures = []
         self.count = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.wait(1.0):
@@ -238,13 +237,8 @@ class Prober:
             if status != 200:
                 self.failures.append(status)
 
-    def start(self):
-        self._thread.start()
-        return self
-
     def stop(self):
-        self._stop.set()
-        self._thread.join(40)
+        super().stop()
         return {"path": self.path, "probes": self.count,
                 "worst_ms": round(self.worst * 1000, 1),
                 "failures": self.failures[:10]}

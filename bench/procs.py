@@ -6,6 +6,9 @@ process whose cmdline has ``glare`` and ``serve``).  The *master* is the
 oldest ancestor that still holds the listening socket / matches; the
 *workers* are its children, re-read on every sample so a worker that gunicorn
 replaces mid-run is picked up (and the dead one reported as gone).
+
+``Background`` is the daemon-thread loop the samplers and probes of the
+bench scripts run in.
 """
 
 import os
@@ -158,11 +161,39 @@ def discover(port, explicit_pid=None):
     return None, "no process listening on port %s nor any 'glare serve'" % port
 
 
-class RssSampler:
+class Background:
+    """``_run`` in a daemon thread between ``start()`` and ``stop()``;
+    ``_run`` ends once ``self._stop`` is set.  ``stop`` waits for it at
+    most ``join_seconds``."""
+
+    thread_name = None
+    join_seconds = 10
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=self.thread_name)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self._thread:
+            self._thread.join(self.join_seconds)
+        return self
+
+
+class RssSampler(Background):
     """Samples the RSS of a master's workers every ``interval`` seconds in a
     background thread, between ``start()`` and ``stop()``."""
 
+    thread_name = "rss-sampler"
+
     def __init__(self, master_pid, interval=0.05, max_seconds=3600):
+        super().__init__()
         self.master = master_pid
         self.interval = interval
         self.max_seconds = max_seconds
@@ -170,8 +201,6 @@ class RssSampler:
         self.master_peak = 0
         self.gone = []
         self.samples = 0
-        self._stop = threading.Event()
-        self._thread = None
 
     def _sample(self):
         seen = set(children(self.master))
@@ -206,15 +235,10 @@ class RssSampler:
 
     def start(self):
         self._sample()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name="rss-sampler")
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self):
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
+        super().stop()
         self._sample()
         return self
 

@@ -416,25 +416,32 @@ def uwsgi_command(venv, port, workdir, processes=2):
     ]
 
 
-def wait_ready(url, proc, log, timeout=90):
+def wait_until_up(ready, proc, log, failure, timeout=90):
+    """Polls ``ready()`` (true once the server answers) every 0.3 s;
+    raises ``failure(the end of the server's log)`` when ``proc`` exits or
+    ``timeout`` seconds pass."""
     deadline = time.time() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/versions", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
-        except OSError:
-            pass
+    while not ready():
         if proc.poll() is not None or time.time() > deadline:
             text = ""
             if os.path.exists(log):
                 with open(log) as f:
                     text = f.read()[-6000:]
-            raise GlanceError("Glance did not start on %s:\n%s" % (url, text))
+            raise failure(text)
         time.sleep(0.3)
+
+
+def wait_ready(url, proc, log, timeout=90):
+    def ready():
+        try:
+            with urllib.request.urlopen(url + "/versions", timeout=2) as r:
+                return r.status == 200
+        except urllib.error.HTTPError as exc:
+            return exc.code < 500
+        except OSError:
+            return False
+    wait_until_up(ready, proc, log, lambda text: GlanceError(
+        "Glance did not start on %s:\n%s" % (url, text)), timeout)
 
 
 def stop(proc, timeout=20):

@@ -1,7 +1,8 @@
 """Shared fixtures: databases of the matrix and a real Glare server.
 
 ``database_url(kind)`` makes a fresh, empty database on a real server
-(SQLite file, PostgreSQL or MariaDB on 127.0.0.1) and drops it afterwards.
+(SQLite file, PostgreSQL or MariaDB on 127.0.0.1) and drops it afterwards;
+``migrated_database(kind)`` is one with Glare's schema and an engine on it.
 Which kinds run is ``GLARE_TEST_DATABASES`` (default: all three).  A server
 that cannot be reached skips its tests locally but fails them in CI
 (``CI=true``), so the matrix cannot silently shrink there.
@@ -73,6 +74,20 @@ def database_url(kind, tmp_path):
                     "WHERE datname = :n"), {"n": name})
             conn.execute(sa.text("DROP DATABASE IF EXISTS %s" % name))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def migrated_database(kind, tmp_path):
+    """A fresh database of ``kind`` whose schema the migrations built (never
+    ``create_all``); yields (its URL, an engine on it), disposed after."""
+    from artifacts.db import migrate, session
+    with database_url(kind, tmp_path) as url:
+        engine = session.make_engine(url)
+        migrate.upgrade(engine)
+        try:
+            yield url, engine
+        finally:
+            engine.dispose()
 
 
 def free_port():

@@ -14,10 +14,12 @@ defaults (scope and new defaults enforced).
 
 ``Keystone`` (what the block yields) does the administration with a
 system-scoped admin token: projects, users with roles
-(``add_user``), service and endpoints (``register_service``), and hands
-out keystoneauth1 sessions and tokens for a user scoped to a project, a
-domain or the system.  keystoneauth1 is in the main venv, so the tests
-speak to Keystone exactly as clients do.
+(``add_user``; their passwords kept in ``passwords``), service and
+endpoints (``register_service``), and hands out keystoneauth1 sessions and
+tokens for a user scoped to a project, a domain or the system.
+``keystone_with_users(workdir, users)`` is a test module's Keystone:
+skipped without the venv, with its users made.  keystoneauth1 is in the
+main venv, so the tests speak to Keystone exactly as clients do.
 """
 
 import contextlib
@@ -25,13 +27,14 @@ import fcntl
 import os
 import sqlite3
 import subprocess
-import time
 import uuid
 
 import pytest
 import requests
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
+
+from conformance import glance_runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.environ.get("GLARE_KEYSTONE_VENV") or os.path.join(
@@ -166,21 +169,13 @@ def _setup(venv, workdir, url):
 
 
 def _wait_ready(url, proc, log, timeout=90):
-    deadline = time.time() + timeout
-    while True:
+    def ready():
         try:
-            if requests.get(url + "/v3", timeout=2).ok:
-                return
+            return requests.get(url + "/v3", timeout=2).ok
         except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            text = ""
-            if os.path.exists(log):
-                with open(log) as f:
-                    text = f.read()[-6000:]
-            raise KeystoneError("Keystone did not start on %s:\n%s"
-                                % (url, text))
-        time.sleep(0.3)
+            return False
+    glance_runner.wait_until_up(ready, proc, log, lambda text: KeystoneError(
+        "Keystone did not start on %s:\n%s" % (url, text)), timeout)
 
 
 @contextlib.contextmanager
@@ -228,6 +223,18 @@ def keystone_server(workdir, venv=None):
         stop_process_group(proc)
 
 
+@contextlib.contextmanager
+def keystone_with_users(workdir, users=None):
+    """For a test module: skip when Keystone's venv cannot be built, else
+    ``keystone_server(workdir)`` with ``users`` ({name: (project, roles)})
+    added (their passwords in ``.passwords``)."""
+    venv_or_skip()
+    with keystone_server(workdir) as ks:
+        for name, (project, roles) in (users or {}).items():
+            ks.add_user(name, project, roles)
+        yield ks
+
+
 class Keystone:
     """A running Keystone: its ``url`` (``auth_url`` is ``url + '/v3'``)
     and administration through a system-scoped admin session."""
@@ -239,6 +246,7 @@ class Keystone:
         self.process = process
         self.admin = self.session("admin", ADMIN_PASSWORD, system="all")
         self._roles = {}
+        self.passwords = {}     # user name -> password, of add_user
 
     # -- sessions and tokens ------------------------------------------------
 
@@ -307,6 +315,7 @@ class Keystone:
         for role in roles:
             self._call("PUT", "/projects/%s/users/%s/roles/%s"
                        % (project_id, user["id"], self.role_id(role)))
+        self.passwords[name] = password
         return user["id"], password
 
     def grant_domain_role(self, user_id, role, domain=DOMAIN):
@@ -370,3 +379,11 @@ class Keystone:
                 % {"auth": self.auth_url, "user": username,
                    "password": password, "project": project,
                    "region": REGION})
+
+    def glare_sections(self, username, password=None):
+        """The sections of a Glare behind keystonemiddleware validating
+        tokens as ``username`` (password: the one ``add_user`` gave):
+        ``[paste_deploy] flavor = keystone`` and ``authtoken_section``."""
+        return ("\n[paste_deploy]\nflavor = keystone\n\n"
+                + self.authtoken_section(
+                    username, password or self.passwords[username]))

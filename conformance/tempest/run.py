@@ -203,8 +203,7 @@ def ensure_tempest_venv():
 
 @contextlib.contextmanager
 def glare(workdir, keystone, password, import_filtering, profile):
-    sections = ("\n[paste_deploy]\nflavor = keystone\n\n"
-                + keystone.authtoken_section(SERVICE_USER, password)
+    sections = (keystone.glare_sections(SERVICE_USER, password)
                 + import_filtering + profile[3])
     defaults = ("enabled_import_methods = "
                 "[glance-direct,web-download,copy-image]\n" + profile[2])

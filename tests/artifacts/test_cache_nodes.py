@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from artifacts.cache import ImageCache
 from artifacts.cache_nodes import NodeRegistry
-from artifacts.db import migrate, session
+from artifacts.db import session
 from artifacts.db.api import utcnow
 from artifacts.db.models import image_cache_nodes as N
-from tests.conftest import database_url, selected_databases
+from tests.conftest import migrated_database, selected_databases
 
 DATA = b"node data " * 100
 
@@ -23,13 +23,8 @@ DATA = b"node data " * 100
 @pytest.fixture(scope="module", params=selected_databases())
 def db(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cache-nodes-%s" % request.param)
-    with database_url(request.param, tmp) as url:
-        eng = session.make_engine(url)
-        migrate.upgrade(eng)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
+    with migrated_database(request.param, tmp) as (_, eng):
+        yield eng
 
 
 def node(db, tmp_path, name, max_size=10 ** 6):

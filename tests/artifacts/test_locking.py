@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from artifacts import errors, locking
-from artifacts.db import migrate, session
+from artifacts.db import session
 from artifacts.db.models import artifact_locks
 from artifacts.locking import Locks
-from tests.conftest import database_url, selected_databases
+from tests.conftest import migrated_database, selected_databases
 
 # A table of the test only: the shared state the lock protects.
 counter_meta = sa.MetaData()
@@ -32,14 +32,9 @@ def db(request, tmp_path_factory):
     """(url, engine) of a fresh, migrated database per kind."""
     kind = request.param
     tmp = tmp_path_factory.mktemp("locking-%s" % kind)
-    with database_url(kind, tmp) as url:
-        engine = session.make_engine(url)
-        migrate.upgrade(engine)
+    with migrated_database(kind, tmp) as (url, engine):
         counter_meta.create_all(engine)
-        try:
-            yield url, engine
-        finally:
-            engine.dispose()
+        yield url, engine
 
 
 @pytest.fixture

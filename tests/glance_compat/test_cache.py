@@ -87,17 +87,10 @@ def test_a_deactivated_image_is_never_read_from_the_cache(app_with,
 # ------------------------------------------------- GET /v2/cache/nodes/{id}
 
 def _app(tmp_path, **overrides):
-    from werkzeug.test import Client
-    from artifacts.db import migrate
-    from glare import app as glare_app
-    from glare import config
-    conf = config.load(overrides=dict({
-        "database.connection": "sqlite:///%s" % (tmp_path / "g.sqlite"),
-        "glance_store.filesystem_store_datadir": str(tmp_path / "data"),
-        "DEFAULT.image_cache_dir": str(tmp_path / "cache")}, **overrides))
-    engine = glare_app.build_engine(conf)
-    migrate.upgrade(engine.db)
-    return Client(glare_app.create_app(conf, engine)), engine
+    from tests import wsgi_app
+    client = wsgi_app.client(wsgi_app.sqlite_conf(tmp_path, dict({
+        "DEFAULT.image_cache_dir": str(tmp_path / "cache")}, **overrides)))
+    return client, client.engine
 
 
 H = {"X-Auth-Token": "x"}

@@ -5,6 +5,7 @@ import pytest
 
 from artifacts import errors
 from glance_compat.image_data import _requested_range
+from tests import wsgi_app
 
 HUGE = "9" * 5000
 
@@ -83,21 +84,20 @@ def test_range_wins_over_content_range():
 
 # ---------------------------------------------------------- ?prefer=
 
+MEMBER = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p",
+          "X-User-Id": "u", "X-Roles": "member,reader",
+          "Accept": "application/json"}
+
+
 def _app(tmp_path, policy_text):
-    import werkzeug.test
-    from artifacts.db import migrate
-    from glare import app as app_factory
-    from glare import config
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(policy_text)
-    conf = config.load(overrides={
-        "database.connection": "sqlite:///%s/g.sqlite" % tmp_path,
-        "glance_store.filesystem_store_datadir": str(tmp_path / "images"),
-        "oslo_policy.policy_file": str(policy)})
-    engine = app_factory.build_engine(conf)
-    migrate.upgrade(engine.db)
-    return werkzeug.test.Client(app_factory.create_app(conf, engine))
+    return wsgi_app.client(wsgi_app.sqlite_conf(tmp_path, {
+        "oslo_policy.policy_file": wsgi_app.policy_file(tmp_path,
+                                                        policy_text)}))
+
+
+def _new_image(client):
+    return client.post("/v2/images", headers=MEMBER, json={
+        "name": "n", "disk_format": "raw", "container_format": "bare"}).json
 
 
 def test_prefer_needs_its_rule_then_multi_store(tmp_path):
@@ -105,19 +105,15 @@ def test_prefer_needs_its_rule_then_multi_store(tmp_path):
     then the stores (400: not multi-store here); without ``prefer`` the
     rule is not asked."""
     client = _app(tmp_path, '"download_from_store": "role:admin"\n')
-    member = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p",
-              "X-User-Id": "u", "X-Roles": "member,reader",
-              "Accept": "application/json"}
-    admin = dict(member, **{"X-Roles": "admin"})
-    image = client.post("/v2/images", headers=member, json={
-        "name": "n", "disk_format": "raw", "container_format": "bare"}).json
+    admin = dict(MEMBER, **{"X-Roles": "admin"})
+    image = _new_image(client)
     url = "/v2/images/%s/file" % image["id"]
     assert client.put(url, data=b"abc", headers=dict(
-        member, **{"Content-Type": "application/octet-stream"})
+        MEMBER, **{"Content-Type": "application/octet-stream"})
     ).status_code == 204
-    assert client.get(url, headers=member).data == b"abc"
-    assert client.get(url + "?prefer=", headers=member).data == b"abc"
-    denied = client.get(url + "?prefer=file", headers=member)
+    assert client.get(url, headers=MEMBER).data == b"abc"
+    assert client.get(url + "?prefer=", headers=MEMBER).data == b"abc"
+    denied = client.get(url + "?prefer=file", headers=MEMBER)
     assert denied.status_code == 403
     assert "download_from_store" in denied.json["message"]
     single = client.get(url + "?prefer=file", headers=admin)
@@ -131,12 +127,8 @@ def test_staging_needs_modify_image_and_upload_upload_image(tmp_path):
     """Glance checks modify_image for PUT /stage (staged data is not yet
     the image's) and upload_image for PUT /file."""
     client = _app(tmp_path, '"upload_image": "role:admin"\n')
-    member = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p",
-              "X-User-Id": "u", "X-Roles": "member,reader",
-              "Accept": "application/json"}
-    octets = dict(member, **{"Content-Type": "application/octet-stream"})
-    image = client.post("/v2/images", headers=member, json={
-        "name": "n", "disk_format": "raw", "container_format": "bare"}).json
+    octets = dict(MEMBER, **{"Content-Type": "application/octet-stream"})
+    image = _new_image(client)
     base = "/v2/images/%s/" % image["id"]
     refused = client.put(base + "file", data=b"abc", headers=octets)
     assert refused.status_code == 403
@@ -145,8 +137,7 @@ def test_staging_needs_modify_image_and_upload_upload_image(tmp_path):
     assert staged.status_code == 204, staged.text
 
     client = _app(tmp_path / "other", '"modify_image": "role:admin"\n')
-    image = client.post("/v2/images", headers=member, json={
-        "name": "n", "disk_format": "raw", "container_format": "bare"}).json
+    image = _new_image(client)
     refused = client.put("/v2/images/%s/stage" % image["id"], data=b"abc",
                          headers=octets)
     assert refused.status_code == 403

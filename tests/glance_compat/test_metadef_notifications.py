@@ -8,14 +8,11 @@ two servers); here the in-process app's notifications are recorded.
 import types as pytypes
 
 import pytest
-from werkzeug.test import Client
 
-from artifacts.db import migrate
 from glance_compat import metadef_notifications as mn
 from glance_compat import notifications
-from glare import app as glare_app
-from glare import config
 from metadefs.service import Change
+from tests import wsgi_app
 from tests.glance_compat.test_notifications import H, T0, Recorder
 
 NAMESPACE_KEYS = ["namespace", "namespace_old", "display_name", "protected",
@@ -44,15 +41,12 @@ KEYS = {"namespace": NAMESPACE_KEYS, "object": OBJECT_KEYS,
 @pytest.fixture(scope="module")
 def glare(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("md-notify")
-    conf = config.load(overrides={
-        "database.connection": "sqlite:///%s" % (tmp / "glare.sqlite"),
-        "glance_store.filesystem_store_datadir": str(tmp / "data")})
-    engine = glare_app.build_engine(conf)
-    migrate.upgrade(engine.db)
+    conf = wsgi_app.sqlite_conf(tmp)
+    engine = wsgi_app.migrated_engine(conf)
     recorder = Recorder()
     notifications.subscribe(engine, recorder)
-    yield pytypes.SimpleNamespace(client=Client(glare_app.create_app(
-        conf, engine)), recorder=recorder)
+    yield pytypes.SimpleNamespace(client=wsgi_app.client(conf, engine),
+                                  recorder=recorder)
     engine.db.dispose()
 
 

@@ -17,14 +17,12 @@ import threading
 import types as pytypes
 
 import pytest
-from werkzeug.test import Client
 
 from artifacts import errors
 from artifacts.api import notifications as artifact_notifications
-from artifacts.db import migrate
 from glance_compat import notifications
-from glare import app as glare_app
 from glare import config
+from tests import wsgi_app
 
 IMAGE_KEYS = ["id", "name", "status", "created_at", "updated_at",
               "min_disk", "min_ram", "protected", "checksum", "owner",
@@ -199,17 +197,14 @@ def test_task_events_become_glances_task_notifications():
 @pytest.fixture(scope="module")
 def glare(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("notify")
-    conf = config.load(overrides={
-        "database.connection": "sqlite:///%s" % (tmp / "glare.sqlite"),
-        "glance_store.filesystem_store_datadir": str(tmp / "data"),
+    conf = wsgi_app.sqlite_conf(tmp, {
         "DEFAULT.enabled_import_methods": ["glance-direct"]})
-    engine = glare_app.build_engine(conf)
-    migrate.upgrade(engine.db)
+    engine = wsgi_app.migrated_engine(conf)
     recorder = Recorder()
     notifications.subscribe(engine, recorder)
     artifact_notifications.subscribe(engine, recorder)
-    yield pytypes.SimpleNamespace(client=Client(glare_app.create_app(
-        conf, engine)), recorder=recorder, engine=engine)
+    yield pytypes.SimpleNamespace(client=wsgi_app.client(conf, engine),
+                                  recorder=recorder, engine=engine)
     engine.db.dispose()
 
 
@@ -487,11 +482,10 @@ filesystem_store_datadir = %(root)s/cold
 filesystem_store_datadir = %(root)s/staging
 """ % {"root": tmp_path})
     conf = config.load(str(path))
-    engine = glare_app.build_engine(conf)
-    migrate.upgrade(engine.db)
+    engine = wsgi_app.migrated_engine(conf)
     recorder = Recorder()
     notifications.subscribe(engine, recorder, multi_store=True)
-    client = Client(glare_app.create_app(conf, engine))
+    client = wsgi_app.client(conf, engine)
     try:
         resp = client.post("/v2/images", json={
             "disk_format": "raw", "container_format": "bare"}, headers=H)

@@ -5,16 +5,15 @@ PATCH add/replace/remove, show and list), through the WSGI app."""
 import uuid
 
 import pytest
-import werkzeug.test
 
 from artifacts.context import RequestContext
 from artifacts import types
-from artifacts.db import migrate
 from artifacts.jobs import SYSTEM
 from glance_compat.property_protections import (PropertyRules,
                                                 ProtectionFileError)
 from glare import app as app_factory
 from glare import config
+from tests import wsgi_app
 
 ROLES_FILE = """\
 [^x_billing_.*]
@@ -158,19 +157,11 @@ def test_a_section_named_like_a_glare_rule_stops_the_start(tmp_path):
 def _client(tmp_path, text, fmt="roles", policy_text=None):
     prot = tmp_path / "protections.conf"
     prot.write_text(text)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(policy_text or "{}\n")
-    conf = config.load(overrides={
-        "database.connection": "sqlite:///%s/g.sqlite" % tmp_path,
-        "glance_store.filesystem_store_datadir": str(tmp_path / "images"),
-        "oslo_policy.policy_file": str(policy),
+    return wsgi_app.client(wsgi_app.sqlite_conf(tmp_path, {
+        "oslo_policy.policy_file": wsgi_app.policy_file(
+            tmp_path, policy_text or "{}\n"),
         "DEFAULT.property_protection_file": str(prot),
-        "DEFAULT.property_protection_rule_format": fmt})
-    engine = app_factory.build_engine(conf)
-    migrate.upgrade(engine.db)
-    client = werkzeug.test.Client(app_factory.create_app(conf, engine))
-    client.engine = engine
-    return client
+        "DEFAULT.property_protection_rule_format": fmt}))
 
 
 def stored_properties(api, image_id):
@@ -303,13 +294,8 @@ def test_policies_format_uses_the_policy_files_rules(tmp_path):
 
 
 def test_without_a_file_nothing_is_protected(tmp_path):
-    conf = config.load(overrides={
-        "database.connection": "sqlite:///%s/g.sqlite" % tmp_path,
-        "glance_store.filesystem_store_datadir": str(tmp_path / "images"),
-        "oslo_policy.policy_file": "/nonexistent/policy.yaml"})
-    engine = app_factory.build_engine(conf)
-    migrate.upgrade(engine.db)
-    api = werkzeug.test.Client(app_factory.create_app(conf, engine))
+    api = wsgi_app.client(wsgi_app.sqlite_conf(tmp_path, {
+        "oslo_policy.policy_file": wsgi_app.NO_POLICY_FILE}))
     made = api.post("/v2/images", headers=MEMBER,
                     json={"name": "n", "x_billing_code": str(uuid.uuid4())})
     assert made.status_code == 201 and "x_billing_code" in made.json

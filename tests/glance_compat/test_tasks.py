@@ -6,12 +6,9 @@ import datetime
 import uuid
 
 import pytest
-import werkzeug.test
 
-from artifacts.db import migrate
 from glance_compat import tasks as views
-from glare import app as app_factory
-from glare import config
+from tests import wsgi_app
 
 ADMIN = {"X-Auth-Token": "x", "Accept": "application/json"}
 MEMBER = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p-member",
@@ -22,13 +19,8 @@ MEMBER = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p-member",
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     root = tmp_path_factory.mktemp("tasks-app")
-    conf = config.load(overrides={
-        "database.connection": "sqlite:///%s/g.sqlite" % root,
-        "glance_store.filesystem_store_datadir": str(root / "images"),
-        "oslo_policy.policy_file": "/nonexistent/policy.yaml"})
-    engine = app_factory.build_engine(conf)
-    migrate.upgrade(engine.db)
-    return werkzeug.test.Client(app_factory.create_app(conf, engine))
+    return wsgi_app.client(wsgi_app.sqlite_conf(root, {
+        "oslo_policy.policy_file": wsgi_app.NO_POLICY_FILE}))
 
 
 TASK = {"id": "t1", "input": {"a": 1}, "type": "import", "status": "pending",
@@ -112,16 +104,11 @@ def test_the_per_call_task_rules_of_an_operator_file_apply(tmp_path):
     """Glance registers add_task, get_tasks and get_task; with the tasks
     API opened to members, an operator's file that keeps listing to
     admins is honoured call by call."""
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('"tasks_api_access": "role:member"\n'
-                      '"get_tasks": "role:admin"\n')
-    conf = config.load(overrides={
-        "database.connection": "sqlite:///%s/g.sqlite" % tmp_path,
-        "glance_store.filesystem_store_datadir": str(tmp_path / "images"),
-        "oslo_policy.policy_file": str(policy)})
-    engine = app_factory.build_engine(conf)
-    migrate.upgrade(engine.db)
-    client = werkzeug.test.Client(app_factory.create_app(conf, engine))
+    policy = wsgi_app.policy_file(tmp_path,
+                                  '"tasks_api_access": "role:member"\n'
+                                  '"get_tasks": "role:admin"\n')
+    client = wsgi_app.client(wsgi_app.sqlite_conf(tmp_path, {
+        "oslo_policy.policy_file": policy}))
     made = client.post("/v2/tasks", headers=MEMBER, json={
         "type": "import", "input": {"import_from": "http://8.8.8.8/x"}})
     assert made.status_code == 201, made.text

@@ -8,13 +8,11 @@ import io
 import json
 
 import pytest
-import werkzeug.test
 
 from artifacts import quotas
-from artifacts.db import migrate
 from glance_compat import usage
-from glare import app as app_factory
 from glare import config
+from tests import wsgi_app
 
 pytest.importorskip("oslo_limit")
 from tests.keystone_fake import (OSLO_LIMIT, FakeKeystone,  # noqa: E402
@@ -37,11 +35,8 @@ def build(root, default="", sections=""):
                     "[oslo_policy]\npolicy_file = /nonexistent.yaml\n%s"
                     % (default, root / "g.sqlite", root / "images",
                        sections))
-    conf = config.load(str(path))
-    engine = app_factory.build_engine(conf)
-    migrate.upgrade(engine.db)
-    return werkzeug.test.Client(app_factory.create_app(conf, engine)), \
-        engine
+    client = wsgi_app.client(config.load(str(path)))
+    return client, client.engine
 
 
 def create(client, project, name="img"):

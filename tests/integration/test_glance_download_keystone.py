@@ -25,18 +25,14 @@ from tests.integration.helpers import unique
 pytestmark = pytest.mark.integration
 
 DATA = os.urandom(1024 * 1024 + 3)
+USERS = {"alice": ("proj-a", ["member", "reader"]),
+         "glare": ("service", ["service"])}
 
 
 @pytest.fixture(scope="module")
 def keystone(tmp_path_factory):
-    keystone_server.venv_or_skip()
-    workdir = tmp_path_factory.mktemp("keystone-gdl")
-    with keystone_server.keystone_server(workdir) as ks:
-        ks.passwords = {}
-        for name, project, roles in (("alice", "proj-a", ["member",
-                                                          "reader"]),
-                                     ("glare", "service", ["service"])):
-            _, ks.passwords[name] = ks.add_user(name, project, roles)
+    with keystone_server.keystone_with_users(
+            tmp_path_factory.mktemp("keystone-gdl"), USERS) as ks:
         yield ks
 
 
@@ -44,8 +40,7 @@ def keystone(tmp_path_factory):
 def glare(keystone, db_kind, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("glare-gdl-ks-%s" % db_kind)
     sections = (
-        "\n[paste_deploy]\nflavor = keystone\n\n"
-        + keystone.authtoken_section("glare", keystone.passwords["glare"])
+        keystone.glare_sections("glare")
         # Its own loopback address, any port: the test's remote region.
         + "\n[import_filtering_opts]\nallowed_hosts = 127.0.0.1\n"
         "allowed_ports =\n")

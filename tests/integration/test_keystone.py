@@ -43,15 +43,10 @@ USERS = {
 
 @pytest.fixture(scope="module")
 def keystone(tmp_path_factory):
-    keystone_server.venv_or_skip()
-    workdir = tmp_path_factory.mktemp("keystone")
-    with keystone_server.keystone_server(workdir) as ks:
-        ks.passwords = {}
-        for name, (project, roles) in USERS.items():
-            _, ks.passwords[name] = ks.add_user(name, project, roles)
+    with keystone_server.keystone_with_users(
+            tmp_path_factory.mktemp("keystone"), USERS) as ks:
         # A domain-scoped admin: the token carries X-Domain-Id, no project.
-        domain_admin, ks.passwords["dora"] = ks.add_user(
-            "dora", "proj-a", ["reader"])
+        domain_admin, _ = ks.add_user("dora", "proj-a", ["reader"])
         ks.grant_domain_role(domain_admin, "admin")
         yield ks
 
@@ -60,8 +55,7 @@ def keystone(tmp_path_factory):
 def glare(keystone, db_kind, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("glare-keystone-%s" % db_kind)
     sections = (
-        "\n[paste_deploy]\nflavor = keystone\n\n"
-        + keystone.authtoken_section("glare", keystone.passwords["glare"])
+        keystone.glare_sections("glare")
         + "\n[glance_store]\ndefault_backend = fast\n"
         "\n[fast]\nfilesystem_store_datadir = %s\n" % (tmp / "fast"))
     extra = "enabled_backends = fast:file, ceph:rbd\n"

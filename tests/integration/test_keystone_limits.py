@@ -25,8 +25,7 @@ MiB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def keystone(tmp_path_factory):
-    keystone_server.venv_or_skip()
-    with keystone_server.keystone_server(
+    with keystone_server.keystone_with_users(
             tmp_path_factory.mktemp("keystone-limits")) as ks:
         yield ks
 

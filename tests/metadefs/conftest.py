@@ -5,25 +5,19 @@ callers the rules tell apart."""
 import pytest
 
 from artifacts.context import RequestContext
-from artifacts.db import migrate, session
 from artifacts.policy import Enforcer
 from artifacts.types import image_policies
 from glare import config
 from metadefs import policies
 from metadefs.service import Catalog
-from tests.conftest import database_url, selected_databases
+from tests.conftest import migrated_database, selected_databases
 
 
 @pytest.fixture(scope="module", params=selected_databases())
 def db_engine(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("metadefs-%s" % request.param)
-    with database_url(request.param, tmp) as url:
-        eng = session.make_engine(url)
-        migrate.upgrade(eng)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
+    with migrated_database(request.param, tmp) as (_, eng):
+        yield eng
 
 
 def make_enforcer(policy_file="/nonexistent/policy.yaml"):

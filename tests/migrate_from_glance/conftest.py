@@ -110,6 +110,24 @@ def glare_engine(tmp_path, db_url, extra="", glance_datadir=None,
     return engine
 
 
+@contextlib.contextmanager
+def migration_env(kind, tmp_path, fill):
+    """A Glance database of ``kind`` with the rows ``fill(conn)`` writes
+    (in one transaction) and an empty Glare database of the same kind;
+    yields (an engine on Glance's, its URL, Glare's ``glare_engine``)."""
+    with glance_db(kind, tmp_path) as src, \
+            database_url(kind, tmp_path) as dst:
+        source = sa.create_engine(src)
+        with source.begin() as conn:
+            fill(conn)
+        engine = glare_engine(tmp_path, dst)
+        try:
+            yield source, src, engine
+        finally:
+            source.dispose()
+            engine.db.dispose()
+
+
 T0 = datetime.datetime(2024, 3, 1, 12, 0, 0, 123456)
 
 

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from metadefs import tables as T
 from migrate_from_glance import compare, run
-from tests.conftest import database_url, selected_databases
-from tests.migrate_from_glance.conftest import glance_db, glare_engine
+from tests.conftest import selected_databases
+from tests.migrate_from_glance.conftest import migration_env
 
 pytestmark = pytest.mark.integration
 
@@ -23,18 +23,8 @@ T1 = datetime.datetime(2024, 7, 2, 10, 0, 0)
 
 @pytest.fixture(params=selected_databases())
 def env(request, tmp_path):
-    kind = request.param
-    with glance_db(kind, tmp_path) as src, \
-            database_url(kind, tmp_path) as dst:
-        source = sa.create_engine(src)
-        with source.begin() as conn:
-            _catalog(conn)
-        engine = glare_engine(tmp_path, dst)
-        try:
-            yield source, src, engine
-        finally:
-            source.dispose()
-            engine.db.dispose()
+    with migration_env(request.param, tmp_path, _catalog) as env:
+        yield env
 
 
 def _catalog(conn):

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from artifacts.db.models import tasks as T
 from migrate_from_glance import compare, run
-from tests.conftest import database_url, selected_databases
-from tests.migrate_from_glance.conftest import glance_db, glare_engine
+from tests.conftest import selected_databases
+from tests.migrate_from_glance.conftest import migration_env
 
 pytestmark = pytest.mark.integration
 
@@ -22,20 +22,14 @@ IMAGE = "0b9a4c1e-3f9c-4c2e-9d2a-1a2b3c4d5e6f"
 
 @pytest.fixture(params=selected_databases())
 def env(request, tmp_path):
-    kind = request.param
-    with glance_db(kind, tmp_path) as src, \
-            database_url(kind, tmp_path) as dst:
-        source = sa.create_engine(src)
-        with source.begin() as conn:
-            for n, status in enumerate(("success", "processing", "failure")):
-                _task(conn, "1111111%d-0000-4000-8000-000000000000" % n,
-                      status, deleted=(n == 2))
-        engine = glare_engine(tmp_path, dst)
-        try:
-            yield source, src, engine
-        finally:
-            source.dispose()
-            engine.db.dispose()
+    with migration_env(request.param, tmp_path, _three_tasks) as env:
+        yield env
+
+
+def _three_tasks(conn):
+    for n, status in enumerate(("success", "processing", "failure")):
+        _task(conn, "1111111%d-0000-4000-8000-000000000000" % n, status,
+              deleted=(n == 2))
 
 
 def _task(conn, task_id, status, deleted=False):

@@ -23,11 +23,11 @@ import pytest
 import sqlalchemy as sa
 
 from artifacts import locking
-from artifacts.db import migrate, session
+from artifacts.db import session
 from artifacts.db.models import artifact_locks, upload_reservations
 from artifacts.locking import Locks
 from artifacts.quotas import Quotas
-from tests.conftest import ROOT, database_url, glare_server, \
+from tests.conftest import ROOT, glare_server, migrated_database, \
     selected_databases
 
 pytestmark = pytest.mark.integration
@@ -57,13 +57,8 @@ time.sleep(600)
 
 @pytest.fixture(params=selected_databases())
 def db(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        engine = session.make_engine(url)
-        migrate.upgrade(engine)
-        try:
-            yield url, engine
-        finally:
-            engine.dispose()
+    with migrated_database(request.param, tmp_path) as db:
+        yield db
 
 
 def crashed_holder(url, where, lease):

@@ -16,10 +16,9 @@ import pytest
 from werkzeug.test import Client
 
 from artifacts import types
-from artifacts.db import migrate
 from artifacts.types.base import Field, artifact_type
 from glare import app as glare_app
-from glare import config
+from tests import wsgi_app
 
 KINDS_NAME = "api_test_kinds"
 
@@ -112,17 +111,14 @@ class ApiClient:
 @pytest.fixture(scope="module")
 def glare(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("artifact-api")
-    conf = config.load(overrides={
-        "database.connection": "sqlite:///%s" % (tmp / "glare.sqlite"),
-        "glance_store.filesystem_store_datadir": str(tmp / "data")})
-    engine = glare_app.build_engine(conf)
-    migrate.upgrade(engine.db)
+    conf = wsgi_app.sqlite_conf(tmp)
+    engine = wsgi_app.migrated_engine(conf)
     added = KINDS_NAME not in types.all_types()
     if added:
         types.register(kinds_type())
     try:
         yield pytypes.SimpleNamespace(app=glare_app.create_app(conf, engine),
-                                      engine=engine, datadir=tmp / "data",
+                                      engine=engine, datadir=tmp / "images",
                                       conf=conf)
     finally:
         if added:

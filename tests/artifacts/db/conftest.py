@@ -4,18 +4,12 @@ shared by the module's tests."""
 
 import pytest
 
-from artifacts.db import migrate, session
-from tests.conftest import database_url, selected_databases
+from tests.conftest import migrated_database, selected_databases
 
 
 @pytest.fixture(scope="module", params=selected_databases())
 def engine(request, tmp_path_factory):
     kind = request.param
     tmp = tmp_path_factory.mktemp("db-%s" % kind)
-    with database_url(kind, tmp) as url:
-        eng = session.make_engine(url)
-        migrate.upgrade(eng)
-        try:
-            yield eng
-        finally:
-            eng.dispose()
+    with migrated_database(kind, tmp) as (_, eng):
+        yield eng

@@ -13,12 +13,11 @@ import sqlalchemy as sa
 
 from artifacts import errors
 from artifacts import stores
-from artifacts.db import migrate, session
 from artifacts.db.models import store_chunks, store_objects
 from artifacts.stores import database as dbstore
 from artifacts.stores.database import DatabaseStore
 from artifacts.stores.streaming import write_stream
-from tests.conftest import database_url, selected_databases
+from tests.conftest import migrated_database, selected_databases
 
 from tests.artifacts.stores.conformance import *  # noqa: F401,F403
 from tests.artifacts.stores.conformance import (  # noqa: E402
@@ -31,13 +30,8 @@ def db(request, tmp_path_factory):
     kind; every test starts from empty store tables."""
     kind = request.param
     tmp = tmp_path_factory.mktemp("db-store-%s" % kind)
-    with database_url(kind, tmp) as url:
-        engine = session.make_engine(url)
-        migrate.upgrade(engine)
-        try:
-            yield kind, url, engine
-        finally:
-            engine.dispose()
+    with migrated_database(kind, tmp) as (url, engine):
+        yield kind, url, engine
 
 
 @pytest.fixture
