@@ -314,7 +314,7 @@ class Locations:
     def finish(self, plan):
         """After the commit: delete the data of the removed locations."""
         if plan.removed:
-            self.engine.data._remove_locations(plan.blob, plan.removed)
+            self.engine.data.remove_locations(plan.blob, plan.removed)
 
 
 def _canonical_file(url):
