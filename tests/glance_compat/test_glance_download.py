@@ -108,6 +108,20 @@ BAD_CATALOGS = [
 ]
 
 
+def _import_task(eng, ctx, art, claim=False):
+    """The api_image_import task of a glance-download import of REMOTE_ID
+    from region R2 into ``art``, as POST /import records it."""
+    body = {"method": {"name": "glance-download", "glance_region": "R2",
+                       "glance_image_id": REMOTE_ID,
+                       "glance_service_interface": "public"}}
+    return eng.tasks.create(ctx, import_tasks.API_IMAGE_IMPORT,
+                            {"image_id": art["id"], "import_req": body,
+                             "backend": [None]},
+                            atype=IMAGES, artifact_id=art["id"],
+                            handler=import_tasks.API_IMAGE_IMPORT,
+                            claim=claim)
+
+
 @pytest.mark.parametrize("header", BAD_CATALOGS)
 def test_a_bad_service_catalog_fails_the_task_in_glances_words(
         eng, header):  # noqa: F811
@@ -118,15 +132,7 @@ def test_a_bad_service_catalog_fails_the_task_in_glances_words(
     ctx = admin()
     art = image(eng, ctx)
     work = import_tasks.register(eng, IMAGES, schemas=None)
-    body = {"method": {"name": "glance-download", "glance_region": "R2",
-                       "glance_image_id": REMOTE_ID,
-                       "glance_service_interface": "public"}}
-    task = eng.tasks.create(ctx, import_tasks.API_IMAGE_IMPORT,
-                            {"image_id": art["id"], "import_req": body,
-                             "backend": [None]},
-                            atype=IMAGES, artifact_id=art["id"],
-                            handler=import_tasks.API_IMAGE_IMPORT,
-                            claim=True)
+    task = _import_task(eng, ctx, art, claim=True)
     work.handover.start(task, "tok", gd.parse_catalog(header)).join(30)
     done = eng.tasks.get(ctx, task["id"])
     assert (done["status"], done["message"]) == (
@@ -158,14 +164,7 @@ def test_a_task_without_its_credentials_fails_and_queues_the_image(
     ctx = admin()
     art = image(eng, ctx)
     import_tasks.register(eng, IMAGES, schemas=None)
-    body = {"method": {"name": "glance-download", "glance_region": "R2",
-                       "glance_image_id": REMOTE_ID,
-                       "glance_service_interface": "public"}}
-    task = eng.tasks.create(ctx, import_tasks.API_IMAGE_IMPORT,
-                            {"image_id": art["id"], "import_req": body,
-                             "backend": [None]},
-                            atype=IMAGES, artifact_id=art["id"],
-                            handler=import_tasks.API_IMAGE_IMPORT)
+    task = _import_task(eng, ctx, art)
     assert eng.tasks.run_one()
     done = eng.tasks.get(ctx, task["id"])
     assert (done["status"], done["message"]) == ("failure",
