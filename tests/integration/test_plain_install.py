@@ -30,9 +30,19 @@ pytestmark = pytest.mark.integration
 VENV = os.path.join(ROOT, ".cache", "plain-venv")
 KEY_FILE = os.path.join(VENV, ".setup-py-sha256")
 # Everything of the tree that is not the project: never copied for a build.
-NOT_PROJECT = shutil.ignore_patterns(
-    ".git", ".venv", ".cache", "data", "build", "dist", "*.egg-info",
-    "__pycache__", ".pytest_cache", "bench", "docs")
+# The top-level names only at the top (``artifacts/data`` is code, ``data``
+# beside it is make run's store); the others anywhere.
+TOP_LEVEL_NOT_PROJECT = {".git", ".venv", ".cache", "data", "build", "dist",
+                         "bench", "docs"}
+ANYWHERE_NOT_PROJECT = shutil.ignore_patterns("*.egg-info", "__pycache__",
+                                              ".pytest_cache")
+
+
+def NOT_PROJECT(directory, names):
+    ignored = set(ANYWHERE_NOT_PROJECT(directory, names))
+    if os.path.abspath(directory) == os.path.abspath(ROOT):
+        ignored |= TOP_LEVEL_NOT_PROJECT & set(names)
+    return ignored
 
 
 # Bump when plain_venv() builds the venv differently.
