@@ -63,7 +63,7 @@ test: $(STAMP)
 	venv could not be built; the tests that drive Nova's image layer skip"
 	@$(MAKE) --no-print-directory keystone-venv || echo "make test: \
 	Keystone's venv could not be built; the tests with a real Keystone skip"
-	$(BIN)/python -m pytest -n 2 --dist loadscope -q $(PYTEST_ARGS) tests
+	$(BIN)/python -m pytest -n 2 --dist loadscope -q --durations=25 $(PYTEST_ARGS) tests
 
 # Nova's image layer (nova.image.glance.API) in its own venv, cached under
 # .cache/: tests/integration/test_nova_image.py drives it against Glare

@@ -16,8 +16,11 @@ failure), ``result`` (JSON) and ``message``.  Its contract:
 * **run**: a task with a ``handler`` (a function registered with
   ``register``) is run by any worker's runner thread (``run_one``, called
   by ``artifacts.jobs``): claimed with a compare-and-swap (pending, or
-  processing with a heartbeat older than the stale limit: its worker
-  died), run while heartbeating, then finished.  A task that keeps killing
+  processing with a heartbeat older than the stale limit, or held by a
+  process of this host that is proven dead -- ``artifacts.instance``, the
+  same proof as for uploads and data jobs, so a killed worker's import is
+  taken over in seconds, not a lease later), run while heartbeating, then
+  finished.  A task that keeps killing
   its workers fails after ``MAX_ATTEMPTS``.  ``run_now`` runs a task the
   request just created in the request's own thread, claimed the same way,
   so a crash leaves it to the runners.  A task without a runnable handler
@@ -51,7 +54,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from artifacts import errors, jobs, types
+from artifacts import errors, instance, jobs, types
 from artifacts.db import api as db
 from artifacts.db.models import tasks as T
 from artifacts.db.session import read, transaction
@@ -85,9 +88,15 @@ class Tasks:
     def __init__(self, engine, ttl_hours=48):
         self.engine = engine
         self.ttl = datetime.timedelta(hours=ttl_hours)
-        self.holder = uuid.uuid4().hex
         self.handlers = {}
         self.batch_handlers = {}
+
+    @property
+    def holder(self):
+        """This process's instance id: a worker forked after the engine
+        was built holds its tasks under its own id, which
+        ``instance.is_dead`` can prove dead."""
+        return instance.current()
 
     @property
     def db(self):
@@ -262,12 +271,21 @@ class Tasks:
     def _claim(self):
         if not self.handlers:
             return None
-        claimable = sa.and_(T.c.handler.in_(list(self.handlers)), sa.or_(
-            T.c.status == "pending", sa.and_(
-                T.c.status == "processing",
-                T.c.heartbeat_at < self._stale_before())))
+        handled = T.c.handler.in_(list(self.handlers))
 
         def run(conn):
+            # Holders of running tasks that are proven dead (their process
+            # of this host is gone): their tasks are claimable at once.
+            dead = instance.dead(r.holder for r in conn.execute(
+                sa.select(T.c.holder).where(
+                    handled, T.c.status == "processing",
+                    T.c.holder.is_not(None)).distinct()))
+            taken_over = T.c.heartbeat_at < self._stale_before()
+            if dead:
+                taken_over = sa.or_(taken_over, T.c.holder.in_(sorted(dead)))
+            claimable = sa.and_(handled, sa.or_(
+                T.c.status == "pending", sa.and_(
+                    T.c.status == "processing", taken_over)))
             ids = [r.id for r in conn.execute(sa.select(T.c.id).where(
                 claimable).order_by(T.c.created_at).limit(5))]
             for task_id in ids:

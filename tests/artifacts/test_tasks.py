@@ -16,6 +16,7 @@ from artifacts.db.session import transaction
 from artifacts.tasks import INTERNAL_ERROR, MAX_ATTEMPTS, Tasks
 from artifacts.types.images import IMAGES, IMPORT_TASK
 from tests.artifacts.test_data import admin, eng, image  # noqa: F401
+from tests.artifacts.test_recovery import dead_holder
 
 
 def member(project):
@@ -117,6 +118,29 @@ def test_a_task_whose_worker_died_is_taken_over_then_given_up(eng):  # noqa
     got = eng.tasks.get(ctx, doomed["id"])
     assert got["status"] == "failure" and "Gave up" in got["message"]
     assert runs == [2]
+
+
+def test_a_task_whose_process_is_proven_dead_is_taken_over_at_once(
+        eng):  # noqa: F811
+    """A fresh heartbeat does not protect a task whose holder is a process
+    of this host that has exited; a holder that cannot be proven dead
+    (another host's) keeps its task until the stale limit."""
+    ctx = admin()
+    runs = []
+    name = uuid.uuid4().hex
+    eng.tasks.register(name, run=lambda task, beat: (runs.append(
+        task["id"]), (None, "ok"))[1])
+    dead = eng.tasks.create(ctx, "import", {}, handler=name, claim=True)
+    remote = eng.tasks.create(ctx, "import", {}, handler=name, claim=True)
+    transaction(eng.db, lambda c: (
+        c.execute(T.update().where(T.c.id == dead["id"]).values(
+            holder=dead_holder())),
+        c.execute(T.update().where(T.c.id == remote["id"]).values(
+            holder="other-host/%s/42/7" % ("b" * 32)))))
+    assert eng.tasks.run_one() and runs == [dead["id"]]
+    assert eng.tasks.get(ctx, dead["id"])["status"] == "success"
+    assert not eng.tasks.run_one()
+    assert eng.tasks.get(ctx, remote["id"])["status"] == "processing"
 
 
 def test_waiting_tasks_are_finished_by_their_batch(eng):  # noqa: F811
