@@ -40,7 +40,6 @@ os_hash_value).  However the job ends, its task ends with it
 
 import json
 import logging
-import uuid
 
 from artifacts import errors, types
 from artifacts.data import DIGEST_COLUMNS
@@ -73,8 +72,8 @@ class Registration:
 
     # -------------------------------------------------------------- submit
 
-    def submit(self, ctx, atype, artifact_id, field, url, expected=None,
-               algorithm=None, task=None):
+    def submit(self, ctx, atype, artifact_id, field, url, task,
+               expected=None, algorithm=None):
         """Queue the registration of ``url`` as ``field``'s data, checked
         against ``expected`` (hex digest of ``algorithm``; default the
         configured hashing algorithm); returns the job's batch id.
@@ -106,17 +105,11 @@ class Registration:
                 store="", batch=batch, must_succeed=True, status="pending",
                 attempts=0, kind=KIND, payload=payload, created_at=now,
                 updated_at=now))
-        if task is None:
-            batch = str(uuid.uuid4())
-            with self.engine._locked(atype, artifact_id, "register"):
-                transaction(self.db, lambda conn: insert_job(conn, batch))
-            self.engine.jobs.wake()
-        else:
-            # Created like an import's copy task: waiting for its batch,
-            # holding the lock; the job's end finishes it.
-            batch = self.engine.tasks.create(
-                ctx, task[0], task[1], atype=atype, artifact_id=artifact_id,
-                waiting=True, also=insert_job)["id"]
+        # Created like an import's copy task: waiting for its batch,
+        # holding the lock; the job's end finishes it.
+        batch = self.engine.tasks.create(
+            ctx, task[0], task[1], atype=atype, artifact_id=artifact_id,
+            waiting=True, also=insert_job)["id"]
         LOG.info("Registration of %s as the data of %s %s queued",
                  redact(url), atype.noun, artifact_id)
         return batch
