@@ -29,12 +29,11 @@ trusted front sends ``X-Service-Catalog``; without one the task fails with
 Glance's endpoint-not-found words.
 """
 
-import json
 import logging
 import threading
 import uuid
 
-from artifacts import errors
+from artifacts import errors, request_body
 from artifacts.jobs import SYSTEM
 from artifacts.net import fetch, urls
 
@@ -80,13 +79,14 @@ def parse_catalog(header):
     """keystonemiddleware's ``X-Service-Catalog`` (a JSON list of services)
     as a list, or None when absent or not a JSON list (Glance answers 500
     "Invalid service catalog json."; here such a caller simply has no
-    catalog, so glance-download finds no endpoint).  Nesting too deep for
-    the decoder is not JSON either."""
+    catalog, so glance-download finds no endpoint).  Read by the one JSON
+    reader of request bodies, so what it refuses there (too deep, NUL,
+    out-of-range integers) is no catalog here."""
     if not header:
         return None
     try:
-        catalog = json.loads(header)
-    except (ValueError, RecursionError):
+        catalog = request_body.parse_json(header)
+    except errors.Invalid:
         return None
     return catalog if isinstance(catalog, list) else None
 
@@ -222,8 +222,10 @@ class Download:
                 raise fetch.FetchFailed("The remote image record at %s is "
                                         "too large." % url)
         try:
-            remote = json.loads(body)
-        except ValueError:
+            # The remote's record is outside input like a request body:
+            # its depth and values are checked the same way.
+            remote = request_body.parse_json(body)
+        except errors.Invalid:
             remote = None
         if not isinstance(remote, dict):
             raise fetch.FetchFailed("The remote image record at %s is not "

@@ -91,8 +91,39 @@ def test_parse_catalog():
                    '"[]"', "null",
                    # Deeper than the decoder's recursion limit: no
                    # RecursionError (a 500 for any request carrying it).
-                   "[" * 100000, "[" * 5000 + "]" * 5000):
+                   "[" * 100000, "[" * 5000 + "]" * 5000,
+                   # What the request-body reader refuses is no catalog.
+                   '[{"type": "image\\u0000"}]', "[%d]" % 2 ** 64):
         assert gd.parse_catalog(header) is None, header[:20]
+
+
+class _Fetched:
+    """What ``fetch.open_url`` gives: the body in blocks."""
+
+    def __init__(self, body):
+        self.body = body
+
+    def chunks(self):
+        yield self.body
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 5000 + b"]" * 5000, b'{"name": "x\\u0000"}',
+    b'{"size": %d}' % 2 ** 64, b"[]", b"not json"])
+def test_a_remote_record_the_json_reader_refuses_fails_the_fetch(
+        monkeypatch, body):
+    """The remote Glance's image record is read like a request body
+    (depth, NUL, integer range): refused, the task fails with a message
+    naming the URL, never an internal error or a stored NUL."""
+    monkeypatch.setattr(gd.fetch, "open_url",
+                        lambda url, policy, headers: _Fetched(body))
+    download = gd.Download(type("E", (), {"import_policy": None})(), IMAGES,
+                           None, (), None)
+    with pytest.raises(gd.fetch.FetchFailed, match="not a JSON object"):
+        download._remote_image("http://remote", "i", {})
 
 
 # What X-Service-Catalog headers end in, through the task that uses them.
