@@ -50,7 +50,7 @@ from artifacts.api import errors as artifact_errors
 from artifacts.context import RequestContext
 from glance_compat import errors as glance_errors
 from glance_compat.glance_download import parse_catalog
-from glare.config import ConfigError
+from glare.config import ConfigError, uses_keystone
 
 ENVIRON_KEY = "glare.context"
 REQUEST_ID_KEY = "openstack.request_id"
@@ -241,13 +241,9 @@ def _keystone_auth_protocol(app, conf):
 
 def wrap(app, conf):
     """Put the authentication layer configured in ``conf`` around ``app``."""
-    flavor = conf.paste_deploy.flavor
-    if flavor == "keystone":
+    if uses_keystone(conf):
         inner = ContextMiddleware(app, conf, keystone=True)
         return _keystone_auth_protocol(inner, conf)
-    if flavor:
-        raise ConfigError("Invalid value for [paste_deploy] flavor: %r "
-                          "(use '' or 'keystone')." % flavor)
     return ContextMiddleware(app, conf)
 
 
@@ -262,7 +258,7 @@ def insecure_listen_warnings(conf):
     """What ``glare serve`` must shout about before it listens: the
     embedded mode's trust in identity headers, or its default admin
     identity for any token, on an address other hosts can reach."""
-    if conf.paste_deploy.flavor == "keystone" or _is_loopback(
+    if uses_keystone(conf) or _is_loopback(
             conf.bind_host):
         return []
     noauth = conf.noauth

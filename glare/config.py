@@ -192,11 +192,28 @@ glance_store_opts = [
                help="Directory where the filesystem store keeps data."),
 ]
 
+# Glance's stock pipelines (its glance-api-paste.ini): "keystone" first
+# means keystonemiddleware in front, nothing (or only a cache part) the
+# unauthenticated mode; "+caching"/"+cachemanagement" add Glance's cache
+# filters, which Glare does not need (its cache is on whenever
+# [DEFAULT] image_cache_dir is set, see README "Image cache").
+PASTE_FLAVORS = ("", "caching", "cachemanagement", "keystone",
+                 "keystone+caching", "keystone+cachemanagement")
+
 paste_deploy_opts = [
-    cfg.StrOpt("flavor", default="", choices=["", "keystone"],
-               help="'keystone' to authenticate with keystonemiddleware; "
-                    "empty for the embedded trusted-header mode."),
+    cfg.StrOpt("flavor", default="", choices=PASTE_FLAVORS,
+               help="Glance's pipeline name: 'keystone' (or "
+                    "'keystone+caching', 'keystone+cachemanagement') to "
+                    "authenticate with keystonemiddleware; empty (or "
+                    "'caching', 'cachemanagement') for the embedded "
+                    "trusted-header mode."),
 ]
+
+
+def uses_keystone(conf):
+    """Whether ``[paste_deploy] flavor`` puts keystonemiddleware in
+    front, as Glance's pipelines whose name starts with "keystone"."""
+    return conf.paste_deploy.flavor.split("+")[0] == "keystone"
 
 noauth_opts = [
     cfg.StrOpt("token_map", default="",
@@ -574,7 +591,7 @@ def unused_options(conf):
     from glare import notifier
     written = written_options(conf)
     known = _registered_options() | notifier.library_options(written)
-    keystone = conf.paste_deploy.flavor == "keystone"
+    keystone = uses_keystone(conf)
     unused = []
     for section, names in written.items():
         if section == "keystone_authtoken" and keystone:

@@ -2,7 +2,6 @@
 
 import datetime
 import json
-import types
 
 import pytest
 import requests_mock
@@ -236,12 +235,22 @@ def test_request_id_comes_from_environ(open_embedded):
     assert call(open_embedded).json["request_id"].startswith("req-")
 
 
-def test_unknown_flavor_is_a_config_error():
-    # config.load already refuses it; wrap must not trust its caller.
-    conf = types.SimpleNamespace(
-        paste_deploy=types.SimpleNamespace(flavor="keystone+caching"))
-    with pytest.raises(config.ConfigError):
-        auth.wrap(seen_app, conf)
+@pytest.mark.parametrize("flavor,keystone", [
+    ("", False), ("caching", False), ("cachemanagement", False),
+    ("keystone", True), ("keystone+caching", True),
+    ("keystone+cachemanagement", True)])
+def test_each_of_glances_stock_flavors_starts_in_its_auth_mode(
+        tmp_path, flavor, keystone):
+    """Glance's glance-api-paste.ini names six pipelines; a
+    glance-api.conf naming any of them starts Glare (devstack writes
+    keystone+cachemanagement), keystonemiddleware in front exactly when
+    the name starts with "keystone"."""
+    conf_file = tmp_path / "glance-api.conf"
+    conf_file.write_text("[paste_deploy]\nflavor = %s\n" % flavor)
+    conf = config.load(str(conf_file))
+    assert config.uses_keystone(conf) is keystone
+    app = auth.wrap(seen_app, conf)
+    assert (type(app).__name__ == "AuthProtocol") is keystone
 
 
 # -- keystone mode -----------------------------------------------------------

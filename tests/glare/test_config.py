@@ -57,6 +57,7 @@ flavor = keystone
     ("[DEFAULT]\nworkers = 0\n", "workers"),
     ("[DEFAULT]\nshow_image_direct_url = maybe\n", "show_image_direct_url"),
     ("[DEFAULT]\nlimit_param_default = 2000\n", "limit_param_default"),
+    # Not one of Glance's stock pipelines (Glance fails to load it too).
     ("[paste_deploy]\nflavor = keystone+cache\n", "flavor"),
     # A name Glance does not know is refused, as Glance refuses it.
     ("[DEFAULT]\nenabled_import_methods = [glance-direct,ftp-pull]\n",
