@@ -70,7 +70,11 @@ setup(
         # oslo.limit reads Keystone's unified limits when
         # use_keystone_limits is on (artifacts/keystone_limits.py), as
         # Glance does; only a Keystone deployment needs it.
-        "keystone": ["keystonemiddleware>=10.0", "oslo.limit>=2.0"],
+        # python-memcached: keystonemiddleware's token cache when
+        # [keystone_authtoken] memcached_servers is set (devstack sets it;
+        # glare/auth.py refuses to start without it then).
+        "keystone": ["keystonemiddleware>=10.0", "oslo.limit>=2.0",
+                     "python-memcached>=1.59"],
         # Notifications to RabbitMQ ([oslo_messaging_notifications],
         # glare/notifier.py).  An extra, not a dependency: oslo.messaging
         # pulls in 17 more packages (eventlet, greenlet, oslo.service,
@@ -82,7 +86,8 @@ setup(
                  "oslo.limit>=2.0",
                  "requests>=2.31", "python-glanceclient>=4.0",
                  "openstacksdk>=3.0", "warlock>=2.0",
-                 "keystonemiddleware>=10.0", "psycopg2-binary>=2.9",
+                 "keystonemiddleware>=10.0", "python-memcached>=1.59",
+                 "psycopg2-binary>=2.9",
                  # tests/integration/test_notifications.py consumes them
                  # from RabbitMQ (kombu comes with it).
                  "oslo.messaging>=14.0",

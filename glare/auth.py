@@ -229,7 +229,7 @@ def _keystone_auth_protocol(app, conf):
     # pulls in a lot at import time.
     from keystonemiddleware import auth_token
 
-    return auth_token.AuthProtocol(app, {
+    protocol = auth_token.AuthProtocol(app, {
         # Read [keystone_authtoken] from the service's own config file
         # rather than the global cfg.CONF.
         "oslo_config_config": conf,
@@ -237,6 +237,25 @@ def _keystone_auth_protocol(app, conf):
         # Glance's WebOb one (auth_token adds WWW-Authenticate).
         "delay_auth_decision": True,
     })
+    _check_token_cache(conf)
+    return protocol
+
+
+def _check_token_cache(conf):
+    """keystonemiddleware imports python-memcached only at the first
+    token it validates when ``[keystone_authtoken] memcached_servers`` is
+    set (devstack sets it): missing, every request would be a 500.  Say
+    so at start instead (the ``keystone`` extra installs it)."""
+    if not conf.keystone_authtoken.memcached_servers:
+        return
+    try:
+        import memcache  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "[keystone_authtoken] memcached_servers is set but "
+            "python-memcached is not installed: pip install "
+            "python-memcached (or glare[keystone]), or remove the option "
+            "to cache tokens in memory.")
 
 
 def wrap(app, conf):

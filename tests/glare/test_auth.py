@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import sys
 
 import pytest
 import requests_mock
@@ -251,6 +252,22 @@ def test_each_of_glances_stock_flavors_starts_in_its_auth_mode(
     assert config.uses_keystone(conf) is keystone
     app = auth.wrap(seen_app, conf)
     assert (type(app).__name__ == "AuthProtocol") is keystone
+
+
+def test_a_memcached_token_cache_without_its_library_stops_the_start(
+        tmp_path, monkeypatch):
+    """devstack's [keystone_authtoken] memcached_servers: with
+    python-memcached (the keystone extra) Glare starts; without it the
+    start fails naming the option, instead of a 500 at the first token."""
+    conf_file = tmp_path / "glance-api.conf"
+    conf_file.write_text("[paste_deploy]\nflavor = keystone\n"
+                         "[keystone_authtoken]\n"
+                         "memcached_servers = localhost:11211\n")
+    conf = config.load(str(conf_file))
+    assert type(auth.wrap(seen_app, conf)).__name__ == "AuthProtocol"
+    monkeypatch.setitem(sys.modules, "memcache", None)   # not installed
+    with pytest.raises(config.ConfigError, match="memcached_servers"):
+        auth.wrap(seen_app, conf)
 
 
 # -- keystone mode -----------------------------------------------------------
