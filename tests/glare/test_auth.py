@@ -242,10 +242,10 @@ def test_request_id_comes_from_environ(open_embedded):
     ("keystone+cachemanagement", True)])
 def test_each_of_glances_stock_flavors_starts_in_its_auth_mode(
         tmp_path, flavor, keystone):
-    """Glance's glance-api-paste.ini names six pipelines; a
-    glance-api.conf naming any of them starts Glare (devstack writes
-    keystone+cachemanagement), keystonemiddleware in front exactly when
-    the name starts with "keystone"."""
+    """Glance's glance-api-paste.ini names six pipelines (its comments
+    show flavor = keystone+caching for keystone with the cache); a
+    glance-api.conf naming any of them starts Glare, keystonemiddleware
+    in front exactly when the name starts with "keystone"."""
     conf_file = tmp_path / "glance-api.conf"
     conf_file.write_text("[paste_deploy]\nflavor = %s\n" % flavor)
     conf = config.load(str(conf_file))
